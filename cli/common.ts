@@ -1,0 +1,60 @@
+/**
+ * What every subcommand of the command line shares: how it is called, how it
+ * reports a usage error, and where it prints.
+ *
+ * @module
+ */
+
+/** A bad command line: printed with the usage text, exit code 2. */
+export class UsageError extends Error {
+  /** The usage text of the command that refused the arguments. */
+  readonly usage: string;
+  /** Make a usage error carrying the command's usage text. */
+  constructor(message: string, usage: string) {
+    super(message);
+    this.name = "UsageError";
+    this.usage = usage;
+  }
+}
+
+/** A failure already explained to the user on stdout/stderr: exit code 1, nothing more printed. */
+export class ReportedError extends Error {
+  /** The exit code to use. */
+  readonly code: number;
+  /** Make an error that only carries an exit code. */
+  constructor(message: string, code = 1) {
+    super(message);
+    this.name = "ReportedError";
+    this.code = code;
+  }
+}
+
+/** One subcommand: parses its own arguments, runs, and resolves to an exit code. */
+export interface Command {
+  /** Name on the command line. */
+  name: string;
+  /** One line for the top-level help. */
+  summary: string;
+  /**
+   * Run with the arguments after the subcommand name. `signal` aborts on
+   * SIGINT/SIGTERM; the command then finishes its report and resolves.
+   */
+  run(args: string[], signal: AbortSignal): Promise<number>;
+}
+
+const encoder = new TextEncoder();
+
+/** Write text to stdout synchronously (so nothing is lost if the process exits). */
+export function out(text: string): void {
+  writeAll(Deno.stdout, encoder.encode(text));
+}
+
+/** Write text to stderr synchronously. */
+export function err(text: string): void {
+  writeAll(Deno.stderr, encoder.encode(text));
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}

@@ -1,0 +1,191 @@
+/**
+ * A test double of an OpenAI-compatible server whose answers, timings and
+ * usage each test scripts, and which records what it received.
+ *
+ * @module
+ */
+
+/** What the server answers to one completion request. */
+export interface Script {
+  /** HTTP status (default 200); non-2xx answers with `{error:{message}}`. */
+  status?: number;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+  /** Error message for non-2xx answers. */
+  message?: string;
+  /** Generated pieces, one SSE event each (default: `max_tokens` × "tok "). */
+  tokens?: string[];
+  /** Delay before the first token (ms). */
+  firstTokenMs?: number;
+  /** Delay between tokens (ms). */
+  gapMs?: number;
+  /** Usage to report (default: prompt chars / completion = tokens.length); null sends none. */
+  usage?: { prompt_tokens: number; completion_tokens: number; cached_tokens?: number } | null;
+  /** Close the stream after this many token events, without [DONE]. */
+  cutAfter?: number;
+  /** Raw SSE text to send instead of the generated stream. */
+  raw?: string;
+  /** Omit the final `data: [DONE]`. */
+  noDone?: boolean;
+}
+
+/** One request as the server saw it. */
+export interface Received {
+  /** URL path. */
+  path: string;
+  /** HTTP method. */
+  method: string;
+  /** Request headers. */
+  headers: Headers;
+  /** Parsed JSON body (undefined for GET). */
+  body: Record<string, unknown> | undefined;
+  /** `performance.now()` when it arrived. */
+  at: number;
+  /** Requests in flight when it arrived (itself included). */
+  concurrent: number;
+}
+
+/** A running scripted server. */
+export interface ScriptedServer {
+  /** `http://127.0.0.1:PORT` (no path). */
+  origin: string;
+  /** Everything received, in order. */
+  received: Received[];
+  /** The highest number of completion requests in flight at once. */
+  maxConcurrent(): number;
+  /** Stop the server. */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startScriptedServer}. */
+export interface ScriptedServerOptions {
+  /** Ids listed by `/v1/models` (default `["test-model"]`). */
+  models?: string[];
+  /** Status of `/v1/models` (default 200). */
+  modelsStatus?: number;
+  /** Decide the answer to each completion request (default: 200 with defaults). */
+  script?: (body: Record<string, unknown>, index: number) => Script;
+}
+
+const enc = new TextEncoder();
+
+/** Start a scripted server on 127.0.0.1, a free port. */
+export function startScriptedServer(options: ScriptedServerOptions = {}): ScriptedServer {
+  const received: Received[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let index = 0;
+  const models = options.models ?? ["test-model"];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    const body = req.method === "POST" ? await req.json().catch(() => undefined) : undefined;
+    const entry: Received = {
+      path,
+      method: req.method,
+      headers: req.headers,
+      body,
+      at: performance.now(),
+      concurrent: 0,
+    };
+    received.push(entry);
+    if (path.endsWith("/models")) {
+      const status = options.modelsStatus ?? 200;
+      if (status !== 200) return Response.json({ error: { message: "models refused" } }, { status });
+      return Response.json({ object: "list", data: models.map((id) => ({ id, object: "model" })) });
+    }
+    if (!path.endsWith("/completions")) return Response.json({ error: { message: "no route" } }, { status: 404 });
+    if (body === undefined) return Response.json({ error: { message: "bad json" } }, { status: 400 });
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    entry.concurrent = inFlight;
+    const script = options.script?.(body, index++) ?? {};
+    const status = script.status ?? 200;
+    if (status < 200 || status > 299) {
+      inFlight--;
+      return Response.json({ error: { message: script.message ?? `status ${status}` } }, {
+        status,
+        headers: script.headers,
+      });
+    }
+    const maxTokens = Number(body.max_tokens ?? 16);
+    const tokens = script.tokens ?? Array.from({ length: maxTokens }, () => "tok ");
+    const prompt = typeof body.prompt === "string" ? body.prompt : JSON.stringify(body.messages ?? "");
+    const usage: Script["usage"] = script.usage === null ? undefined : script.usage ?? {
+      prompt_tokens: prompt.length,
+      completion_tokens: tokens.length,
+    };
+    const chat = path.endsWith("chat/completions");
+    const piece = (text: string) =>
+      chat ? { choices: [{ index: 0, delta: { content: text } }] } : { choices: [{ index: 0, text }] };
+    const usageObject = usage && {
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      total_tokens: usage.prompt_tokens + usage.completion_tokens,
+      prompt_tokens_details: usage.cached_tokens === undefined ? null : { cached_tokens: usage.cached_tokens },
+    };
+    if (!body.stream) {
+      await sleep(script.firstTokenMs ?? 0);
+      inFlight--;
+      const text = tokens.join("");
+      return Response.json({
+        choices: [chat ? { index: 0, message: { role: "assistant", content: text } } : { index: 0, text }],
+        ...(usageObject ? { usage: usageObject } : {}),
+      });
+    }
+    let closed = false;
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const send = (s: string) => {
+          if (!closed) controller.enqueue(enc.encode(s));
+        };
+        try {
+          if (script.raw !== undefined) {
+            await sleep(script.firstTokenMs ?? 0);
+            send(script.raw);
+            controller.close();
+            return;
+          }
+          await sleep(script.firstTokenMs ?? 0);
+          for (let i = 0; i < tokens.length && !closed; i++) {
+            if (i > 0 && script.gapMs) await sleep(script.gapMs);
+            if (script.cutAfter !== undefined && i >= script.cutAfter) {
+              controller.error(new Error("cut"));
+              return;
+            }
+            const last = i === tokens.length - 1;
+            const event = piece(tokens[i]);
+            if (last) (event.choices[0] as Record<string, unknown>).finish_reason = "length";
+            send(`data: ${JSON.stringify(event)}\n\n`);
+          }
+          if (usageObject && (body.stream_options as { include_usage?: boolean })?.include_usage) {
+            send(`data: ${JSON.stringify({ choices: [], usage: usageObject })}\n\n`);
+          }
+          if (!script.noDone) send("data: [DONE]\n\n");
+          controller.close();
+        } catch {
+          // the client went away
+        } finally {
+          inFlight--;
+        }
+      },
+      cancel() {
+        closed = true;
+      },
+    });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", ...script.headers },
+    });
+  });
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    received,
+    maxConcurrent: () => maxInFlight,
+    close: async () => {
+      await server.shutdown();
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
