@@ -1,0 +1,258 @@
+/**
+ * `kvbench benchmark`: the command line of the KV-offload stress workload.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { discoverModels, maskKey, normalizeEndpoint } from "../lib/endpoint.ts";
+import {
+  BUNDLED_MODEL_CONFIGS,
+  bytesPerToken,
+  findModelConfig,
+  loadModelConfigs,
+  type ModelConfig,
+  offloadSizeGib,
+} from "../lib/model_config.ts";
+import { openRecordsFile, type RecordsFile } from "../lib/records.ts";
+import { renderTmeshBlock } from "../lib/tmesh_metrics.ts";
+import { offloadSummaryJson, renderWorkloadSpec, runOffloadBenchmark, sizeOffloadWorkload } from "../workloads/offload.ts";
+import { type Command, err, out, ReportedError, UsageError } from "./common.ts";
+
+const USAGE = `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
+
+KV-offload stress (successor of tmesh-cli benchmark): long contexts sized to
+fill the offload tier, cycled in tile order so every reuse must come from it.
+Runs until Ctrl+C / SIGTERM (or --duration), then prints a final report.
+
+options:
+  --endpoint URL          OpenAI-compatible server (http://host:8000, …/v1, host:8000)
+  --api-key KEY           bearer key (default: $OPENAI_API_KEY; none is fine)
+  --model NAME            model to send (default: the first id of GET /v1/models)
+  --model-configs FILE    model_configs.json to use instead of the bundled one
+  --offload-size GB       offload capacity in GiB (overrides the model's config)
+  --bytes-per-token N     KV bytes per token (overrides the model's config)
+  --input-length N        tokens per context (default 32000)
+  --output-length N       max_tokens per request (default 100)
+  --max-inflight N        requests in flight (default: contexts / 3)
+  --ignore-eos            send ignore_eos so every request generates --output-length tokens
+  --duration S            stop after S seconds (default: run until interrupted)
+  --interval S            seconds between reports (default 5)
+  --seed N                seed of the question draw (default: random, printed)
+  --records FILE          append every finished request to FILE as JSON lines
+  --output FILE           write a JSON summary of the run to FILE at the end
+  --max-retries N         retry failed requests N times (default 0: failures are counted)
+  --timeout S             total timeout of one request (default 600)
+  -h, --help              show this help
+`;
+
+function number(value: string | undefined, flag: string, check: (n: number) => boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) {
+    throw new UsageError(`${flag}: invalid value "${value}"`, USAGE);
+  }
+  return n;
+}
+
+const positive = (n: number): boolean => n > 0;
+const positiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+const nonNegativeInt = (n: number): boolean => Number.isInteger(n) && n >= 0;
+
+function parse(args: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        endpoint: { type: "string" },
+        "api-key": { type: "string" },
+        model: { type: "string" },
+        "model-configs": { type: "string" },
+        "offload-size": { type: "string" },
+        "bytes-per-token": { type: "string" },
+        "input-length": { type: "string" },
+        "output-length": { type: "string" },
+        "max-inflight": { type: "string" },
+        "ignore-eos": { type: "boolean" },
+        duration: { type: "string" },
+        interval: { type: "string" },
+        seed: { type: "string" },
+        records: { type: "string" },
+        output: { type: "string" },
+        "max-retries": { type: "string" },
+        timeout: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+  if (values.help) return undefined;
+  if (values.endpoint === undefined) {
+    throw new UsageError("the following arguments are required: --endpoint", USAGE);
+  }
+  return {
+    endpoint: values.endpoint,
+    apiKey: values["api-key"] ?? Deno.env.get("OPENAI_API_KEY"),
+    model: values.model,
+    modelConfigs: values["model-configs"],
+    offloadSize: number(values["offload-size"], "--offload-size", positive),
+    bytesPerToken: number(values["bytes-per-token"], "--bytes-per-token", positiveInt),
+    inputLength: number(values["input-length"], "--input-length", positiveInt) ?? 32000,
+    outputLength: number(values["output-length"], "--output-length", positiveInt) ?? 100,
+    maxInFlight: number(values["max-inflight"], "--max-inflight", positiveInt),
+    ignoreEos: values["ignore-eos"] ?? false,
+    duration: number(values.duration, "--duration", positive),
+    interval: number(values.interval, "--interval", positive) ?? 5,
+    seed: number(values.seed, "--seed", Number.isSafeInteger),
+    records: values.records,
+    output: values.output,
+    maxRetries: number(values["max-retries"], "--max-retries", nonNegativeInt) ?? 0,
+    timeout: number(values.timeout, "--timeout", positive) ?? 600,
+  };
+}
+
+function fail(lines: string): never {
+  err(lines);
+  throw new ReportedError(lines.trim());
+}
+
+async function resolveModel(
+  baseUrl: string,
+  opts: NonNullable<ReturnType<typeof parse>>,
+  signal: AbortSignal,
+): Promise<string> {
+  let ids: string[];
+  try {
+    ids = await discoverModels(baseUrl, { apiKey: opts.apiKey, signal });
+  } catch (error) {
+    const kind = ((error as Error).cause as { kind?: string } | undefined)?.kind;
+    if (kind === "connect") {
+      fail(
+        `\n[ERROR] Could not connect to endpoint: ${baseUrl}\n` +
+          `Make sure a model server is running and accessible.\n` +
+          `Try: curl ${baseUrl}models\n`,
+      );
+    }
+    if (kind === "auth") fail(`\n[ERROR] ${(error as Error).message}: check --api-key (or $OPENAI_API_KEY)\n`);
+    fail(`\n[ERROR] Failed to query models from ${baseUrl}: ${(error as Error).message}\n`);
+  }
+  if (opts.model === undefined) {
+    out(`found model: ${ids[0]}\n`);
+    return ids[0];
+  }
+  out(`model: ${opts.model} (--model)\n`);
+  if (!ids.includes(opts.model)) {
+    err(`[WARN] ${baseUrl}models does not list "${opts.model}" (it lists: ${ids.join(", ")})\n`);
+  }
+  return opts.model;
+}
+
+function sizeFor(model: string, configs: readonly ModelConfig[], opts: NonNullable<ReturnType<typeof parse>>) {
+  const config = findModelConfig(model, configs);
+  if (config === undefined && (opts.offloadSize === undefined || opts.bytesPerToken === undefined)) {
+    fail(
+      `\n[ERROR] model ${model} not found in model_configs.json\n` +
+        `Known models:\n${configs.map((c) => `  ${c.model_name}`).join("\n")}\n` +
+        `Add it with --model-configs FILE, or size it with --offload-size GB --bytes-per-token N.\n`,
+    );
+  }
+  try {
+    return sizeOffloadWorkload(model, {
+      offloadSizeGib: opts.offloadSize ?? offloadSizeGib(config!),
+      bytesPerToken: opts.bytesPerToken ?? bytesPerToken(config!),
+      inputLength: opts.inputLength,
+      outputLength: opts.outputLength,
+    });
+  } catch (error) {
+    fail(`\n[ERROR] ${(error as Error).message}\n`);
+  }
+}
+
+/** `kvbench benchmark`. */
+export const benchmarkCommand: Command = {
+  name: "benchmark",
+  summary: "KV-offload stress: long contexts in tile order (successor of tmesh-cli benchmark)",
+  async run(args: string[], signal: AbortSignal): Promise<number> {
+    const opts = parse(args);
+    if (opts === undefined) {
+      out(USAGE);
+      return 0;
+    }
+    let baseUrl: string;
+    try {
+      baseUrl = normalizeEndpoint(opts.endpoint);
+    } catch (error) {
+      throw new UsageError((error as Error).message, USAGE);
+    }
+    const configs = opts.modelConfigs ? await loadModelConfigs(opts.modelConfigs) : BUNDLED_MODEL_CONFIGS;
+    out(`endpoint: ${opts.endpoint}\n`);
+    out(`api_key: ${opts.apiKey ? maskKey(opts.apiKey) : "(none)"}\n`);
+    out(`normalized endpoint: ${baseUrl}\n`);
+    const model = await resolveModel(baseUrl, opts, signal);
+    const sizing = sizeFor(model, configs, opts);
+    if (opts.maxInFlight !== undefined) sizing.maxInFlight = opts.maxInFlight;
+    const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    out(`offload_size: ${sizing.offloadSizeGib}\n`);
+    const runs = opts.duration === undefined
+      ? "will run forever until you interrupt the process."
+      : `will run for ${opts.duration} s (or until you interrupt the process).`;
+    out(`\n\n\nNOTE: kvbench benchmark ${runs}\n\n\n${renderWorkloadSpec(sizing)}\n`);
+    if (signal.aborted) return 0;
+    const records: RecordsFile | undefined = opts.records ? openRecordsFile(opts.records) : undefined;
+    let stopping = false;
+    const onStop = (): void => {
+      stopping = true;
+      out("\n[INFO] Received termination signal. Stopping benchmark...\n");
+    };
+    signal.addEventListener("abort", onStop, { once: true });
+    const startedAt = performance.now();
+    const startedWall = new Date().toISOString();
+    try {
+      const result = await runOffloadBenchmark(sizing, {
+        endpoint: {
+          baseUrl,
+          model,
+          apiKey: opts.apiKey,
+          maxRetries: opts.maxRetries,
+          timeoutMs: opts.timeout * 1000,
+        },
+        seed,
+        ignoreEos: opts.ignoreEos,
+        durationMs: opts.duration === undefined ? undefined : opts.duration * 1000,
+        signal,
+        intervalMs: opts.interval * 1000,
+        startedAt,
+        write: out,
+        warn: err,
+        onRecord: records ? (record) => records.write(record) : undefined,
+      });
+      if (!stopping) out(`\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`);
+      out("\n[INFO] Cancelled benchmark tasks.\n");
+      out("\nFinal metrics:\n");
+      out(renderTmeshBlock(result.final, { intervalSeconds: opts.interval }));
+      if (opts.output) {
+        const summary = offloadSummaryJson(sizing, result, {
+          endpoint: baseUrl,
+          model,
+          seed,
+          started_at: startedWall,
+          duration_s: opts.duration ?? null,
+          ignore_eos: opts.ignoreEos,
+          max_retries: opts.maxRetries,
+          timeout_s: opts.timeout,
+        });
+        await Deno.writeTextFile(opts.output, JSON.stringify(summary, null, 2) + "\n");
+        out(`[INFO] Summary written to ${opts.output}\n`);
+      }
+      if (records) out(`[INFO] ${records.count} records written to ${records.path}\n`);
+      out("[INFO] Benchmark stopped gracefully.\n");
+      return 0;
+    } finally {
+      signal.removeEventListener("abort", onStop);
+      records?.close();
+    }
+  },
+};
