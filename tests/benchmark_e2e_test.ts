@@ -1,0 +1,238 @@
+/**
+ * `kvbench benchmark` end to end: cli.ts in a subprocess against a scripted
+ * OpenAI-compatible server on 127.0.0.1.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { runCli, startCli } from "./cli_process.ts";
+import { startScriptedServer } from "./scripted_server.ts";
+
+const QWEN = "Qwen/Qwen3-30B-A3B-Instruct-2507";
+
+Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; SIGTERM gives the final block and exit 0", async () => {
+  const server = startScriptedServer({
+    models: [QWEN, "other"],
+    script: () => ({
+      firstTokenMs: 30,
+      gapMs: 2,
+      tokens: Array(10).fill("x"),
+      usage: { prompt_tokens: 32007, completion_tokens: 10, cached_tokens: 16000 },
+    }),
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = startCli([
+      "benchmark",
+      "--endpoint",
+      server.origin,
+      "--api-key",
+      "sk-1234567890abcdef",
+      "--interval",
+      "1",
+      "--seed",
+      "5",
+      "--records",
+      `${dir}/records.jsonl`,
+      "--output",
+      `${dir}/summary.json`,
+    ]);
+    await p.waitFor(/Elapsed Time: [\s\S]*Elapsed Time: /);
+    p.kill("SIGTERM");
+    const { code, stdout, stderr } = await p.done();
+    strictEqual(code, 0, stderr);
+    const head = [
+      `endpoint: ${server.origin}`,
+      "api_key: sk-1…cdef",
+      `normalized endpoint: ${server.origin}/v1/`,
+      `found model: ${QWEN}`,
+      "offload_size: 100",
+      "",
+      "",
+      "",
+      "NOTE: kvbench benchmark will run forever until you interrupt the process.",
+      "",
+      "",
+      "Workload Specifications:",
+      `Model: ${QWEN}`,
+      "Number of Contexts: 30",
+      "Number of Questions per Context: 30",
+      "Max Inflight Requests (Load-Balancing): 10",
+      "Input Length: 32000",
+      "Output Length: 100",
+      "",
+      "Elapsed Time: ",
+    ].join("\n");
+    ok(stdout.startsWith(head), stdout.slice(0, 800));
+    ok(!stdout.includes("sk-1234567890abcdef"), "the key is never printed in clear");
+    // The block's 12 labels in order, then kvbench's extra lines.
+    const block = stdout.slice(head.length - "Elapsed Time: ".length).split("\n\n")[0].split("\n");
+    deepStrictEqual(block.map((l) => l.split(":")[0]), [
+      "Elapsed Time",
+      "Total Number of Requests Processed",
+      "QPS",
+      "Global Average TTFT",
+      "Global Average ITL",
+      "Global Average Prefill Throughput",
+      "Global Average Decode Throughput",
+      "Requests Processed in Last 1 second Interval",
+      "Interval Average TTFT",
+      "Interval Average ITL",
+      "Interval Average Prefill Throughput",
+      "Interval Average Decode Throughput",
+      "Failed Requests",
+      "Global Cache Hit Rate",
+      "Interval Cache Hit Rate",
+    ]);
+    ok(/Global Cache Hit Rate: 49\.99%/.test(stdout), "16000 / 32007");
+    const tail = stdout.slice(stdout.indexOf("\n[INFO] Received termination signal"));
+    ok(
+      /^\n\[INFO\] Received termination signal\. Stopping benchmark\.\.\.\n\n\[INFO\] Cancelled benchmark tasks\.\n\nFinal metrics:\nElapsed Time: [\d.]+\nTotal Number of Requests Processed: \d+\n[\s\S]*\[INFO\] Benchmark stopped gracefully\.\n$/
+        .test(tail),
+      tail,
+    );
+
+    // What the server received.
+    const posts = server.received.filter((r) => r.method === "POST");
+    ok(posts.length > 20);
+    ok(server.maxConcurrent() <= 10, `max concurrent ${server.maxConcurrent()}`);
+    strictEqual(server.maxConcurrent(), 10);
+    const perContext = new Array(30).fill(0);
+    posts.forEach((r, i) => {
+      const body = r.body!;
+      strictEqual(r.path, "/v1/completions");
+      strictEqual(r.headers.get("authorization"), "Bearer sk-1234567890abcdef");
+      strictEqual(body.model, QWEN);
+      strictEqual(body.stream, true);
+      deepStrictEqual(body.stream_options, { include_usage: true });
+      strictEqual(body.max_tokens, 100);
+      const m = /^(\d+)((?:hi){32000})(\d+)tell me a long story$/.exec(body.prompt as string);
+      ok(m, `prompt shape of request ${i}`);
+      perContext[Number(m![1])]++;
+      ok(Number(m![3]) < 30);
+    });
+    // Tile order: contexts sent round-robin, so their counts differ by at most one.
+    ok(Math.max(...perContext) - Math.min(...perContext) <= 1, `${perContext}`);
+
+    // Records: one per finished request, success or not.
+    const lines = (await Deno.readTextFile(`${dir}/records.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    strictEqual(lines.length, posts.length);
+    lines.forEach((r) => strictEqual(r.tags.context, r.session % 30, "session i uses context i mod 30"));
+    const done = lines.filter((r) => r.ok);
+    ok(done.every((r) => r.promptTokens === 32007 && r.cachedTokens === 16000 && r.chunks === 10));
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    strictEqual(summary.requests.completed, done.length);
+    strictEqual(summary.stop_reason, "signal");
+    strictEqual(summary.params.seed, 5);
+    strictEqual(JSON.stringify(summary).includes("sk-1234567890abcdef"), false);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("benchmark: --duration stops by itself; failures are counted once per kind and the run goes on", async () => {
+  const server = startScriptedServer({
+    models: [QWEN],
+    script: (_b, i) => i % 3 === 1 ? { status: 500, message: "engine overloaded" } : { firstTokenMs: 20 },
+  });
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      "--endpoint",
+      `${server.origin}/v1/completions`,
+      "--duration",
+      "1.5",
+      "--interval",
+      "1",
+    ]);
+    strictEqual(code, 0, stderr);
+    ok(stdout.includes("api_key: (none)"));
+    ok(stdout.includes("[INFO] Duration of 1.5 s reached. Stopping benchmark..."));
+    const warnings = stderr.split("\n").filter((l) => l.startsWith("[WARN] request failed (http)"));
+    strictEqual(warnings.length, 1, stderr);
+    ok(warnings[0].includes("HTTP 500: engine overloaded"));
+    const failed = Number(/Final metrics:[\s\S]*Failed Requests: (\d+)/.exec(stdout)![1]);
+    ok(failed > 3, stdout);
+    const completed = Number(/Final metrics:\nElapsed Time: [\d.]+\nTotal Number of Requests Processed: (\d+)/.exec(stdout)![1]);
+    ok(completed > failed, "the run went on after failures");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("benchmark: unreachable endpoint gives tmesh-cli's three-line error and exit 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const { code, stdout, stderr } = await runCli(["benchmark", "--endpoint", `localhost:${port}`, "--api-key", "k"]);
+  strictEqual(code, 1);
+  ok(stdout.includes(`normalized endpoint: http://localhost:${port}/v1/`));
+  strictEqual(
+    stderr,
+    `\n[ERROR] Could not connect to endpoint: http://localhost:${port}/v1/\n` +
+      "Make sure a model server is running and accessible.\n" +
+      `Try: curl http://localhost:${port}/v1/models\n`,
+  );
+});
+
+Deno.test("benchmark: an unknown model lists the known ones (exit 1); --offload-size and --bytes-per-token size it anyway", async () => {
+  const server = startScriptedServer({ models: ["my/model"], script: () => ({ firstTokenMs: 5 }) });
+  try {
+    const bad = await runCli(["benchmark", "--endpoint", server.origin]);
+    strictEqual(bad.code, 1);
+    ok(bad.stderr.startsWith("\n[ERROR] model my/model not found in model_configs.json\nKnown models:\n  openai/gpt-oss-120b\n"), bad.stderr);
+    ok(bad.stderr.includes("--offload-size GB --bytes-per-token N"));
+    const good = await runCli([
+      "benchmark",
+      "--endpoint",
+      server.origin,
+      "--offload-size",
+      "10",
+      "--bytes-per-token",
+      "98304",
+      "--input-length",
+      "1000",
+      "--duration",
+      "0.5",
+    ]);
+    strictEqual(good.code, 0, good.stderr);
+    // floor(0.9 × 10 / (98304 × 1000 / 2^30)) = floor(98.30) = 98 contexts, 32 in flight
+    ok(good.stdout.includes("Number of Contexts: 98\n"), good.stdout);
+    ok(good.stdout.includes("Max Inflight Requests (Load-Balancing): 32\n"));
+    ok(good.stdout.includes("Input Length: 1000\n"));
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("benchmark: a refused key (401) says so, exit 1", async () => {
+  const server = startScriptedServer({ modelsStatus: 401 });
+  try {
+    const { code, stderr } = await runCli(["benchmark", "--endpoint", server.origin, "--api-key", "wrong"]);
+    strictEqual(code, 1);
+    strictEqual(stderr, "\n[ERROR] The server refused the API key (HTTP 401: models refused): check --api-key (or $OPENAI_API_KEY)\n");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("benchmark: usage errors print the usage and exit 2; --help exits 0", async () => {
+  const missing = await runCli(["benchmark"]);
+  strictEqual(missing.code, 2);
+  ok(missing.stderr.startsWith("usage: kvbench benchmark --endpoint URL"));
+  ok(missing.stderr.endsWith("kvbench benchmark: error: the following arguments are required: --endpoint\n"));
+  const unknown = await runCli(["benchmark", "--endpoint", "x", "--bogus"]);
+  strictEqual(unknown.code, 2);
+  ok(unknown.stderr.includes("error: Unknown option '--bogus'"), unknown.stderr);
+  const badUrl = await runCli(["benchmark", "--endpoint", "ftp://x"]);
+  strictEqual(badUrl.code, 2);
+  ok(badUrl.stderr.includes(`Cannot use endpoint "ftp://x": scheme "ftp" is not http or https`));
+  const badNumber = await runCli(["benchmark", "--endpoint", "x", "--duration", "soon"]);
+  strictEqual(badNumber.code, 2);
+  ok(badNumber.stderr.includes(`--duration: invalid value "soon"`));
+  const help = await runCli(["benchmark", "--help"]);
+  strictEqual(help.code, 0);
+  ok(help.stdout.includes("--offload-size GB"));
+  const top = await runCli([]);
+  strictEqual(top.code, 0);
+  ok(top.stdout.includes("benchmark"));
+});
