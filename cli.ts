@@ -15,7 +15,13 @@
  *
  * @module
  */
-import { type Command, err, out, ReportedError, UsageError } from "./cli/common.ts";
+import {
+  type Command,
+  err,
+  out,
+  ReportedError,
+  UsageError,
+} from "./cli/common.ts";
 import { benchmarkCommand } from "./cli/benchmark.ts";
 
 const COMMANDS: readonly Command[] = [benchmarkCommand];
@@ -25,7 +31,8 @@ const VERSION = "0.1.0";
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    "kvbench " + VERSION + ": benchmarks for OpenAI-compatible LLM endpoints and their KV cache",
+    "kvbench " + VERSION +
+    ": benchmarks for OpenAI-compatible LLM endpoints and their KV cache",
     "",
     "usage: kvbench <command> [options]",
     "",
@@ -48,7 +55,9 @@ function topHelp(): string {
  */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+  if (
+    name === undefined || name === "-h" || name === "--help" || name === "help"
+  ) {
     out(topHelp());
     return 0;
   }
@@ -69,7 +78,9 @@ export async function main(args: string[]): Promise<number> {
     if (signals > 1) Deno.exit(130);
     controller.abort(new DOMException("Interrupted by signal", "AbortError"));
   };
-  const listening: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const listening: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
   for (const s of listening) Deno.addSignalListener(s, onSignal);
   try {
     return await command.run(rest, controller.signal);
@@ -79,7 +90,11 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof ReportedError) return error.code;
-    err(`kvbench ${name}: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    err(
+      `kvbench ${name}: error: ${
+        error instanceof Error ? error.message : String(error)
+      }\n`,
+    );
     return 1;
   } finally {
     for (const s of listening) Deno.removeSignalListener(s, onSignal);

@@ -15,10 +15,16 @@ import {
 } from "../lib/model_config.ts";
 import { openRecordsFile, type RecordsFile } from "../lib/records.ts";
 import { renderTmeshBlock } from "../lib/tmesh_metrics.ts";
-import { offloadSummaryJson, renderWorkloadSpec, runOffloadBenchmark, sizeOffloadWorkload } from "../workloads/offload.ts";
+import {
+  offloadSummaryJson,
+  renderWorkloadSpec,
+  runOffloadBenchmark,
+  sizeOffloadWorkload,
+} from "../workloads/offload.ts";
 import { type Command, err, out, ReportedError, UsageError } from "./common.ts";
 
-const USAGE = `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
+const USAGE =
+  `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
 
 KV-offload stress (successor of tmesh-cli benchmark): long contexts sized to
 fill the offload tier, cycled in tile order so every reuse must come from it.
@@ -45,7 +51,11 @@ options:
   -h, --help              show this help
 `;
 
-function number(value: string | undefined, flag: string, check: (n: number) => boolean): number | undefined {
+function number(
+  value: string | undefined,
+  flag: string,
+  check: (n: number) => boolean,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || !check(n)) {
@@ -91,7 +101,10 @@ function parse(args: string[]) {
   }
   if (values.help) return undefined;
   if (values.endpoint === undefined) {
-    throw new UsageError("the following arguments are required: --endpoint", USAGE);
+    throw new UsageError(
+      "the following arguments are required: --endpoint",
+      USAGE,
+    );
   }
   return {
     endpoint: values.endpoint,
@@ -99,9 +112,15 @@ function parse(args: string[]) {
     model: values.model,
     modelConfigs: values["model-configs"],
     offloadSize: number(values["offload-size"], "--offload-size", positive),
-    bytesPerToken: number(values["bytes-per-token"], "--bytes-per-token", positiveInt),
-    inputLength: number(values["input-length"], "--input-length", positiveInt) ?? 32000,
-    outputLength: number(values["output-length"], "--output-length", positiveInt) ?? 100,
+    bytesPerToken: number(
+      values["bytes-per-token"],
+      "--bytes-per-token",
+      positiveInt,
+    ),
+    inputLength:
+      number(values["input-length"], "--input-length", positiveInt) ?? 32000,
+    outputLength:
+      number(values["output-length"], "--output-length", positiveInt) ?? 100,
     maxInFlight: number(values["max-inflight"], "--max-inflight", positiveInt),
     ignoreEos: values["ignore-eos"] ?? false,
     duration: number(values.duration, "--duration", positive),
@@ -109,7 +128,8 @@ function parse(args: string[]) {
     seed: number(values.seed, "--seed", Number.isSafeInteger),
     records: values.records,
     output: values.output,
-    maxRetries: number(values["max-retries"], "--max-retries", nonNegativeInt) ?? 0,
+    maxRetries:
+      number(values["max-retries"], "--max-retries", nonNegativeInt) ?? 0,
     timeout: number(values.timeout, "--timeout", positive) ?? 600,
   };
 }
@@ -128,7 +148,8 @@ async function resolveModel(
   try {
     ids = await discoverModels(baseUrl, { apiKey: opts.apiKey, signal });
   } catch (error) {
-    const kind = ((error as Error).cause as { kind?: string } | undefined)?.kind;
+    const kind = ((error as Error).cause as { kind?: string } | undefined)
+      ?.kind;
     if (kind === "connect") {
       fail(
         `\n[ERROR] Could not connect to endpoint: ${baseUrl}\n` +
@@ -136,8 +157,18 @@ async function resolveModel(
           `Try: curl ${baseUrl}models\n`,
       );
     }
-    if (kind === "auth") fail(`\n[ERROR] ${(error as Error).message}: check --api-key (or $OPENAI_API_KEY)\n`);
-    fail(`\n[ERROR] Failed to query models from ${baseUrl}: ${(error as Error).message}\n`);
+    if (kind === "auth") {
+      fail(
+        `\n[ERROR] ${
+          (error as Error).message
+        }: check --api-key (or $OPENAI_API_KEY)\n`,
+      );
+    }
+    fail(
+      `\n[ERROR] Failed to query models from ${baseUrl}: ${
+        (error as Error).message
+      }\n`,
+    );
   }
   if (opts.model === undefined) {
     out(`found model: ${ids[0]}\n`);
@@ -145,17 +176,30 @@ async function resolveModel(
   }
   out(`model: ${opts.model} (--model)\n`);
   if (!ids.includes(opts.model)) {
-    err(`[WARN] ${baseUrl}models does not list "${opts.model}" (it lists: ${ids.join(", ")})\n`);
+    err(
+      `[WARN] ${baseUrl}models does not list "${opts.model}" (it lists: ${
+        ids.join(", ")
+      })\n`,
+    );
   }
   return opts.model;
 }
 
-function sizeFor(model: string, configs: readonly ModelConfig[], opts: NonNullable<ReturnType<typeof parse>>) {
+function sizeFor(
+  model: string,
+  configs: readonly ModelConfig[],
+  opts: NonNullable<ReturnType<typeof parse>>,
+) {
   const config = findModelConfig(model, configs);
-  if (config === undefined && (opts.offloadSize === undefined || opts.bytesPerToken === undefined)) {
+  if (
+    config === undefined &&
+    (opts.offloadSize === undefined || opts.bytesPerToken === undefined)
+  ) {
     fail(
       `\n[ERROR] model ${model} not found in model_configs.json\n` +
-        `Known models:\n${configs.map((c) => `  ${c.model_name}`).join("\n")}\n` +
+        `Known models:\n${
+          configs.map((c) => `  ${c.model_name}`).join("\n")
+        }\n` +
         `Add it with --model-configs FILE, or size it with --offload-size GB --bytes-per-token N.\n`,
     );
   }
@@ -174,7 +218,8 @@ function sizeFor(model: string, configs: readonly ModelConfig[], opts: NonNullab
 /** `kvbench benchmark`. */
 export const benchmarkCommand: Command = {
   name: "benchmark",
-  summary: "KV-offload stress: long contexts in tile order (successor of tmesh-cli benchmark)",
+  summary:
+    "KV-offload stress: long contexts in tile order (successor of tmesh-cli benchmark)",
   async run(args: string[], signal: AbortSignal): Promise<number> {
     const opts = parse(args);
     if (opts === undefined) {
@@ -187,7 +232,9 @@ export const benchmarkCommand: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message, USAGE);
     }
-    const configs = opts.modelConfigs ? await loadModelConfigs(opts.modelConfigs) : BUNDLED_MODEL_CONFIGS;
+    const configs = opts.modelConfigs
+      ? await loadModelConfigs(opts.modelConfigs)
+      : BUNDLED_MODEL_CONFIGS;
     out(`endpoint: ${opts.endpoint}\n`);
     out(`api_key: ${opts.apiKey ? maskKey(opts.apiKey) : "(none)"}\n`);
     out(`normalized endpoint: ${baseUrl}\n`);
@@ -199,9 +246,15 @@ export const benchmarkCommand: Command = {
     const runs = opts.duration === undefined
       ? "will run forever until you interrupt the process."
       : `will run for ${opts.duration} s (or until you interrupt the process).`;
-    out(`\n\n\nNOTE: kvbench benchmark ${runs}\n\n\n${renderWorkloadSpec(sizing)}\n`);
+    out(
+      `\n\n\nNOTE: kvbench benchmark ${runs}\n\n\n${
+        renderWorkloadSpec(sizing)
+      }\n`,
+    );
     if (signal.aborted) return 0;
-    const records: RecordsFile | undefined = opts.records ? openRecordsFile(opts.records) : undefined;
+    const records: RecordsFile | undefined = opts.records
+      ? openRecordsFile(opts.records)
+      : undefined;
     let stopping = false;
     const onStop = (): void => {
       stopping = true;
@@ -221,7 +274,9 @@ export const benchmarkCommand: Command = {
         },
         seed,
         ignoreEos: opts.ignoreEos,
-        durationMs: opts.duration === undefined ? undefined : opts.duration * 1000,
+        durationMs: opts.duration === undefined
+          ? undefined
+          : opts.duration * 1000,
         signal,
         intervalMs: opts.interval * 1000,
         startedAt,
@@ -229,7 +284,11 @@ export const benchmarkCommand: Command = {
         warn: err,
         onRecord: records ? (record) => records.write(record) : undefined,
       });
-      if (!stopping) out(`\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`);
+      if (!stopping) {
+        out(
+          `\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`,
+        );
+      }
       out("\n[INFO] Cancelled benchmark tasks.\n");
       out("\nFinal metrics:\n");
       out(renderTmeshBlock(result.final, { intervalSeconds: opts.interval }));
@@ -244,10 +303,15 @@ export const benchmarkCommand: Command = {
           max_retries: opts.maxRetries,
           timeout_s: opts.timeout,
         });
-        await Deno.writeTextFile(opts.output, JSON.stringify(summary, null, 2) + "\n");
+        await Deno.writeTextFile(
+          opts.output,
+          JSON.stringify(summary, null, 2) + "\n",
+        );
         out(`[INFO] Summary written to ${opts.output}\n`);
       }
-      if (records) out(`[INFO] ${records.count} records written to ${records.path}\n`);
+      if (records) {
+        out(`[INFO] ${records.count} records written to ${records.path}\n`);
+      }
       out("[INFO] Benchmark stopped gracefully.\n");
       return 0;
     } finally {

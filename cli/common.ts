@@ -54,7 +54,10 @@ export function err(text: string): void {
   writeAll(Deno.stderr, encoder.encode(text));
 }
 
-function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+function writeAll(
+  file: { writeSync(p: Uint8Array): number },
+  bytes: Uint8Array,
+): void {
   let off = 0;
   while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
 }

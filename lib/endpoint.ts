@@ -24,8 +24,10 @@ import { networkErrorText } from "./request.ts";
  */
 export function normalizeEndpoint(endpoint: string): string {
   const raw = endpoint.trim();
-  if (raw === "") throw new TypeError("Cannot use endpoint \"\": it is empty");
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  if (raw === "") throw new TypeError('Cannot use endpoint "": it is empty');
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw)
+    ? raw
+    : `http://${raw}`;
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -34,7 +36,9 @@ export function normalizeEndpoint(endpoint: string): string {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(
-      `Cannot use endpoint "${endpoint}": scheme "${url.protocol.slice(0, -1)}" is not http or https`,
+      `Cannot use endpoint "${endpoint}": scheme "${
+        url.protocol.slice(0, -1)
+      }" is not http or https`,
     );
   }
   if (url.username || url.password) {
@@ -42,7 +46,9 @@ export function normalizeEndpoint(endpoint: string): string {
       `Cannot use endpoint "${endpoint}": credentials in the URL are not supported; pass the key as the API key`,
     );
   }
-  if (url.hostname === "") throw new TypeError(`Cannot use endpoint "${endpoint}": it has no host`);
+  if (url.hostname === "") {
+    throw new TypeError(`Cannot use endpoint "${endpoint}": it has no host`);
+  }
   const segments = url.pathname.split("/").filter((s) => s !== "");
   const v1 = segments.indexOf("v1");
   const kept = v1 === -1 ? [...segments, "v1"] : segments.slice(0, v1 + 1);
@@ -95,13 +101,19 @@ export async function discoverModels(
   const headers: Record<string, string> = { accept: "application/json" };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, timeout])
+    : timeout;
   let response: Response;
   try {
     response = await fetch(url, { headers, signal });
   } catch (error) {
-    const reason = signal.aborted ? `no answer within ${options.timeoutMs ?? 30_000} ms` : networkErrorText(error);
-    throw new Error(`Cannot reach ${url.href}: ${reason}`, { cause: { kind: "connect" } });
+    const reason = signal.aborted
+      ? `no answer within ${options.timeoutMs ?? 30_000} ms`
+      : networkErrorText(error);
+    throw new Error(`Cannot reach ${url.href}: ${reason}`, {
+      cause: { kind: "connect" },
+    });
   }
   const text = await response.text().catch(() => "");
   if (response.status === 401 || response.status === 403) {
@@ -117,12 +129,21 @@ export async function discoverModels(
   }
   let ids: unknown;
   try {
-    ids = (JSON.parse(text) as { data?: { id?: unknown }[] }).data?.map((m) => m.id);
+    ids = (JSON.parse(text) as { data?: { id?: unknown }[] }).data?.map((m) =>
+      m.id
+    );
   } catch {
-    throw new Error(`${url.href} did not answer with JSON`, { cause: { kind: "invalid" } });
+    throw new Error(`${url.href} did not answer with JSON`, {
+      cause: { kind: "invalid" },
+    });
   }
-  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === "string")) {
-    throw new Error(`${url.href} lists no models`, { cause: { kind: "invalid" } });
+  if (
+    !Array.isArray(ids) || ids.length === 0 ||
+    !ids.every((id) => typeof id === "string")
+  ) {
+    throw new Error(`${url.href} lists no models`, {
+      cause: { kind: "invalid" },
+    });
   }
   return ids as string[];
 }

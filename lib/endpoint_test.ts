@@ -9,13 +9,25 @@ const TABLE: [string, string][] = [
   ["http://localhost:8000/v1", "http://localhost:8000/v1/"],
   ["http://localhost:8000/v1/", "http://localhost:8000/v1/"],
   ["localhost:8000", "http://localhost:8000/v1/"],
-  ["https://api.example.com/v1/chat/completions", "https://api.example.com/v1/"],
-  ["http://192.168.111.29:30080/v1/chat/completions", "http://192.168.111.29:30080/v1/"],
-  ["https://api.fireworks.ai/inference/v1", "https://api.fireworks.ai/inference/v1/"],
+  [
+    "https://api.example.com/v1/chat/completions",
+    "https://api.example.com/v1/",
+  ],
+  [
+    "http://192.168.111.29:30080/v1/chat/completions",
+    "http://192.168.111.29:30080/v1/",
+  ],
+  [
+    "https://api.fireworks.ai/inference/v1",
+    "https://api.fireworks.ai/inference/v1/",
+  ],
   ["http://host:8000/prefix/v1?x=1#f", "http://host:8000/prefix/v1/"],
   ["localhost", "http://localhost/v1/"],
   ["HTTP://Host:1/", "http://host:1/v1/"],
-  ["https://api.example.com/inference", "https://api.example.com/inference/v1/"],
+  [
+    "https://api.example.com/inference",
+    "https://api.example.com/inference/v1/",
+  ],
   ["  http://127.0.0.1:9/v1/completions  ", "http://127.0.0.1:9/v1/"],
   ["http://[::1]:8000", "http://[::1]:8000/v1/"],
 ];
@@ -28,9 +40,18 @@ for (const [input, expected] of TABLE) {
 
 Deno.test("normalizeEndpoint refuses what it cannot use, in one line", () => {
   throws(() => normalizeEndpoint(""), /is empty/);
-  throws(() => normalizeEndpoint("ftp://host/v1"), /scheme "ftp" is not http or https/);
-  throws(() => normalizeEndpoint("http://user:pw@h:1/x"), /credentials in the URL/);
-  throws(() => normalizeEndpoint("http://exa mple.com:99999"), /not a valid URL/);
+  throws(
+    () => normalizeEndpoint("ftp://host/v1"),
+    /scheme "ftp" is not http or https/,
+  );
+  throws(
+    () => normalizeEndpoint("http://user:pw@h:1/x"),
+    /credentials in the URL/,
+  );
+  throws(
+    () => normalizeEndpoint("http://exa mple.com:99999"),
+    /not a valid URL/,
+  );
 });
 
 Deno.test("maskKey shows only the ends of a key", () => {
@@ -41,22 +62,43 @@ Deno.test("maskKey shows only the ends of a key", () => {
 Deno.test("discoverModels lists ids, sends the key, and classifies failures", async () => {
   let auth = "";
   let status = 200;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    auth = req.headers.get("authorization") ?? "";
-    if (new URL(req.url).pathname !== "/v1/models") return new Response("no", { status: 404 });
-    if (status !== 200) return Response.json({ error: { message: "bad key" } }, { status });
-    return Response.json({ data: [{ id: "m1" }, { id: "m2" }] });
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      auth = req.headers.get("authorization") ?? "";
+      if (new URL(req.url).pathname !== "/v1/models") {
+        return new Response(
+          "no",
+          { status: 404 },
+        );
+      }
+      if (status !== 200) {
+        return Response.json({
+          error: { message: "bad key" },
+        }, { status });
+      }
+      return Response.json({ data: [{ id: "m1" }, { id: "m2" }] });
+    },
+  );
   const base = `http://127.0.0.1:${server.addr.port}/v1/`;
   try {
-    deepStrictEqual(await discoverModels(base, { apiKey: "sk-x" }), ["m1", "m2"]);
+    deepStrictEqual(await discoverModels(base, { apiKey: "sk-x" }), [
+      "m1",
+      "m2",
+    ]);
     strictEqual(auth, "Bearer sk-x");
     status = 401;
     const error = await discoverModels(base).catch((e) => e);
-    strictEqual(error.message, "The server refused the API key (HTTP 401: bad key)");
+    strictEqual(
+      error.message,
+      "The server refused the API key (HTTP 401: bad key)",
+    );
     deepStrictEqual(error.cause, { kind: "auth", status: 401 });
     status = 500;
-    deepStrictEqual((await discoverModels(base).catch((e) => e)).cause, { kind: "http", status: 500 });
+    deepStrictEqual((await discoverModels(base).catch((e) => e)).cause, {
+      kind: "http",
+      status: 500,
+    });
   } finally {
     await server.shutdown();
   }

@@ -13,7 +13,11 @@ export type ArrivalProcess = (index: number, elapsedMs: number) => number;
 /** How sessions are admitted. */
 export type LoadPolicy =
   | { readonly kind: "closed"; readonly concurrency: number }
-  | { readonly kind: "open"; readonly arrivals: ArrivalProcess; readonly label: string };
+  | {
+    readonly kind: "open";
+    readonly arrivals: ArrivalProcess;
+    readonly label: string;
+  };
 
 /**
  * Keep `concurrency` sessions in flight: a new one starts as soon as one ends.
@@ -26,7 +30,9 @@ export type LoadPolicy =
  */
 export function closedLoop(concurrency: number): LoadPolicy {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`Cannot use concurrency ${concurrency}: it must be an integer of at least 1`);
+    throw new RangeError(
+      `Cannot use concurrency ${concurrency}: it must be an integer of at least 1`,
+    );
   }
   return { kind: "closed", concurrency };
 }
@@ -41,13 +47,18 @@ export function closedLoop(concurrency: number): LoadPolicy {
  * const load = openLoop(poisson(2, { seed: 1 })); // 2 sessions/s on average
  * ```
  */
-export function openLoop(arrivals: ArrivalProcess, options: { label?: string } = {}): LoadPolicy {
+export function openLoop(
+  arrivals: ArrivalProcess,
+  options: { label?: string } = {},
+): LoadPolicy {
   return { kind: "open", arrivals, label: options.label ?? "open loop" };
 }
 
 function checkRate(rate: number): void {
   if (!(rate > 0) || !Number.isFinite(rate)) {
-    throw new RangeError(`Cannot use arrival rate ${rate}: it must be a positive number per second`);
+    throw new RangeError(
+      `Cannot use arrival rate ${rate}: it must be a positive number per second`,
+    );
   }
 }
 
@@ -75,7 +86,10 @@ export function constantRate(rate: number): ArrivalProcess {
  * const gaps = poisson(10, { seed: 7 });
  * ```
  */
-export function poisson(rate: number, options: { seed?: number } = {}): ArrivalProcess {
+export function poisson(
+  rate: number,
+  options: { seed?: number } = {},
+): ArrivalProcess {
   checkRate(rate);
   const rng = seededRandom(options.seed);
   return () => -Math.log(1 - rng.next()) * 1000 / rate;
@@ -91,9 +105,17 @@ export function poisson(rate: number, options: { seed?: number } = {}): ArrivalP
  * const bursty = gamma(10, 0.5, { seed: 7 });
  * ```
  */
-export function gamma(rate: number, shape: number, options: { seed?: number } = {}): ArrivalProcess {
+export function gamma(
+  rate: number,
+  shape: number,
+  options: { seed?: number } = {},
+): ArrivalProcess {
   checkRate(rate);
-  if (!(shape > 0)) throw new RangeError(`Cannot use gamma shape ${shape}: it must be positive`);
+  if (!(shape > 0)) {
+    throw new RangeError(
+      `Cannot use gamma shape ${shape}: it must be positive`,
+    );
+  }
   const rng = seededRandom(options.seed);
   const scale = 1000 / (rate * shape);
   return () => sampleGamma(shape, rng.next) * scale;
@@ -112,12 +134,15 @@ export function gamma(rate: number, shape: number, options: { seed?: number } = 
 export function ramp(from: number, to: number, overMs: number): ArrivalProcess {
   checkRate(from);
   checkRate(to);
-  return (_i, elapsed) => 1000 / (from + (to - from) * Math.min(1, elapsed / overMs));
+  return (_i, elapsed) =>
+    1000 / (from + (to - from) * Math.min(1, elapsed / overMs));
 }
 
 // Marsaglia and Tsang's method; shape < 1 through the boost u^(1/shape).
 function sampleGamma(shape: number, uniform: () => number): number {
-  if (shape < 1) return sampleGamma(shape + 1, uniform) * uniform() ** (1 / shape);
+  if (shape < 1) {
+    return sampleGamma(shape + 1, uniform) * uniform() ** (1 / shape);
+  }
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   while (true) {

@@ -49,7 +49,9 @@ export function parseGib(value: number | string, field = "size"): number {
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) {
     return value;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:Gi|G|GiB|GB)?\s*$/.exec(String(value));
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:Gi|G|GiB|GB)?\s*$/.exec(
+    String(value),
+  );
   if (!match) {
     throw new TypeError(
       `Cannot read ${field} "${value}": expected a number of GiB such as "100" or "100Gi"`,
@@ -78,7 +80,12 @@ export function bytesPerToken(config: ModelConfig): number {
     }
     return n;
   }
-  const { layers, num_key_value_heads: heads, head_dim: dim, dtype_size: dtype } = config;
+  const {
+    layers,
+    num_key_value_heads: heads,
+    head_dim: dim,
+    dtype_size: dtype,
+  } = config;
   if (!layers || !heads || !dim || !dtype) {
     throw new TypeError(
       `Cannot size model "${config.model_name}": it needs bytes_per_tok or all of layers, num_key_value_heads, head_dim, dtype_size`,
@@ -142,20 +149,28 @@ export async function loadModelConfigs(path: string): Promise<ModelConfig[]> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new Error(`Cannot load model configs "${path}": ${(error as Error).message}`);
+    throw new Error(
+      `Cannot load model configs "${path}": ${(error as Error).message}`,
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    throw new SyntaxError(`Cannot load model configs "${path}": not valid JSON`);
+    throw new SyntaxError(
+      `Cannot load model configs "${path}": not valid JSON`,
+    );
   }
   if (!Array.isArray(data)) {
-    throw new TypeError(`Cannot load model configs "${path}": expected a JSON array of models`);
+    throw new TypeError(
+      `Cannot load model configs "${path}": expected a JSON array of models`,
+    );
   }
   data.forEach((entry, i) => {
     if (typeof entry?.model_name !== "string") {
-      throw new TypeError(`Cannot load model configs "${path}": entry ${i} has no model_name`);
+      throw new TypeError(
+        `Cannot load model configs "${path}": entry ${i} has no model_name`,
+      );
     }
   });
   return data as ModelConfig[];

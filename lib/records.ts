@@ -38,7 +38,9 @@ export function toEpochRecord(record: RequestRecord): Record<string, unknown> {
     ...record,
     scheduledAt: origin + record.scheduledAt,
     sentAt: origin + record.sentAt,
-    firstTokenAt: record.firstTokenAt === undefined ? undefined : origin + record.firstTokenAt,
+    firstTokenAt: record.firstTokenAt === undefined
+      ? undefined
+      : origin + record.firstTokenAt,
     endAt: origin + record.endAt,
   };
 }
@@ -54,7 +56,10 @@ export function toEpochRecord(record: RequestRecord): Record<string, unknown> {
  * records.close();
  * ```
  */
-export function openRecordsFile(path: string, options: { append?: boolean } = {}): RecordsFile {
+export function openRecordsFile(
+  path: string,
+  options: { append?: boolean } = {},
+): RecordsFile {
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, {
@@ -64,7 +69,9 @@ export function openRecordsFile(path: string, options: { append?: boolean } = {}
       truncate: !(options.append ?? false),
     });
   } catch (error) {
-    throw new Error(`Cannot open records file "${path}": ${(error as Error).message}`);
+    throw new Error(
+      `Cannot open records file "${path}": ${(error as Error).message}`,
+    );
   }
   const encoder = new TextEncoder();
   let count = 0;
@@ -76,12 +83,16 @@ export function openRecordsFile(path: string, options: { append?: boolean } = {}
     },
     write(record: RequestRecord): void {
       if (closed) return;
-      const bytes = encoder.encode(JSON.stringify(toEpochRecord(record)) + "\n");
+      const bytes = encoder.encode(
+        JSON.stringify(toEpochRecord(record)) + "\n",
+      );
       try {
         let off = 0;
         while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
       } catch (error) {
-        throw new Error(`Cannot write records file "${path}": ${(error as Error).message}`);
+        throw new Error(
+          `Cannot write records file "${path}": ${(error as Error).message}`,
+        );
       }
       count++;
     },

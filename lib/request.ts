@@ -7,7 +7,12 @@
  */
 import { SseParser } from "./sse.ts";
 import { fetchTransport, type Transport } from "./transport.ts";
-import type { ChatMessage, RequestErrorKind, RequestRecord, RequestSpec } from "./types.ts";
+import type {
+  ChatMessage,
+  RequestErrorKind,
+  RequestRecord,
+  RequestSpec,
+} from "./types.ts";
 
 /** Where and how requests are sent. */
 export interface EndpointConfig {
@@ -92,7 +97,8 @@ export async function sendRequest(
       outputChars: attempt.outputChars,
       promptTokens: attempt.usage?.prompt_tokens,
       completionTokens: attempt.usage?.completion_tokens,
-      cachedTokens: attempt.usage?.prompt_tokens_details?.cached_tokens ?? undefined,
+      cachedTokens: attempt.usage?.prompt_tokens_details?.cached_tokens ??
+        undefined,
       finishReason: attempt.finishReason,
       maxTokens: spec.maxTokens,
       ok: outcome === undefined,
@@ -103,14 +109,19 @@ export async function sendRequest(
     if (spec.tags) record.tags = spec.tags;
     if (outcome === undefined) return record;
     record.error = outcome;
-    if (retries >= maxRetries || !attempt.retryable || context.signal?.aborted) return record;
+    if (
+      retries >= maxRetries || !attempt.retryable || context.signal?.aborted
+    ) return record;
     retries++;
     const waited = await backoff(retries, attempt.retryAfterMs, context.signal);
     if (!waited) return record;
   }
 }
 
-function requestHeaders(endpoint: EndpointConfig, spec: RequestSpec): Record<string, string> {
+function requestHeaders(
+  endpoint: EndpointConfig,
+  spec: RequestSpec,
+): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: "text/event-stream, application/json",
@@ -135,7 +146,9 @@ function requestBody(
       : spec.prompt;
   } else {
     if (Array.isArray(spec.prompt) && typeof spec.prompt[0] === "object") {
-      throw new TypeError("Cannot send chat messages to /v1/completions: set api to \"chat\"");
+      throw new TypeError(
+        'Cannot send chat messages to /v1/completions: set api to "chat"',
+      );
     }
     body.prompt = spec.prompt;
   }
@@ -213,14 +226,25 @@ class Attempt {
 
   async run(
     endpoint: EndpointConfig,
-    request: { method: "POST"; url: URL; headers: Record<string, string>; body: string },
+    request: {
+      method: "POST";
+      url: URL;
+      headers: Record<string, string>;
+      body: string;
+    },
     outer?: AbortSignal,
   ): Promise<Failure | undefined> {
     const transport = endpoint.transport ?? DEFAULT_TRANSPORT;
     const total = endpoint.timeoutMs ?? 600_000;
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new DOMException(`no complete response within ${total} ms`, "TimeoutError")),
+      () =>
+        controller.abort(
+          new DOMException(
+            `no complete response within ${total} ms`,
+            "TimeoutError",
+          ),
+        ),
       total,
     );
     const onOuterAbort = (): void => controller.abort(outer!.reason);
@@ -245,10 +269,13 @@ class Attempt {
   head(status: number, headers: Headers): void {
     this.status = status;
     if (status < 200 || status > 299) {
-      this.retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+      this.retryable = status === 408 || status === 409 || status === 429 ||
+        status >= 500;
       const after = headers.get("retry-after-ms") ?? headers.get("retry-after");
       if (after !== null) {
-        const ms = headers.has("retry-after-ms") ? Number(after) : Number(after) * 1000;
+        const ms = headers.has("retry-after-ms")
+          ? Number(after)
+          : Number(after) * 1000;
         if (Number.isFinite(ms) && ms >= 0) this.retryAfterMs = ms;
       }
       return;
@@ -260,7 +287,9 @@ class Attempt {
     this.#now = at;
     if (this.#parser) {
       this.#parser.push(chunk);
-    } else if (this.status !== undefined && (this.status < 200 || this.status > 299)) {
+    } else if (
+      this.status !== undefined && (this.status < 200 || this.status > 299)
+    ) {
       // Keep the start of an error body for the message.
       if (this.#errorBytes < 4096) {
         this.#errorBody.push(chunk.slice(0, 4096 - this.#errorBytes));
@@ -313,16 +342,25 @@ class Attempt {
   #finish(): Failure | undefined {
     const status = this.status ?? 0;
     if (status < 200 || status > 299) {
-      return { kind: "http", message: `HTTP ${status}${errorBodyText(this.#errorBody)}` };
+      return {
+        kind: "http",
+        message: `HTTP ${status}${errorBodyText(this.#errorBody)}`,
+      };
     }
     if (this.#parser) {
       this.#parser.end();
       if (this.#failure) return this.#failure;
       if (!this.#done && this.finishReason === undefined) {
-        return { kind: "stream_cut", message: "the stream ended before [DONE]" };
+        return {
+          kind: "stream_cut",
+          message: "the stream ended before [DONE]",
+        };
       }
       if (this.firstTokenAt === undefined) {
-        return { kind: "no_tokens", message: "the stream carried no generated text" };
+        return {
+          kind: "no_tokens",
+          message: "the stream carried no generated text",
+        };
       }
       return undefined;
     }
@@ -337,11 +375,16 @@ class Attempt {
     } catch {
       return { kind: "malformed", message: "the response body is not JSON" };
     }
-    if (body?.error) return { kind: "server_error", message: errorMessage(body.error) };
+    if (body?.error) {
+      return { kind: "server_error", message: errorMessage(body.error) };
+    }
     const choice = body?.choices?.[0];
     const text = this.#chat ? choice?.message?.content : choice?.text;
     if (typeof text !== "string") {
-      return { kind: "malformed", message: "the response has no choices[0] text" };
+      return {
+        kind: "malformed",
+        message: "the response has no choices[0] text",
+      };
     }
     this.chunks = 1;
     this.outputChars = codePoints(text);
@@ -352,7 +395,9 @@ class Attempt {
   }
 
   #classify(error: unknown, outer?: AbortSignal): Failure {
-    if (outer?.aborted) return { kind: "aborted", message: "aborted by the run" };
+    if (outer?.aborted) {
+      return { kind: "aborted", message: "aborted by the run" };
+    }
     if (error instanceof DOMException && error.name === "TimeoutError") {
       this.retryable = this.status === undefined;
       return { kind: "timeout", message: error.message };
@@ -361,7 +406,10 @@ class Attempt {
       this.retryable = true;
       return { kind: "connect", message: networkErrorText(error) };
     }
-    return { kind: "stream_cut", message: `the response broke off: ${networkErrorText(error)}` };
+    return {
+      kind: "stream_cut",
+      message: `the response broke off: ${networkErrorText(error)}`,
+    };
   }
 }
 
@@ -420,10 +468,17 @@ export function networkErrorText(error: unknown): string {
   if (os) return os[1].trim();
   const connect = /client error \(Connect\):\s*(.*)$/.exec(text);
   if (connect) return connect[1].trim();
-  return text.replace(/^error sending request for url \([^)]*\):\s*/, "").slice(0, 300);
+  return text.replace(/^error sending request for url \([^)]*\):\s*/, "").slice(
+    0,
+    300,
+  );
 }
 
-async function backoff(retry: number, retryAfterMs: number | undefined, signal?: AbortSignal): Promise<boolean> {
+async function backoff(
+  retry: number,
+  retryAfterMs: number | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const base = Math.min(500 * 2 ** (retry - 1), 8000);
   const ms = retryAfterMs !== undefined && retryAfterMs <= 60_000
     ? retryAfterMs

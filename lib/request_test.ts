@@ -1,14 +1,21 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { codePoints, type EndpointConfig, sendRequest } from "./request.ts";
-import { startScriptedServer, type Script } from "../tests/scripted_server.ts";
+import { type Script, startScriptedServer } from "../tests/scripted_server.ts";
 
 async function withServer(
   script: (body: Record<string, unknown>, i: number) => Script,
-  fn: (endpoint: EndpointConfig, server: ReturnType<typeof startScriptedServer>) => Promise<void>,
+  fn: (
+    endpoint: EndpointConfig,
+    server: ReturnType<typeof startScriptedServer>,
+  ) => Promise<void>,
 ): Promise<void> {
   const server = startScriptedServer({ script });
   try {
-    await fn({ baseUrl: `${server.origin}/v1/`, model: "test-model", apiKey: "sk-test" }, server);
+    await fn({
+      baseUrl: `${server.origin}/v1/`,
+      model: "test-model",
+      apiKey: "sk-test",
+    }, server);
   } finally {
     await server.close();
   }
@@ -23,7 +30,12 @@ Deno.test("sendRequest streams, times and reads usage", async () => {
       usage: { prompt_tokens: 11, completion_tokens: 3, cached_tokens: 8 },
     }),
     async (endpoint, server) => {
-      const r = await sendRequest(endpoint, { prompt: "héllo", maxTokens: 3, ignoreEos: true, keepText: true });
+      const r = await sendRequest(endpoint, {
+        prompt: "héllo",
+        maxTokens: 3,
+        ignoreEos: true,
+        keepText: true,
+      });
       strictEqual(r.ok, true, JSON.stringify(r.error));
       strictEqual(r.status, 200);
       strictEqual(r.outputText, "Hello wörld");
@@ -47,7 +59,10 @@ Deno.test("sendRequest streams, times and reads usage", async () => {
         stream_options: { include_usage: true },
         ignore_eos: true,
       });
-      strictEqual(server.received[0].headers.get("authorization"), "Bearer sk-test");
+      strictEqual(
+        server.received[0].headers.get("authorization"),
+        "Bearer sk-test",
+      );
       strictEqual(server.received[0].path, "/v1/completions");
     },
   );
@@ -55,9 +70,17 @@ Deno.test("sendRequest streams, times and reads usage", async () => {
 
 Deno.test("sendRequest reads non-streaming and chat responses", async () => {
   await withServer(
-    () => ({ tokens: ["a", "b"], usage: { prompt_tokens: 4, completion_tokens: 2 } }),
+    () => ({
+      tokens: ["a", "b"],
+      usage: { prompt_tokens: 4, completion_tokens: 2 },
+    }),
     async (endpoint, server) => {
-      const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 2, stream: false, keepText: true });
+      const r = await sendRequest(endpoint, {
+        prompt: "x",
+        maxTokens: 2,
+        stream: false,
+        keepText: true,
+      });
       strictEqual(r.ok, true);
       strictEqual(r.outputText, "ab");
       strictEqual(r.firstTokenAt, undefined);
@@ -72,7 +95,10 @@ Deno.test("sendRequest reads non-streaming and chat responses", async () => {
       strictEqual(c.ok, true, JSON.stringify(c.error));
       strictEqual(c.outputText, "ab");
       strictEqual(server.received[1].path, "/v1/chat/completions");
-      deepStrictEqual(server.received[1].body!.messages, [{ role: "user", content: "hi" }]);
+      deepStrictEqual(server.received[1].body!.messages, [{
+        role: "user",
+        content: "hi",
+      }]);
     },
   );
 });
@@ -86,7 +112,10 @@ Deno.test("sendRequest records HTTP errors with the server's message", async () 
         const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 1 });
         strictEqual(r.ok, false);
         strictEqual(r.status, status);
-        deepStrictEqual(r.error, { kind: "http", message: `HTTP ${status}: nope ${status}` });
+        deepStrictEqual(r.error, {
+          kind: "http",
+          message: `HTTP ${status}: nope ${status}`,
+        });
         strictEqual(r.retries, 0);
       }
     },
@@ -95,9 +124,15 @@ Deno.test("sendRequest records HTTP errors with the server's message", async () 
 
 Deno.test("sendRequest retries only when asked, and honours Retry-After", async () => {
   await withServer(
-    (_b, i) => i < 2 ? { status: 429, headers: { "retry-after": "0.05" } } : { tokens: ["x"] },
+    (_b, i) =>
+      i < 2
+        ? { status: 429, headers: { "retry-after": "0.05" } }
+        : { tokens: ["x"] },
     async (endpoint, server) => {
-      const r = await sendRequest({ ...endpoint, maxRetries: 2 }, { prompt: "x", maxTokens: 1 });
+      const r = await sendRequest({ ...endpoint, maxRetries: 2 }, {
+        prompt: "x",
+        maxTokens: 1,
+      });
       strictEqual(r.ok, true);
       strictEqual(r.retries, 2);
       strictEqual(server.received.length, 3);
@@ -107,20 +142,29 @@ Deno.test("sendRequest retries only when asked, and honours Retry-After", async 
 });
 
 Deno.test("sendRequest reports a stream cut mid-way", async () => {
-  await withServer(() => ({ tokens: ["a", "b", "c", "d"], cutAfter: 2, gapMs: 5 }), async (endpoint) => {
-    const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 });
-    strictEqual(r.ok, false);
-    strictEqual(r.error?.kind, "stream_cut");
-    strictEqual(r.chunks, 2);
-    ok(r.firstTokenAt !== undefined);
-  });
+  await withServer(
+    () => ({ tokens: ["a", "b", "c", "d"], cutAfter: 2, gapMs: 5 }),
+    async (endpoint) => {
+      const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 });
+      strictEqual(r.ok, false);
+      strictEqual(r.error?.kind, "stream_cut");
+      strictEqual(r.chunks, 2);
+      ok(r.firstTokenAt !== undefined);
+    },
+  );
 });
 
 Deno.test("sendRequest reports a stream that ends without [DONE] or finish_reason", async () => {
-  await withServer(() => ({ raw: 'data: {"choices":[{"text":"a"}]}\n\n' }), async (endpoint) => {
-    const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 });
-    deepStrictEqual(r.error, { kind: "stream_cut", message: "the stream ended before [DONE]" });
-  });
+  await withServer(
+    () => ({ raw: 'data: {"choices":[{"text":"a"}]}\n\n' }),
+    async (endpoint) => {
+      const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 });
+      deepStrictEqual(r.error, {
+        kind: "stream_cut",
+        message: "the stream ended before [DONE]",
+      });
+    },
+  );
 });
 
 Deno.test("sendRequest reports malformed SSE, in-stream errors and empty streams", async () => {
@@ -132,7 +176,9 @@ Deno.test("sendRequest reports malformed SSE, in-stream errors and empty streams
   await withServer((_b, i) => ({ raw: raws[i] }), async (endpoint) => {
     const kinds = [];
     for (let i = 0; i < raws.length; i++) {
-      kinds.push((await sendRequest(endpoint, { prompt: "x", maxTokens: 4 })).error);
+      kinds.push(
+        (await sendRequest(endpoint, { prompt: "x", maxTokens: 4 })).error,
+      );
     }
     deepStrictEqual(kinds, [
       { kind: "malformed", message: "unreadable SSE event: {not json" },
@@ -144,7 +190,10 @@ Deno.test("sendRequest reports malformed SSE, in-stream errors and empty streams
 
 Deno.test("sendRequest counts an empty-string first chunk as the first token (tmesh's rule)", async () => {
   await withServer(
-    () => ({ raw: 'data: {"choices":[{"text":""}]}\n\ndata: {"choices":[{"text":"a","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n' }),
+    () => ({
+      raw:
+        'data: {"choices":[{"text":""}]}\n\ndata: {"choices":[{"text":"a","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+    }),
     async (endpoint) => {
       const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 });
       strictEqual(r.ok, true);
@@ -159,25 +208,36 @@ Deno.test("sendRequest aborts with the run's signal", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const t0 = performance.now();
-    const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 }, { signal: controller.signal });
+    const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 }, {
+      signal: controller.signal,
+    });
     ok(performance.now() - t0 < 1000);
     strictEqual(r.error?.kind, "aborted");
   });
 });
 
 Deno.test("sendRequest times out", async () => {
-  await withServer(() => ({ firstTokenMs: 50, gapMs: 500, tokens: ["a", "b"] }), async (endpoint) => {
-    const r = await sendRequest({ ...endpoint, timeoutMs: 150 }, { prompt: "x", maxTokens: 2 });
-    strictEqual(r.error?.kind, "timeout");
-    strictEqual(r.error?.message, "no complete response within 150 ms");
-  });
+  await withServer(
+    () => ({ firstTokenMs: 50, gapMs: 500, tokens: ["a", "b"] }),
+    async (endpoint) => {
+      const r = await sendRequest({ ...endpoint, timeoutMs: 150 }, {
+        prompt: "x",
+        maxTokens: 2,
+      });
+      strictEqual(r.error?.kind, "timeout");
+      strictEqual(r.error?.message, "no complete response within 150 ms");
+    },
+  );
 });
 
 Deno.test("sendRequest reports an unreachable server as a connect failure", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  const r = await sendRequest({ baseUrl: `http://127.0.0.1:${port}/v1/`, model: "m" }, { prompt: "x", maxTokens: 1 });
+  const r = await sendRequest({
+    baseUrl: `http://127.0.0.1:${port}/v1/`,
+    model: "m",
+  }, { prompt: "x", maxTokens: 1 });
   strictEqual(r.error?.kind, "connect");
   ok(/refused/i.test(r.error!.message), r.error!.message);
 });

@@ -7,7 +7,13 @@
  */
 import { closedLoop, type LoadPolicy } from "./load.ts";
 import { type EndpointConfig, sendRequest } from "./request.ts";
-import type { RequestRecord, RequestSpec, Session, SessionContext, Workload } from "./types.ts";
+import type {
+  RequestRecord,
+  RequestSpec,
+  Session,
+  SessionContext,
+  Workload,
+} from "./types.ts";
 
 /** When a run stops. All are optional; without any, it runs until the workload ends. */
 export interface StopOptions {
@@ -45,7 +51,13 @@ export interface RunOptions {
 }
 
 /** Why a run stopped. */
-export type StopReason = "duration" | "signal" | "max_requests" | "max_sessions" | "exhausted" | "error";
+export type StopReason =
+  | "duration"
+  | "signal"
+  | "max_requests"
+  | "max_sessions"
+  | "exhausted"
+  | "error";
 
 /** Counters of a finished run. */
 export interface RunSummary {
@@ -58,7 +70,12 @@ export interface RunSummary {
   /** Why it stopped. */
   stopReason: StopReason;
   /** Sessions admitted, and how they ended. */
-  sessions: { started: number; completed: number; failed: number; cancelled: number };
+  sessions: {
+    started: number;
+    completed: number;
+    failed: number;
+    cancelled: number;
+  };
   /** Requests sent, and how they ended. */
   requests: { sent: number; ok: number; failed: number; aborted: number };
 }
@@ -82,7 +99,10 @@ export interface RunSummary {
  * );
  * ```
  */
-export async function run(workload: Workload, options: RunOptions): Promise<RunSummary> {
+export async function run(
+  workload: Workload,
+  options: RunOptions,
+): Promise<RunSummary> {
   const state = new RunState(options);
   try {
     await state.admit(workload);
@@ -115,13 +135,22 @@ class RunState {
   constructor(options: RunOptions) {
     this.#options = options;
     this.startedAt = options.startedAt ?? performance.now();
-    this.#admissionClosed = new Promise((resolve) => (this.#closeAdmission = resolve));
+    this.#admissionClosed = new Promise((
+      resolve,
+    ) => (this.#closeAdmission = resolve));
     const stop = options.stop ?? {};
     if (stop.signal?.aborted) this.stop("signal");
     stop.signal?.addEventListener("abort", this.#onOuterAbort, { once: true });
     if (stop.durationMs !== undefined) {
-      const delay = Math.max(0, this.startedAt + stop.durationMs - performance.now());
-      this.#timer = setTimeout(() => stop.drain ? this.closeAdmission("duration") : this.stop("duration"), delay);
+      const delay = Math.max(
+        0,
+        this.startedAt + stop.durationMs - performance.now(),
+      );
+      this.#timer = setTimeout(
+        () =>
+          stop.drain ? this.closeAdmission("duration") : this.stop("duration"),
+        delay,
+      );
     }
   }
 
@@ -137,7 +166,9 @@ class RunState {
   stop(reason: StopReason): void {
     this.closeAdmission(reason);
     if (!this.stopController.signal.aborted) {
-      this.stopController.abort(new DOMException(`run stopped (${reason})`, "AbortError"));
+      this.stopController.abort(
+        new DOMException(`run stopped (${reason})`, "AbortError"),
+      );
     }
   }
 
@@ -151,7 +182,9 @@ class RunState {
     let nextArrival = this.startedAt;
     try {
       while (this.#admitting) {
-        if (maxSessions !== undefined && this.#sessions.started >= maxSessions) {
+        if (
+          maxSessions !== undefined && this.#sessions.started >= maxSessions
+        ) {
           this.closeAdmission("max_sessions");
           break;
         }
@@ -214,7 +247,9 @@ class RunState {
 
   #ended(id: number, outcome: SessionOutcome, error?: unknown): void {
     // A session that did not complete before the run aborted was cancelled, not failed.
-    if (outcome !== "completed" && this.stopController.signal.aborted) outcome = "cancelled";
+    if (outcome !== "completed" && this.stopController.signal.aborted) {
+      outcome = "cancelled";
+    }
     this.#sessions[outcome]++;
     this.#options.onSessionEnd?.(id, outcome, error);
   }
@@ -229,11 +264,27 @@ class RunState {
       const max = this.#options.stop?.maxRequests;
       if (max !== undefined && this.#requests.sent >= max) {
         this.closeAdmission("max_requests");
-        return abortedRecord(id, thisTurn, scheduledAt, spec, "the run's request limit was reached");
+        return abortedRecord(
+          id,
+          thisTurn,
+          scheduledAt,
+          spec,
+          "the run's request limit was reached",
+        );
       }
-      if (signal.aborted) return abortedRecord(id, thisTurn, scheduledAt, spec, "aborted by the run");
+      if (signal.aborted) {
+        return abortedRecord(
+          id,
+          thisTurn,
+          scheduledAt,
+          spec,
+          "aborted by the run",
+        );
+      }
       this.#requests.sent++;
-      if (max !== undefined && this.#requests.sent >= max) this.closeAdmission("max_requests");
+      if (max !== undefined && this.#requests.sent >= max) {
+        this.closeAdmission("max_requests");
+      }
       await this.#acquire();
       let record: RequestRecord;
       try {
@@ -287,7 +338,10 @@ class RunState {
     while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
     this.#endedAt = performance.now();
     clearTimeout(this.#timer);
-    this.#options.stop?.signal?.removeEventListener("abort", this.#onOuterAbort);
+    this.#options.stop?.signal?.removeEventListener(
+      "abort",
+      this.#onOuterAbort,
+    );
     this.closeAdmission(this.#stopReason ?? "exhausted");
   }
 
@@ -335,7 +389,10 @@ function abortedRecord(
  * await abortableSleep(1, AbortSignal.timeout(1000));
  * ```
  */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function abortableSleep(
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = (): void => {

@@ -5,7 +5,9 @@ import type { RequestRecord, Session } from "./types.ts";
 import { startScriptedServer } from "../tests/scripted_server.ts";
 
 function* requests(maxTokens = 2): Generator<Session> {
-  while (true) yield async (ctx) => (await ctx.send({ prompt: "x", maxTokens })).ok;
+  while (true) {
+    yield async (ctx) => (await ctx.send({ prompt: "x", maxTokens })).ok;
+  }
 }
 
 Deno.test("closed loop keeps exactly `concurrency` sessions in flight and stops at maxSessions", async () => {
@@ -17,8 +19,18 @@ Deno.test("closed loop keeps exactly `concurrency` sessions in flight and stops 
       stop: { maxSessions: 20 },
     });
     strictEqual(server.maxConcurrent(), 4);
-    deepStrictEqual(summary.sessions, { started: 20, completed: 20, failed: 0, cancelled: 0 });
-    deepStrictEqual(summary.requests, { sent: 20, ok: 20, failed: 0, aborted: 0 });
+    deepStrictEqual(summary.sessions, {
+      started: 20,
+      completed: 20,
+      failed: 0,
+      cancelled: 0,
+    });
+    deepStrictEqual(summary.requests, {
+      sent: 20,
+      ok: 20,
+      failed: 0,
+      aborted: 0,
+    });
     strictEqual(summary.stopReason, "max_sessions");
   } finally {
     await server.close();
@@ -26,7 +38,9 @@ Deno.test("closed loop keeps exactly `concurrency` sessions in flight and stops 
 });
 
 Deno.test("the duration aborts in-flight requests at once and cancels their sessions", async () => {
-  const server = startScriptedServer({ script: () => ({ firstTokenMs: 10_000 }) });
+  const server = startScriptedServer({
+    script: () => ({ firstTokenMs: 10_000 }),
+  });
   try {
     const records: RequestRecord[] = [];
     const summary = await run(requests(), {
@@ -35,10 +49,22 @@ Deno.test("the duration aborts in-flight requests at once and cancels their sess
       stop: { durationMs: 200 },
       onRecord: (r) => records.push(r),
     });
-    ok(summary.wallTimeMs >= 195 && summary.wallTimeMs < 700, `wall ${summary.wallTimeMs}`);
+    ok(
+      summary.wallTimeMs >= 195 && summary.wallTimeMs < 700,
+      `wall ${summary.wallTimeMs}`,
+    );
     strictEqual(summary.stopReason, "duration");
-    deepStrictEqual(summary.sessions, { started: 3, completed: 0, failed: 0, cancelled: 3 });
-    deepStrictEqual(records.map((r) => r.error?.kind), ["aborted", "aborted", "aborted"]);
+    deepStrictEqual(summary.sessions, {
+      started: 3,
+      completed: 0,
+      failed: 0,
+      cancelled: 3,
+    });
+    deepStrictEqual(records.map((r) => r.error?.kind), [
+      "aborted",
+      "aborted",
+      "aborted",
+    ]);
   } finally {
     await server.close();
   }
@@ -67,7 +93,9 @@ Deno.test("open loop admits at the arrival times, however many are running", asy
     });
     strictEqual(summary.sessions.completed, 6);
     ok(server.maxConcurrent() >= 5, `max concurrent ${server.maxConcurrent()}`);
-    const gaps = server.received.slice(1).map((r, i) => r.at - server.received[i].at);
+    const gaps = server.received.slice(1).map((r, i) =>
+      r.at - server.received[i].at
+    );
     for (const gap of gaps) ok(gap > 35 && gap < 90, `gap ${gap}`);
   } finally {
     await server.close();
@@ -86,7 +114,9 @@ Deno.test("maxInFlight caps requests across sessions; the client's queueing show
       onRecord: (r) => records.push(r),
     });
     strictEqual(server.maxConcurrent(), 2);
-    const waits = records.map((r) => r.sentAt - r.scheduledAt).sort((a, b) => a - b);
+    const waits = records.map((r) => r.sentAt - r.scheduledAt).sort((a, b) =>
+      a - b
+    );
     ok(waits[0] < 20 && waits[5] > 90, `waits ${waits}`);
   } finally {
     await server.close();
@@ -138,6 +168,11 @@ Deno.test("a session that throws or resolves false is counted failed; the run go
     onSessionEnd: (_id, outcome) => ends.push(outcome),
   });
   deepStrictEqual(ends, ["failed", "failed", "completed"]);
-  deepStrictEqual(summary.sessions, { started: 3, completed: 1, failed: 2, cancelled: 0 });
+  deepStrictEqual(summary.sessions, {
+    started: 3,
+    completed: 1,
+    failed: 2,
+    cancelled: 0,
+  });
   strictEqual(summary.stopReason, "exhausted");
 });

@@ -106,7 +106,9 @@ export class SseParser {
 
   #keep(rest: Uint8Array): void {
     // Copy: the caller may reuse the chunk's buffer.
-    this.#carry = this.#carry === null ? rest.slice() : concat(this.#carry, rest);
+    this.#carry = this.#carry === null
+      ? rest.slice()
+      : concat(this.#carry, rest);
   }
 
   #line(buf: Uint8Array, start: number, end: number): void {

@@ -20,7 +20,11 @@ Deno.test("SseParser reads LF-terminated events and [DONE]", () => {
 });
 
 Deno.test("SseParser handles CRLF and bare CR line ends", () => {
-  assertEquals(parse(["data: x\r\n\r\ndata: y\r\rdata: z\n\n"]), ["x", "y", "z"]);
+  assertEquals(parse(["data: x\r\n\r\ndata: y\r\rdata: z\n\n"]), [
+    "x",
+    "y",
+    "z",
+  ]);
 });
 
 Deno.test("SseParser handles a CRLF split between chunks", () => {
@@ -38,18 +42,25 @@ Deno.test("SseParser decodes a UTF-8 character split across chunks", () => {
   // Split inside the 4-byte emoji and inside the 2-byte é.
   const i = bytes.indexOf(0xc3) + 1;
   const j = bytes.indexOf(0xf0) + 2;
-  assertEquals(parse([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]), [
-    '{"text":"é🙂"}',
-  ]);
+  assertEquals(
+    parse([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]),
+    [
+      '{"text":"é🙂"}',
+    ],
+  );
 });
 
 Deno.test("SseParser joins multi-line data with newlines", () => {
-  assertEquals(parse(["data: line1\ndata: line2\ndata\n\n"]), ["line1\nline2\n"]);
+  assertEquals(parse(["data: line1\ndata: line2\ndata\n\n"]), [
+    "line1\nline2\n",
+  ]);
 });
 
 Deno.test("SseParser skips comments and other fields", () => {
   assertEquals(
-    parse([": keep-alive\n\nevent: message\nid: 7\nretry: 10\ndata:no-space\n\n"]),
+    parse([
+      ": keep-alive\n\nevent: message\nid: 7\nretry: 10\ndata:no-space\n\n",
+    ]),
     ["no-space"],
   );
 });

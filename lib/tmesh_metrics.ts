@@ -90,7 +90,8 @@ export function tmeshSample(record: RequestRecord): TmeshSample | undefined {
   if (record.firstTokenAt === undefined) return undefined;
   const ttft = (record.firstTokenAt - record.sentAt) / 1000;
   const decodeTime = (record.endAt - record.firstTokenAt) / 1000;
-  const chars = record.completionTokens === undefined || record.promptTokens === undefined;
+  const chars = record.completionTokens === undefined ||
+    record.promptTokens === undefined;
   const input = chars ? record.promptChars : record.promptTokens!;
   const output = chars ? record.outputChars : record.completionTokens!;
   const gaps = chars ? output + 1 : output - 1;
@@ -226,7 +227,9 @@ export function tmeshAverages(w: TmeshWindow): TmeshAverages {
   if (w.itlN) avg.itl = w.itlSum / w.itlN;
   if (w.prefillN) avg.prefill = w.prefillSum / w.prefillN;
   if (w.decodeN) avg.decode = w.decodeSum / w.decodeN;
-  if (w.cachePromptTokens) avg.cacheHitRate = w.cachedTokens / w.cachePromptTokens;
+  if (w.cachePromptTokens) {
+    avg.cacheHitRate = w.cachedTokens / w.cachePromptTokens;
+  }
   return avg;
 }
 
@@ -246,10 +249,15 @@ function fixed(value: number | undefined, digits: number): string {
  * renderTmeshBlock(new TmeshMetrics().report(5)).startsWith("Elapsed Time: 5.00\n"); // true
  * ```
  */
-export function renderTmeshBlock(snapshot: TmeshSnapshot, options: { intervalSeconds?: number } = {}): string {
+export function renderTmeshBlock(
+  snapshot: TmeshSnapshot,
+  options: { intervalSeconds?: number } = {},
+): string {
   const g = tmeshAverages(snapshot.global);
   const i = tmeshAverages(snapshot.interval);
-  const qps = snapshot.elapsed > 0 ? snapshot.global.requests / snapshot.elapsed : 0;
+  const qps = snapshot.elapsed > 0
+    ? snapshot.global.requests / snapshot.elapsed
+    : 0;
   const lines = [
     `Elapsed Time: ${snapshot.elapsed.toFixed(2)}`,
     `Total Number of Requests Processed: ${snapshot.global.requests}`,
@@ -258,7 +266,9 @@ export function renderTmeshBlock(snapshot: TmeshSnapshot, options: { intervalSec
     `Global Average ITL: ${fixed(g.itl, 3)}`,
     `Global Average Prefill Throughput: ${fixed(g.prefill, 2)}`,
     `Global Average Decode Throughput: ${fixed(g.decode, 2)}`,
-    `Requests Processed in Last ${options.intervalSeconds ?? 5} second Interval: ${snapshot.interval.requests}`,
+    `Requests Processed in Last ${
+      options.intervalSeconds ?? 5
+    } second Interval: ${snapshot.interval.requests}`,
     `Interval Average TTFT: ${fixed(i.ttft, 2)}`,
     `Interval Average ITL: ${fixed(i.itl, 3)}`,
     `Interval Average Prefill Throughput: ${fixed(i.prefill, 2)}`,

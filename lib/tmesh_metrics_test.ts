@@ -1,5 +1,9 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { renderTmeshBlock, TmeshMetrics, tmeshSample } from "./tmesh_metrics.ts";
+import {
+  renderTmeshBlock,
+  TmeshMetrics,
+  tmeshSample,
+} from "./tmesh_metrics.ts";
 import type { RequestRecord } from "./types.ts";
 
 function rec(over: Partial<RequestRecord>): RequestRecord {
@@ -20,7 +24,13 @@ function rec(over: Partial<RequestRecord>): RequestRecord {
 }
 
 // Hand-computed: see each comment.
-const r1 = rec({ sentAt: 0, firstTokenAt: 500, endAt: 1500, promptTokens: 1000, completionTokens: 11 });
+const r1 = rec({
+  sentAt: 0,
+  firstTokenAt: 500,
+  endAt: 1500,
+  promptTokens: 1000,
+  completionTokens: 11,
+});
 // ttft 0.5 s, prefill 1000/0.5 = 2000, decode 11/1 = 11, itl 1/(11-1) = 0.1
 const r2 = rec({
   sentAt: 100,
@@ -31,16 +41,47 @@ const r2 = rec({
   cachedTokens: 2000,
 });
 // ttft 1.0, prefill 3000, decode 6/0.5 = 12, itl 0.5/5 = 0.1; cache 2000/3000
-const r3 = rec({ sentAt: 0, firstTokenAt: 250, endAt: 1250, promptChars: 500, outputChars: 9 });
+const r3 = rec({
+  sentAt: 0,
+  firstTokenAt: 250,
+  endAt: 1250,
+  promptChars: 500,
+  outputChars: 9,
+});
 // no usage → characters: ttft 0.25, prefill 500/0.25 = 2000, decode 9/1 = 9, itl 1/(9+1) = 0.1
 
 Deno.test("tmeshSample derives tmesh's per-request values in tokens, or characters without usage", () => {
-  deepStrictEqual(tmeshSample(r1), { ttft: 0.5, prefill: 2000, decode: 11, itl: 0.1, chars: false });
-  deepStrictEqual(tmeshSample(r2), { ttft: 1, prefill: 3000, decode: 12, itl: 0.1, chars: false });
-  deepStrictEqual(tmeshSample(r3), { ttft: 0.25, prefill: 2000, decode: 9, itl: 0.1, chars: true });
+  deepStrictEqual(tmeshSample(r1), {
+    ttft: 0.5,
+    prefill: 2000,
+    decode: 11,
+    itl: 0.1,
+    chars: false,
+  });
+  deepStrictEqual(tmeshSample(r2), {
+    ttft: 1,
+    prefill: 3000,
+    decode: 12,
+    itl: 0.1,
+    chars: false,
+  });
+  deepStrictEqual(tmeshSample(r3), {
+    ttft: 0.25,
+    prefill: 2000,
+    decode: 9,
+    itl: 0.1,
+    chars: true,
+  });
   // one completion token: no ITL; zero decode time: no decode throughput
   deepStrictEqual(
-    tmeshSample(rec({ firstTokenAt: 200, endAt: 200, promptTokens: 10, completionTokens: 1 })),
+    tmeshSample(
+      rec({
+        firstTokenAt: 200,
+        endAt: 200,
+        promptTokens: 10,
+        completionTokens: 1,
+      }),
+    ),
     { ttft: 0.2, prefill: 50, chars: false },
   );
   strictEqual(tmeshSample(rec({ endAt: 5 })), undefined);

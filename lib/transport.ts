@@ -44,7 +44,11 @@ export interface Transport {
   /** Short name for reports (`fetch`, `http1`). */
   readonly name: string;
   /** Send `request`; resolves once the whole body went through `sink`. */
-  send(request: HttpRequest, sink: ResponseSink, options?: SendOptions): Promise<void>;
+  send(
+    request: HttpRequest,
+    sink: ResponseSink,
+    options?: SendOptions,
+  ): Promise<void>;
   /** Release pooled connections. */
   close(): void;
 }
@@ -67,7 +71,11 @@ export interface Transport {
 export function fetchTransport(): Transport {
   return {
     name: "fetch",
-    async send(request: HttpRequest, sink: ResponseSink, options: SendOptions = {}): Promise<void> {
+    async send(
+      request: HttpRequest,
+      sink: ResponseSink,
+      options: SendOptions = {},
+    ): Promise<void> {
       const { signal, connectTimeoutMs } = options;
       let headSignal = signal;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -76,11 +84,16 @@ export function fetchTransport(): Transport {
         timer = setTimeout(
           () =>
             timeout.abort(
-              new DOMException(`no response within ${connectTimeoutMs} ms`, "TimeoutError"),
+              new DOMException(
+                `no response within ${connectTimeoutMs} ms`,
+                "TimeoutError",
+              ),
             ),
           connectTimeoutMs,
         );
-        headSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+        headSignal = signal
+          ? AbortSignal.any([signal, timeout.signal])
+          : timeout.signal;
       }
       let response: Response;
       try {
@@ -97,7 +110,8 @@ export function fetchTransport(): Transport {
       const body = response.body;
       if (body === null) return;
       const reader = body.getReader();
-      const onAbort = (): void => void reader.cancel(signal?.reason).catch(() => {});
+      const onAbort = (): void =>
+        void reader.cancel(signal?.reason).catch(() => {});
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         while (true) {

@@ -15,7 +15,11 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       firstTokenMs: 30,
       gapMs: 2,
       tokens: Array(10).fill("x"),
-      usage: { prompt_tokens: 32007, completion_tokens: 10, cached_tokens: 16000 },
+      usage: {
+        prompt_tokens: 32007,
+        completion_tokens: 10,
+        cached_tokens: 16000,
+      },
     }),
   });
   const dir = await Deno.makeTempDir();
@@ -62,9 +66,14 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       "Elapsed Time: ",
     ].join("\n");
     ok(stdout.startsWith(head), stdout.slice(0, 800));
-    ok(!stdout.includes("sk-1234567890abcdef"), "the key is never printed in clear");
+    ok(
+      !stdout.includes("sk-1234567890abcdef"),
+      "the key is never printed in clear",
+    );
     // The block's 12 labels in order, then kvbench's extra lines.
-    const block = stdout.slice(head.length - "Elapsed Time: ".length).split("\n\n")[0].split("\n");
+    const block = stdout.slice(head.length - "Elapsed Time: ".length).split(
+      "\n\n",
+    )[0].split("\n");
     deepStrictEqual(block.map((l) => l.split(":")[0]), [
       "Elapsed Time",
       "Total Number of Requests Processed",
@@ -83,7 +92,9 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       "Interval Cache Hit Rate",
     ]);
     ok(/Global Cache Hit Rate: 49\.99%/.test(stdout), "16000 / 32007");
-    const tail = stdout.slice(stdout.indexOf("\n[INFO] Received termination signal"));
+    const tail = stdout.slice(
+      stdout.indexOf("\n[INFO] Received termination signal"),
+    );
     ok(
       /^\n\[INFO\] Received termination signal\. Stopping benchmark\.\.\.\n\n\[INFO\] Cancelled benchmark tasks\.\n\nFinal metrics:\nElapsed Time: [\d.]+\nTotal Number of Requests Processed: \d+\n[\s\S]*\[INFO\] Benchmark stopped gracefully\.\n$/
         .test(tail),
@@ -93,7 +104,10 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
     // What the server received.
     const posts = server.received.filter((r) => r.method === "POST");
     ok(posts.length > 20);
-    ok(server.maxConcurrent() <= 10, `max concurrent ${server.maxConcurrent()}`);
+    ok(
+      server.maxConcurrent() <= 10,
+      `max concurrent ${server.maxConcurrent()}`,
+    );
     strictEqual(server.maxConcurrent(), 10);
     const perContext = new Array(30).fill(0);
     posts.forEach((r, i) => {
@@ -104,7 +118,9 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       strictEqual(body.stream, true);
       deepStrictEqual(body.stream_options, { include_usage: true });
       strictEqual(body.max_tokens, 100);
-      const m = /^(\d+)((?:hi){32000})(\d+)tell me a long story$/.exec(body.prompt as string);
+      const m = /^(\d+)((?:hi){32000})(\d+)tell me a long story$/.exec(
+        body.prompt as string,
+      );
       ok(m, `prompt shape of request ${i}`);
       perContext[Number(m![1])]++;
       ok(Number(m![3]) < 30);
@@ -113,11 +129,22 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
     ok(Math.max(...perContext) - Math.min(...perContext) <= 1, `${perContext}`);
 
     // Records: one per finished request, success or not.
-    const lines = (await Deno.readTextFile(`${dir}/records.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await Deno.readTextFile(`${dir}/records.jsonl`)).trim()
+      .split("\n").map((l) => JSON.parse(l));
     strictEqual(lines.length, posts.length);
-    lines.forEach((r) => strictEqual(r.tags.context, r.session % 30, "session i uses context i mod 30"));
+    lines.forEach((r) =>
+      strictEqual(
+        r.tags.context,
+        r.session % 30,
+        "session i uses context i mod 30",
+      )
+    );
     const done = lines.filter((r) => r.ok);
-    ok(done.every((r) => r.promptTokens === 32007 && r.cachedTokens === 16000 && r.chunks === 10));
+    ok(
+      done.every((r) =>
+        r.promptTokens === 32007 && r.cachedTokens === 16000 && r.chunks === 10
+      ),
+    );
     const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
     strictEqual(summary.requests.completed, done.length);
     strictEqual(summary.stop_reason, "signal");
@@ -132,7 +159,10 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
 Deno.test("benchmark: --duration stops by itself; failures are counted once per kind and the run goes on", async () => {
   const server = startScriptedServer({
     models: [QWEN],
-    script: (_b, i) => i % 3 === 1 ? { status: 500, message: "engine overloaded" } : { firstTokenMs: 20 },
+    script: (_b, i) =>
+      i % 3 === 1
+        ? { status: 500, message: "engine overloaded" }
+        : { firstTokenMs: 20 },
   });
   try {
     const { code, stdout, stderr } = await runCli([
@@ -146,13 +176,24 @@ Deno.test("benchmark: --duration stops by itself; failures are counted once per 
     ]);
     strictEqual(code, 0, stderr);
     ok(stdout.includes("api_key: (none)"));
-    ok(stdout.includes("[INFO] Duration of 1.5 s reached. Stopping benchmark..."));
-    const warnings = stderr.split("\n").filter((l) => l.startsWith("[WARN] request failed (http)"));
+    ok(
+      stdout.includes(
+        "[INFO] Duration of 1.5 s reached. Stopping benchmark...",
+      ),
+    );
+    const warnings = stderr.split("\n").filter((l) =>
+      l.startsWith("[WARN] request failed (http)")
+    );
     strictEqual(warnings.length, 1, stderr);
     ok(warnings[0].includes("HTTP 500: engine overloaded"));
-    const failed = Number(/Final metrics:[\s\S]*Failed Requests: (\d+)/.exec(stdout)![1]);
+    const failed = Number(
+      /Final metrics:[\s\S]*Failed Requests: (\d+)/.exec(stdout)![1],
+    );
     ok(failed > 3, stdout);
-    const completed = Number(/Final metrics:\nElapsed Time: [\d.]+\nTotal Number of Requests Processed: (\d+)/.exec(stdout)![1]);
+    const completed = Number(
+      /Final metrics:\nElapsed Time: [\d.]+\nTotal Number of Requests Processed: (\d+)/
+        .exec(stdout)![1],
+    );
     ok(completed > failed, "the run went on after failures");
   } finally {
     await server.close();
@@ -163,7 +204,13 @@ Deno.test("benchmark: unreachable endpoint gives tmesh-cli's three-line error an
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  const { code, stdout, stderr } = await runCli(["benchmark", "--endpoint", `localhost:${port}`, "--api-key", "k"]);
+  const { code, stdout, stderr } = await runCli([
+    "benchmark",
+    "--endpoint",
+    `localhost:${port}`,
+    "--api-key",
+    "k",
+  ]);
   strictEqual(code, 1);
   ok(stdout.includes(`normalized endpoint: http://localhost:${port}/v1/`));
   strictEqual(
@@ -175,11 +222,19 @@ Deno.test("benchmark: unreachable endpoint gives tmesh-cli's three-line error an
 });
 
 Deno.test("benchmark: an unknown model lists the known ones (exit 1); --offload-size and --bytes-per-token size it anyway", async () => {
-  const server = startScriptedServer({ models: ["my/model"], script: () => ({ firstTokenMs: 5 }) });
+  const server = startScriptedServer({
+    models: ["my/model"],
+    script: () => ({ firstTokenMs: 5 }),
+  });
   try {
     const bad = await runCli(["benchmark", "--endpoint", server.origin]);
     strictEqual(bad.code, 1);
-    ok(bad.stderr.startsWith("\n[ERROR] model my/model not found in model_configs.json\nKnown models:\n  openai/gpt-oss-120b\n"), bad.stderr);
+    ok(
+      bad.stderr.startsWith(
+        "\n[ERROR] model my/model not found in model_configs.json\nKnown models:\n  openai/gpt-oss-120b\n",
+      ),
+      bad.stderr,
+    );
     ok(bad.stderr.includes("--offload-size GB --bytes-per-token N"));
     const good = await runCli([
       "benchmark",
@@ -207,9 +262,18 @@ Deno.test("benchmark: an unknown model lists the known ones (exit 1); --offload-
 Deno.test("benchmark: a refused key (401) says so, exit 1", async () => {
   const server = startScriptedServer({ modelsStatus: 401 });
   try {
-    const { code, stderr } = await runCli(["benchmark", "--endpoint", server.origin, "--api-key", "wrong"]);
+    const { code, stderr } = await runCli([
+      "benchmark",
+      "--endpoint",
+      server.origin,
+      "--api-key",
+      "wrong",
+    ]);
     strictEqual(code, 1);
-    strictEqual(stderr, "\n[ERROR] The server refused the API key (HTTP 401: models refused): check --api-key (or $OPENAI_API_KEY)\n");
+    strictEqual(
+      stderr,
+      "\n[ERROR] The server refused the API key (HTTP 401: models refused): check --api-key (or $OPENAI_API_KEY)\n",
+    );
   } finally {
     await server.close();
   }
@@ -219,14 +283,31 @@ Deno.test("benchmark: usage errors print the usage and exit 2; --help exits 0", 
   const missing = await runCli(["benchmark"]);
   strictEqual(missing.code, 2);
   ok(missing.stderr.startsWith("usage: kvbench benchmark --endpoint URL"));
-  ok(missing.stderr.endsWith("kvbench benchmark: error: the following arguments are required: --endpoint\n"));
+  ok(
+    missing.stderr.endsWith(
+      "kvbench benchmark: error: the following arguments are required: --endpoint\n",
+    ),
+  );
   const unknown = await runCli(["benchmark", "--endpoint", "x", "--bogus"]);
   strictEqual(unknown.code, 2);
-  ok(unknown.stderr.includes("error: Unknown option '--bogus'"), unknown.stderr);
+  ok(
+    unknown.stderr.includes("error: Unknown option '--bogus'"),
+    unknown.stderr,
+  );
   const badUrl = await runCli(["benchmark", "--endpoint", "ftp://x"]);
   strictEqual(badUrl.code, 2);
-  ok(badUrl.stderr.includes(`Cannot use endpoint "ftp://x": scheme "ftp" is not http or https`));
-  const badNumber = await runCli(["benchmark", "--endpoint", "x", "--duration", "soon"]);
+  ok(
+    badUrl.stderr.includes(
+      `Cannot use endpoint "ftp://x": scheme "ftp" is not http or https`,
+    ),
+  );
+  const badNumber = await runCli([
+    "benchmark",
+    "--endpoint",
+    "x",
+    "--duration",
+    "soon",
+  ]);
   strictEqual(badNumber.code, 2);
   ok(badNumber.stderr.includes(`--duration: invalid value "soon"`));
   const help = await runCli(["benchmark", "--help"]);

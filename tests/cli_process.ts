@@ -24,7 +24,10 @@ export interface CliProcess {
 }
 
 /** Start `deno run -A cli.ts <args>`. */
-export function startCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): CliProcess {
+export function startCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): CliProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", CLI, ...args],
     stdout: "piped",
@@ -36,7 +39,10 @@ export function startCli(args: string[], options: { env?: Record<string, string>
   let out = "";
   let errText = "";
   let notify: (() => void) | undefined;
-  const pump = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+  const pump = async (
+    stream: ReadableStream<Uint8Array>,
+    add: (s: string) => void,
+  ) => {
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       add(text);
       notify?.();
@@ -51,7 +57,10 @@ export function startCli(args: string[], options: { env?: Record<string, string>
     child,
     stdout: () => out,
     stderr: () => errText,
-    async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    async waitFor(
+      pattern: RegExp,
+      timeoutMs = 20_000,
+    ): Promise<RegExpMatchArray> {
       const deadline = performance.now() + timeoutMs;
       let exited = false;
       status.then(() => (exited = true));
@@ -59,7 +68,9 @@ export function startCli(args: string[], options: { env?: Record<string, string>
         const m = out.match(pattern);
         if (m) return m;
         if (exited || performance.now() > deadline) {
-          throw new Error(`no ${pattern} in output:\n${out}\nstderr:\n${errText}`);
+          throw new Error(
+            `no ${pattern} in output:\n${out}\nstderr:\n${errText}`,
+          );
         }
         await new Promise<void>((resolve) => {
           notify = resolve;
@@ -86,7 +97,10 @@ export async function runCli(
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = startCli(args, options);
-  const timer = setTimeout(() => p.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+  const timer = setTimeout(
+    () => p.kill("SIGKILL"),
+    options.timeoutMs ?? 60_000,
+  );
   try {
     return await p.done();
   } finally {

@@ -20,7 +20,11 @@ export interface Script {
   /** Delay between tokens (ms). */
   gapMs?: number;
   /** Usage to report (default: prompt chars / completion = tokens.length); null sends none. */
-  usage?: { prompt_tokens: number; completion_tokens: number; cached_tokens?: number } | null;
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    cached_tokens?: number;
+  } | null;
   /** Close the stream after this many token events, without [DONE]. */
   cutAfter?: number;
   /** Raw SSE text to send instead of the generated stream. */
@@ -70,112 +74,160 @@ export interface ScriptedServerOptions {
 const enc = new TextEncoder();
 
 /** Start a scripted server on 127.0.0.1, a free port. */
-export function startScriptedServer(options: ScriptedServerOptions = {}): ScriptedServer {
+export function startScriptedServer(
+  options: ScriptedServerOptions = {},
+): ScriptedServer {
   const received: Received[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let index = 0;
   const models = options.models ?? ["test-model"];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const path = new URL(req.url).pathname;
-    const body = req.method === "POST" ? await req.json().catch(() => undefined) : undefined;
-    const entry: Received = {
-      path,
-      method: req.method,
-      headers: req.headers,
-      body,
-      at: performance.now(),
-      concurrent: 0,
-    };
-    received.push(entry);
-    if (path.endsWith("/models")) {
-      const status = options.modelsStatus ?? 200;
-      if (status !== 200) return Response.json({ error: { message: "models refused" } }, { status });
-      return Response.json({ object: "list", data: models.map((id) => ({ id, object: "model" })) });
-    }
-    if (!path.endsWith("/completions")) return Response.json({ error: { message: "no route" } }, { status: 404 });
-    if (body === undefined) return Response.json({ error: { message: "bad json" } }, { status: 400 });
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    entry.concurrent = inFlight;
-    const script = options.script?.(body, index++) ?? {};
-    const status = script.status ?? 200;
-    if (status < 200 || status > 299) {
-      inFlight--;
-      return Response.json({ error: { message: script.message ?? `status ${status}` } }, {
-        status,
-        headers: script.headers,
-      });
-    }
-    const maxTokens = Number(body.max_tokens ?? 16);
-    const tokens = script.tokens ?? Array.from({ length: maxTokens }, () => "tok ");
-    const prompt = typeof body.prompt === "string" ? body.prompt : JSON.stringify(body.messages ?? "");
-    const usage: Script["usage"] = script.usage === null ? undefined : script.usage ?? {
-      prompt_tokens: prompt.length,
-      completion_tokens: tokens.length,
-    };
-    const chat = path.endsWith("chat/completions");
-    const piece = (text: string) =>
-      chat ? { choices: [{ index: 0, delta: { content: text } }] } : { choices: [{ index: 0, text }] };
-    const usageObject = usage && {
-      prompt_tokens: usage.prompt_tokens,
-      completion_tokens: usage.completion_tokens,
-      total_tokens: usage.prompt_tokens + usage.completion_tokens,
-      prompt_tokens_details: usage.cached_tokens === undefined ? null : { cached_tokens: usage.cached_tokens },
-    };
-    if (!body.stream) {
-      await sleep(script.firstTokenMs ?? 0);
-      inFlight--;
-      const text = tokens.join("");
-      return Response.json({
-        choices: [chat ? { index: 0, message: { role: "assistant", content: text } } : { index: 0, text }],
-        ...(usageObject ? { usage: usageObject } : {}),
-      });
-    }
-    let closed = false;
-    const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const send = (s: string) => {
-          if (!closed) controller.enqueue(enc.encode(s));
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      const path = new URL(req.url).pathname;
+      const body = req.method === "POST"
+        ? await req.json().catch(() => undefined)
+        : undefined;
+      const entry: Received = {
+        path,
+        method: req.method,
+        headers: req.headers,
+        body,
+        at: performance.now(),
+        concurrent: 0,
+      };
+      received.push(entry);
+      if (path.endsWith("/models")) {
+        const status = options.modelsStatus ?? 200;
+        if (status !== 200) {
+          return Response.json({ error: { message: "models refused" } }, {
+            status,
+          });
+        }
+        return Response.json({
+          object: "list",
+          data: models.map((id) => ({ id, object: "model" })),
+        });
+      }
+      if (!path.endsWith("/completions")) {
+        return Response.json({ error: { message: "no route" } }, {
+          status: 404,
+        });
+      }
+      if (body === undefined) {
+        return Response.json({ error: { message: "bad json" } }, {
+          status: 400,
+        });
+      }
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      entry.concurrent = inFlight;
+      const script = options.script?.(body, index++) ?? {};
+      const status = script.status ?? 200;
+      if (status < 200 || status > 299) {
+        inFlight--;
+        return Response.json({
+          error: { message: script.message ?? `status ${status}` },
+        }, {
+          status,
+          headers: script.headers,
+        });
+      }
+      const maxTokens = Number(body.max_tokens ?? 16);
+      const tokens = script.tokens ??
+        Array.from({ length: maxTokens }, () => "tok ");
+      const prompt = typeof body.prompt === "string"
+        ? body.prompt
+        : JSON.stringify(body.messages ?? "");
+      const usage: Script["usage"] = script.usage === null
+        ? undefined
+        : script.usage ?? {
+          prompt_tokens: prompt.length,
+          completion_tokens: tokens.length,
         };
-        try {
-          if (script.raw !== undefined) {
-            await sleep(script.firstTokenMs ?? 0);
-            send(script.raw);
-            controller.close();
-            return;
-          }
-          await sleep(script.firstTokenMs ?? 0);
-          for (let i = 0; i < tokens.length && !closed; i++) {
-            if (i > 0 && script.gapMs) await sleep(script.gapMs);
-            if (script.cutAfter !== undefined && i >= script.cutAfter) {
-              controller.error(new Error("cut"));
+      const chat = path.endsWith("chat/completions");
+      const piece = (text: string) =>
+        chat
+          ? { choices: [{ index: 0, delta: { content: text } }] }
+          : { choices: [{ index: 0, text }] };
+      const usageObject = usage && {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        total_tokens: usage.prompt_tokens + usage.completion_tokens,
+        prompt_tokens_details: usage.cached_tokens === undefined
+          ? null
+          : { cached_tokens: usage.cached_tokens },
+      };
+      if (!body.stream) {
+        await sleep(script.firstTokenMs ?? 0);
+        inFlight--;
+        const text = tokens.join("");
+        return Response.json({
+          choices: [
+            chat
+              ? { index: 0, message: { role: "assistant", content: text } }
+              : { index: 0, text },
+          ],
+          ...(usageObject ? { usage: usageObject } : {}),
+        });
+      }
+      let closed = false;
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          const send = (s: string) => {
+            if (!closed) controller.enqueue(enc.encode(s));
+          };
+          try {
+            if (script.raw !== undefined) {
+              await sleep(script.firstTokenMs ?? 0);
+              send(script.raw);
+              controller.close();
               return;
             }
-            const last = i === tokens.length - 1;
-            const event = piece(tokens[i]);
-            if (last) (event.choices[0] as Record<string, unknown>).finish_reason = "length";
-            send(`data: ${JSON.stringify(event)}\n\n`);
+            await sleep(script.firstTokenMs ?? 0);
+            for (let i = 0; i < tokens.length && !closed; i++) {
+              if (i > 0 && script.gapMs) await sleep(script.gapMs);
+              if (script.cutAfter !== undefined && i >= script.cutAfter) {
+                controller.error(new Error("cut"));
+                return;
+              }
+              const last = i === tokens.length - 1;
+              const event = piece(tokens[i]);
+              if (last) {
+                (event.choices[0] as Record<string, unknown>).finish_reason =
+                  "length";
+              }
+              send(`data: ${JSON.stringify(event)}\n\n`);
+            }
+            if (
+              usageObject &&
+              (body.stream_options as { include_usage?: boolean })
+                ?.include_usage
+            ) {
+              send(
+                `data: ${
+                  JSON.stringify({ choices: [], usage: usageObject })
+                }\n\n`,
+              );
+            }
+            if (!script.noDone) send("data: [DONE]\n\n");
+            controller.close();
+          } catch {
+            // the client went away
+          } finally {
+            inFlight--;
           }
-          if (usageObject && (body.stream_options as { include_usage?: boolean })?.include_usage) {
-            send(`data: ${JSON.stringify({ choices: [], usage: usageObject })}\n\n`);
-          }
-          if (!script.noDone) send("data: [DONE]\n\n");
-          controller.close();
-        } catch {
-          // the client went away
-        } finally {
-          inFlight--;
-        }
-      },
-      cancel() {
-        closed = true;
-      },
-    });
-    return new Response(stream, {
-      headers: { "content-type": "text/event-stream", ...script.headers },
-    });
-  });
+        },
+        cancel() {
+          closed = true;
+        },
+      });
+      return new Response(stream, {
+        headers: { "content-type": "text/event-stream", ...script.headers },
+      });
+    },
+  );
   return {
     origin: `http://127.0.0.1:${server.addr.port}`,
     received,

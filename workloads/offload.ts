@@ -10,7 +10,11 @@ import { closedLoop } from "../lib/load.ts";
 import type { EndpointConfig } from "../lib/request.ts";
 import { seededRandom } from "../lib/rng.ts";
 import { run, type RunSummary } from "../lib/runner.ts";
-import { renderTmeshBlock, type TmeshSnapshot, TmeshMetrics } from "../lib/tmesh_metrics.ts";
+import {
+  renderTmeshBlock,
+  TmeshMetrics,
+  type TmeshSnapshot,
+} from "../lib/tmesh_metrics.ts";
 import type { RequestErrorKind, RequestRecord, Session } from "../lib/types.ts";
 import { tile } from "./orders.ts";
 import { numberedQuestions, repeatedWordContexts } from "./prompts.ts";
@@ -61,18 +65,30 @@ export function sizeOffloadWorkload(
     fillRatio?: number;
   },
 ): OffloadSizing {
-  const { offloadSizeGib, bytesPerToken, inputLength = 32000, outputLength = 100, fillRatio = 0.9 } = options;
+  const {
+    offloadSizeGib,
+    bytesPerToken,
+    inputLength = 32000,
+    outputLength = 100,
+    fillRatio = 0.9,
+  } = options;
   if (!(offloadSizeGib > 0)) {
-    throw new RangeError(`Cannot size the workload: offload size ${offloadSizeGib} GiB must be positive`);
+    throw new RangeError(
+      `Cannot size the workload: offload size ${offloadSizeGib} GiB must be positive`,
+    );
   }
   if (!(bytesPerToken > 0)) {
-    throw new RangeError(`Cannot size the workload: bytes per token ${bytesPerToken} must be positive`);
+    throw new RangeError(
+      `Cannot size the workload: bytes per token ${bytesPerToken} must be positive`,
+    );
   }
   const perContextGib = bytesPerToken * inputLength / 1024 ** 3;
   const contexts = Math.floor((fillRatio * offloadSizeGib) / perContextGib);
   if (contexts < 1) {
     throw new RangeError(
-      `Cannot size the workload: one ${inputLength}-token context (${perContextGib.toFixed(2)} GiB) does not fit in ${fillRatio} × ${offloadSizeGib} GiB`,
+      `Cannot size the workload: one ${inputLength}-token context (${
+        perContextGib.toFixed(2)
+      } GiB) does not fit in ${fillRatio} × ${offloadSizeGib} GiB`,
     );
   }
   return {
@@ -124,7 +140,9 @@ export function* offloadWorkload(
   sizing: OffloadSizing,
   options: { seed?: number; ignoreEos?: boolean } = {},
 ): Generator<Session> {
-  const contexts = repeatedWordContexts(sizing.contexts, { tokens: sizing.inputLength });
+  const contexts = repeatedWordContexts(sizing.contexts, {
+    tokens: sizing.inputLength,
+  });
   const questions = numberedQuestions(sizing.questions);
   const rng = seededRandom(options.seed);
   let index = 0;
@@ -201,7 +219,9 @@ export async function runOffloadBenchmark(
   const elapsed = (): number => (performance.now() - startedAt) / 1000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = (): void => {
-    if (metrics.pending) write(renderTmeshBlock(metrics.report(elapsed()), { intervalSeconds }));
+    if (metrics.pending) {
+      write(renderTmeshBlock(metrics.report(elapsed()), { intervalSeconds }));
+    }
     timer = setTimeout(tick, intervalMs);
   };
   timer = setTimeout(tick, intervalMs);
@@ -218,10 +238,15 @@ export async function runOffloadBenchmark(
         if (kind !== undefined && kind !== "aborted" && !warned.has(kind)) {
           warned.add(kind);
           warn(
-            `[WARN] request failed (${kind}): ${record.error!.message} (further ${kind} failures are counted, not shown)\n`,
+            `[WARN] request failed (${kind}): ${
+              record.error!.message
+            } (further ${kind} failures are counted, not shown)\n`,
           );
         }
-        if (record.ok && record.completionTokens === undefined && !warned.has("chars")) {
+        if (
+          record.ok && record.completionTokens === undefined &&
+          !warned.has("chars")
+        ) {
           warned.add("chars");
           warn(
             "[WARN] the server sent no usage: throughput and ITL count characters, not tokens (as tmesh-cli did)\n",
@@ -251,7 +276,10 @@ export function offloadSummaryJson(
   params: Record<string, unknown>,
 ): Record<string, unknown> {
   const { final, summary } = result;
-  const mean = (sum: number, n: number): number | null => (n > 0 ? sum / n : null);
+  const mean = (
+    sum: number,
+    n: number,
+  ): number | null => (n > 0 ? sum / n : null);
   const g = final.global;
   const safe = Object.fromEntries(
     Object.entries(params).filter(([k]) => !/api.?key/i.test(k)),
@@ -274,7 +302,9 @@ export function offloadSummaryJson(
     mean_itl_s: mean(g.itlSum, g.itlN),
     mean_prefill_throughput: mean(g.prefillSum, g.prefillN),
     mean_decode_throughput: mean(g.decodeSum, g.decodeN),
-    cache_hit_rate: g.cachePromptTokens > 0 ? g.cachedTokens / g.cachePromptTokens : null,
+    cache_hit_rate: g.cachePromptTokens > 0
+      ? g.cachedTokens / g.cachePromptTokens
+      : null,
     // Token sums over the requests whose usage reported cached_tokens.
     cache_report_prompt_tokens: g.cachePromptTokens,
     cache_report_cached_tokens: g.cachedTokens,

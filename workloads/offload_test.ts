@@ -1,6 +1,15 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { BUNDLED_MODEL_CONFIGS, bytesPerToken, offloadSizeGib, parseGib } from "../lib/model_config.ts";
-import { offloadWorkload, renderWorkloadSpec, sizeOffloadWorkload } from "./offload.ts";
+import {
+  BUNDLED_MODEL_CONFIGS,
+  bytesPerToken,
+  offloadSizeGib,
+  parseGib,
+} from "../lib/model_config.ts";
+import {
+  offloadWorkload,
+  renderWorkloadSpec,
+  sizeOffloadWorkload,
+} from "./offload.ts";
 import type { RequestSpec, SessionContext } from "../lib/types.ts";
 
 // Hand-computed from contexts = floor(0.9 × offload / (bpt × 32000 / 1024³)):
@@ -22,8 +31,17 @@ for (const [name, bpt, offload, contexts, inflight] of EXPECTED) {
     const config = BUNDLED_MODEL_CONFIGS.find((c) => c.model_name === name)!;
     strictEqual(bytesPerToken(config), bpt);
     strictEqual(offloadSizeGib(config), offload);
-    const s = sizeOffloadWorkload(name, { offloadSizeGib: offload, bytesPerToken: bpt });
-    deepStrictEqual([s.contexts, s.questions, s.maxInFlight, s.inputLength, s.outputLength], [
+    const s = sizeOffloadWorkload(name, {
+      offloadSizeGib: offload,
+      bytesPerToken: bpt,
+    });
+    deepStrictEqual([
+      s.contexts,
+      s.questions,
+      s.maxInFlight,
+      s.inputLength,
+      s.outputLength,
+    ], [
       contexts,
       contexts,
       inflight,
@@ -38,12 +56,22 @@ Deno.test("parseGib accepts tmesh-cli's suffixes and refuses junk", () => {
   strictEqual(parseGib("100G"), 100);
   strictEqual(parseGib("0"), 0);
   strictEqual(parseGib(30), 30);
-  throws(() => parseGib("lots", "cpuOffloadingBufferSize"), /Cannot read cpuOffloadingBufferSize "lots"/);
+  throws(
+    () => parseGib("lots", "cpuOffloadingBufferSize"),
+    /Cannot read cpuOffloadingBufferSize "lots"/,
+  );
 });
 
 Deno.test("sizing keeps at least one request in flight and refuses a context that cannot fit", () => {
-  strictEqual(sizeOffloadWorkload("m", { offloadSizeGib: 5, bytesPerToken: 98304 }).maxInFlight, 1);
-  throws(() => sizeOffloadWorkload("m", { offloadSizeGib: 1, bytesPerToken: 98304 }), /does not fit/);
+  strictEqual(
+    sizeOffloadWorkload("m", { offloadSizeGib: 5, bytesPerToken: 98304 })
+      .maxInFlight,
+    1,
+  );
+  throws(
+    () => sizeOffloadWorkload("m", { offloadSizeGib: 1, bytesPerToken: 98304 }),
+    /does not fit/,
+  );
 });
 
 Deno.test("renderWorkloadSpec prints tmesh-cli's block", () => {
@@ -59,7 +87,11 @@ Deno.test("renderWorkloadSpec prints tmesh-cli's block", () => {
 });
 
 async function specsOf(seed: number, n: number): Promise<RequestSpec[]> {
-  const sizing = sizeOffloadWorkload("m", { offloadSizeGib: 10, bytesPerToken: 98304, inputLength: 4 });
+  const sizing = sizeOffloadWorkload("m", {
+    offloadSizeGib: 10,
+    bytesPerToken: 98304,
+    inputLength: 4,
+  });
   const specs: RequestSpec[] = [];
   const ctx = {
     send: (spec: RequestSpec) => {
@@ -68,7 +100,11 @@ async function specsOf(seed: number, n: number): Promise<RequestSpec[]> {
     },
   } as unknown as SessionContext;
   let i = 0;
-  for (const session of offloadWorkload({ ...sizing, contexts: 3, questions: 3 }, { seed })) {
+  for (
+    const session of offloadWorkload({ ...sizing, contexts: 3, questions: 3 }, {
+      seed,
+    })
+  ) {
     await session(ctx);
     if (++i === n) break;
   }

@@ -20,9 +20,14 @@ import { seededRandom } from "../lib/rng.ts";
  * [it.next().value, it.next().value, it.next().value, it.next().value]; // ["a", "b", "c", "a"]
  * ```
  */
-export function* tile<T>(items: readonly T[], options: { rounds?: number } = {}): Generator<T> {
+export function* tile<T>(
+  items: readonly T[],
+  options: { rounds?: number } = {},
+): Generator<T> {
   checkItems(items);
-  for (let round = 0; round < (options.rounds ?? Infinity); round++) yield* items;
+  for (let round = 0; round < (options.rounds ?? Infinity); round++) {
+    yield* items;
+  }
 }
 
 /**
@@ -62,7 +67,9 @@ export function* randomOrder<T>(
 ): Generator<T> {
   checkItems(items);
   const rng = seededRandom(options.seed);
-  for (let i = 0; i < (options.count ?? Infinity); i++) yield items[rng.int(items.length)];
+  for (let i = 0; i < (options.count ?? Infinity); i++) {
+    yield items[rng.int(items.length)];
+  }
 }
 
 /**
@@ -92,5 +99,7 @@ export function* shuffled<T>(
 }
 
 function checkItems(items: readonly unknown[]): void {
-  if (items.length === 0) throw new RangeError("Cannot order an empty list of items");
+  if (items.length === 0) {
+    throw new RangeError("Cannot order an empty list of items");
+  }
 }

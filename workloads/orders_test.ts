@@ -14,7 +14,14 @@ function take<T>(it: Iterable<T>, n: number): T[] {
 Deno.test("tile is round-robin, interleave repeats in place", () => {
   deepStrictEqual(take(tile([1, 2, 3]), 7), [1, 2, 3, 1, 2, 3, 1]);
   deepStrictEqual([...tile([1, 2], { rounds: 2 })], [1, 2, 1, 2]);
-  deepStrictEqual([...interleave([1, 2, 3], 2, { rounds: 1 })], [1, 1, 2, 2, 3, 3]);
+  deepStrictEqual([...interleave([1, 2, 3], 2, { rounds: 1 })], [
+    1,
+    1,
+    2,
+    2,
+    3,
+    3,
+  ]);
   throws(() => take(tile([]), 1), /empty list/);
 });
 
@@ -31,6 +38,12 @@ Deno.test("randomOrder and shuffled are reproducible for a seed", () => {
 Deno.test("tmesh prompts: numbered contexts of repeated words and numbered questions", () => {
   const [c0, c1] = repeatedWordContexts(2, { tokens: 32000 });
   deepStrictEqual([c0.length, c1.slice(0, 5)], [64001, "1hihi"]);
-  deepStrictEqual(repeatedWordContexts(2, { tokens: 3, word: "hi", separator: " " }), ["0 hi hi hi", "1 hi hi hi"]);
-  deepStrictEqual(numberedQuestions(2), ["0tell me a long story", "1tell me a long story"]);
+  deepStrictEqual(
+    repeatedWordContexts(2, { tokens: 3, word: "hi", separator: " " }),
+    ["0 hi hi hi", "1 hi hi hi"],
+  );
+  deepStrictEqual(numberedQuestions(2), [
+    "0tell me a long story",
+    "1tell me a long story",
+  ]);
 });

@@ -22,10 +22,14 @@ export function repeatedWordContexts(
   options: { tokens: number; word?: string; separator?: string },
 ): string[] {
   if (!Number.isInteger(count) || count < 0) {
-    throw new RangeError(`Cannot make ${count} contexts: expected a non-negative integer`);
+    throw new RangeError(
+      `Cannot make ${count} contexts: expected a non-negative integer`,
+    );
   }
   const { tokens, word = "hi", separator = "" } = options;
-  const body = separator === "" ? word.repeat(tokens) : Array(tokens).fill(word).join(separator);
+  const body = separator === ""
+    ? word.repeat(tokens)
+    : Array(tokens).fill(word).join(separator);
   const lead = separator === "" ? "" : separator;
   return Array.from({ length: count }, (_, i) => `${i}${lead}${body}`);
 }
@@ -40,7 +44,10 @@ export function repeatedWordContexts(
  * numberedQuestions(2); // ["0tell me a long story", "1tell me a long story"]
  * ```
  */
-export function numberedQuestions(count: number, options: { text?: string } = {}): string[] {
+export function numberedQuestions(
+  count: number,
+  options: { text?: string } = {},
+): string[] {
   const text = options.text ?? "tell me a long story";
   return Array.from({ length: count }, (_, j) => `${j}${text}`);
 }

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { ChatMessage, RequestRecord, RequestSpec, Session, SessionContext } from "../lib/types.ts";
+import type {
+  ChatMessage,
+  RequestRecord,
+  RequestSpec,
+  Session,
+  SessionContext,
+} from "../lib/types.ts";
 
 /** Text now, or text made when it is needed (e.g. synthesized after a tool's latency). */
 export type TextSource = string | (() => string);
@@ -14,7 +20,10 @@ function textOf(source: TextSource): string {
 }
 
 /** Request fields a session shape passes through unchanged. */
-export type RequestOptions = Omit<RequestSpec, "prompt" | "maxTokens" | "keepText">;
+export type RequestOptions = Omit<
+  RequestSpec,
+  "prompt" | "maxTokens" | "keepText"
+>;
 
 /**
  * A session of exactly one request; it fails when the request fails.
@@ -109,8 +118,9 @@ export function multiTurn(options: MultiTurnOptions): Session {
       });
       options.onRecord?.(record, i, ctx);
       if (!record.ok) return false;
-      if (chat) messages.push({ role: "assistant", content: record.outputText ?? "" });
-      else text += record.outputText ?? "";
+      if (chat) {
+        messages.push({ role: "assistant", content: record.outputText ?? "" });
+      } else text += record.outputText ?? "";
       if (turn.waitMs) await ctx.sleep(turn.waitMs);
       if (turn.append !== undefined) {
         const next = textOf(turn.append);

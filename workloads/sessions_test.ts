@@ -27,7 +27,10 @@ Deno.test("multiTurn grows the history with the actual answers, waits, then appe
       ["P<a1>T1", 2, true],
       ["P<a1>T1<a2>U", 3, true],
     ]);
-    ok(server.received[1].at - server.received[0].at >= 95, "the wait comes before the next request");
+    ok(
+      server.received[1].at - server.received[0].at >= 95,
+      "the wait comes before the next request",
+    );
   } finally {
     await server.close();
   }
@@ -43,7 +46,11 @@ Deno.test("multiTurn in chat form sends a growing list of messages; a failed tur
       multiTurn({
         api: "chat",
         prompt: sharedPrefix("SYS ", "ctx"),
-        turns: [{ maxTokens: 1, append: "Q2" }, { maxTokens: 1, append: "Q3" }, { maxTokens: 1 }],
+        turns: [
+          { maxTokens: 1, append: "Q2" },
+          { maxTokens: 1, append: "Q3" },
+          { maxTokens: 1 },
+        ],
         onRecord: (_r, turn) => turns.push(turn),
       }),
     ], { endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" } });

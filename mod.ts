@@ -1,0 +1,134 @@
+/**
+ * kvbench: a scriptable benchmark runtime for OpenAI-compatible LLM inference
+ * endpoints, built to measure what KV-cache management (prefix caching,
+ * CPU/disk offloading) does to real workloads.
+ *
+ * A workload is a stream of sessions; a session sends requests through its
+ * context; the runner admits sessions under a load policy until a stop
+ * condition; every request becomes a record for the metrics and sinks.
+ *
+ * @example A multi-round chat workload with a shared system prompt, paced at 2 sessions/s
+ * ```ts ignore
+ * import { multiTurn, openLoop, poisson, run, sharedPrefix } from "@kvbench/cli";
+ *
+ * const system = "You are a helpful assistant. ".repeat(200);
+ * function* users() {
+ *   for (let u = 0; ; u++) {
+ *     yield multiTurn({
+ *       prompt: sharedPrefix(system, `User ${u} asks: `),
+ *       turns: [
+ *         { maxTokens: 100, waitMs: 1000, append: " And then?" },
+ *         { maxTokens: 100 },
+ *       ],
+ *     });
+ *   }
+ * }
+ * const summary = await run(users(), {
+ *   endpoint: { baseUrl: "http://localhost:8000/v1/", model: "Qwen/Qwen3-30B-A3B-Instruct-2507" },
+ *   load: openLoop(poisson(2, { seed: 1 })),
+ *   stop: { durationMs: 60_000 },
+ *   onRecord: (r) => console.log(r.session, r.turn, r.firstTokenAt! - r.sentAt, r.cachedTokens),
+ * });
+ * ```
+ *
+ * @module
+ */
+export type {
+  ChatMessage,
+  RequestErrorKind,
+  RequestRecord,
+  RequestSpec,
+  Session,
+  SessionContext,
+  Workload,
+} from "./lib/types.ts";
+export {
+  discoverModels,
+  type DiscoverOptions,
+  type DiscoveryFailure,
+  maskKey,
+  normalizeEndpoint,
+} from "./lib/endpoint.ts";
+export {
+  codePoints,
+  type EndpointConfig,
+  networkErrorText,
+  type RequestContext,
+  sendRequest,
+} from "./lib/request.ts";
+export {
+  fetchTransport,
+  type HttpRequest,
+  type ResponseSink,
+  type SendOptions,
+  type Transport,
+} from "./lib/transport.ts";
+export { type SseHandler, SseParser } from "./lib/sse.ts";
+export {
+  abortableSleep,
+  run,
+  type RunOptions,
+  type RunSummary,
+  type SessionOutcome,
+  type StopOptions,
+  type StopReason,
+} from "./lib/runner.ts";
+export {
+  type ArrivalProcess,
+  closedLoop,
+  constantRate,
+  gamma,
+  type LoadPolicy,
+  openLoop,
+  poisson,
+  ramp,
+} from "./lib/load.ts";
+export {
+  openRecordsFile,
+  type RecordsFile,
+  toEpochRecord,
+} from "./lib/records.ts";
+export {
+  renderTmeshBlock,
+  type TmeshAverages,
+  tmeshAverages,
+  TmeshMetrics,
+  type TmeshSample,
+  tmeshSample,
+  type TmeshSnapshot,
+  type TmeshWindow,
+} from "./lib/tmesh_metrics.ts";
+export {
+  BUNDLED_MODEL_CONFIGS,
+  bytesPerToken,
+  findModelConfig,
+  loadModelConfigs,
+  type ModelConfig,
+  offloadSizeGib,
+  parseGib,
+} from "./lib/model_config.ts";
+export { type Random, seededRandom } from "./lib/rng.ts";
+export { interleave, randomOrder, shuffled, tile } from "./workloads/orders.ts";
+export {
+  numberedQuestions,
+  repeatedWordContexts,
+} from "./workloads/prompts.ts";
+export {
+  multiTurn,
+  type MultiTurnOptions,
+  type RequestOptions,
+  sharedPrefix,
+  singleRequest,
+  type TextSource,
+  type TurnSpec,
+} from "./workloads/sessions.ts";
+export {
+  type OffloadResult,
+  type OffloadRunOptions,
+  type OffloadSizing,
+  offloadSummaryJson,
+  offloadWorkload,
+  renderWorkloadSpec,
+  runOffloadBenchmark,
+  sizeOffloadWorkload,
+} from "./workloads/offload.ts";
