@@ -1,0 +1,190 @@
+/**
+ * `key=value` arguments as trie's command line (OpenAI's chz) takes them:
+ * bare `key=value` tokens (`--key=value` too), casts by type, `None` for
+ * optional keys, booleans `t/true/True/1` and `f/false/False/0`, the later of
+ * two values wins, an unknown key gets a "did you mean" suggestion.
+ *
+ * @module
+ */
+
+/** The type of one key. */
+export type KvType = "str" | "int" | "float" | "bool";
+
+/** One key of a schema. */
+export interface KvKey {
+  /** Type the value is cast to. */
+  type: KvType;
+  /** Meaning, for `--help`. */
+  help: string;
+  /** Default; `undefined` with `required` unset means "optional, no default" (null). */
+  default?: string | number | boolean | null;
+  /** The key must be given. */
+  required?: boolean;
+  /** `None` is accepted and gives null. */
+  optional?: boolean;
+}
+
+/** Keys and their meaning. */
+export type KvSchema = Record<string, KvKey>;
+
+/** Parsed values: the schema's keys with cast values (null for None / unset optionals). */
+export type KvValues = Record<string, string | number | boolean | null>;
+
+const TRUE = new Set(["t", "true", "True", "1"]);
+const FALSE = new Set(["f", "false", "False", "0"]);
+
+/**
+ * Parse `key=value` tokens against a schema; throws a `TypeError` with a
+ * one-line message on any problem.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseKvArgs } from "./kv_args.ts";
+ * const values = parseKvArgs(["concurrency=8", "stream=True"], {
+ *   concurrency: { type: "int", help: "traces in flight", required: true },
+ *   stream: { type: "bool", help: "stream", default: false },
+ * });
+ * // { concurrency: 8, stream: true }
+ * ```
+ */
+export function parseKvArgs(
+  args: readonly string[],
+  schema: KvSchema,
+): KvValues {
+  const given = new Map<string, string>();
+  for (const arg of args) {
+    const token = arg.startsWith("--") ? arg.slice(2) : arg;
+    const eq = token.indexOf("=");
+    if (eq <= 0) {
+      throw new TypeError(`Invalid argument "${arg}": expected key=value`);
+    }
+    const key = token.slice(0, eq).replaceAll("-", "_");
+    if (!(key in schema)) {
+      const guess = closest(key, Object.keys(schema));
+      throw new TypeError(
+        `Unknown argument "${key}"${guess ? `; did you mean "${guess}"?` : ""}`,
+      );
+    }
+    given.set(key, token.slice(eq + 1));
+  }
+  const values: KvValues = {};
+  for (const [key, spec] of Object.entries(schema)) {
+    const raw = given.get(key);
+    if (raw === undefined) {
+      if (spec.required) {
+        throw new TypeError(`Missing required argument "${key}"`);
+      }
+      values[key] = spec.default ?? null;
+      continue;
+    }
+    values[key] = cast(key, raw, spec);
+  }
+  return values;
+}
+
+function cast(
+  key: string,
+  raw: string,
+  spec: KvKey,
+): string | number | boolean | null {
+  if (
+    raw === "None" &&
+    (spec.optional || (spec.default === undefined && !spec.required))
+  ) return null;
+  switch (spec.type) {
+    case "str":
+      return raw;
+    case "bool":
+      if (TRUE.has(raw)) return true;
+      if (FALSE.has(raw)) return false;
+      throw new TypeError(
+        `Invalid value for "${key}": "${raw}" is not a bool (t/true/True/1 or f/false/False/0)`,
+      );
+    case "int": {
+      const n = Number(raw);
+      if (raw.trim() === "" || !Number.isSafeInteger(n)) {
+        throw new TypeError(
+          `Invalid value for "${key}": "${raw}" is not an int`,
+        );
+      }
+      return n;
+    }
+    case "float": {
+      const n = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(n)) {
+        throw new TypeError(
+          `Invalid value for "${key}": "${raw}" is not a float`,
+        );
+      }
+      return n;
+    }
+  }
+}
+
+function closest(key: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(key, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3))
+    ? best
+    : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        prev[j] + 1,
+        cur[j - 1] + 1,
+        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The `--help` table: every key with its type, default and meaning.
+ *
+ * @example Usage
+ * ```ts
+ * import { kvHelp } from "./kv_args.ts";
+ * kvHelp({ seed: { type: "int", help: "RNG seed", optional: true } });
+ * ```
+ */
+export function kvHelp(schema: KvSchema): string {
+  const rows = Object.entries(schema).map(([key, spec]) => [
+    key,
+    spec.optional || (!spec.required && spec.default === undefined)
+      ? `${spec.type} | None`
+      : spec.type,
+    spec.required
+      ? "(required)"
+      : spec.default === undefined || spec.default === null
+      ? "None"
+      : pyValue(spec.default, spec.type),
+    spec.help,
+  ]);
+  const header = ["key", "type", "default", "meaning"];
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i].length))
+  );
+  const line = (r: string[]): string =>
+    r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+function pyValue(v: string | number | boolean, type: KvType): string {
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (type === "float" && Number.isInteger(v)) return `${v}.0`;
+  return String(v);
+}
