@@ -23,8 +23,9 @@ import {
   UsageError,
 } from "./cli/common.ts";
 import { benchmarkCommand } from "./cli/benchmark.ts";
+import { trieCommand } from "./cli/trie.ts";
 
-const COMMANDS: readonly Command[] = [benchmarkCommand];
+const COMMANDS: readonly Command[] = [benchmarkCommand, trieCommand];
 
 const VERSION = "0.1.0";
 

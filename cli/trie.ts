@@ -1,0 +1,334 @@
+/**
+ * `kvbench trie`: the command line of the multi-turn agentic trace replay,
+ * with trie's `key=value` arguments.
+ *
+ * @module
+ */
+import { resolveWorkloadPath } from "../lib/dataset.ts";
+import { normalizeEndpoint } from "../lib/endpoint.ts";
+import { logLine, pyFloat } from "../lib/log_line.ts";
+import { openRecordsFile, type RecordsFile } from "../lib/records.ts";
+import { createSynthesizer } from "../lib/synth.ts";
+import { loadTokenizer } from "../lib/tokenizer.ts";
+import type { TraceReplayResult } from "../lib/trace_metrics.ts";
+import {
+  completeLogFields,
+  progressLine,
+  renderProgress,
+  renderTrieReport,
+  trieSummaryJson,
+} from "../lib/trie_report.ts";
+import { loadTraceFile } from "../workloads/trace_file.ts";
+import { runTraceReplay, traceLoad } from "../workloads/trace_replay.ts";
+import { type Command, err, out, UsageError } from "./common.ts";
+import { kvHelp, type KvSchema, parseKvArgs } from "./kv_args.ts";
+
+const SCHEMA: KvSchema = {
+  workload_path: {
+    type: "str",
+    required: true,
+    help: "JSONL trace file, or an alias: agentic, qa, office",
+  },
+  endpoint: {
+    type: "str",
+    required: true,
+    help: "OpenAI-compatible base URL, e.g. http://localhost:8000/v1",
+  },
+  model: {
+    type: "str",
+    required: true,
+    help: "model name sent to the endpoint",
+  },
+  concurrency: {
+    type: "int",
+    optional: true,
+    help: "traces in flight (closed loop); exclusive with arrival_rate",
+  },
+  arrival_rate: {
+    type: "float",
+    optional: true,
+    help: "new traces per second (open loop); exclusive with concurrency",
+  },
+  tokenizer_model: {
+    type: "str",
+    optional: true,
+    help: "tokenizer folder or Hugging Face id (default: model)",
+  },
+  duration: {
+    type: "float",
+    default: 300,
+    help: "seconds; then admit nothing new and abort everything in flight",
+  },
+  seed: {
+    type: "int",
+    optional: true,
+    help: "seed of the synthesized prompt text",
+  },
+  api_key: {
+    type: "str",
+    optional: true,
+    help: "bearer key (default: $OPENAI_API_KEY; none is fine)",
+  },
+  max_retries: {
+    type: "int",
+    default: 2,
+    help: "retries of a failed request before its trace fails",
+  },
+  timeout: {
+    type: "float",
+    default: 600,
+    help: "total timeout of one request, seconds",
+  },
+  num_gpus: {
+    type: "int",
+    optional: true,
+    help: "adds the Steady State / GPU column",
+  },
+  stream: {
+    type: "bool",
+    default: false,
+    help: "stream responses (needed for TTFT, TTFAT, Decode TPS)",
+  },
+  duration_update_interval: {
+    type: "float",
+    optional: true,
+    help: "seconds between progress lines when the output is not a terminal",
+  },
+  synthesis: {
+    type: "str",
+    default: "pool",
+    help: "prompt synthesis: pool (fast, exact) or random (trie's algorithm)",
+  },
+  output_json: {
+    type: "str",
+    optional: true,
+    help: "write a JSON summary (both tables and the parameters) here",
+  },
+  records: {
+    type: "str",
+    optional: true,
+    help: "append every finished request to this JSONL file",
+  },
+};
+
+const USAGE =
+  `usage: kvbench trie workload_path=… endpoint=… model=… (concurrency=N | arrival_rate=R) [key=value …]
+
+Multi-turn agentic trace replay (successor of trie / tokenspeed-trie).
+Arguments are key=value (--key=value works too):
+
+${kvHelp(SCHEMA)}`;
+
+function parse(args: string[]) {
+  if (args.includes("--help") || args.includes("-h") || args.includes("help")) {
+    return undefined;
+  }
+  let v;
+  try {
+    v = parseKvArgs(args, SCHEMA);
+    traceLoad({
+      concurrency: v.concurrency as number | null,
+      arrivalRate: v.arrival_rate as number | null,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+  const positive = (key: string) => {
+    if (v[key] !== null && !((v[key] as number) > 0)) {
+      throw new UsageError(`${key} must be > 0`, USAGE);
+    }
+  };
+  [
+    "concurrency",
+    "arrival_rate",
+    "duration",
+    "timeout",
+    "duration_update_interval",
+  ].forEach(positive);
+  if ((v.max_retries as number) < 0) {
+    throw new UsageError("max_retries must be >= 0", USAGE);
+  }
+  if (v.num_gpus !== null && (v.num_gpus as number) < 1) {
+    throw new UsageError("num_gpus must be >= 1", USAGE);
+  }
+  if (v.synthesis !== "pool" && v.synthesis !== "random") {
+    throw new UsageError(
+      `synthesis must be pool or random, not "${v.synthesis}"`,
+      USAGE,
+    );
+  }
+  let baseUrl: string;
+  try {
+    baseUrl = normalizeEndpoint(v.endpoint as string);
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+  return { v, baseUrl };
+}
+
+/** A status display: redrawn in place on a terminal, a plain line every interval otherwise. */
+function progressDisplay(
+  durationS: number,
+  intervalS: number | null,
+  startedAt: number,
+) {
+  const tty = Deno.stdout.isTerminal();
+  let drawn = 0;
+  let last = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let current: TraceReplayResult | undefined;
+  const elapsed = () => (performance.now() - startedAt) / 1000;
+  const draw = () => {
+    if (!current) return;
+    const lines = renderProgress(current, { elapsedS: elapsed(), durationS });
+    out(
+      (drawn ? `\x1b[${drawn}F` : "") +
+        lines.map((l) => `\x1b[2K${l}`).join("\n") + "\n",
+    );
+    drawn = lines.length;
+  };
+  if (tty) timer = setInterval(draw, 1000);
+  else if (intervalS !== null) {
+    timer = setInterval(
+      () =>
+        current &&
+        out(progressLine(current, { elapsedS: elapsed(), durationS }) + "\n"),
+      intervalS * 1000,
+    );
+  }
+  return {
+    update(result: TraceReplayResult) {
+      current = result;
+      // Redraw on progress too, at most 4 times a second.
+      if (tty && performance.now() - last > 250) {
+        last = performance.now();
+        draw();
+      }
+    },
+    clear() {
+      clearInterval(timer);
+      // The live region disappears at the end, as rich's transient Live.
+      if (tty && drawn) out(`\x1b[${drawn}F\x1b[0J`);
+    },
+  };
+}
+
+/** `kvbench trie`. */
+export const trieCommand: Command = {
+  name: "trie",
+  summary:
+    "multi-turn agentic trace replay (successor of trie / tokenspeed-trie)",
+  async run(args: string[], signal: AbortSignal): Promise<number> {
+    const parsed = parse(args);
+    if (parsed === undefined) {
+      out(USAGE);
+      return 0;
+    }
+    const { v, baseUrl } = parsed;
+    const path = await resolveWorkloadPath(v.workload_path as string, {
+      progress: true,
+      signal,
+    });
+    const rows = await loadTraceFile(path);
+    const tokenizerName = (v.tokenizer_model ?? v.model) as string;
+    const tokenizer = await loadTokenizer(tokenizerName, {
+      progress: true,
+      signal,
+    });
+    const synthesizer = createSynthesizer(tokenizer, {
+      seed: (v.seed as number | null) ?? undefined,
+      method: v.synthesis as "pool" | "random",
+      onWarning: (w) => err(logLine("warning", w.message) + "\n"),
+    });
+    const durationS = v.duration as number;
+    const startFields: Record<string, unknown> = {
+      concurrency: v.concurrency,
+      duration: pyFloat(durationS),
+      model: v.model,
+      num_gpus: v.num_gpus,
+      workload_templates: rows.length,
+    };
+    if (v.arrival_rate !== null) {
+      startFields.arrival_rate = pyFloat(v.arrival_rate as number);
+    }
+    if (v.duration_update_interval !== null) {
+      startFields.duration_update_interval = pyFloat(
+        v.duration_update_interval as number,
+      );
+    }
+    out(logLine("info", "starting benchmark", startFields) + "\n");
+    const records: RecordsFile | undefined = v.records
+      ? openRecordsFile(v.records as string)
+      : undefined;
+    const startedAt = performance.now();
+    const progress = progressDisplay(
+      durationS,
+      v.duration_update_interval as number | null,
+      startedAt,
+    );
+    let result: TraceReplayResult;
+    try {
+      result = await runTraceReplay(rows, {
+        endpoint: {
+          baseUrl,
+          model: v.model as string,
+          apiKey: (v.api_key as string | null) ??
+            Deno.env.get("OPENAI_API_KEY"),
+          maxRetries: v.max_retries as number,
+          timeoutMs: (v.timeout as number) * 1000,
+        },
+        synthesizer,
+        concurrency: (v.concurrency as number | null) ?? undefined,
+        arrivalRate: (v.arrival_rate as number | null) ?? undefined,
+        duration: durationS,
+        stream: v.stream as boolean,
+        signal,
+        startedAt,
+        onFailure: ({ traceId, turn, record }) =>
+          err(
+            logLine("warning", "request failed", {
+              error: record.error?.message,
+              request_id: traceId,
+              turn,
+            }) + "\n",
+          ),
+        onUsageMissing: () =>
+          err(
+            logLine(
+              "warning",
+              "stream response usage missing; omitting server metrics",
+            ) + "\n",
+          ),
+        onRecord: records ? (record) => records.write(record) : undefined,
+        onProgress: (r) => progress.update(r),
+      });
+    } finally {
+      progress.clear();
+      records?.close();
+    }
+    if (signal.aborted) out(logLine("warning", "benchmark interrupted") + "\n");
+    const numGpus = (v.num_gpus as number | null) ?? undefined;
+    out(
+      logLine(
+        "info",
+        "benchmark complete",
+        completeLogFields(result, { numGpus }),
+      ) + "\n",
+    );
+    out(renderTrieReport(result, { numGpus }));
+    if (v.output_json) {
+      const params = {
+        ...v,
+        endpoint: baseUrl,
+        tokenizer_model: tokenizerName,
+        synthesis: synthesizer.method,
+      };
+      const json = trieSummaryJson(result, params, { numGpus });
+      await Deno.writeTextFile(
+        v.output_json as string,
+        JSON.stringify(json, null, 2) + "\n",
+      );
+    }
+    return 0;
+  },
+};
