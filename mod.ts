@@ -132,3 +132,100 @@ export {
   runOffloadBenchmark,
   sizeOffloadWorkload,
 } from "./workloads/offload.ts";
+export {
+  loadTraceFile,
+  parseTraceRows,
+  validateRow,
+} from "./workloads/trace_file.ts";
+export {
+  Client,
+  type ClientOptions,
+  type ClientRunOptions,
+  runTraceReplay,
+  type TraceFailure,
+  traceLoad,
+  type TraceReplayRunOptions,
+  traceReplayWorkload,
+  traceSession,
+  type TraceSessionOptions,
+} from "./workloads/trace_replay.ts";
+export {
+  type BenchmarkResult,
+  type CompletionPoint,
+  cumulativePromptTokens,
+  lastWindowRates,
+  overallRates,
+  type RateField,
+  type RecordPointOptions,
+  ServerMetrics,
+  steadyStateRates,
+  type SuccessOutcome,
+  type ThroughputRates,
+  TraceAccumulator,
+  TraceReplayResult,
+  type TraceReplayResultOptions,
+  type TraceRow,
+  windowRate,
+  windowRates,
+} from "./lib/trace_metrics.ts";
+export {
+  completeLogFields,
+  progressLine,
+  type ProgressOptions,
+  renderProgress,
+  renderTrieReport,
+  type TrieReportOptions,
+  type TrieSummaryJson,
+  trieSummaryJson,
+  type WorkloadRatesJson,
+} from "./lib/trie_report.ts";
+export {
+  formatFixed,
+  formatPyFloat,
+  mean,
+  percentile,
+  summarize,
+  type Summary,
+  SUMMARY_STATS,
+} from "./lib/stats.ts";
+export { renderTable, type TableColumn } from "./lib/table.ts";
+export {
+  type LogLevel,
+  logLine,
+  PyFloat,
+  pyFloat,
+  pyRepr,
+} from "./lib/log_line.ts";
+export {
+  loadTokenizer,
+  type LoadTokenizerOptions,
+  type Tokenizer,
+  tokenizerFromJson,
+  type TokenizerFromJsonOptions,
+} from "./lib/tokenizer.ts";
+export {
+  createSynthesizer,
+  type SynthesisWarning,
+  type Synthesizer,
+  type SynthesizerOptions,
+} from "./lib/synth.ts";
+export {
+  type ResolveWorkloadOptions,
+  resolveWorkloadPath,
+  TRIE_DATASET_ALIASES,
+  TRIE_DATASET_REPO,
+  trieDatasetCacheDir,
+} from "./lib/dataset.ts";
+export {
+  downloadFile,
+  type DownloadOptions,
+  downloadStatus,
+  hfEndpoint,
+  hfHubCacheDir,
+  hfOffline,
+  hfToken,
+  type ProgressBar,
+  progressBar,
+  type ProgressBarOptions,
+  type ProgressWriter,
+} from "./lib/hub.ts";
