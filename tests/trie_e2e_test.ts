@@ -69,12 +69,12 @@ Deno.test("trie: a streamed run prints the log lines and both tables; output_jso
       "┃ Metric ┃ Latency (s) ┃ TTFT (s) ┃ TTFAT (s) ┃ Decode TPS (tok/s) ┃ Cache hit rate (%) ┃ Eligible cache hit rate (%) ┃",
     );
     ok(
-      /^│ max    │ +[\d.]+ │ +[\d.]+ │ +[\d.]+ │ +[\d.]+ │ +40\.0 │ +50\.8 │$/m
+      /^│ max {4}│ +[\d.]+ │ +[\d.]+ │ +[\d.]+ │ +[\d.]+ │ +40\.0 │ +50\.8 │$/m
         .test(stdout),
       stdout,
     );
     ok(
-      /Workload metrics\s*\n\s*completed=(\d+)\/\1  trace\/s=[\d.]+/.test(
+      /Workload metrics\s*\n\s*completed=(\d+)\/\1 {2}trace\/s=[\d.]+/.test(
         stdout,
       ),
     );
