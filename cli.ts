@@ -24,8 +24,13 @@ import {
 } from "./cli/common.ts";
 import { benchmarkCommand } from "./cli/benchmark.ts";
 import { trieCommand } from "./cli/trie.ts";
+import { simCommand } from "./cli/sim.ts";
 
-const COMMANDS: readonly Command[] = [benchmarkCommand, trieCommand];
+const COMMANDS: readonly Command[] = [
+  benchmarkCommand,
+  trieCommand,
+  simCommand,
+];
 
 const VERSION = "0.1.0";
 

@@ -229,3 +229,13 @@ export {
   type ProgressBarOptions,
   type ProgressWriter,
 } from "./lib/hub.ts";
+export {
+  type SimOptions,
+  type SimServer,
+  type SimStats,
+  startSimulator,
+} from "./lib/sim/server.ts";
+export type { FaultOptions } from "./lib/sim/faults.ts";
+export type { FaultCounts } from "./lib/sim/metrics.ts";
+export type { EngineStats } from "./lib/sim/engine.ts";
+export type { SimTokenizer } from "./lib/sim/token_count.ts";
