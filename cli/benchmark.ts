@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { discoverModels, maskKey, normalizeEndpoint } from "../lib/endpoint.ts";
 import {
   BUNDLED_MODEL_CONFIGS,
@@ -21,7 +20,15 @@ import {
   runOffloadBenchmark,
   sizeOffloadWorkload,
 } from "../workloads/offload.ts";
-import { type Command, err, out, ReportedError, UsageError } from "./common.ts";
+import {
+  type Command,
+  err,
+  numberFlag,
+  out,
+  parseFlags,
+  ReportedError,
+  UsageError,
+} from "./common.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -56,12 +63,7 @@ function number(
   flag: string,
   check: (n: number) => boolean,
 ): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) {
-    throw new UsageError(`${flag}: invalid value "${value}"`, USAGE);
-  }
-  return n;
+  return numberFlag(value, flag, { check, usage: USAGE });
 }
 
 const positive = (n: number): boolean => n > 0;
@@ -69,36 +71,26 @@ const positiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 const nonNegativeInt = (n: number): boolean => Number.isInteger(n) && n >= 0;
 
 function parse(args: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        endpoint: { type: "string" },
-        "api-key": { type: "string" },
-        model: { type: "string" },
-        "model-configs": { type: "string" },
-        "offload-size": { type: "string" },
-        "bytes-per-token": { type: "string" },
-        "input-length": { type: "string" },
-        "output-length": { type: "string" },
-        "max-inflight": { type: "string" },
-        "ignore-eos": { type: "boolean" },
-        duration: { type: "string" },
-        interval: { type: "string" },
-        seed: { type: "string" },
-        records: { type: "string" },
-        output: { type: "string" },
-        "max-retries": { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
+  const values = parseFlags(args, {
+    endpoint: { type: "string" },
+    "api-key": { type: "string" },
+    model: { type: "string" },
+    "model-configs": { type: "string" },
+    "offload-size": { type: "string" },
+    "bytes-per-token": { type: "string" },
+    "input-length": { type: "string" },
+    "output-length": { type: "string" },
+    "max-inflight": { type: "string" },
+    "ignore-eos": { type: "boolean" },
+    duration: { type: "string" },
+    interval: { type: "string" },
+    seed: { type: "string" },
+    records: { type: "string" },
+    output: { type: "string" },
+    "max-retries": { type: "string" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
   if (values.help) return undefined;
   if (values.endpoint === undefined) {
     throw new UsageError(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 /** A bad command line: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -60,4 +61,42 @@ function writeAll(
 ): void {
   let off = 0;
   while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+/**
+ * Parse `--flag value` options strictly (no positionals); a parse error
+ * becomes a {@linkcode UsageError} carrying `usage`.
+ */
+export function parseFlags<O extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: O,
+  usage: string,
+): ReturnType<
+  typeof parseArgs<
+    { args: string[]; options: O; strict: true; allowPositionals: false }
+  >
+>["values"] {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false })
+      .values;
+  } catch (error) {
+    throw new UsageError((error as Error).message, usage);
+  }
+}
+
+/**
+ * The number given to `flag`, or undefined when it was not given; a value
+ * that is not a finite number passing `check` is a {@linkcode UsageError}.
+ */
+export function numberFlag(
+  value: string | undefined,
+  flag: string,
+  options: { check: (n: number) => boolean; usage: string },
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || !options.check(n)) {
+    throw new UsageError(`${flag}: invalid value "${value}"`, options.usage);
+  }
+  return n;
 }

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { loadModelConfigs, type ModelConfig } from "../lib/model_config.ts";
 import {
   DEFAULT_SIM_MODEL,
@@ -13,7 +12,13 @@ import {
 } from "../lib/sim/config.ts";
 import { startSimulator } from "../lib/sim/server.ts";
 import { loadTokenizer } from "../lib/tokenizer.ts";
-import { type Command, out, UsageError } from "./common.ts";
+import {
+  type Command,
+  numberFlag,
+  out,
+  parseFlags,
+  UsageError,
+} from "./common.ts";
 
 const D = SIM_DEFAULTS;
 
@@ -108,13 +113,7 @@ function num(
   flag: keyof Values,
   check: (n: number) => boolean,
 ): number | undefined {
-  const value = values[flag];
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) {
-    throw new UsageError(`--${flag}: invalid value "${value}"`, USAGE);
-  }
-  return n;
+  return numberFlag(values[flag], `--${flag}`, { check, usage: USAGE });
 }
 
 /** What the command line asks for, before files are read. */
@@ -125,22 +124,12 @@ interface SimArgs {
 }
 
 function parse(args: string[]): SimArgs | undefined {
-  let values: Values & { help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        ...Object.fromEntries(
-          STRING_OPTIONS.map((name) => [name, { type: "string" as const }]),
-        ),
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
+  const values: Values & { help?: boolean } = parseFlags(args, {
+    ...Object.fromEntries(
+      STRING_OPTIONS.map((name) => [name, { type: "string" as const }]),
+    ),
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
   if (values.help) return undefined;
   const port = num(values, "port", (n) => isInt(n) && n <= 65535) ?? 8000;
   if (
