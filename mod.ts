@@ -63,7 +63,13 @@ export {
   type SendOptions,
   type Transport,
 } from "./lib/transport.ts";
-export { type SseHandler, SseParser } from "./lib/sse.ts";
+export {
+  defaultTransport,
+  type Http1Options,
+  http1Transport,
+  usesProxy,
+} from "./lib/http1.ts";
+export { type SseBytesHandler, type SseHandler, SseParser } from "./lib/sse.ts";
 export {
   abortableSleep,
   run,

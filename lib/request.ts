@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { ChunkScan } from "./chunk_scan.ts";
 import { SseParser } from "./sse.ts";
-import { fetchTransport, type Transport } from "./transport.ts";
+import { defaultTransport } from "./http1.ts";
+import type { Transport } from "./transport.ts";
 import type {
   ChatMessage,
   RequestErrorKind,
@@ -22,7 +24,7 @@ export interface EndpointConfig {
   model: string;
   /** Sent as `Authorization: Bearer <key>` when set. */
   apiKey?: string;
-  /** How bytes travel (default: `fetch`). */
+  /** How bytes travel (default: {@linkcode defaultTransport}: the fast HTTP/1.1 transport, or `fetch` where a proxy applies). */
   transport?: Transport;
   /** Total time allowed for one attempt, head to last byte (default 600 000 ms, as the OpenAI SDK). */
   timeoutMs?: number;
@@ -49,7 +51,21 @@ export interface RequestContext {
   signal?: AbortSignal;
 }
 
-const DEFAULT_TRANSPORT = fetchTransport();
+const DEFAULT_TRANSPORT = defaultTransport();
+
+/** Parsed request URLs by base URL and path: parsing one per request shows in profiles. */
+const URLS = new Map<string, URL>();
+
+function endpointUrl(baseUrl: string, path: string): URL {
+  const key = baseUrl + path;
+  let url = URLS.get(key);
+  if (url === undefined) {
+    url = new URL(path, baseUrl);
+    if (URLS.size >= 64) URLS.clear();
+    URLS.set(key, url);
+  }
+  return url;
+}
 
 /**
  * Send one request and resolve to its record (never rejects).
@@ -74,7 +90,10 @@ export async function sendRequest(
   const stream = spec.stream ?? true;
   const request = {
     method: "POST" as const,
-    url: new URL(chat ? "chat/completions" : "completions", endpoint.baseUrl),
+    url: endpointUrl(
+      endpoint.baseUrl,
+      chat ? "chat/completions" : "completions",
+    ),
     headers: requestHeaders(endpoint, spec),
     body: JSON.stringify(requestBody(endpoint.model, spec, chat, stream)),
   };
@@ -217,6 +236,8 @@ class Attempt {
   #errorBytes = 0;
   #bodyParts: Uint8Array[] = [];
   #parser?: SseParser;
+  #scan?: ChunkScan;
+  #decoder?: TextDecoder;
 
   constructor(stream: boolean, chat: boolean, keepText: boolean) {
     this.#stream = stream;
@@ -280,7 +301,18 @@ class Attempt {
       }
       return;
     }
-    if (this.#stream) this.#parser = new SseParser((data) => this.#event(data));
+    if (this.#stream) {
+      const scan = new ChunkScan(this.#chat);
+      this.#scan = scan;
+      this.#parser = new SseParser(
+        (data) => this.#event(data),
+        (buf, start, end, measured) =>
+          this.#eventBytes(buf, start, end, measured),
+        {
+          objectEnd: (buf, start, limit) => scan.scanObject(buf, start, limit),
+        },
+      );
+    }
   }
 
   data(chunk: Uint8Array, at: number): void {
@@ -297,6 +329,35 @@ class Attempt {
       }
     } else {
       this.#bodyParts.push(chunk.slice());
+    }
+  }
+
+  /** The usual event, read from its bytes; anything unusual goes to {@linkcode #event}. */
+  #eventBytes(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    measured: boolean,
+  ): void {
+    if (this.#done) return;
+    const scan = this.#scan!;
+    // `measured`: the parser delimited the event with scan.scanObject, whose fields hold.
+    if (!measured && !scan.scan(buf, start, end)) {
+      this.#decoder ??= new TextDecoder();
+      this.#event(this.#decoder.decode(buf.subarray(start, end)));
+      return;
+    }
+    // The same rules as #event: an empty chat delta is the role announcement.
+    if (
+      scan.textStart >= 0 && (!this.#chat || scan.textEnd > scan.textStart)
+    ) {
+      if (this.firstTokenAt === undefined) this.firstTokenAt = this.#now;
+      this.chunks++;
+      this.outputChars += scan.textChars;
+      if (this.#keepText) this.text += scan.text(buf);
+    }
+    if (scan.finishEnd > scan.finishStart) {
+      this.finishReason = scan.finishReason(buf);
     }
   }
 

@@ -15,12 +15,37 @@
 const LF = 10;
 const CR = 13;
 const COLON = 58;
+const LBRACE = 123;
 const SPACE = 32;
 // "data" as bytes
 const D = 100, A = 97, T = 116;
 
 /** Called with the data of each event (data lines joined by `\n`). */
 export type SseHandler = (data: string) => void;
+
+/**
+ * Called with the undecoded data of an event that has one data line:
+ * `buf[start..end)`, valid only during the call. `measured` is true when
+ * {@linkcode SseParserOptions.objectEnd} was the last call to look at it and
+ * found its end.
+ */
+export type SseBytesHandler = (
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  measured: boolean,
+) => void;
+
+/** Options of {@linkcode SseParser}. */
+export interface SseParserOptions {
+  /**
+   * With an `onBytes` handler: finds the end of the JSON object starting at
+   * `buf[start]` (index past its closing brace, at most `limit`), or -1. An
+   * event `data: {…}\n\n` is then delimited by it, in one pass over its
+   * bytes instead of two (the line search, then the caller's reading).
+   */
+  objectEnd?: (buf: Uint8Array, start: number, limit: number) => number;
+}
 
 /**
  * Parse an SSE byte stream incrementally.
@@ -38,6 +63,12 @@ export type SseHandler = (data: string) => void;
  */
 export class SseParser {
   #onEvent: SseHandler;
+  #onBytes: SseBytesHandler | undefined;
+  #objectEnd: SseParserOptions["objectEnd"];
+  /** The one data line of the event being assembled, undecoded (bytes mode). */
+  #pend: Uint8Array | null = null;
+  #pendStart = 0;
+  #pendEnd = 0;
   #decoder = new TextDecoder();
   /** Bytes of a line that began in an earlier chunk. */
   #carry: Uint8Array | null = null;
@@ -46,9 +77,19 @@ export class SseParser {
   /** Data of the event being assembled; null when it has no data line yet. */
   #data: string | null = null;
 
-  /** Make a parser that calls `onEvent` once per complete event. */
-  constructor(onEvent: SseHandler) {
+  /**
+   * Make a parser that calls `onEvent` once per complete event. With
+   * `onBytes`, an event of one data line (the usual case) goes to `onBytes`
+   * undecoded instead, so the caller can read it without making a string.
+   */
+  constructor(
+    onEvent: SseHandler,
+    onBytes?: SseBytesHandler,
+    options: SseParserOptions = {},
+  ) {
     this.#onEvent = onEvent;
+    this.#onBytes = onBytes;
+    this.#objectEnd = onBytes && options.objectEnd;
   }
 
   /** Feed the next chunk of bytes. Events complete in it are dispatched before this returns. */
@@ -59,38 +100,72 @@ export class SseParser {
       this.#skipLf = false;
       if (len > 0 && chunk[0] === LF) pos = 1;
     }
-    // Position of the next CR at or after `pos`; -1 when the chunk has none (the usual case).
-    let cr = chunk.indexOf(CR, pos);
+    const objectEnd = this.#objectEnd;
     while (pos < len) {
-      const lf = chunk.indexOf(LF, pos);
-      let end: number;
+      if (
+        objectEnd !== undefined && len - pos > 8 && chunk[pos] === D &&
+        chunk[pos + 5] === SPACE && chunk[pos + 6] === LBRACE &&
+        chunk[pos + 1] === A && chunk[pos + 2] === T && chunk[pos + 3] === A &&
+        chunk[pos + 4] === COLON && this.#carry === null &&
+        this.#pend === null && this.#data === null
+      ) {
+        const close = objectEnd(chunk, pos + 6, len);
+        if (
+          close > 0 && close + 1 < len && chunk[close] === LF &&
+          chunk[close + 1] === LF
+        ) {
+          this.#onBytes!(chunk, pos + 6, close, true);
+          pos = close + 2;
+          continue;
+        }
+      }
+      // One pass for either line end (a JS loop beats indexOf on short lines).
+      let eol = pos;
+      while (eol < len) {
+        const b = chunk[eol];
+        if (b === LF || b === CR) break;
+        eol++;
+      }
+      if (eol === len) {
+        // Incomplete line: keep it for the next chunk.
+        this.#keep(chunk.subarray(pos));
+        this.#keepPending(chunk);
+        return;
+      }
       let next: number;
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        end = cr;
-        if (cr + 1 < len) {
-          next = chunk[cr + 1] === LF ? cr + 2 : cr + 1;
+      if (chunk[eol] === CR) {
+        if (eol + 1 < len) {
+          next = chunk[eol + 1] === LF ? eol + 2 : eol + 1;
         } else {
           next = len;
           this.#skipLf = true;
         }
-        cr = chunk.indexOf(CR, next);
-      } else if (lf !== -1) {
-        end = lf;
-        next = lf + 1;
       } else {
-        // Incomplete line: keep it for the next chunk.
-        this.#keep(chunk.subarray(pos));
-        return;
+        next = eol + 1;
       }
       if (this.#carry !== null) {
-        const line = concat(this.#carry, chunk.subarray(pos, end));
+        const line = concat(this.#carry, chunk.subarray(pos, eol));
         this.#carry = null;
         this.#line(line, 0, line.length);
       } else {
-        this.#line(chunk, pos, end);
+        this.#line(chunk, pos, eol);
       }
       pos = next;
+      // The usual "\n\n": take the blank line at once.
+      if (pos < len && chunk[pos] === LF) {
+        this.#dispatch();
+        pos++;
+      }
     }
+    this.#keepPending(chunk);
+  }
+
+  /** A data line whose blank line is still to come must outlive the chunk. */
+  #keepPending(chunk: Uint8Array): void {
+    if (this.#pend !== chunk) return;
+    this.#pend = chunk.slice(this.#pendStart, this.#pendEnd);
+    this.#pendStart = 0;
+    this.#pendEnd = this.#pend.length;
   }
 
   /** The stream ended: a line or event without its terminator is taken as complete. */
@@ -124,6 +199,16 @@ export class SseParser {
     ) {
       let v = start + 5;
       if (v < end && buf[v] === SPACE) v++;
+      if (this.#onBytes !== undefined && this.#data === null) {
+        if (this.#pend === null) {
+          this.#pend = buf;
+          this.#pendStart = v;
+          this.#pendEnd = end;
+          return;
+        }
+        // A second data line: the event is joined as text after all.
+        this.#data = this.#decodePending();
+      }
       const value = this.#decoder.decode(buf.subarray(v, end));
       this.#data = this.#data === null ? value : this.#data + "\n" + value;
       return;
@@ -134,11 +219,26 @@ export class SseParser {
       end - start === 4 && buf[start] === D && buf[start + 1] === A &&
       buf[start + 2] === T && buf[start + 3] === A
     ) {
+      if (this.#pend !== null) this.#data = this.#decodePending();
       this.#data = this.#data === null ? "" : this.#data + "\n";
     }
   }
 
+  #decodePending(): string {
+    const text = this.#decoder.decode(
+      this.#pend!.subarray(this.#pendStart, this.#pendEnd),
+    );
+    this.#pend = null;
+    return text;
+  }
+
   #dispatch(): void {
+    const pend = this.#pend;
+    if (pend !== null) {
+      this.#pend = null;
+      this.#onBytes!(pend, this.#pendStart, this.#pendEnd, false);
+      return;
+    }
     const data = this.#data;
     if (data === null) return;
     this.#data = null;

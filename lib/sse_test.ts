@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { ChunkScan } from "./chunk_scan.ts";
 import { SseParser } from "./sse.ts";
 
 const enc = new TextEncoder();
@@ -78,4 +79,52 @@ Deno.test("SseParser ignores empty events and reuses nothing from the caller's b
   buf.fill(0); // the caller reuses its buffer
   p.push(enc.encode("def\n\n\n\n"));
   assertEquals(events, ["abcdef"]);
+});
+
+Deno.test("SseParser with onBytes: one-line events come undecoded, even when their blank line is in the next chunk", () => {
+  const bytes: string[] = [];
+  const texts: string[] = [];
+  const decoder = new TextDecoder();
+  const parser = new SseParser(
+    (data) => texts.push(data),
+    (buf, start, end) => bytes.push(decoder.decode(buf.subarray(start, end))),
+  );
+  parser.push(enc.encode('data: {"a":1}\n\ndata: {"b":2}\n'));
+  // The transport reuses its buffer: the pending line must have been copied.
+  const reused = enc.encode("\ndata: one\ndata: two\n\ndata: [DONE]\n\n");
+  parser.push(reused);
+  reused.fill(0);
+  parser.push(enc.encode('data: {"c":"é'));
+  parser.push(enc.encode('"}'));
+  parser.end();
+  assertEquals(bytes, ['{"a":1}', '{"b":2}', "[DONE]", '{"c":"é"}']);
+  assertEquals(texts, ["one\ntwo"]);
+});
+
+Deno.test("SseParser with objectEnd: JSON events are delimited in one pass; anything else takes the line path", () => {
+  const seen: [string, boolean][] = [];
+  const decoder = new TextDecoder();
+  const scan = new ChunkScan(false);
+  const parser = new SseParser(
+    () => {},
+    (buf, start, end, measured) =>
+      seen.push([decoder.decode(buf.subarray(start, end)), measured]),
+    { objectEnd: (buf, start, limit) => scan.scanObject(buf, start, limit) },
+  );
+  parser.push(
+    enc.encode(
+      'data: {"text":"a\\n"}\n\ndata: {"choices":[],"usage":{"x":1}}\n\ndata: {"text":"b"}\r\n\r\n',
+    ),
+  );
+  parser.push(enc.encode('data: {"text":"c"}\n'));
+  parser.push(enc.encode('\ndata: {"te'));
+  parser.push(enc.encode('xt":"d"}\n\n'));
+  parser.end();
+  assertEquals(seen, [
+    ['{"text":"a\\n"}', true],
+    ['{"choices":[],"usage":{"x":1}}', false],
+    ['{"text":"b"}', false],
+    ['{"text":"c"}', false],
+    ['{"text":"d"}', false],
+  ]);
 });

@@ -1,0 +1,93 @@
+/**
+ * Micro-benchmarks of the request pipeline without a network: an in-memory
+ * transport replays a 1000-event SSE response, so what is timed is SSE
+ * parsing, JSON decoding, timestamps and record building, then the metrics
+ * and records-line work done per record.
+ *
+ * @module
+ */
+import { toEpochRecord } from "./records.ts";
+import { sendRequest } from "./request.ts";
+import { TmeshMetrics } from "./tmesh_metrics.ts";
+import type { Transport } from "./transport.ts";
+
+const TOKENS = 1000;
+const encoder = new TextEncoder();
+const event = (text: string, finish: string | null): string =>
+  `data: {"id":"cmpl-1","object":"text_completion","created":0,"model":"m","choices":[{"index":0,"text":${
+    JSON.stringify(text)
+  },"logprobs":null,"finish_reason":${
+    finish === null ? "null" : JSON.stringify(finish)
+  }}],"usage":null}\n\n`;
+const events: Uint8Array[] = [];
+for (let i = 0; i < TOKENS; i++) {
+  events.push(
+    encoder.encode(event(" tok", i === TOKENS - 1 ? "length" : null)),
+  );
+}
+events.push(
+  encoder.encode(
+    `data: {"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":${TOKENS}}}\n\ndata: [DONE]\n\n`,
+  ),
+);
+// The same bytes as 64 KiB reads would deliver them.
+const joined = encoder.encode(
+  events.map((e) => new TextDecoder().decode(e)).join(""),
+);
+const reads: Uint8Array[] = [];
+for (let i = 0; i < joined.length; i += 65536) {
+  reads.push(joined.subarray(i, i + 65536));
+}
+
+function replay(chunks: Uint8Array[]): Transport {
+  return {
+    name: "replay",
+    send(_request, sink): Promise<void> {
+      sink.head(200, new Headers({ "content-type": "text/event-stream" }));
+      for (const chunk of chunks) sink.data(chunk, performance.now());
+      return Promise.resolve();
+    },
+    close() {},
+  };
+}
+
+const perEvent = {
+  baseUrl: "http://bench.invalid/v1/",
+  model: "m",
+  transport: replay(events),
+};
+const perRead = {
+  baseUrl: "http://bench.invalid/v1/",
+  model: "m",
+  transport: replay(reads),
+};
+const spec = { prompt: "hi", maxTokens: TOKENS };
+
+Deno.bench(
+  "sendRequest: 1000 events, one chunk each",
+  { group: "request" },
+  async () => {
+    const record = await sendRequest(perEvent, spec);
+    if (!record.ok || record.chunks !== TOKENS) throw new Error("bad record");
+  },
+);
+
+Deno.bench(
+  "sendRequest: 1000 events in 64 KiB reads",
+  { group: "request" },
+  async () => {
+    const record = await sendRequest(perRead, spec);
+    if (!record.ok || record.chunks !== TOKENS) throw new Error("bad record");
+  },
+);
+
+const record = await sendRequest(perRead, spec);
+const metrics = new TmeshMetrics();
+
+Deno.bench("TmeshMetrics.add", { group: "record" }, () => {
+  metrics.add(record);
+});
+
+Deno.bench("records line (toEpochRecord + JSON)", { group: "record" }, () => {
+  encoder.encode(JSON.stringify(toEpochRecord(record)) + "\n");
+});
