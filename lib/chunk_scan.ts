@@ -12,6 +12,8 @@
  * @module
  */
 
+/** Shared: decoding whole strings keeps no state between calls. */
+const DECODER = new TextDecoder();
 const QUOTE = 34, BACKSLASH = 92, COLON = 58, LBRACE = 123, RBRACE = 125;
 const LBRACKET = 91, RBRACKET = 93, U = 117;
 
@@ -92,7 +94,6 @@ export class ChunkScan {
   /** End of `finish_reason`. */
   finishEnd = -1;
   readonly #textKey: Uint8Array;
-  readonly #decoder = new TextDecoder();
 
   /** A scanner for chat chunks (`delta.content`) or completions chunks (`text`). */
   constructor(chat: boolean) {
@@ -206,17 +207,17 @@ export class ChunkScan {
   text(buf: Uint8Array): string {
     if (this.textStart < 0) return "";
     if (!this.textEscaped) {
-      return this.#decoder.decode(buf.subarray(this.textStart, this.textEnd));
+      return DECODER.decode(buf.subarray(this.textStart, this.textEnd));
     }
     return JSON.parse(
-      this.#decoder.decode(buf.subarray(this.textStart - 1, this.textEnd + 1)),
+      DECODER.decode(buf.subarray(this.textStart - 1, this.textEnd + 1)),
     );
   }
 
   /** The `finish_reason` found by the last scan, or undefined. */
   finishReason(buf: Uint8Array): string | undefined {
     if (this.finishStart < 0) return undefined;
-    return this.#decoder.decode(buf.subarray(this.finishStart, this.finishEnd));
+    return DECODER.decode(buf.subarray(this.finishStart, this.finishEnd));
   }
 
   #keyOf(buf: Uint8Array, start: number, end: number, textSeen: boolean): Key {

@@ -52,6 +52,7 @@ export interface RequestContext {
 }
 
 const DEFAULT_TRANSPORT = defaultTransport();
+const DECODER = new TextDecoder();
 
 /** Parsed request URLs by base URL and path: parsing one per request shows in profiles. */
 const URLS = new Map<string, URL>();
@@ -237,7 +238,6 @@ class Attempt {
   #bodyParts: Uint8Array[] = [];
   #parser?: SseParser;
   #scan?: ChunkScan;
-  #decoder?: TextDecoder;
 
   constructor(stream: boolean, chat: boolean, keepText: boolean) {
     this.#stream = stream;
@@ -343,8 +343,7 @@ class Attempt {
     const scan = this.#scan!;
     // `measured`: the parser delimited the event with scan.scanObject, whose fields hold.
     if (!measured && !scan.scan(buf, start, end)) {
-      this.#decoder ??= new TextDecoder();
-      this.#event(this.#decoder.decode(buf.subarray(start, end)));
+      this.#event(DECODER.decode(buf.subarray(start, end)));
       return;
     }
     // The same rules as #event: an empty chat delta is the role announcement.
@@ -432,7 +431,7 @@ class Attempt {
     const bytes = joinChunks(this.#bodyParts);
     let body: { choices?: Choice[]; usage?: Usage; error?: unknown };
     try {
-      body = JSON.parse(new TextDecoder().decode(bytes));
+      body = JSON.parse(DECODER.decode(bytes));
     } catch {
       return { kind: "malformed", message: "the response body is not JSON" };
     }
@@ -488,7 +487,7 @@ function joinChunks(parts: Uint8Array[]): Uint8Array {
 }
 
 function errorBodyText(parts: Uint8Array[]): string {
-  const text = new TextDecoder().decode(joinChunks(parts)).trim();
+  const text = DECODER.decode(joinChunks(parts)).trim();
   if (text === "") return "";
   try {
     return `: ${errorMessage(JSON.parse(text))}`;

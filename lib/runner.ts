@@ -126,6 +126,8 @@ class RunState {
   #closeAdmission!: () => void;
   #timer?: ReturnType<typeof setTimeout>;
   #onOuterAbort = (): void => this.stop("signal");
+  /** Abort controllers of the requests in flight. */
+  #requestAborts = new Set<AbortController>();
   #sessions = { started: 0, completed: 0, failed: 0, cancelled: 0 };
   #requests = { sent: 0, ok: 0, failed: 0, aborted: 0 };
   #inFlight = 0;
@@ -169,6 +171,9 @@ class RunState {
       this.stopController.abort(
         new DOMException(`run stopped (${reason})`, "AbortError"),
       );
+      const why = this.stopController.signal.reason;
+      for (const request of this.#requestAborts) request.abort(why);
+      this.#requestAborts.clear();
     }
   }
 
@@ -286,15 +291,21 @@ class RunState {
         this.closeAdmission("max_requests");
       }
       await this.#acquire();
+      // One signal per request, aborted by stop(): thousands of requests
+      // listening on the run's signal would make each listen O(n).
+      const abort = new AbortController();
+      if (signal.aborted) abort.abort(signal.reason);
+      else this.#requestAborts.add(abort);
       let record: RequestRecord;
       try {
         record = await sendRequest(this.#options.endpoint, spec, {
           session: id,
           turn: thisTurn,
           scheduledAt,
-          signal,
+          signal: abort.signal,
         });
       } finally {
+        this.#requestAborts.delete(abort);
         this.#release();
       }
       if (record.ok) this.#requests.ok++;

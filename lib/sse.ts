@@ -12,6 +12,8 @@
  * @module
  */
 
+/** Shared: decoding whole lines keeps no state between calls. */
+const DECODER = new TextDecoder();
 const LF = 10;
 const CR = 13;
 const COLON = 58;
@@ -69,7 +71,6 @@ export class SseParser {
   #pend: Uint8Array | null = null;
   #pendStart = 0;
   #pendEnd = 0;
-  #decoder = new TextDecoder();
   /** Bytes of a line that began in an earlier chunk. */
   #carry: Uint8Array | null = null;
   /** The previous chunk ended in CR: a leading LF is the rest of a CRLF. */
@@ -209,7 +210,7 @@ export class SseParser {
         // A second data line: the event is joined as text after all.
         this.#data = this.#decodePending();
       }
-      const value = this.#decoder.decode(buf.subarray(v, end));
+      const value = DECODER.decode(buf.subarray(v, end));
       this.#data = this.#data === null ? value : this.#data + "\n" + value;
       return;
     }
@@ -225,7 +226,7 @@ export class SseParser {
   }
 
   #decodePending(): string {
-    const text = this.#decoder.decode(
+    const text = DECODER.decode(
       this.#pend!.subarray(this.#pendStart, this.#pendEnd),
     );
     this.#pend = null;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ChunkScan } from "./chunk_scan.ts";
 import { SseParser } from "./sse.ts";
 
 const EVENT =
@@ -39,3 +40,29 @@ Deno.bench("SseParser: 400 events split mid-line", { group: "sse" }, () => {
   parser.end();
   if (n !== 400) throw new Error(`parsed ${n} events`);
 });
+
+const scanner = new ChunkScan(false);
+const eventJson = oneEvent.subarray(6, oneEvent.length - 2);
+
+Deno.bench("ChunkScan.scan: one token chunk", { group: "chunk" }, () => {
+  if (!scanner.scan(eventJson, 0, eventJson.length)) throw new Error("scan");
+});
+
+Deno.bench("JSON.parse: the same chunk, decoded", { group: "chunk" }, () => {
+  const event = JSON.parse(new TextDecoder().decode(eventJson));
+  if (event.choices[0].text !== " tok") throw new Error("parse");
+});
+
+Deno.bench(
+  "SseParser + ChunkScan: 400 events in one chunk",
+  { group: "sse" },
+  () => {
+    let n = 0;
+    const parser = new SseParser(() => {}, () => n++, {
+      objectEnd: (buf, start, limit) => scanner.scanObject(buf, start, limit),
+    });
+    parser.push(manyEvents);
+    parser.end();
+    if (n !== 400) throw new Error(`parsed ${n} events`);
+  },
+);
