@@ -5,6 +5,8 @@ import {
   TRIE_DATASET_ALIASES,
   trieDatasetCacheDir,
 } from "./dataset.ts";
+import { withEnv } from "../tests/with_env.ts";
+import { type FakeHub, serveFakeHub } from "../tests/fake_hub.ts";
 
 const ROW = JSON.stringify({
   num_turns: 1,
@@ -15,46 +17,9 @@ const ROW = JSON.stringify({
   final_assistant_response_length: 7,
 }) + "\n";
 
-async function withEnv<T>(
-  values: Record<string, string | undefined>,
-  fn: () => T | Promise<T>,
-): Promise<T> {
-  const saved = Object.fromEntries(
-    Object.keys(values).map((name) => [name, Deno.env.get(name)]),
-  );
-  const apply = (entries: Record<string, string | undefined>): void => {
-    for (const [name, value] of Object.entries(entries)) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
-  };
-  apply(values);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
-}
-
 /** A fake Hub serving every dataset file as `ROW`, logging the requests. */
-function serveDataset(): {
-  server: Deno.HttpServer<Deno.NetAddr>;
-  url: string;
-  requests: Array<{ path: string; authorization: string | null }>;
-} {
-  const requests: Array<{ path: string; authorization: string | null }> = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => {
-      const path = new URL(request.url).pathname;
-      requests.push({
-        path,
-        authorization: request.headers.get("authorization"),
-      });
-      return new Response(ROW);
-    },
-  );
-  return { server, url: `http://127.0.0.1:${server.addr.port}`, requests };
+function serveDataset(): FakeHub {
+  return serveFakeHub(() => new Response(ROW));
 }
 
 async function listDir(dir: string): Promise<string[]> {

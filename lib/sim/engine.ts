@@ -48,7 +48,7 @@ export interface SeqSpec {
   jitterMs?: () => number;
 }
 
-/** Where the engine reports a sequence's progress. */
+/** Where the engine reports a sequence's progress (never from inside `submit()` or `cancel()`). */
 export interface SeqSink {
   /** `emitted` tokens are out (called at most once per timer wake); `done` once all are. */
   progress(emitted: number, done: boolean): void;
@@ -153,6 +153,7 @@ export class Engine {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #closed = false;
+  #flushQueued = false;
   #stats = {
     running: 0,
     waiting: 0,
@@ -244,7 +245,7 @@ export class Engine {
     this.#waiting.push(seq);
     this.#stats.waiting++;
     this.#admit();
-    this.#flush();
+    this.#flushSoon();
     this.#schedule();
     return seq;
   }
@@ -290,7 +291,7 @@ export class Engine {
       this.#stats.cancelled++;
       this.#admit();
     }
-    this.#flush();
+    this.#flushSoon();
     this.#schedule();
   }
 
@@ -404,6 +405,20 @@ export class Engine {
     this.#cache.unreserve(seq.privateBlocks);
     this.#cache.insert(blockHashes(tail, bs, { prev: seq.hashes.at(-1) ?? 0 }));
     this.#cache.unpin(seq.hashes);
+  }
+
+  /**
+   * Flush after the current call returns: a sink is never called from inside
+   * submit() or cancel() (the caller may not hold the handle yet, or may be
+   * inside a sink itself).
+   */
+  #flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#flush();
+    });
   }
 
   #flush(): void {
