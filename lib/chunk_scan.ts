@@ -2,61 +2,51 @@
  * Reading an OpenAI stream chunk straight from its bytes, without
  * `JSON.parse`: the hot path of every streamed token.
  *
- * One pass over the event finds the text of the first choice (`text`, or
- * `delta.content` for chat), counts its code points, finds `finish_reason`,
- * and checks that the JSON is complete (balanced, strings closed). A chunk
- * that carries `usage` or `error`, or that does not look like a complete
- * object, is left to the caller's `JSON.parse` path, which also reports
- * malformed events.
+ * One pass over the event checks the JSON grammar (objects, arrays, strings
+ * and their escapes, `true`/`false`/`null`; numbers by their characters) and
+ * reads what a request record needs from `choices[0]`: its text (`text`, or
+ * `delta.content` for chat), the text's code points, and `finish_reason`,
+ * the last value winning as with `JSON.parse`. An event that carries `usage`
+ * or `error`, that has an escaped key, a line break, or anything the scan
+ * does not accept, is left to the caller's `JSON.parse` path, which also
+ * reports malformed events.
  *
  * @module
  */
 
 /** Shared: decoding whole strings keeps no state between calls. */
 const DECODER = new TextDecoder();
-const QUOTE = 34, BACKSLASH = 92, COLON = 58, LBRACE = 123, RBRACE = 125;
-const LBRACKET = 91, RBRACKET = 93, U = 117;
 
-/** What the value after the current key means to the scan. */
-type Key = 0 | 1 | 2 | 3;
-const OTHER = 0, TEXT_VALUE = 1, FINISH_VALUE = 2, BAIL = 3;
+const QUOTE = 34, BACKSLASH = 92, COLON = 58, COMMA = 44;
+const LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
 
-const TEXT = bytesOf("text");
-const CONTENT = bytesOf("content");
-const FINISH = bytesOf("finish_reason");
-const USAGE = bytesOf("usage");
-const ERROR = bytesOf("error");
+// Grammar states.
+const S_VALUE = 0, S_VALUE_OR_END = 1, S_KEY = 2, S_KEY_OR_END = 3;
+const S_COLON = 4, S_AFTER = 5;
 
-function bytesOf(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
+// What the value after the current key is.
+const F_NONE = 0, F_CHOICES = 1, F_TEXT = 2, F_FINISH = 3, F_DELTA = 4;
+const F_BAIL = 5;
 
-function isSpace(b: number): boolean {
-  return b === 32 || b === 10 || b === 13 || b === 9;
-}
+/** Bytes allowed in a number (checked loosely: JSON.parse has the last word on odd ones). */
+const NUMBER_BYTE = new Uint8Array(128);
+for (const c of "0123456789+-.eE") NUMBER_BYTE[c.charCodeAt(0)] = 1;
 
-function equals(
+/** Valid characters after a backslash, other than `u`. */
+const ESCAPE_BYTE = new Uint8Array(128);
+for (const c of '"\\/bfnrt') ESCAPE_BYTE[c.charCodeAt(0)] = 1;
+
+function keyIs(
   buf: Uint8Array,
   start: number,
   end: number,
-  key: Uint8Array,
+  key: string,
 ): boolean {
   if (end - start !== key.length) return false;
   for (let i = 0; i < key.length; i++) {
-    if (buf[start + i] !== key[i]) return false;
+    if (buf[start + i] !== key.charCodeAt(i)) return false;
   }
   return true;
-}
-
-/** Index of the quote that closes a string starting at `s`, or `end`. */
-function closingQuote(buf: Uint8Array, s: number, end: number): number {
-  let j = s;
-  while (j < end) {
-    const b = buf[j];
-    if (b === QUOTE) return j;
-    j += b === BACKSLASH ? 2 : 1;
-  }
-  return end;
 }
 
 function hex(b: number): number {
@@ -64,6 +54,19 @@ function hex(b: number): number {
   if (b >= 97 && b <= 102) return b - 87;
   if (b >= 65 && b <= 70) return b - 55;
   return -1;
+}
+
+function literalIs(
+  buf: Uint8Array,
+  at: number,
+  end: number,
+  word: string,
+): boolean {
+  if (at + word.length > end) return false;
+  for (let i = 0; i < word.length; i++) {
+    if (buf[at + i] !== word.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**
@@ -87,120 +90,260 @@ export class ChunkScan {
   textEnd = -1;
   /** Code points of the text, as Python's `len`. */
   textChars = 0;
-  /** The text has backslash escapes (decode it with `JSON.parse`). */
+  /** The text has backslash escapes (decoded with `JSON.parse`). */
   textEscaped = false;
   /** Start of `finish_reason` inside its quotes; -1 when it is null or absent. */
   finishStart = -1;
   /** End of `finish_reason`. */
   finishEnd = -1;
-  readonly #textKey: Uint8Array;
+  /** `finish_reason` has backslash escapes. */
+  finishEscaped = false;
+  readonly #chat: boolean;
+  // The last string scanned: its closing quote, code points and escapes.
+  #strEnd = 0;
+  #strChars = 0;
+  #strEscaped = false;
 
   /** A scanner for chat chunks (`delta.content`) or completions chunks (`text`). */
   constructor(chat: boolean) {
-    this.#textKey = chat ? CONTENT : TEXT;
+    this.#chat = chat;
   }
 
   /**
-   * Scan `buf[start..end)`. True when it is a complete JSON object without
-   * `usage` or `error` and the fields were read; false when the caller must
-   * parse it as JSON.
+   * Scan `buf[start..end)`. True when it is one JSON object, without `usage`
+   * or `error`, whose fields were read; false when the caller must parse it
+   * as JSON.
    */
   scan(buf: Uint8Array, start: number, end: number): boolean {
-    const close = this.scanObject(buf, start, end);
+    let i = start;
+    while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
+    const close = this.scanObject(buf, i, end);
     if (close < 0) return false;
-    for (let i = close; i < end; i++) if (!isSpace(buf[i])) return false;
+    for (i = close; i < end; i++) {
+      if (buf[i] !== 32 && buf[i] !== 9) return false;
+    }
     return true;
   }
 
   /**
-   * Scan the JSON object starting at `buf[start]` (no leading space), reading
-   * no further than `limit`. Returns the index just past its closing brace,
-   * or -1 when the caller must parse it as JSON (as {@linkcode scan}).
+   * Scan the JSON object starting at `buf[start]`, reading no further than
+   * `limit` and never past a line break. Returns the index just past its
+   * closing brace, or -1 when the caller must parse it as JSON (as
+   * {@linkcode scan}).
    */
   scanObject(buf: Uint8Array, start: number, limit: number): number {
-    const end = limit;
     this.textStart =
       this.textEnd =
       this.finishStart =
       this.finishEnd =
         -1;
     this.textChars = 0;
-    this.textEscaped = false;
-    let i = start;
-    while (i < end && isSpace(buf[i])) i++;
-    if (i >= end || buf[i] !== LBRACE) return -1;
+    this.textEscaped = this.finishEscaped = false;
+    if (start >= limit || buf[start] !== LBRACE) return -1;
+    const chat = this.#chat;
+    let state = S_VALUE;
+    let field = F_NONE;
     let depth = 0;
-    let key: Key = OTHER;
-    let textSeen = false;
-    for (; i < end; i++) {
+    let objects = 0; // bit d-1 set: the container at depth d is an object
+    let choicesDepth = 0; // depth of the `choices` array while open
+    let choiceIndex = 0;
+    let inFirst = false; // inside choices[0] (depth 3)
+    let inDelta = false; // inside choices[0].delta (depth 4)
+    for (let i = start; i < limit; i++) {
       const c = buf[i];
-      if (c === QUOTE) {
-        const s = i + 1;
-        let j: number, chars = 0, escaped = false;
-        if (key === TEXT_VALUE) {
-          // The text: count its code points on the way.
-          for (j = s; j < end;) {
-            const b = buf[j];
-            if (b === QUOTE) break;
-            if (b === BACKSLASH) {
-              escaped = true;
-              if (j + 1 >= end) return -1;
-              if (buf[j + 1] === U) {
-                if (j + 5 >= end) return -1;
-                // A low surrogate completes the pair its high surrogate counted.
-                if (hex(buf[j + 2]) !== 13 || hex(buf[j + 3]) < 12) chars++;
-                j += 6;
-              } else {
-                chars++;
-                j += 2;
+      if (c === 32 || c === 9) continue;
+      switch (state) {
+        case S_KEY:
+        case S_KEY_OR_END: {
+          if (c === QUOTE) {
+            if (!this.#skip(buf, i + 1, limit) || this.#strEscaped) return -1;
+            const s = i + 1, e = this.#strEnd;
+            field = F_NONE;
+            if (depth === 1) {
+              if (keyIs(buf, s, e, "choices")) field = F_CHOICES;
+              else if (keyIs(buf, s, e, "usage") || keyIs(buf, s, e, "error")) {
+                field = F_BAIL;
               }
-              continue;
+            } else if (depth === 3 && inFirst) {
+              if (keyIs(buf, s, e, "finish_reason")) field = F_FINISH;
+              else if (
+                chat ? keyIs(buf, s, e, "delta") : keyIs(buf, s, e, "text")
+              ) {
+                field = chat ? F_DELTA : F_TEXT;
+              }
+            } else if (depth === 4 && inDelta && keyIs(buf, s, e, "content")) {
+              field = F_TEXT;
             }
-            if ((b & 0xc0) !== 0x80) chars++;
-            j++;
+            i = e;
+            state = S_COLON;
+            continue;
           }
-        } else {
-          j = closingQuote(buf, s, end);
+          if (c !== RBRACE || state !== S_KEY_OR_END) return -1;
+          break; // an empty object closes below
         }
-        if (j >= end) return -1;
-        let k = j + 1;
-        while (k < end && isSpace(buf[k])) k++;
-        if (k < end && buf[k] === COLON) {
-          key = this.#keyOf(buf, s, j, textSeen);
-          if (key === TEXT_VALUE) textSeen = true;
-          i = k;
+        case S_COLON:
+          if (c !== COLON) return -1;
+          state = S_VALUE;
+          continue;
+        case S_VALUE:
+        case S_VALUE_OR_END: {
+          if (c === RBRACKET && state === S_VALUE_OR_END) break; // closes below
+          const f = field;
+          field = F_NONE;
+          if (c === LBRACE || c === LBRACKET) {
+            if (f === F_BAIL || f === F_TEXT || f === F_FINISH) return -1;
+            if (++depth > 30) return -1;
+            if (c === LBRACE) {
+              objects |= 1 << (depth - 1);
+              if (depth === 3 && choicesDepth === 2 && choiceIndex === 0) {
+                inFirst = true;
+              } else if (f === F_DELTA) inDelta = true;
+              state = S_KEY_OR_END;
+            } else {
+              objects &= ~(1 << (depth - 1));
+              if (f === F_CHOICES) {
+                choicesDepth = depth;
+                choiceIndex = 0;
+              }
+              state = S_VALUE_OR_END;
+            }
+            continue;
+          }
+          if (c === QUOTE) {
+            const ok = f === F_TEXT
+              ? this.#string(buf, i + 1, limit)
+              : this.#skip(buf, i + 1, limit);
+            if (!ok || f === F_BAIL) return -1;
+            if (f === F_TEXT) {
+              this.textStart = i + 1;
+              this.textEnd = this.#strEnd;
+              this.textChars = this.#strChars;
+              this.textEscaped = this.#strEscaped;
+            } else if (f === F_FINISH) {
+              this.finishStart = i + 1;
+              this.finishEnd = this.#strEnd;
+              this.finishEscaped = this.#strEscaped;
+            }
+            i = this.#strEnd;
+          } else if (c === 110 /* n */ && literalIs(buf, i, limit, "null")) {
+            if (f === F_TEXT) this.textStart = this.textEnd = -1;
+            else if (f === F_FINISH) this.finishStart = this.finishEnd = -1;
+            i += 3;
+          } else {
+            // true, false or a number: not what a field of interest holds.
+            if (f !== F_NONE && f !== F_CHOICES && f !== F_DELTA) return -1;
+            if (literalIs(buf, i, limit, "true")) i += 3;
+            else if (literalIs(buf, i, limit, "false")) i += 4;
+            else if (c < 128 && NUMBER_BYTE[c] === 1) {
+              while (
+                i + 1 < limit && buf[i + 1] < 128 &&
+                NUMBER_BYTE[buf[i + 1]] === 1
+              ) i++;
+            } else return -1;
+          }
+          state = S_AFTER;
           continue;
         }
-        if (key === BAIL) return -1;
-        if (key === TEXT_VALUE) {
-          this.textStart = s;
-          this.textEnd = j;
-          this.textChars = chars;
-          this.textEscaped = escaped;
-        } else if (key === FINISH_VALUE) {
-          this.finishStart = s;
-          this.finishEnd = j;
+        case S_AFTER: {
+          if (c === COMMA) {
+            if ((objects >> (depth - 1)) & 1) state = S_KEY;
+            else {
+              if (depth === choicesDepth) choiceIndex++;
+              state = S_VALUE;
+            }
+            continue;
+          }
+          const isObject = (objects >> (depth - 1)) & 1;
+          if (c !== (isObject ? RBRACE : RBRACKET)) return -1;
+          break; // closes below
         }
-        key = OTHER;
-        i = j;
-        continue;
       }
-      if (c === LBRACE || c === LBRACKET) {
-        if (key === BAIL) return -1;
-        key = OTHER;
-        depth++;
-      } else if (c === RBRACE || c === RBRACKET) {
-        depth--;
-        if (depth === 0) return i + 1;
-      } else if (c === 44 /* , */) {
-        key = OTHER;
-      } else if (key === BAIL && !isSpace(c)) {
-        // `"usage":null` is what most chunks say: nothing to read.
-        if (c !== 110 /* n */) return -1;
-        key = OTHER;
-      }
+      // A container closes: `c` is its bracket.
+      if (depth === 3 && inFirst) inFirst = false;
+      else if (depth === 4 && inDelta) inDelta = false;
+      else if (depth === choicesDepth) choicesDepth = 0;
+      depth--;
+      if (depth === 0) return i + 1;
+      state = S_AFTER;
     }
     return -1;
+  }
+
+  /**
+   * Scan a string whose contents start at `s`: sets its closing quote, code
+   * points and escapes; false when it is not valid JSON (a control character,
+   * a bad escape) or not closed before `limit`.
+   */
+  #string(buf: Uint8Array, s: number, limit: number): boolean {
+    let chars = 0, escaped = false, highBefore = false;
+    for (let j = s; j < limit;) {
+      const b = buf[j];
+      if (b === QUOTE) {
+        this.#strEnd = j;
+        this.#strChars = chars;
+        this.#strEscaped = escaped;
+        return true;
+      }
+      if (b < 0x20) return false;
+      if (b === BACKSLASH) {
+        escaped = true;
+        const e = buf[j + 1];
+        if (e === 117 /* u */) {
+          if (j + 5 >= limit) return false;
+          const h0 = hex(buf[j + 2]), h1 = hex(buf[j + 3]);
+          if (h0 < 0 || h1 < 0 || hex(buf[j + 4]) < 0 || hex(buf[j + 5]) < 0) {
+            return false;
+          }
+          const isLow = h0 === 13 && h1 >= 12,
+            isHigh = h0 === 13 && h1 >= 8 && h1 < 12;
+          // A low surrogate right after a high one completes its pair.
+          if (!(isLow && highBefore)) chars++;
+          highBefore = isHigh;
+          j += 6;
+          continue;
+        }
+        if (e === undefined || e >= 128 || ESCAPE_BYTE[e] !== 1) return false;
+        chars++;
+        highBefore = false;
+        j += 2;
+        continue;
+      }
+      if ((b & 0xc0) !== 0x80) chars++;
+      highBefore = false;
+      j++;
+    }
+    return false;
+  }
+
+  /**
+   * {@linkcode #string} without counting: only the closing quote, whether
+   * there are escapes, and validity.
+   */
+  #skip(buf: Uint8Array, s: number, limit: number): boolean {
+    let escaped = false;
+    for (let j = s; j < limit; j++) {
+      const b = buf[j];
+      if (b === QUOTE) {
+        this.#strEnd = j;
+        this.#strEscaped = escaped;
+        return true;
+      }
+      if (b < 0x20) return false;
+      if (b === BACKSLASH) {
+        escaped = true;
+        const e = buf[j + 1];
+        if (e === 117 /* u */) {
+          if (j + 5 >= limit) return false;
+          for (let k = j + 2; k < j + 6; k++) if (hex(buf[k]) < 0) return false;
+          j += 5;
+        } else if (e === undefined || e >= 128 || ESCAPE_BYTE[e] !== 1) {
+          return false;
+        } else {
+          j++;
+        }
+      }
+    }
+    return false;
   }
 
   /** The text found by the last scan, decoded. */
@@ -217,15 +360,12 @@ export class ChunkScan {
   /** The `finish_reason` found by the last scan, or undefined. */
   finishReason(buf: Uint8Array): string | undefined {
     if (this.finishStart < 0) return undefined;
-    return DECODER.decode(buf.subarray(this.finishStart, this.finishEnd));
-  }
-
-  #keyOf(buf: Uint8Array, start: number, end: number, textSeen: boolean): Key {
-    if (!textSeen && equals(buf, start, end, this.#textKey)) return TEXT_VALUE;
-    if (equals(buf, start, end, FINISH)) return FINISH_VALUE;
-    if (equals(buf, start, end, USAGE) || equals(buf, start, end, ERROR)) {
-      return BAIL;
-    }
-    return OTHER;
+    const raw = buf.subarray(
+      this.finishStart - (this.finishEscaped ? 1 : 0),
+      this.finishEnd + (this.finishEscaped ? 1 : 0),
+    );
+    return this.finishEscaped
+      ? JSON.parse(DECODER.decode(raw))
+      : DECODER.decode(raw);
   }
 }

@@ -131,3 +131,64 @@ Deno.test("ChunkScan leaves usage, errors and broken JSON to JSON.parse", () => 
     strictEqual(scan(json).ok, false, json);
   }
 });
+
+Deno.test("ChunkScan refuses what JSON.parse refuses: brackets, escapes, control characters, line breaks", () => {
+  for (
+    const json of [
+      '{"choices":[{"text":"a"}}]',
+      '{"choices":[{"text":"a\\x"}]}',
+      '{"choices":[{"text":"a\\u12"}]}',
+      '{"choices":[{"text":"a\nb"}]}',
+      '{"a":\n1}',
+      '{"a":\r1}',
+      '{"a" 1}',
+      '{"a":1,}',
+      '{"a":tru}',
+      '{,"a":1}',
+    ]
+  ) {
+    strictEqual(scan(json).ok, false, JSON.stringify(json));
+  }
+});
+
+Deno.test("ChunkScan reads choices[0] only, the last duplicate key, and escaped values as JSON.parse does", () => {
+  strictEqual(
+    scan('{"choices":[{"text":"a","finish_reason":"st\\u006fp"}]}').finish,
+    "stop",
+  );
+  strictEqual(
+    scan(
+      '{"choices":[{"finish_reason":null},{"text":"b","finish_reason":"stop"}]}',
+    ).finish,
+    undefined,
+  );
+  const nested = scan(
+    '{"x":{"finish_reason":"length","text":"no"},"choices":[{"text":"a","finish_reason":"stop"}]}',
+  );
+  strictEqual(nested.text, "a");
+  strictEqual(nested.finish, "stop");
+  strictEqual(
+    scan(
+      '{"choices":[{"logprobs":{"content":"zz"},"delta":{"content":"a"}}]}',
+      true,
+    ).text,
+    "a",
+  );
+  strictEqual(
+    scan('{"choices":[{"text":"first","text":"last"}]}').text,
+    "last",
+  );
+  strictEqual(scan('{"choices":[{"text":"a","text":null}]}').text, null);
+  // An escaped key could be anything: JSON.parse decides.
+  strictEqual(scan('{"choices":[{"t\\u0065xt":"a"}]}').ok, false);
+  strictEqual(scan('{"us\\u0061ge":{"prompt_tokens":1}}').ok, false);
+});
+
+Deno.test("ChunkScan counts lone surrogates as one code point each, like Python", () => {
+  strictEqual(scan('{"choices":[{"text":"\\ude00"}]}').chars, 1);
+  strictEqual(scan('{"choices":[{"text":"\\ud83dx"}]}').chars, 2);
+  strictEqual(scan('{"choices":[{"text":"\\ud83d\\ude00"}]}').chars, 1);
+  strictEqual(codePoints("\ud83d"), 1);
+  strictEqual(codePoints("\ud83dx"), 2);
+  strictEqual(codePoints("\ude00\ud83d\ude00"), 2);
+});

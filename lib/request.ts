@@ -189,12 +189,18 @@ export function codePoints(text: string): number {
   // Most prompts have no surrogate: the regex says so natively (at once for
   // a one-byte string) instead of a loop over 64k characters per request.
   if (!HIGH_SURROGATE.test(text)) return text.length;
-  let surrogatePairs = 0;
-  for (let i = 0; i < text.length; i++) {
+  let pairs = 0;
+  for (let i = 0; i + 1 < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) surrogatePairs++;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        pairs++;
+        i++;
+      }
+    }
   }
-  return text.length - surrogatePairs;
+  return text.length - pairs;
 }
 
 function countPromptChars(prompt: RequestSpec["prompt"]): number {

@@ -134,3 +134,29 @@ Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams
     );
   }
 });
+
+Deno.test("sendRequest: an event the scan refuses and JSON.parse refuses too is malformed, with keepText or not", async () => {
+  for (const keepText of [false, true]) {
+    for (
+      const bad of [
+        '{"choices":[{"text":"a\\x"}]}',
+        '{"choices":[{"text":"a"}}]',
+      ]
+    ) {
+      const wire = new TextEncoder().encode(`data: ${bad}\n\ndata: [DONE]\n\n`);
+      const record = await sendRequest(
+        {
+          baseUrl: "http://fuzz.invalid/v1/",
+          model: "m",
+          transport: replay([wire]),
+        },
+        { prompt: "q", maxTokens: 8, keepText },
+      );
+      deepStrictEqual(
+        [record.ok, record.error?.kind],
+        [false, "malformed"],
+        bad,
+      );
+    }
+  }
+});

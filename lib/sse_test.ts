@@ -128,3 +128,25 @@ Deno.test("SseParser with objectEnd: JSON events are delimited in one pass; anyt
     ['{"text":"d"}', false],
   ]);
 });
+
+Deno.test("SseParser's objectEnd never reads past a line end: SSE line rules win", () => {
+  const seen: [string, boolean][] = [];
+  const decoder = new TextDecoder();
+  const scan = new ChunkScan(false);
+  const parser = new SseParser(
+    (data) => seen.push([data, false]),
+    (buf, start, end, measured) =>
+      seen.push([decoder.decode(buf.subarray(start, end)), measured]),
+    { objectEnd: (buf, start, limit) => scan.scanObject(buf, start, limit) },
+  );
+  parser.push(
+    enc.encode(
+      'data: {"a":\ndata: 1}\n\ndata: {"choices":[{"index":0,\nid: "finish_reason":"length",\ndata: "text":"a"}]}\n\n',
+    ),
+  );
+  parser.end();
+  assertEquals(seen, [
+    ['{"a":\n1}', false],
+    ['{"choices":[{"index":0,\n"text":"a"}]}', false],
+  ]);
+});

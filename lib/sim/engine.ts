@@ -105,6 +105,8 @@ class Seq implements SeqHandle {
   emitted = 0;
   nextAt = 0;
   touched = false;
+  /** Cancelled by its owner: its sink hears nothing more. */
+  silenced = false;
   gpuHitTokens = 0;
   offloadHitTokens = 0;
   constructor(
@@ -277,6 +279,7 @@ export class Engine {
 
   #cancel(seq: Seq): void {
     if (seq.phase === "done" || this.#closed) return;
+    seq.silenced = true;
     // Catch the model clock up first, so what this frees is admitted now, not in the past.
     this.#advance(this.#now());
     // #advance may have finished it.
@@ -427,6 +430,7 @@ export class Engine {
     for (const seq of touched) {
       seq.touched = false;
       const done = seq.emitted === seq.spec.outputIds.length;
+      if (seq.silenced) continue;
       if (seq.phase !== "done" || done) seq.sink.progress(seq.emitted, done);
     }
   }

@@ -51,3 +51,25 @@ Deno.test("Engine never calls a sink from inside submit() or cancel()", async ()
   );
   engine.close();
 });
+
+Deno.test("Engine: a cancelled sequence's sink hears nothing more, even if its last token was already due", async () => {
+  const engine = new Engine(config);
+  const calls: string[] = [];
+  const handle = engine.submit({ promptIds: [1, 2, 3], outputIds: [7] }, {
+    progress: (_emitted, done) => calls.push(done ? "done" : "token"),
+    aborted: () => calls.push("aborted"),
+  });
+  const until = performance.now() + 5;
+  while (
+    performance.now() < until
+  ) { /* the token falls due, no timer has fired */ }
+  handle.cancel();
+  await new Promise((r) => setTimeout(r, 20));
+  strictEqual(calls.length, 0, calls.join());
+  engine.close();
+  strictEqual(
+    calls.length,
+    0,
+    "close() does not report a cancelled sequence either",
+  );
+});
