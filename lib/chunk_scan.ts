@@ -156,7 +156,7 @@ export class ChunkScan {
         case S_KEY:
         case S_KEY_OR_END: {
           if (c === QUOTE) {
-            if (!this.#skip(buf, i + 1, limit) || this.#strEscaped) return -1;
+            if (!this.#string(buf, i + 1, limit) || this.#strEscaped) return -1;
             const s = i + 1, e = this.#strEnd;
             field = F_NONE;
             if (depth === 1) {
@@ -210,10 +210,7 @@ export class ChunkScan {
             continue;
           }
           if (c === QUOTE) {
-            const ok = f === F_TEXT
-              ? this.#string(buf, i + 1, limit)
-              : this.#skip(buf, i + 1, limit);
-            if (!ok || f === F_BAIL) return -1;
+            if (!this.#string(buf, i + 1, limit) || f === F_BAIL) return -1;
             if (f === F_TEXT) {
               this.textStart = i + 1;
               this.textEnd = this.#strEnd;
@@ -311,37 +308,6 @@ export class ChunkScan {
       if ((b & 0xc0) !== 0x80) chars++;
       highBefore = false;
       j++;
-    }
-    return false;
-  }
-
-  /**
-   * {@linkcode #string} without counting: only the closing quote, whether
-   * there are escapes, and validity.
-   */
-  #skip(buf: Uint8Array, s: number, limit: number): boolean {
-    let escaped = false;
-    for (let j = s; j < limit; j++) {
-      const b = buf[j];
-      if (b === QUOTE) {
-        this.#strEnd = j;
-        this.#strEscaped = escaped;
-        return true;
-      }
-      if (b < 0x20) return false;
-      if (b === BACKSLASH) {
-        escaped = true;
-        const e = buf[j + 1];
-        if (e === 117 /* u */) {
-          if (j + 5 >= limit) return false;
-          for (let k = j + 2; k < j + 6; k++) if (hex(buf[k]) < 0) return false;
-          j += 5;
-        } else if (e === undefined || e >= 128 || ESCAPE_BYTE[e] !== 1) {
-          return false;
-        } else {
-          j++;
-        }
-      }
     }
     return false;
   }

@@ -9,7 +9,7 @@
 import { toEpochRecord } from "./records.ts";
 import { sendRequest } from "./request.ts";
 import { TmeshMetrics } from "./tmesh_metrics.ts";
-import type { Transport } from "./transport.ts";
+import { replayTransport } from "../tests/replay_transport.ts";
 
 const TOKENS = 1000;
 const encoder = new TextEncoder();
@@ -39,27 +39,15 @@ for (let i = 0; i < joined.length; i += 65536) {
   reads.push(joined.subarray(i, i + 65536));
 }
 
-function replay(chunks: Uint8Array[]): Transport {
-  return {
-    name: "replay",
-    send(_request, sink): Promise<void> {
-      sink.head(200, new Headers({ "content-type": "text/event-stream" }));
-      for (const chunk of chunks) sink.data(chunk, performance.now());
-      return Promise.resolve();
-    },
-    close() {},
-  };
-}
-
 const perEvent = {
   baseUrl: "http://bench.invalid/v1/",
   model: "m",
-  transport: replay(events),
+  transport: replayTransport(events),
 };
 const perRead = {
   baseUrl: "http://bench.invalid/v1/",
   model: "m",
-  transport: replay(reads),
+  transport: replayTransport(reads),
 };
 const spec = { prompt: "hi", maxTokens: TOKENS };
 

@@ -6,7 +6,7 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { seededRandom } from "./rng.ts";
 import { codePoints, sendRequest } from "./request.ts";
-import type { Transport } from "./transport.ts";
+import { replayTransport } from "../tests/replay_transport.ts";
 
 const ALPHABET = [
   "a",
@@ -27,18 +27,6 @@ const ALPHABET = [
   '"text":',
   "\u2028",
 ];
-
-function replay(chunks: Uint8Array[]): Transport {
-  return {
-    name: "replay",
-    send(_request, sink): Promise<void> {
-      sink.head(200, new Headers({ "content-type": "text/event-stream" }));
-      for (const chunk of chunks) sink.data(chunk, performance.now());
-      return Promise.resolve();
-    },
-    close() {},
-  };
-}
 
 Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams", async () => {
   const rng = seededRandom(20261123);
@@ -104,7 +92,7 @@ Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams
       {
         baseUrl: "http://fuzz.invalid/v1/",
         model: "m",
-        transport: replay(chunks),
+        transport: replayTransport(chunks),
       },
       {
         prompt: chat ? [{ role: "user", content: "q" }] : "q",
@@ -148,7 +136,7 @@ Deno.test("sendRequest: an event the scan refuses and JSON.parse refuses too is 
         {
           baseUrl: "http://fuzz.invalid/v1/",
           model: "m",
-          transport: replay([wire]),
+          transport: replayTransport([wire]),
         },
         { prompt: "q", maxTokens: 8, keepText },
       );
