@@ -54,9 +54,12 @@ function topHelp(): string {
  * Run the command line and resolve to the process exit code.
  *
  * @example Usage
- * ```ts ignore
- * import { main } from "@kvbench/cli/cli";
- * Deno.exit(await main(["benchmark", "--help"]));
+ * ```ts
+ * import { main } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await main(["--help"]), 0); // prints the list of commands
+ * assert.equal(await main(["no-such-command"]), 2); // a usage error
  * ```
  */
 export async function main(args: string[]): Promise<number> {

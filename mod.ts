@@ -4,31 +4,65 @@
  * CPU/disk offloading) does to real workloads.
  *
  * A workload is a stream of sessions; a session sends requests through its
- * context; the runner admits sessions under a load policy until a stop
- * condition; every request becomes a record for the metrics and sinks.
+ * context; {@linkcode run} admits sessions under a load policy until a stop
+ * condition; every request becomes a {@linkcode RequestRecord}, and
+ * {@linkcode requestFigures} derives its figures (TTFT, TPOT, E2E, cache
+ * hits) the same way for every command, report and script.
  *
- * @example A multi-round chat workload with a shared system prompt, paced at 2 sessions/s
- * ```ts ignore
- * import { multiTurn, openLoop, poisson, run, sharedPrefix } from "@kvbench/cli";
+ * The pieces:
+ * - prompts: {@linkcode repeatedWordContexts}, {@linkcode numberedQuestions},
+ *   {@linkcode createSynthesizer} (tokenizer-exact text), token-id arrays;
+ * - sessions: {@linkcode singleRequest}, {@linkcode multiTurn},
+ *   {@linkcode sharedPrefix}, {@linkcode traceSession};
+ * - orders: {@linkcode tile}, {@linkcode interleave}, {@linkcode randomOrder},
+ *   {@linkcode shuffled};
+ * - load: {@linkcode closedLoop}, {@linkcode openLoop} with
+ *   {@linkcode constantRate}, {@linkcode poisson}, {@linkcode gamma},
+ *   {@linkcode ramp};
+ * - stops: {@linkcode StopOptions} (duration, requests, sessions, signal);
+ * - sinks and figures: `onRecord`, {@linkcode openRecordsFile},
+ *   {@linkcode requestFigures}, {@linkcode recordTotals},
+ *   {@linkcode summarize};
+ * - the built-in workloads: {@linkcode runBenchmark} (KV-offload stress) and
+ *   {@linkcode runTrie} (agentic trace replay), with their reports;
+ * - a simulated endpoint with a KV cache: {@linkcode startSimulator} (also
+ *   `@kvbench/cli/sim`).
  *
- * const system = "You are a helpful assistant. ".repeat(200);
+ * @example A multi-turn workload with a shared system prompt, against the simulator
+ * ```ts
+ * import {
+ *   closedLoop,
+ *   multiTurn,
+ *   recordTotals,
+ *   type RequestRecord,
+ *   run,
+ *   sharedPrefix,
+ *   startSimulator,
+ * } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using sim = await startSimulator({ timeScale: 0.01 });
+ * const system = "You are a helpful assistant. ".repeat(100);
  * function* users() {
- *   for (let u = 0; ; u++) {
+ *   for (let u = 0; u < 4; u++) {
  *     yield multiTurn({
  *       prompt: sharedPrefix(system, `User ${u} asks: `),
  *       turns: [
- *         { maxTokens: 100, waitMs: 1000, append: " And then?" },
- *         { maxTokens: 100 },
+ *         { maxTokens: 8, waitMs: 10, append: " And then?" },
+ *         { maxTokens: 8 },
  *       ],
  *     });
  *   }
  * }
- * const summary = await run(users(), {
- *   endpoint: { baseUrl: "http://localhost:8000/v1/", model: "Qwen/Qwen3-30B-A3B-Instruct-2507" },
- *   load: openLoop(poisson(2, { seed: 1 })),
- *   stop: { durationMs: 60_000 },
- *   onRecord: (r) => console.log(r.session, r.turn, r.firstTokenAt! - r.sentAt, r.cachedTokens),
+ * const records: RequestRecord[] = [];
+ * await run(users(), {
+ *   endpoint: { baseUrl: sim.url, model: sim.model },
+ *   load: closedLoop(2),
+ *   onRecord: (r) => records.push(r),
  * });
+ * const totals = recordTotals(records);
+ * assert.equal(totals.ok, 8);
+ * assert.ok(totals.cacheHitRate! > 0.5); // the system prompt is served from cache
  * ```
  *
  * @module
@@ -41,44 +75,39 @@ export type {
   Session,
   SessionContext,
   Workload,
-} from "./lib/types.ts";
-export {
-  discoverModels,
-  type DiscoverOptions,
-  type DiscoveryFailure,
-  maskKey,
-  normalizeEndpoint,
-} from "./lib/endpoint.ts";
-export {
-  codePoints,
-  type EndpointConfig,
-  networkErrorText,
-  type RequestContext,
-  sendRequest,
-} from "./lib/request.ts";
-export {
-  fetchTransport,
-  type HttpRequest,
-  type ResponseSink,
-  type SendOptions,
-  type Transport,
-} from "./lib/transport.ts";
+} from "./engine/types.ts";
+
+// Engine: transport, OpenAI protocol, run and load.
+export type {
+  HttpRequest,
+  ResponseSink,
+  SendOptions,
+  Transport,
+} from "./engine/transport/transport.ts";
+export { fetchTransport } from "./engine/transport/fetch.ts";
 export {
   defaultTransport,
   type Http1Options,
   http1Transport,
-  usesProxy,
-} from "./lib/http1.ts";
-export { type SseBytesHandler, type SseHandler, SseParser } from "./lib/sse.ts";
+} from "./engine/transport/http1.ts";
 export {
-  abortableSleep,
+  discoverModels,
+  type DiscoverOptions,
+  normalizeEndpoint,
+} from "./engine/openai/endpoint.ts";
+export {
+  type EndpointConfig,
+  type RequestContext,
+  sendRequest,
+} from "./engine/openai/request.ts";
+export {
   run,
   type RunOptions,
   type RunSummary,
   type SessionOutcome,
   type StopOptions,
   type StopReason,
-} from "./lib/runner.ts";
+} from "./engine/run/runner.ts";
 export {
   type ArrivalProcess,
   closedLoop,
@@ -86,24 +115,52 @@ export {
   gamma,
   type LoadPolicy,
   openLoop,
+  type OpenLoopOptions,
   poisson,
   ramp,
-} from "./lib/load.ts";
+  type RandomOptions,
+} from "./engine/run/load.ts";
+export { type Random, seededRandom } from "./engine/rng.ts";
 export {
   openRecordsFile,
+  type OpenRecordsFileOptions,
   type RecordsFile,
-  toEpochRecord,
-} from "./lib/records.ts";
+} from "./engine/run/records_file.ts";
+
+// Engine: metrics.
 export {
-  renderTmeshBlock,
-  type TmeshAverages,
-  tmeshAverages,
-  TmeshMetrics,
-  type TmeshSample,
-  tmeshSample,
-  type TmeshSnapshot,
-  type TmeshWindow,
-} from "./lib/tmesh_metrics.ts";
+  outputTokens,
+  type OutputTokensSource,
+  type RequestFigures,
+  requestFigures,
+} from "./engine/metrics/figures.ts";
+export { type RecordTotals, recordTotals } from "./engine/metrics/totals.ts";
+export {
+  mean,
+  percentile,
+  summarize,
+  type Summary,
+} from "./engine/metrics/stats.ts";
+export {
+  renderTable,
+  type RenderTableOptions,
+  type TableColumn,
+} from "./engine/format/table.ts";
+
+// Engine: text and tokenization.
+export {
+  loadTokenizer,
+  type LoadTokenizerOptions,
+  type Tokenizer,
+  tokenizerFromJson,
+  type TokenizerFromJsonOptions,
+} from "./engine/text/tokenizer.ts";
+export {
+  createSynthesizer,
+  type SynthesisWarning,
+  type Synthesizer,
+  type SynthesizerOptions,
+} from "./engine/text/synth.ts";
 export {
   BUNDLED_MODEL_CONFIGS,
   bytesPerToken,
@@ -111,138 +168,117 @@ export {
   loadModelConfigs,
   type ModelConfig,
   offloadSizeGib,
-  parseGib,
-} from "./lib/model_config.ts";
-export { type Random, seededRandom } from "./lib/rng.ts";
-export { interleave, randomOrder, shuffled, tile } from "./workloads/orders.ts";
+} from "./engine/models/model_config.ts";
+
+// Workload shapes.
+export {
+  interleave,
+  type OrderOptions,
+  randomOrder,
+  type RandomOrderOptions,
+  shuffled,
+  type ShuffledOptions,
+  tile,
+} from "./shapes/orders.ts";
 export {
   numberedQuestions,
+  type NumberedQuestionsOptions,
   repeatedWordContexts,
-} from "./workloads/prompts.ts";
+  type RepeatedWordOptions,
+} from "./shapes/prompts.ts";
 export {
   multiTurn,
   type MultiTurnOptions,
   type RequestOptions,
   sharedPrefix,
   singleRequest,
+  type SingleRequestOptions,
   type TextSource,
   type TurnSpec,
-} from "./workloads/sessions.ts";
+} from "./shapes/sessions.ts";
+
+// The built-in workloads: `kvbench benchmark` …
 export {
-  type OffloadResult,
-  type OffloadRunOptions,
-  type OffloadSizing,
-  offloadSummaryJson,
-  offloadWorkload,
-  renderWorkloadSpec,
-  runOffloadBenchmark,
-  sizeOffloadWorkload,
-} from "./workloads/offload.ts";
+  type BenchmarkSizing,
+  renderBenchmarkSpec,
+  sizeBenchmark,
+  type SizeBenchmarkOptions,
+} from "./workloads/benchmark/sizing.ts";
 export {
+  benchmarkWorkload,
+  type BenchmarkWorkloadOptions,
+} from "./workloads/benchmark/workload.ts";
+export {
+  type BenchmarkAverages,
+  benchmarkAverages,
+  BenchmarkMetrics,
+  type BenchmarkSnapshot,
+  type BenchmarkWindow,
+} from "./workloads/benchmark/metrics.ts";
+export {
+  type BenchmarkRunResult,
+  benchmarkSummaryJson,
+  type BenchmarkSummaryOptions,
+  renderBenchmarkBlock,
+  type RenderBlockOptions,
+} from "./workloads/benchmark/report.ts";
+export {
+  type BenchmarkRunOptions,
+  runBenchmark,
+} from "./workloads/benchmark/run.ts";
+
+// … and `kvbench trie`.
+export {
+  cumulativePromptTokens,
   loadTraceFile,
   parseTraceRows,
+  type TraceRow,
   validateRow,
-} from "./workloads/trace_file.ts";
+} from "./workloads/trie/trace_file.ts";
 export {
-  Client,
-  type ClientOptions,
-  type ClientRunOptions,
-  runTraceReplay,
+  type ResolveWorkloadOptions,
+  resolveWorkloadPath,
+  TRIE_DATASET_ALIASES,
+} from "./workloads/trie/dataset.ts";
+export {
   type TraceFailure,
-  traceLoad,
-  type TraceReplayRunOptions,
-  traceReplayWorkload,
   traceSession,
   type TraceSessionOptions,
-} from "./workloads/trace_replay.ts";
+  trieWorkload,
+} from "./workloads/trie/session.ts";
 export {
-  type BenchmarkResult,
   type CompletionPoint,
-  cumulativePromptTokens,
-  lastWindowRates,
-  overallRates,
-  type RateField,
   type RecordPointOptions,
   ServerMetrics,
-  steadyStateRates,
   type SuccessOutcome,
   type ThroughputRates,
   TraceAccumulator,
-  TraceReplayResult,
-  type TraceReplayResultOptions,
-  type TraceRow,
-  windowRate,
-  windowRates,
-} from "./lib/trace_metrics.ts";
+  TrieResult,
+  type TrieResultOptions,
+} from "./workloads/trie/metrics.ts";
 export {
-  completeLogFields,
-  progressLine,
-  type ProgressOptions,
-  renderProgress,
   renderTrieReport,
   type TrieReportOptions,
   type TrieSummaryJson,
   trieSummaryJson,
   type WorkloadRatesJson,
-} from "./lib/trie_report.ts";
+} from "./workloads/trie/report.ts";
 export {
-  formatFixed,
-  formatPyFloat,
-  mean,
-  percentile,
-  summarize,
-  type Summary,
-  SUMMARY_STATS,
-} from "./lib/stats.ts";
-export { renderTable, type TableColumn } from "./lib/table.ts";
+  runTrie,
+  trieLoad,
+  type TrieLoadOptions,
+  type TrieRunOptions,
+} from "./workloads/trie/run.ts";
 export {
-  type LogLevel,
-  logLine,
-  PyFloat,
-  pyFloat,
-  pyRepr,
-} from "./lib/log_line.ts";
-export {
-  loadTokenizer,
-  type LoadTokenizerOptions,
-  type Tokenizer,
-  tokenizerFromJson,
-  type TokenizerFromJsonOptions,
-} from "./lib/tokenizer.ts";
-export {
-  createSynthesizer,
-  type SynthesisWarning,
-  type Synthesizer,
-  type SynthesizerOptions,
-} from "./lib/synth.ts";
-export {
-  type ResolveWorkloadOptions,
-  resolveWorkloadPath,
-  TRIE_DATASET_ALIASES,
-  TRIE_DATASET_REPO,
-  trieDatasetCacheDir,
-} from "./lib/dataset.ts";
-export {
-  downloadFile,
-  type DownloadOptions,
-  downloadStatus,
-  hfEndpoint,
-  hfHubCacheDir,
-  hfOffline,
-  hfToken,
-  type ProgressBar,
-  progressBar,
-  type ProgressBarOptions,
-  type ProgressWriter,
-} from "./lib/hub.ts";
+  Client,
+  type ClientOptions,
+  type ClientRunOptions,
+} from "./workloads/trie/client.ts";
+
+// The simulator (also `@kvbench/cli/sim`).
 export {
   type SimOptions,
   type SimServer,
   type SimStats,
   startSimulator,
-} from "./lib/sim/server.ts";
-export type { FaultOptions } from "./lib/sim/faults.ts";
-export type { FaultCounts } from "./lib/sim/metrics.ts";
-export type { EngineStats } from "./lib/sim/engine.ts";
-export type { SimTokenizer } from "./lib/sim/token_count.ts";
-export { type RecordTotals, recordTotals } from "./lib/record_totals.ts";
+} from "./sim/mod.ts";

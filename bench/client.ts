@@ -5,26 +5,26 @@
  * own CPU time and peak RSS over the measured phase and writes a JSON result.
  *
  * kvbench readers run the whole pipeline: the runner, `sendRequest` (SSE
- * parsing, timestamps, records), `TmeshMetrics` and a records file on disk.
+ * parsing, timestamps, records), `BenchmarkMetrics` and a records file on disk.
  *
  * Usage: `deno run -A bench/client.ts '<ClientConfig JSON>'`
  *
  * @module
  */
 import process from "node:process";
-import { http1Transport } from "../lib/http1.ts";
-import { closedLoop } from "../lib/load.ts";
-import { openRecordsFile } from "../lib/records.ts";
-import { run } from "../lib/runner.ts";
-import { TmeshMetrics } from "../lib/tmesh_metrics.ts";
-import {
-  fetchTransport,
-  type HttpRequest,
-  type ResponseSink,
-  type SendOptions,
-  type Transport,
-} from "../lib/transport.ts";
-import type { RequestRecord, Session } from "../lib/types.ts";
+import { http1Transport } from "../engine/transport/http1.ts";
+import { closedLoop } from "../engine/run/load.ts";
+import { openRecordsFile } from "../engine/run/records_file.ts";
+import { run } from "../engine/run/runner.ts";
+import { BenchmarkMetrics } from "../workloads/benchmark/metrics.ts";
+import { fetchTransport } from "../engine/transport/fetch.ts";
+import type {
+  HttpRequest,
+  ResponseSink,
+  SendOptions,
+  Transport,
+} from "../engine/transport/transport.ts";
+import type { RequestRecord, Session } from "../engine/types.ts";
 
 /** What the client does, the first command-line argument as JSON. */
 export interface ClientConfig {
@@ -147,7 +147,7 @@ async function kvbenchReader(config: ClientConfig): Promise<ClientResult> {
   const recordsPath = config.records ??
     await Deno.makeTempFile({ prefix: "kvbench-bench-records-" });
   const records = openRecordsFile(recordsPath);
-  const metrics = new TmeshMetrics();
+  const metrics = new BenchmarkMetrics();
   const text = prompt(config.promptTokens);
   const result = emptyResult(config.reader);
   const timing: Record<string, TimedRequest> = {};

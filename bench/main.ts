@@ -14,6 +14,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { percentile } from "../engine/metrics/stats.ts";
 import type { ClientConfig, ClientResult } from "./client.ts";
 import type { SynthesisResult } from "./synthesis.ts";
 import type { ServerConfig } from "./sse_server.ts";
@@ -107,25 +108,16 @@ function runClient(config: Omit<ClientConfig, "out">): Promise<ClientResult> {
 
 // ---------------------------------------------------------------- statistics
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/** p50, p99 and max of a sample. */
+/** p50, p99 (numpy's linear interpolation) and max of a sample. */
 export function errorStats(
   values: number[],
 ): { p50: number; p99: number; max: number; n: number } {
-  const sorted = Float64Array.from(values).sort();
-  const arr = Array.from(sorted);
+  if (values.length === 0) return { p50: NaN, p99: NaN, max: NaN, n: 0 };
   return {
-    p50: quantile(arr, 0.5),
-    p99: quantile(arr, 0.99),
-    max: arr.length ? arr[arr.length - 1] : NaN,
-    n: arr.length,
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    max: values.reduce((a, b) => Math.max(a, b)),
+    n: values.length,
   };
 }
 
@@ -340,7 +332,7 @@ async function longRunScenario(quick: boolean): Promise<{
   return {
     section: {
       title:
-        `3. Long run (runner + TmeshMetrics + records file, concurrency 64, 4 tokens per request)`,
+        `3. Long run (runner + BenchmarkMetrics + records file, concurrency 64, 4 tokens per request)`,
       rows,
       notes: [
         `RSS growth ${int(samples[samples.length - 2])} → ${

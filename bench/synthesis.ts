@@ -11,12 +11,12 @@ import {
   BUNDLED_MODEL_CONFIGS,
   bytesPerToken,
   offloadSizeGib,
-} from "../lib/model_config.ts";
-import { createSynthesizer } from "../lib/synth.ts";
-import { loadTokenizer } from "../lib/tokenizer.ts";
-import { qwen3TokenizerDir } from "../tests/qwen3_tokenizer.ts";
-import { sizeOffloadWorkload } from "../workloads/offload.ts";
-import { repeatedWordContexts } from "../workloads/prompts.ts";
+} from "../engine/models/model_config.ts";
+import { createSynthesizer } from "../engine/text/synth.ts";
+import { loadTokenizer } from "../engine/text/tokenizer.ts";
+import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { sizeBenchmark } from "../workloads/benchmark/sizing.ts";
+import { repeatedWordContexts } from "../shapes/prompts.ts";
 
 /** Contexts of one model. */
 export interface ContextTiming {
@@ -49,7 +49,7 @@ const config: { tokens: number; promptTokens?: number; out: string } = JSON
 
 const contexts: ContextTiming[] = [];
 for (const model of BUNDLED_MODEL_CONFIGS) {
-  const sizing = sizeOffloadWorkload(model.model_name, {
+  const sizing = sizeBenchmark(model.model_name, {
     offloadSizeGib: offloadSizeGib(model),
     bytesPerToken: bytesPerToken(model),
   });

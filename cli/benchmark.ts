@@ -3,7 +3,11 @@
  *
  * @module
  */
-import { discoverModels, maskKey, normalizeEndpoint } from "../lib/endpoint.ts";
+import {
+  discoverModels,
+  maskKey,
+  normalizeEndpoint,
+} from "../engine/openai/endpoint.ts";
 import {
   BUNDLED_MODEL_CONFIGS,
   bytesPerToken,
@@ -11,15 +15,20 @@ import {
   loadModelConfigs,
   type ModelConfig,
   offloadSizeGib,
-} from "../lib/model_config.ts";
-import { openRecordsFile, type RecordsFile } from "../lib/records.ts";
-import { renderTmeshBlock } from "../lib/tmesh_metrics.ts";
+} from "../engine/models/model_config.ts";
 import {
-  offloadSummaryJson,
-  renderWorkloadSpec,
-  runOffloadBenchmark,
-  sizeOffloadWorkload,
-} from "../workloads/offload.ts";
+  openRecordsFile,
+  type RecordsFile,
+} from "../engine/run/records_file.ts";
+import {
+  benchmarkSummaryJson,
+  renderBenchmarkBlock,
+} from "../workloads/benchmark/report.ts";
+import { runBenchmark } from "../workloads/benchmark/run.ts";
+import {
+  renderBenchmarkSpec,
+  sizeBenchmark,
+} from "../workloads/benchmark/sizing.ts";
 import {
   type Command,
   err,
@@ -196,7 +205,7 @@ function sizeFor(
     );
   }
   try {
-    return sizeOffloadWorkload(model, {
+    return sizeBenchmark(model, {
       offloadSizeGib: opts.offloadSize ?? offloadSizeGib(config!),
       bytesPerToken: opts.bytesPerToken ?? bytesPerToken(config!),
       inputLength: opts.inputLength,
@@ -240,7 +249,7 @@ export const benchmarkCommand: Command = {
       : `will run for ${opts.duration} s (or until you interrupt the process).`;
     out(
       `\n\n\nNOTE: kvbench benchmark ${runs}\n\n\n${
-        renderWorkloadSpec(sizing)
+        renderBenchmarkSpec(sizing)
       }\n`,
     );
     if (signal.aborted) return 0;
@@ -256,7 +265,7 @@ export const benchmarkCommand: Command = {
     const startedAt = performance.now();
     const startedWall = new Date().toISOString();
     try {
-      const result = await runOffloadBenchmark(sizing, {
+      const result = await runBenchmark(sizing, {
         endpoint: {
           baseUrl,
           model,
@@ -283,17 +292,21 @@ export const benchmarkCommand: Command = {
       }
       out("\n[INFO] Cancelled benchmark tasks.\n");
       out("\nFinal metrics:\n");
-      out(renderTmeshBlock(result.final, { intervalSeconds: opts.interval }));
+      out(
+        renderBenchmarkBlock(result.final, { intervalSeconds: opts.interval }),
+      );
       if (opts.output) {
-        const summary = offloadSummaryJson(sizing, result, {
-          endpoint: baseUrl,
-          model,
-          seed,
-          started_at: startedWall,
-          duration_s: opts.duration ?? null,
-          ignore_eos: opts.ignoreEos,
-          max_retries: opts.maxRetries,
-          timeout_s: opts.timeout,
+        const summary = benchmarkSummaryJson(sizing, result, {
+          params: {
+            endpoint: baseUrl,
+            model,
+            seed,
+            started_at: startedWall,
+            duration_s: opts.duration ?? null,
+            ignore_eos: opts.ignoreEos,
+            max_retries: opts.maxRetries,
+            timeout_s: opts.timeout,
+          },
         });
         await Deno.writeTextFile(
           opts.output,

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { writeAllSync } from "../engine/io/write_all.ts";
 
 /** A bad command line: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -47,20 +48,12 @@ const encoder = new TextEncoder();
 
 /** Write text to stdout synchronously (so nothing is lost if the process exits). */
 export function out(text: string): void {
-  writeAll(Deno.stdout, encoder.encode(text));
+  writeAllSync(Deno.stdout, encoder.encode(text));
 }
 
 /** Write text to stderr synchronously. */
 export function err(text: string): void {
-  writeAll(Deno.stderr, encoder.encode(text));
-}
-
-function writeAll(
-  file: { writeSync(p: Uint8Array): number },
-  bytes: Uint8Array,
-): void {
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  writeAllSync(Deno.stderr, encoder.encode(text));
 }
 
 /**

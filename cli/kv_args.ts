@@ -40,11 +40,15 @@ const FALSE = new Set(["f", "false", "False", "0"]);
  * @example Usage
  * ```ts
  * import { parseKvArgs } from "./kv_args.ts";
- * const values = parseKvArgs(["concurrency=8", "stream=True"], {
+ * import assert from "node:assert/strict";
+ *
+ * const schema = {
  *   concurrency: { type: "int", help: "traces in flight", required: true },
  *   stream: { type: "bool", help: "stream", default: false },
- * });
- * // { concurrency: 8, stream: true }
+ * } as const;
+ * const values = parseKvArgs(["concurrency=8", "stream=True"], schema);
+ * assert.deepEqual(values, { concurrency: 8, stream: true });
+ * assert.throws(() => parseKvArgs(["concurrency"], schema), TypeError);
  * ```
  */
 export function parseKvArgs(
@@ -158,7 +162,14 @@ function levenshtein(a: string, b: string): number {
  * @example Usage
  * ```ts
  * import { kvHelp } from "./kv_args.ts";
- * kvHelp({ seed: { type: "int", help: "RNG seed", optional: true } });
+ * import assert from "node:assert/strict";
+ *
+ * const help = kvHelp({ seed: { type: "int", help: "RNG seed", optional: true } });
+ * assert.deepEqual(help.split("\n"), [
+ *   "key   type        default  meaning",
+ *   "seed  int | None  None     RNG seed",
+ *   "",
+ * ]);
  * ```
  */
 export function kvHelp(schema: KvSchema): string {

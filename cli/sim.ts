@@ -4,14 +4,17 @@
  *
  * @module
  */
-import { loadModelConfigs, type ModelConfig } from "../lib/model_config.ts";
+import {
+  loadModelConfigs,
+  type ModelConfig,
+} from "../engine/models/model_config.ts";
 import {
   DEFAULT_SIM_MODEL,
   SIM_DEFAULTS,
   type SimOptions,
-} from "../lib/sim/config.ts";
-import { startSimulator } from "../lib/sim/server.ts";
-import { loadTokenizer } from "../lib/tokenizer.ts";
+} from "../sim/config.ts";
+import { startSimulator } from "../sim/server.ts";
+import { loadTokenizer } from "../engine/text/tokenizer.ts";
 import {
   type Command,
   numberFlag,
@@ -39,7 +42,7 @@ server:
   --api-key KEY           require "Authorization: Bearer KEY" on /v1/ (default: none)
   --tokenizer SPEC        exact token counts: a tokenizer folder, a tokenizer.json,
                           a Hugging Face model id, or "model" for the served model's
-                          id (default: a fast approximation, see lib/sim/token_count.ts;
+                          id (default: a fast approximation, see sim/token_count.ts;
                           exact counts cost server CPU, about 0.2 s per 32k-token
                           prompt with Qwen3, which lands in TTFT)
   --seed N                seed of generated text, lengths and faults (default ${D.seed})

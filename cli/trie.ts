@@ -4,22 +4,25 @@
  *
  * @module
  */
-import { resolveWorkloadPath } from "../lib/dataset.ts";
-import { normalizeEndpoint } from "../lib/endpoint.ts";
-import { logLine, pyFloat } from "../lib/log_line.ts";
-import { openRecordsFile, type RecordsFile } from "../lib/records.ts";
-import { createSynthesizer } from "../lib/synth.ts";
-import { loadTokenizer } from "../lib/tokenizer.ts";
-import type { TraceReplayResult } from "../lib/trace_metrics.ts";
+import { resolveWorkloadPath } from "../workloads/trie/dataset.ts";
+import { normalizeEndpoint } from "../engine/openai/endpoint.ts";
+import { logLine, pyFloat } from "../workloads/trie/log_line.ts";
+import {
+  openRecordsFile,
+  type RecordsFile,
+} from "../engine/run/records_file.ts";
+import { createSynthesizer } from "../engine/text/synth.ts";
+import { loadTokenizer } from "../engine/text/tokenizer.ts";
+import type { TrieResult } from "../workloads/trie/metrics.ts";
 import {
   completeLogFields,
   progressLine,
   renderProgress,
   renderTrieReport,
   trieSummaryJson,
-} from "../lib/trie_report.ts";
-import { loadTraceFile } from "../workloads/trace_file.ts";
-import { runTraceReplay, traceLoad } from "../workloads/trace_replay.ts";
+} from "../workloads/trie/report.ts";
+import { loadTraceFile } from "../workloads/trie/trace_file.ts";
+import { runTrie, trieLoad } from "../workloads/trie/run.ts";
 import { type Command, err, out, UsageError } from "./common.ts";
 import { kvHelp, type KvSchema, parseKvArgs } from "./kv_args.ts";
 
@@ -126,7 +129,7 @@ function parse(args: string[]) {
   let v;
   try {
     v = parseKvArgs(args, SCHEMA);
-    traceLoad({
+    trieLoad({
       concurrency: v.concurrency as number | null,
       arrivalRate: v.arrival_rate as number | null,
     });
@@ -176,7 +179,7 @@ function progressDisplay(
   let drawn = 0;
   let last = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
-  let current: TraceReplayResult | undefined;
+  let current: TrieResult | undefined;
   const elapsed = () => (performance.now() - startedAt) / 1000;
   const draw = () => {
     if (!current) return;
@@ -197,7 +200,7 @@ function progressDisplay(
     );
   }
   return {
-    update(result: TraceReplayResult) {
+    update(result: TrieResult) {
       current = result;
       // Redraw on progress too, at most 4 times a second.
       if (tty && performance.now() - last > 250) {
@@ -266,9 +269,9 @@ export const trieCommand: Command = {
       v.duration_update_interval as number | null,
       startedAt,
     );
-    let result: TraceReplayResult;
+    let result: TrieResult;
     try {
-      result = await runTraceReplay(rows, {
+      result = await runTrie(rows, {
         endpoint: {
           baseUrl,
           model: v.model as string,

@@ -73,11 +73,15 @@ for (const level of values.levels.split(",").map(Number)) {
     (output / seconds).toFixed(1),
   ]);
 }
-console.log(renderTable(`Concurrency sweep on ${model}`, [
-  { header: "Concurrency" },
-  { header: "OK/sent" },
-  { header: "TTFT p50\n(ms)" },
-  { header: "TTFT p99\n(ms)" },
-  { header: "Requests/s" },
-  { header: "Output\ntokens/s" },
-], rows));
+console.log(renderTable(
+  [
+    { header: "Concurrency" },
+    { header: "OK/sent" },
+    { header: "TTFT p50\n(ms)" },
+    { header: "TTFT p99\n(ms)" },
+    { header: "Requests/s" },
+    { header: "Output\ntokens/s" },
+  ],
+  rows,
+  { title: `Concurrency sweep on ${model}` },
+));

@@ -93,7 +93,6 @@ for (const [name, order] of Object.entries(orders)) {
   ]);
 }
 console.log(renderTable(
-  `Long-document QA: ${documents} documents x ${questions.length} questions on ${model}`,
   [
     { header: "Order" },
     { header: "OK/sent" },
@@ -103,4 +102,8 @@ console.log(renderTable(
     { header: "Cached\nratio" },
   ],
   rows,
+  {
+    title:
+      `Long-document QA: ${documents} documents x ${questions.length} questions on ${model}`,
+  },
 ));

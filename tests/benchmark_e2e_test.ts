@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCli, startCli } from "./cli_process.ts";
-import { startScriptedServer } from "./scripted_server.ts";
+import { startScriptedServer } from "../testing/scripted_server.ts";
 
 const QWEN = "Qwen/Qwen3-30B-A3B-Instruct-2507";
 

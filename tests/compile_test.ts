@@ -53,7 +53,7 @@ function closedPort(): number {
 async function* sourceFiles(): AsyncGenerator<string> {
   yield "cli.ts";
   yield "mod.ts";
-  for (const dir of ["cli", "lib", "workloads"]) {
+  for (const dir of ["cli", "engine", "shapes", "workloads", "sim"]) {
     const pending = [dir];
     while (pending.length > 0) {
       const current = pending.pop()!;
@@ -91,7 +91,8 @@ Deno.test("cli.ts: the module graph holds only local files, npm packages and bui
   // The bundled model configs are embedded by a static JSON import.
   assert.ok(
     info.modules.some((m) =>
-      m.specifier === new URL("model_configs.json", ROOT).href &&
+      m.specifier ===
+        new URL("engine/models/model_configs.json", ROOT).href &&
       m.kind === "asserted"
     ),
   );

@@ -7,29 +7,76 @@ import { ok, strictEqual } from "node:assert/strict";
 
 const DEMO = new URL("../tasks/demo.ts", import.meta.url).pathname;
 
-/** Pids of processes running kvbench's cli.ts (the simulator and the clients). */
-async function kvbenchPids(): Promise<Set<number>> {
-  const pids = new Set<number>();
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (cmdline.includes("/cli.ts\0")) pids.add(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
+/** `/proc/<pid>/stat`'s start time, which tells a pid from a later reuse of it. */
+async function startTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined; // gone
   }
-  return pids;
 }
 
-async function leftovers(before: Set<number>): Promise<number[]> {
-  // Give exiting children a moment to be reaped.
+async function children(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  try {
+    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+      const text = await Deno.readTextFile(
+        `/proc/${pid}/task/${task.name}/children`,
+      ).catch(() => "");
+      out.push(...text.split(" ").filter((p) => p !== "").map(Number));
+    }
+  } catch {
+    // The process ended while we looked.
+  }
+  return out;
+}
+
+/**
+ * Every process the demo spawned (its descendants), polled while it runs,
+ * each with its start time.
+ */
+function watchDescendants(
+  root: number,
+): { stop(): Promise<Map<number, string>> } {
+  const seen = new Map<number, string>();
+  let running = true;
+  const poll = (async () => {
+    while (running) {
+      const queue = [root];
+      while (queue.length > 0) {
+        for (const child of await children(queue.pop()!)) {
+          if (!seen.has(child)) {
+            const start = await startTime(child);
+            if (start !== undefined) seen.set(child, start);
+          }
+          queue.push(child);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await poll;
+      return seen;
+    },
+  };
+}
+
+/** The spawned processes still alive (same pid, same start time), after giving exiting ones 2 s to be reaped. */
+async function leftovers(spawned: Map<number, string>): Promise<number[]> {
+  let alive: number[] = [];
   for (let i = 0; i < 20; i++) {
-    const left = [...await kvbenchPids()].filter((p) => !before.has(p));
-    if (left.length === 0) return [];
+    alive = [];
+    for (const [pid, start] of spawned) {
+      if (await startTime(pid) === start) alive.push(pid);
+    }
+    if (alive.length === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return [...await kvbenchPids()].filter((p) => !before.has(p));
+  return alive;
 }
 
 function startDemo(
@@ -58,9 +105,10 @@ function startDemo(
 }
 
 Deno.test("demo: benchmark, trie and the offload comparison run to completion; nothing is left running", async () => {
-  const before = await kvbenchPids();
   const demo = startDemo(["--seconds", "3", "--time-scale", "0.1"]);
+  const watch = watchDescendants(demo.child.pid);
   const [{ code }] = await Promise.all([demo.child.status, demo.done]);
+  const spawned = await watch.stop();
   const out = demo.output();
   strictEqual(code, 0, out);
   ok(out.includes("1/3  kvbench benchmark"), out);
@@ -81,12 +129,14 @@ Deno.test("demo: benchmark, trie and the offload comparison run to completion; n
   ok(ttft && Number(ttft[1]) < Number(ttft[2]), out);
   const failed = /failed requests\s+(\d+)\s+(\d+)/.exec(out);
   ok(failed && failed[1] === "0" && failed[2] === "0", out);
-  strictEqual((await leftovers(before)).length, 0, "processes left behind");
+  // The simulators and the clients: two simulators, three clients at least.
+  ok(spawned.size >= 5, `only ${spawned.size} processes seen`);
+  strictEqual((await leftovers(spawned)).length, 0, "processes left behind");
 });
 
 Deno.test("demo: SIGTERM stops it with the benchmark's summary, exit 130, nothing left running", async () => {
-  const before = await kvbenchPids();
   const demo = startDemo(["--seconds", "30", "--time-scale", "0.1"]);
+  const watch = watchDescendants(demo.child.pid);
   for (
     let i = 0;
     i < 200 && !demo.output().includes("Workload Specifications");
@@ -97,6 +147,7 @@ Deno.test("demo: SIGTERM stops it with the benchmark's summary, exit 130, nothin
   await new Promise((r) => setTimeout(r, 1_000));
   demo.child.kill("SIGTERM");
   const [{ code }] = await Promise.all([demo.child.status, demo.done]);
+  const spawned = await watch.stop();
   const out = demo.output();
   strictEqual(code, 130, out);
   ok(
@@ -105,5 +156,6 @@ Deno.test("demo: SIGTERM stops it with the benchmark's summary, exit 130, nothin
   );
   ok(out.includes("Final metrics:"), out);
   ok(!out.includes("2/3"), "the demo stops after the interrupted part");
-  strictEqual((await leftovers(before)).length, 0, "processes left behind");
+  ok(spawned.size >= 2, `only ${spawned.size} processes seen`);
+  strictEqual((await leftovers(spawned)).length, 0, "processes left behind");
 });

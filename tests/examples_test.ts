@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { poisson } from "../mod.ts";
-import { startSimulator } from "../lib/sim/server.ts";
-import { qwen3TokenizerDir } from "./qwen3_tokenizer.ts";
-import { startScriptedServer } from "./scripted_server.ts";
+import { startSimulator } from "../sim/server.ts";
+import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { startScriptedServer } from "../testing/scripted_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -192,37 +192,40 @@ Deno.test("concurrency_sweep: a row per level, throughput consistent with the sc
 
 Deno.test("poisson_trace: a JSONL trace replayed with seeded Poisson arrivals", async () => {
   const tokenizer = await qwen3TokenizerDir();
+  const records = await Deno.makeTempFile({ suffix: ".jsonl" });
   const server = startScriptedServer();
   try {
     const { stdout } = await runExample("poisson_trace.ts", [
       "testdata/traces_small.jsonl",
       ...["--endpoint", server.origin, "--tokenizer", tokenizer],
       ...["--rate", "20", "--traces", "6", "--seed", "3"],
+      ...["--records", records],
     ]);
     assert.match(
       stdout,
       /^testdata\/traces_small\.jsonl: 6 traces at Poisson rate 20\/s \(seed 3\) on test-model\n/,
     );
     assert.match(stdout, /completed=6\/6 {2}trace\/s=/);
-    // The first request of each trace (routing key = trace id) arrives at
-    // the seeded Poisson times: trace k at the sum of the first k gaps. Trace
-    // 0 pays the first connection, so times count from trace 1.
-    const firsts = new Map<string, number>();
-    for (const r of server.received) {
-      const key = r.headers.get("x-smg-routing-key");
-      if (key !== null && !firsts.has(key)) firsts.set(key, r.at);
-    }
-    assert.deepEqual([...firsts.keys()], ["0", "1", "2", "3", "4", "5"]);
+    // Trace k (session k) was due at the seeded Poisson times: the sum of
+    // the first k gaps after trace 0. That is what the client controls; when
+    // it actually went out (sentAt) depends on the machine, but never earlier.
+    const lines = (await Deno.readTextFile(records)).trim().split("\n")
+      .map((line) => JSON.parse(line));
+    const firsts = lines.filter((r) => r.turn === 0)
+      .sort((a, b) => a.session - b.session);
+    assert.deepEqual(firsts.map((r) => r.session), [0, 1, 2, 3, 4, 5]);
+    for (const r of lines) assert.ok(r.sentAt >= r.scheduledAt);
     const draw = poisson(20, { seed: 3 });
-    const expected = [0];
-    for (let k = 0; k < 5; k++) expected.push(expected[k] + draw(k, 0));
+    let due = 0;
     for (let k = 1; k < 6; k++) {
-      const at = firsts.get(String(k))! - firsts.get("1")!;
-      const want = expected[k] - expected[1];
-      assert.ok(Math.abs(at - want) < 40, `trace ${k}: ${at} vs ${want}`);
+      due += draw(k - 1, 0);
+      const at = firsts[k].scheduledAt - firsts[0].scheduledAt;
+      // Epoch milliseconds keep about 1e-4 ms of precision.
+      assert.ok(Math.abs(at - due) < 0.01, `trace ${k}: ${at} vs ${due}`);
     }
   } finally {
     await server.close();
     await Deno.remove(tokenizer, { recursive: true });
+    await Deno.remove(records);
   }
 });

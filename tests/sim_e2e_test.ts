@@ -4,10 +4,10 @@
  * summary is printed.
  */
 import { ok, strictEqual } from "node:assert/strict";
-import type { FaultOptions } from "../lib/sim/faults.ts";
-import { startSimulator } from "../lib/sim/server.ts";
+import type { FaultOptions } from "../sim/faults.ts";
+import { startSimulator } from "../sim/server.ts";
 import { runCli, startCli } from "./cli_process.ts";
-import { qwen3TokenizerDir } from "./qwen3_tokenizer.ts";
+import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
 
 const TRACES =
   new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;

@@ -1,0 +1,535 @@
+/**
+ * One request to an OpenAI-compatible server, streamed and timed: the
+ * measuring instrument of kvbench. A request never throws; whatever happens
+ * becomes a {@linkcode RequestRecord}.
+ *
+ * @module
+ */
+import { codePoints } from "../text/code_points.ts";
+import { networkErrorText } from "../transport/network_error.ts";
+import { ChunkScan } from "./chunk_scan.ts";
+import { SseParser } from "./sse.ts";
+import { defaultTransport } from "../transport/http1.ts";
+import type { Transport } from "../transport/transport.ts";
+import type {
+  ChatMessage,
+  RequestErrorKind,
+  RequestRecord,
+  RequestSpec,
+} from "../types.ts";
+
+/** Where and how requests are sent. */
+export interface EndpointConfig {
+  /** Base URL ending in `/v1/` (see `normalizeEndpoint`). */
+  baseUrl: string;
+  /** `model` of every request body. */
+  model: string;
+  /** Sent as `Authorization: Bearer <key>` when set. */
+  apiKey?: string;
+  /** How bytes travel (default: {@linkcode defaultTransport}: the fast HTTP/1.1 transport, or `fetch` where a proxy applies). */
+  transport?: Transport;
+  /** Total time allowed for one attempt, head to last byte (default 600 000 ms, as the OpenAI SDK). */
+  timeoutMs?: number;
+  /** Time allowed to connect (default 10 000 ms). */
+  connectTimeoutMs?: number;
+  /**
+   * Retries of a failed attempt (default 0: a retried request is a distorted
+   * measurement). Only failures before any response byte are retried:
+   * connection errors, timeouts, HTTP 408/409/429/5xx; backoff 0.5 s doubling
+   * to 8 s with jitter, or the server's `Retry-After` up to 60 s.
+   */
+  maxRetries?: number;
+}
+
+/** Where a request sits in the run. */
+export interface RequestContext {
+  /** Session index. */
+  session?: number;
+  /** Request index within the session. */
+  turn?: number;
+  /** When the load policy wanted it sent (default: now). */
+  scheduledAt?: number;
+  /** Aborts the request; the record then has error kind `aborted`. */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_TRANSPORT = defaultTransport();
+const DECODER = new TextDecoder();
+
+/** Parsed request URLs by base URL and path: parsing one per request shows in profiles. */
+const URLS = new Map<string, URL>();
+
+function endpointUrl(baseUrl: string, path: string): URL {
+  const key = baseUrl + path;
+  let url = URLS.get(key);
+  if (url === undefined) {
+    url = new URL(path, baseUrl);
+    if (URLS.size >= 64) URLS.clear();
+    URLS.set(key, url);
+  }
+  return url;
+}
+
+/**
+ * Send one request and resolve to its record (never rejects).
+ *
+ * @example Usage
+ * ```ts
+ * import { sendRequest } from "./request.ts";
+ * import { startScriptedServer } from "../../testing/scripted_server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const server = startScriptedServer({
+ *   script: () => ({ tokens: ["Hi", " there"], usage: { prompt_tokens: 3, completion_tokens: 2 } }),
+ * });
+ * try {
+ *   const record = await sendRequest(
+ *     { baseUrl: `${server.origin}/v1/`, model: "test-model" },
+ *     { prompt: "Hello", maxTokens: 16, keepText: true },
+ *   );
+ *   assert.equal(record.ok, true);
+ *   assert.equal(record.chunks, 2);
+ *   assert.equal(record.outputText, "Hi there");
+ *   assert.equal(record.completionTokens, 2);
+ *   assert.ok(record.firstTokenAt! >= record.sentAt); // TTFT = firstTokenAt − sentAt
+ * } finally {
+ *   await server.close();
+ * }
+ * ```
+ */
+export async function sendRequest(
+  endpoint: EndpointConfig,
+  spec: RequestSpec,
+  context: RequestContext = {},
+): Promise<RequestRecord> {
+  const scheduledAt = context.scheduledAt ?? performance.now();
+  const chat = spec.api === "chat";
+  const stream = spec.stream ?? true;
+  const request = {
+    method: "POST" as const,
+    url: endpointUrl(
+      endpoint.baseUrl,
+      chat ? "chat/completions" : "completions",
+    ),
+    headers: requestHeaders(endpoint, spec),
+    body: JSON.stringify(requestBody(endpoint.model, spec, chat, stream)),
+  };
+  const promptChars = countPromptChars(spec.prompt);
+  const maxRetries = endpoint.maxRetries ?? 0;
+  let retries = 0;
+  while (true) {
+    const attempt = new Attempt(stream, chat, spec.keepText ?? false);
+    const sentAt = performance.now();
+    const outcome = await attempt.run(endpoint, request, context.signal);
+    const record: RequestRecord = {
+      session: context.session ?? 0,
+      turn: context.turn ?? 0,
+      scheduledAt,
+      sentAt,
+      firstTokenAt: attempt.firstTokenAt,
+      endAt: attempt.endAt,
+      chunks: attempt.chunks,
+      promptChars,
+      outputChars: attempt.outputChars,
+      promptTokens: attempt.usage?.prompt_tokens,
+      completionTokens: attempt.usage?.completion_tokens,
+      cachedTokens: attempt.usage?.prompt_tokens_details?.cached_tokens ??
+        undefined,
+      finishReason: attempt.finishReason,
+      maxTokens: spec.maxTokens,
+      ok: outcome === undefined,
+      status: attempt.status,
+      retries,
+    };
+    if (spec.keepText) record.outputText = attempt.text;
+    if (spec.tags) record.tags = spec.tags;
+    if (outcome === undefined) return record;
+    record.error = outcome;
+    if (
+      retries >= maxRetries || !attempt.retryable || context.signal?.aborted
+    ) return record;
+    retries++;
+    const waited = await backoff(retries, attempt.retryAfterMs, context.signal);
+    if (!waited) return record;
+  }
+}
+
+function requestHeaders(
+  endpoint: EndpointConfig,
+  spec: RequestSpec,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "text/event-stream, application/json",
+  };
+  if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey}`;
+  if (spec.headers) Object.assign(headers, spec.headers);
+  return headers;
+}
+
+function requestBody(
+  model: string,
+  spec: RequestSpec,
+  chat: boolean,
+  stream: boolean,
+): Record<string, unknown> {
+  const body: Record<string, unknown> = { model };
+  if (chat) {
+    body.messages = typeof spec.prompt === "string"
+      ? [{ role: "user", content: spec.prompt }]
+      : Array.isArray(spec.prompt) && typeof spec.prompt[0] === "number"
+      ? [{ role: "user", content: spec.prompt }]
+      : spec.prompt;
+  } else {
+    if (Array.isArray(spec.prompt) && typeof spec.prompt[0] === "object") {
+      throw new TypeError(
+        'Cannot send chat messages to /v1/completions: set api to "chat"',
+      );
+    }
+    body.prompt = spec.prompt;
+  }
+  body.max_tokens = spec.maxTokens;
+  if (stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  if (spec.ignoreEos) body.ignore_eos = true;
+  if (spec.extraBody) Object.assign(body, spec.extraBody);
+  return body;
+}
+
+function countPromptChars(prompt: RequestSpec["prompt"]): number {
+  if (typeof prompt === "string") return codePoints(prompt);
+  if (prompt.length > 0 && typeof prompt[0] === "number") return 0;
+  let n = 0;
+  for (const m of prompt as ChatMessage[]) n += codePoints(m.content);
+  return n;
+}
+
+interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number | null } | null;
+}
+
+interface Choice {
+  text?: string | null;
+  delta?: { content?: string | null };
+  message?: { content?: string | null };
+  finish_reason?: string | null;
+}
+
+type Failure = { kind: RequestErrorKind; message: string };
+
+/** The state of one attempt, filled in by the sink callbacks. */
+class Attempt {
+  status?: number;
+  firstTokenAt?: number;
+  endAt = 0;
+  chunks = 0;
+  outputChars = 0;
+  text = "";
+  usage?: Usage;
+  finishReason?: string;
+  retryable = false;
+  retryAfterMs?: number;
+  #stream: boolean;
+  #chat: boolean;
+  #keepText: boolean;
+  #done = false;
+  #now = 0;
+  #failure?: Failure;
+  #errorBody: Uint8Array[] = [];
+  #errorBytes = 0;
+  #bodyParts: Uint8Array[] = [];
+  #parser?: SseParser;
+  #scan?: ChunkScan;
+
+  constructor(stream: boolean, chat: boolean, keepText: boolean) {
+    this.#stream = stream;
+    this.#chat = chat;
+    this.#keepText = keepText;
+  }
+
+  async run(
+    endpoint: EndpointConfig,
+    request: {
+      method: "POST";
+      url: URL;
+      headers: Record<string, string>;
+      body: string;
+    },
+    outer?: AbortSignal,
+  ): Promise<Failure | undefined> {
+    const transport = endpoint.transport ?? DEFAULT_TRANSPORT;
+    const total = endpoint.timeoutMs ?? 600_000;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new DOMException(
+            `no complete response within ${total} ms`,
+            "TimeoutError",
+          ),
+        ),
+      total,
+    );
+    const onOuterAbort = (): void => controller.abort(outer!.reason);
+    if (outer?.aborted) controller.abort(outer.reason);
+    else outer?.addEventListener("abort", onOuterAbort, { once: true });
+    try {
+      await transport.send(request, this, {
+        signal: controller.signal,
+        connectTimeoutMs: endpoint.connectTimeoutMs ?? 10_000,
+      });
+      this.endAt = performance.now();
+      return this.#finish();
+    } catch (error) {
+      this.endAt = performance.now();
+      return this.#failure ?? this.#classify(error, outer);
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onOuterAbort);
+    }
+  }
+
+  head(status: number, headers: Headers): void {
+    this.status = status;
+    if (status < 200 || status > 299) {
+      this.retryable = status === 408 || status === 409 || status === 429 ||
+        status >= 500;
+      const after = headers.get("retry-after-ms") ?? headers.get("retry-after");
+      if (after !== null) {
+        const ms = headers.has("retry-after-ms")
+          ? Number(after)
+          : Number(after) * 1000;
+        if (Number.isFinite(ms) && ms >= 0) this.retryAfterMs = ms;
+      }
+      return;
+    }
+    if (this.#stream) {
+      const scan = new ChunkScan(this.#chat);
+      this.#scan = scan;
+      this.#parser = new SseParser(
+        (data) => this.#event(data),
+        (buf, start, end, measured) =>
+          this.#eventBytes(buf, start, end, measured),
+        {
+          objectEnd: (buf, start, limit) => scan.scanObject(buf, start, limit),
+        },
+      );
+    }
+  }
+
+  data(chunk: Uint8Array, at: number): void {
+    this.#now = at;
+    if (this.#parser) {
+      this.#parser.push(chunk);
+    } else if (
+      this.status !== undefined && (this.status < 200 || this.status > 299)
+    ) {
+      // Keep the start of an error body for the message.
+      if (this.#errorBytes < 4096) {
+        this.#errorBody.push(chunk.slice(0, 4096 - this.#errorBytes));
+        this.#errorBytes += chunk.length;
+      }
+    } else {
+      this.#bodyParts.push(chunk.slice());
+    }
+  }
+
+  /** The usual event, read from its bytes; anything unusual goes to {@linkcode #event}. */
+  #eventBytes(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    measured: boolean,
+  ): void {
+    if (this.#done) return;
+    const scan = this.#scan!;
+    // `measured`: the parser delimited the event with scan.scanObject, whose fields hold.
+    if (!measured && !scan.scan(buf, start, end)) {
+      this.#event(DECODER.decode(buf.subarray(start, end)));
+      return;
+    }
+    // The same rules as #event: an empty chat delta is the role announcement.
+    if (
+      scan.textStart >= 0 && (!this.#chat || scan.textEnd > scan.textStart)
+    ) {
+      if (this.firstTokenAt === undefined) this.firstTokenAt = this.#now;
+      this.chunks++;
+      this.outputChars += scan.textChars;
+      if (this.#keepText) this.text += scan.text(buf);
+    }
+    if (scan.finishEnd > scan.finishStart) {
+      this.finishReason = scan.finishReason(buf);
+    }
+  }
+
+  #event(data: string): void {
+    if (this.#done) return;
+    if (data === "[DONE]") {
+      this.#done = true;
+      return;
+    }
+    let event: { choices?: Choice[]; usage?: Usage | null; error?: unknown };
+    try {
+      event = JSON.parse(data);
+    } catch {
+      this.#fail("malformed", `unreadable SSE event: ${data.slice(0, 120)}`);
+    }
+    if (event === null || typeof event !== "object") {
+      this.#fail("malformed", `unexpected SSE event: ${data.slice(0, 120)}`);
+    }
+    if (event.error !== undefined && event.error !== null) {
+      this.#fail("server_error", errorMessage(event.error));
+    }
+    const choice = event.choices?.[0];
+    if (choice !== undefined) {
+      const text = this.#chat ? choice.delta?.content : choice.text;
+      // tmesh's rule: the first chunk whose text is not null (an empty string
+      // counts); a chat stream's opening role-only delta ("") does not.
+      if (text !== null && text !== undefined && (!this.#chat || text !== "")) {
+        if (this.firstTokenAt === undefined) this.firstTokenAt = this.#now;
+        this.chunks++;
+        this.outputChars += codePoints(text);
+        if (this.#keepText) this.text += text;
+      }
+      if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+    if (event.usage) this.usage = event.usage;
+  }
+
+  #fail(kind: RequestErrorKind, message: string): never {
+    this.#failure = { kind, message };
+    throw new Error(message);
+  }
+
+  #finish(): Failure | undefined {
+    const status = this.status ?? 0;
+    if (status < 200 || status > 299) {
+      return {
+        kind: "http",
+        message: `HTTP ${status}${errorBodyText(this.#errorBody)}`,
+      };
+    }
+    if (this.#parser) {
+      this.#parser.end();
+      if (this.#failure) return this.#failure;
+      if (!this.#done && this.finishReason === undefined) {
+        return {
+          kind: "stream_cut",
+          message: "the stream ended before [DONE]",
+        };
+      }
+      if (this.firstTokenAt === undefined) {
+        return {
+          kind: "no_tokens",
+          message: "the stream carried no generated text",
+        };
+      }
+      return undefined;
+    }
+    return this.#readBody();
+  }
+
+  #readBody(): Failure | undefined {
+    const bytes = joinChunks(this.#bodyParts);
+    let body: { choices?: Choice[]; usage?: Usage; error?: unknown };
+    try {
+      body = JSON.parse(DECODER.decode(bytes));
+    } catch {
+      return { kind: "malformed", message: "the response body is not JSON" };
+    }
+    if (body?.error) {
+      return { kind: "server_error", message: errorMessage(body.error) };
+    }
+    const choice = body?.choices?.[0];
+    const text = this.#chat ? choice?.message?.content : choice?.text;
+    if (typeof text !== "string") {
+      return {
+        kind: "malformed",
+        message: "the response has no choices[0] text",
+      };
+    }
+    this.chunks = 1;
+    this.outputChars = codePoints(text);
+    if (this.#keepText) this.text = text;
+    if (choice?.finish_reason) this.finishReason = choice.finish_reason;
+    if (body.usage) this.usage = body.usage;
+    return undefined;
+  }
+
+  #classify(error: unknown, outer?: AbortSignal): Failure {
+    if (outer?.aborted) {
+      return { kind: "aborted", message: "aborted by the run" };
+    }
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      this.retryable = this.status === undefined;
+      return { kind: "timeout", message: error.message };
+    }
+    if (this.status === undefined) {
+      this.retryable = true;
+      return { kind: "connect", message: networkErrorText(error) };
+    }
+    return {
+      kind: "stream_cut",
+      message: `the response broke off: ${networkErrorText(error)}`,
+    };
+  }
+}
+
+function joinChunks(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function errorBodyText(parts: Uint8Array[]): string {
+  const text = DECODER.decode(joinChunks(parts)).trim();
+  if (text === "") return "";
+  try {
+    return `: ${errorMessage(JSON.parse(text))}`;
+  } catch {
+    return `: ${text.replace(/\s+/g, " ").slice(0, 200)}`;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (typeof error === "string") return error;
+  const e = error as { error?: unknown; message?: unknown; detail?: unknown };
+  if (e?.error !== undefined) return errorMessage(e.error);
+  if (typeof e?.message === "string") return e.message;
+  if (typeof e?.detail === "string") return e.detail;
+  return JSON.stringify(error).slice(0, 200);
+}
+
+async function backoff(
+  retry: number,
+  retryAfterMs: number | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const base = Math.min(500 * 2 ** (retry - 1), 8000);
+  const ms = retryAfterMs !== undefined && retryAfterMs <= 60_000
+    ? retryAfterMs
+    : base * (1 - 0.25 * Math.random());
+  return await new Promise<boolean>((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,443 @@
+/**
+ * The runner: admits sessions under a load policy until a stop condition,
+ * gives each a context to send requests through, and hands every record to
+ * the run's sinks as it completes.
+ *
+ * @module
+ */
+import { closedLoop, type LoadPolicy } from "./load.ts";
+import { type EndpointConfig, sendRequest } from "../openai/request.ts";
+import type {
+  RequestRecord,
+  RequestSpec,
+  Session,
+  SessionContext,
+  Workload,
+} from "../types.ts";
+
+/** When a run stops. All are optional; without any, it runs until the workload ends. */
+export interface StopOptions {
+  /** Stop admitting at this many ms after the start, and abort what is in flight (unless `drain`). */
+  durationMs?: number;
+  /** Send at most this many requests, then let the sessions in flight finish. */
+  maxRequests?: number;
+  /** Admit at most this many sessions, then let them finish. */
+  maxSessions?: number;
+  /** Aborting it stops the run like the duration does (Ctrl+C, SIGTERM). */
+  signal?: AbortSignal;
+  /** At the duration, let in-flight sessions finish instead of aborting them. */
+  drain?: boolean;
+}
+
+/** How a session ended. */
+export type SessionOutcome = "completed" | "failed" | "cancelled";
+
+/** Options of {@linkcode run}. */
+export interface RunOptions {
+  /** Where requests go. */
+  endpoint: EndpointConfig;
+  /** How sessions are admitted (default: one at a time). */
+  load?: LoadPolicy;
+  /** A cap on requests in flight across all sessions; extra requests queue in the client (the wait is `sentAt − scheduledAt`). */
+  maxInFlight?: number;
+  /** When to stop. */
+  stop?: StopOptions;
+  /** Called with every record as it completes, aborted ones included. A throw stops the run and is rethrown. */
+  onRecord?: (record: RequestRecord) => void;
+  /** Called when a session ends. */
+  onSessionEnd?: (id: number, outcome: SessionOutcome, error?: unknown) => void;
+  /** `performance.now()` of the run's start (default: when `run` is called). */
+  startedAt?: number;
+}
+
+/** Why a run stopped. */
+export type StopReason =
+  | "duration"
+  | "signal"
+  | "max_requests"
+  | "max_sessions"
+  | "exhausted"
+  | "error";
+
+/** Counters of a finished run. */
+export interface RunSummary {
+  /** `performance.now()` at the start. */
+  startedAt: number;
+  /** `performance.now()` once every session had settled. */
+  endedAt: number;
+  /** `endedAt − startedAt`, in ms. */
+  wallTimeMs: number;
+  /** Why it stopped. */
+  stopReason: StopReason;
+  /** Sessions admitted, and how they ended. */
+  sessions: {
+    started: number;
+    completed: number;
+    failed: number;
+    cancelled: number;
+  };
+  /** Requests sent, and how they ended. */
+  requests: { sent: number; ok: number; failed: number; aborted: number };
+}
+
+/**
+ * Run a workload and resolve once every admitted session has settled.
+ *
+ * @example Usage
+ * ```ts
+ * import { run } from "./runner.ts";
+ * import { closedLoop } from "./load.ts";
+ * import type { Session } from "../types.ts";
+ * import { startScriptedServer } from "../../testing/scripted_server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // An endless stream of two-turn sessions.
+ * function* sessions(): Generator<Session> {
+ *   while (true) {
+ *     yield async (ctx) => {
+ *       await ctx.send({ prompt: "Hi", maxTokens: 8 });
+ *       await ctx.send({ prompt: "Hi again", maxTokens: 8 });
+ *     };
+ *   }
+ * }
+ *
+ * const server = startScriptedServer();
+ * try {
+ *   const summary = await run(sessions(), {
+ *     endpoint: { baseUrl: `${server.origin}/v1/`, model: "test-model" },
+ *     load: closedLoop(4), // 4 sessions in flight
+ *     stop: { maxSessions: 8 },
+ *   });
+ *   assert.equal(summary.stopReason, "max_sessions");
+ *   assert.deepEqual(summary.sessions, { started: 8, completed: 8, failed: 0, cancelled: 0 });
+ *   assert.deepEqual(summary.requests, { sent: 16, ok: 16, failed: 0, aborted: 0 });
+ *   assert.ok(server.maxConcurrent() <= 4);
+ * } finally {
+ *   await server.close();
+ * }
+ * ```
+ */
+export async function run(
+  workload: Workload,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const state = new RunState(options);
+  try {
+    await state.admit(workload);
+  } finally {
+    await state.settle();
+  }
+  if (state.sinkError !== undefined) throw state.sinkError;
+  return state.summary();
+}
+
+class RunState {
+  readonly startedAt: number;
+  readonly stopController = new AbortController();
+  sinkError: unknown;
+  #options: RunOptions;
+  #admitting = true;
+  #stopReason?: StopReason;
+  #active = new Set<Promise<void>>();
+  #slotFreed?: () => void;
+  #admissionClosed: Promise<void>;
+  #closeAdmission!: () => void;
+  #timer?: ReturnType<typeof setTimeout>;
+  #onOuterAbort = (): void => this.stop("signal");
+  /** Abort controllers of the requests in flight. */
+  #requestAborts = new Set<AbortController>();
+  #sessions = { started: 0, completed: 0, failed: 0, cancelled: 0 };
+  #requests = { sent: 0, ok: 0, failed: 0, aborted: 0 };
+  #inFlight = 0;
+  #queue: (() => void)[] = [];
+  #endedAt = 0;
+
+  constructor(options: RunOptions) {
+    this.#options = options;
+    this.startedAt = options.startedAt ?? performance.now();
+    this.#admissionClosed = new Promise((
+      resolve,
+    ) => (this.#closeAdmission = resolve));
+    const stop = options.stop ?? {};
+    if (stop.signal?.aborted) this.stop("signal");
+    stop.signal?.addEventListener("abort", this.#onOuterAbort, { once: true });
+    if (stop.durationMs !== undefined) {
+      const delay = Math.max(
+        0,
+        this.startedAt + stop.durationMs - performance.now(),
+      );
+      this.#timer = setTimeout(
+        () =>
+          stop.drain ? this.closeAdmission("duration") : this.stop("duration"),
+        delay,
+      );
+    }
+  }
+
+  /** Close admission; in-flight sessions go on. */
+  closeAdmission(reason: StopReason): void {
+    this.#stopReason ??= reason;
+    this.#admitting = false;
+    this.#closeAdmission();
+    this.#slotFreed?.();
+  }
+
+  /** Close admission and abort everything in flight. */
+  stop(reason: StopReason): void {
+    this.closeAdmission(reason);
+    if (!this.stopController.signal.aborted) {
+      this.stopController.abort(
+        new DOMException(`run stopped (${reason})`, "AbortError"),
+      );
+      const why = this.stopController.signal.reason;
+      for (const request of this.#requestAborts) request.abort(why);
+      this.#requestAborts.clear();
+    }
+  }
+
+  async admit(workload: Workload): Promise<void> {
+    const load = this.#options.load ?? closedLoop(1);
+    const maxSessions = this.#options.stop?.maxSessions;
+    const iterator = Symbol.asyncIterator in workload
+      ? workload[Symbol.asyncIterator]()
+      : (workload as Iterable<Session>)[Symbol.iterator]();
+    let index = 0;
+    let nextArrival = this.startedAt;
+    try {
+      while (this.#admitting) {
+        if (
+          maxSessions !== undefined && this.#sessions.started >= maxSessions
+        ) {
+          this.closeAdmission("max_sessions");
+          break;
+        }
+        let scheduledAt: number;
+        if (load.kind === "closed") {
+          while (this.#admitting && this.#active.size >= load.concurrency) {
+            await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+            this.#slotFreed = undefined;
+          }
+          if (!this.#admitting) break;
+          scheduledAt = performance.now();
+        } else {
+          scheduledAt = nextArrival;
+          await this.#sleepUntil(nextArrival);
+          if (!this.#admitting) break;
+          nextArrival += load.arrivals(index, nextArrival - this.startedAt);
+        }
+        const next = await iterator.next();
+        if (next.done) {
+          this.closeAdmission("exhausted");
+          break;
+        }
+        if (!this.#admitting) break;
+        this.#launch(next.value, index++, scheduledAt);
+      }
+    } catch (error) {
+      this.stop("error");
+      throw error;
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  async #sleepUntil(at: number): Promise<void> {
+    const delay = at - performance.now();
+    if (delay <= 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, delay))),
+      this.#admissionClosed,
+    ]);
+    clearTimeout(timer);
+  }
+
+  #launch(session: Session, id: number, scheduledAt: number): void {
+    this.#sessions.started++;
+    const ctx = this.#context(id, scheduledAt);
+    const done: Promise<void> = Promise.resolve()
+      .then(() => session(ctx))
+      .then(
+        (result) => this.#ended(id, result === false ? "failed" : "completed"),
+        (error) => this.#ended(id, "failed", error),
+      )
+      .finally(() => {
+        this.#active.delete(done);
+        this.#slotFreed?.();
+      });
+    this.#active.add(done);
+  }
+
+  #ended(id: number, outcome: SessionOutcome, error?: unknown): void {
+    // A session that did not complete before the run aborted was cancelled, not failed.
+    if (outcome !== "completed" && this.stopController.signal.aborted) {
+      outcome = "cancelled";
+    }
+    this.#sessions[outcome]++;
+    this.#options.onSessionEnd?.(id, outcome, error);
+  }
+
+  #context(id: number, firstScheduledAt: number): SessionContext {
+    const signal = this.stopController.signal;
+    let turn = 0;
+    const startedAt = this.startedAt;
+    const send = async (spec: RequestSpec): Promise<RequestRecord> => {
+      const scheduledAt = turn === 0 ? firstScheduledAt : performance.now();
+      const thisTurn = turn++;
+      const max = this.#options.stop?.maxRequests;
+      if (max !== undefined && this.#requests.sent >= max) {
+        this.closeAdmission("max_requests");
+        return abortedRecord(
+          id,
+          thisTurn,
+          scheduledAt,
+          spec,
+          "the run's request limit was reached",
+        );
+      }
+      if (signal.aborted) {
+        return abortedRecord(
+          id,
+          thisTurn,
+          scheduledAt,
+          spec,
+          "aborted by the run",
+        );
+      }
+      this.#requests.sent++;
+      if (max !== undefined && this.#requests.sent >= max) {
+        this.closeAdmission("max_requests");
+      }
+      await this.#acquire();
+      // One signal per request, aborted by stop(): thousands of requests
+      // listening on the run's signal would make each listen O(n).
+      const abort = new AbortController();
+      if (signal.aborted) abort.abort(signal.reason);
+      else this.#requestAborts.add(abort);
+      let record: RequestRecord;
+      try {
+        record = await sendRequest(this.#options.endpoint, spec, {
+          session: id,
+          turn: thisTurn,
+          scheduledAt,
+          signal: abort.signal,
+        });
+      } finally {
+        this.#requestAborts.delete(abort);
+        this.#release();
+      }
+      if (record.ok) this.#requests.ok++;
+      else if (record.error?.kind === "aborted") this.#requests.aborted++;
+      else this.#requests.failed++;
+      try {
+        this.#options.onRecord?.(record);
+      } catch (error) {
+        this.sinkError ??= error;
+        this.stop("error");
+      }
+      return record;
+    };
+    return {
+      id,
+      signal,
+      send,
+      sleep: (ms: number) => abortableSleep(ms, signal),
+      now: () => performance.now() - startedAt,
+    };
+  }
+
+  async #acquire(): Promise<void> {
+    const max = this.#options.maxInFlight;
+    if (max === undefined) return;
+    if (this.#inFlight < max) {
+      this.#inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#queue.push(resolve));
+  }
+
+  #release(): void {
+    if (this.#options.maxInFlight === undefined) return;
+    const next = this.#queue.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.#inFlight--;
+  }
+
+  async settle(): Promise<void> {
+    while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
+    this.#endedAt = performance.now();
+    clearTimeout(this.#timer);
+    this.#options.stop?.signal?.removeEventListener(
+      "abort",
+      this.#onOuterAbort,
+    );
+    this.closeAdmission(this.#stopReason ?? "exhausted");
+  }
+
+  summary(): RunSummary {
+    return {
+      startedAt: this.startedAt,
+      endedAt: this.#endedAt,
+      wallTimeMs: this.#endedAt - this.startedAt,
+      stopReason: this.#stopReason ?? "exhausted",
+      sessions: { ...this.#sessions },
+      requests: { ...this.#requests },
+    };
+  }
+}
+
+function abortedRecord(
+  session: number,
+  turn: number,
+  at: number,
+  spec: RequestSpec,
+  message: string,
+): RequestRecord {
+  return {
+    session,
+    turn,
+    scheduledAt: at,
+    sentAt: at,
+    endAt: at,
+    chunks: 0,
+    promptChars: 0,
+    outputChars: 0,
+    maxTokens: spec.maxTokens,
+    ok: false,
+    retries: 0,
+    error: { kind: "aborted", message },
+  };
+}
+
+/**
+ * Sleep `ms`, or reject with the signal's reason as soon as it aborts.
+ *
+ * @example Usage
+ * ```ts
+ * import { abortableSleep } from "./runner.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await abortableSleep(1); // resolves after 1 ms
+ * const controller = new AbortController();
+ * const sleeping = abortableSleep(60_000, controller.signal);
+ * controller.abort(new Error("stopped"));
+ * await assert.rejects(sleeping, { message: "stopped" }); // at once
+ * ```
+ */
+export function abortableSleep(
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * What `kvbench benchmark` prints and writes: tmesh-cli's metric block and
+ * the JSON summary of a run.
+ *
+ * @module
+ */
+import { redactSecrets } from "../../engine/format/redact.ts";
+import type { RunSummary } from "../../engine/run/runner.ts";
+import { benchmarkAverages, type BenchmarkSnapshot } from "./metrics.ts";
+import type { BenchmarkSizing } from "./sizing.ts";
+
+/** Options of {@linkcode renderBenchmarkBlock}. */
+export interface RenderBlockOptions {
+  /** The report period, for the "Requests Processed in Last N second Interval" label (default 5). */
+  intervalSeconds?: number;
+}
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined ? "-" : value.toFixed(digits);
+}
+
+function percent(x: number | undefined): string {
+  return x === undefined ? "-" : `${(x * 100).toFixed(2)}%`;
+}
+
+/**
+ * Render the report block: tmesh-cli's 12 lines with its labels (numbers as
+ * its documentation shows them: 2 decimals, ITL 3), then kvbench's extra
+ * lines (failures; cache hit rate when the server reports `cached_tokens`),
+ * then an empty line.
+ *
+ * @example Usage
+ * ```ts
+ * import { renderBenchmarkBlock } from "./report.ts";
+ * import { BenchmarkMetrics } from "./metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const text = renderBenchmarkBlock(new BenchmarkMetrics().report(5));
+ * assert.equal(text.split("\n")[0], "Elapsed Time: 5.00");
+ * assert.equal(text.split("\n")[3], "Global Average TTFT: -");
+ * ```
+ */
+export function renderBenchmarkBlock(
+  snapshot: BenchmarkSnapshot,
+  options: RenderBlockOptions = {},
+): string {
+  const g = benchmarkAverages(snapshot.global);
+  const i = benchmarkAverages(snapshot.interval);
+  const qps = snapshot.elapsed > 0
+    ? snapshot.global.requests / snapshot.elapsed
+    : 0;
+  const lines = [
+    `Elapsed Time: ${snapshot.elapsed.toFixed(2)}`,
+    `Total Number of Requests Processed: ${snapshot.global.requests}`,
+    `QPS: ${qps.toFixed(2)}`,
+    `Global Average TTFT: ${fixed(g.ttft, 2)}`,
+    `Global Average ITL: ${fixed(g.itl, 3)}`,
+    `Global Average Prefill Throughput: ${fixed(g.prefill, 2)}`,
+    `Global Average Decode Throughput: ${fixed(g.decode, 2)}`,
+    `Requests Processed in Last ${
+      options.intervalSeconds ?? 5
+    } second Interval: ${snapshot.interval.requests}`,
+    `Interval Average TTFT: ${fixed(i.ttft, 2)}`,
+    `Interval Average ITL: ${fixed(i.itl, 3)}`,
+    `Interval Average Prefill Throughput: ${fixed(i.prefill, 2)}`,
+    `Interval Average Decode Throughput: ${fixed(i.decode, 2)}`,
+    `Failed Requests: ${snapshot.global.failed} (${snapshot.interval.failed} in interval)`,
+  ];
+  if (g.cacheHitRate !== undefined) {
+    lines.push(`Global Cache Hit Rate: ${percent(g.cacheHitRate)}`);
+    lines.push(`Interval Cache Hit Rate: ${percent(i.cacheHitRate)}`);
+  }
+  return lines.join("\n") + "\n\n";
+}
+
+/** What a benchmark run measured: the final snapshot and the runner's counters. */
+export interface BenchmarkRunResult {
+  /** The final snapshot (whole run, and the interval since the last report). */
+  final: BenchmarkSnapshot;
+  /** Runner counters. */
+  summary: RunSummary;
+}
+
+/** Options of {@linkcode benchmarkSummaryJson}. */
+export interface BenchmarkSummaryOptions {
+  /** The run's parameters, written under `params` (credentials are dropped). */
+  params?: Record<string, unknown>;
+}
+
+/**
+ * A JSON summary of a benchmark run (for `--output`): the sizing, the final
+ * figures in full precision, failures by kind, and how the run ended.
+ *
+ * @example Usage
+ * ```ts
+ * import { benchmarkSummaryJson } from "./report.ts";
+ * import { BenchmarkMetrics } from "./metrics.ts";
+ * import { sizeBenchmark } from "./sizing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sizing = sizeBenchmark("m", { offloadSizeGib: 100, bytesPerToken: 98304 });
+ * const json = benchmarkSummaryJson(sizing, {
+ *   final: new BenchmarkMetrics().report(1),
+ *   summary: {
+ *     startedAt: 0, endedAt: 1000, wallTimeMs: 1000, stopReason: "duration",
+ *     sessions: { started: 0, completed: 0, failed: 0, cancelled: 0 },
+ *     requests: { sent: 0, ok: 0, failed: 0, aborted: 0 },
+ *   },
+ * }, { params: { model: "m", api_key: "sk-secret" } });
+ * assert.deepEqual(json.params, { model: "m" });
+ * assert.equal(json.mean_ttft_s, null);
+ * ```
+ */
+export function benchmarkSummaryJson(
+  sizing: BenchmarkSizing,
+  result: BenchmarkRunResult,
+  options: BenchmarkSummaryOptions = {},
+): Record<string, unknown> {
+  const { final, summary } = result;
+  const g = final.global;
+  const avg = benchmarkAverages(g);
+  return {
+    command: "benchmark",
+    params: redactSecrets(options.params ?? {}),
+    workload: sizing,
+    elapsed_s: final.elapsed,
+    stop_reason: summary.stopReason,
+    requests: {
+      completed: g.requests,
+      failed: g.failed,
+      aborted: summary.requests.aborted,
+      failures_by_kind: final.failures,
+      without_usage: final.withoutUsage,
+    },
+    qps: final.elapsed > 0 ? g.requests / final.elapsed : null,
+    mean_ttft_s: avg.ttft ?? null,
+    mean_itl_s: avg.itl ?? null,
+    mean_prefill_throughput: avg.prefill ?? null,
+    mean_decode_throughput: avg.decode ?? null,
+    cache_hit_rate: avg.cacheHitRate ?? null,
+    // Token sums over the requests whose usage reported cached_tokens.
+    cache_report_prompt_tokens: g.cachePromptTokens,
+    cache_report_cached_tokens: g.cachedTokens,
+  };
+}

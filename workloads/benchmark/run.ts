@@ -1,0 +1,121 @@
+/**
+ * Running `kvbench benchmark`: the workload under a closed loop of
+ * `maxInFlight` requests, a report block every interval in which something
+ * finished, until the duration or the signal.
+ *
+ * @module
+ */
+import { closedLoop } from "../../engine/run/load.ts";
+import type { EndpointConfig } from "../../engine/openai/request.ts";
+import { run } from "../../engine/run/runner.ts";
+import type { RequestErrorKind, RequestRecord } from "../../engine/types.ts";
+import { BenchmarkMetrics } from "./metrics.ts";
+import { type BenchmarkRunResult, renderBenchmarkBlock } from "./report.ts";
+import type { BenchmarkSizing } from "./sizing.ts";
+import { benchmarkWorkload } from "./workload.ts";
+
+/** Options of {@linkcode runBenchmark}. */
+export interface BenchmarkRunOptions {
+  /** Where requests go. */
+  endpoint: EndpointConfig;
+  /** Seed of the question draw. */
+  seed?: number;
+  /** Send `ignore_eos` so every request generates exactly the output length. */
+  ignoreEos?: boolean;
+  /** Stop after this many ms (default: run until `signal`). */
+  durationMs?: number;
+  /** Stop (Ctrl+C, SIGTERM). */
+  signal?: AbortSignal;
+  /** Report period (default 5000 ms). */
+  intervalMs?: number;
+  /** Where report blocks go (default: nowhere). */
+  write?: (text: string) => void;
+  /** Where one-time warnings go (a failure kind's first occurrence, a server without usage). */
+  warn?: (text: string) => void;
+  /** Called with each record as it completes. */
+  onRecord?: (record: RequestRecord) => void;
+  /** `performance.now()` the elapsed time counts from (default: now). */
+  startedAt?: number;
+}
+
+/**
+ * Run the workload, printing a report block every interval in which
+ * something finished, until the duration or the signal; then resolve with
+ * the final snapshot (the caller prints it).
+ *
+ * @example Against the simulator, for half a second
+ * ```ts
+ * import { runBenchmark } from "./run.ts";
+ * import { sizeBenchmark } from "./sizing.ts";
+ * import { startSimulator } from "../../sim/server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using sim = await startSimulator({ timeScale: 0.01 });
+ * const sizing = sizeBenchmark(sim.model, {
+ *   offloadSizeGib: 1, bytesPerToken: 98304, inputLength: 1000, outputLength: 8,
+ * });
+ * const result = await runBenchmark(sizing, {
+ *   endpoint: { baseUrl: sim.url, model: sim.model },
+ *   durationMs: 500,
+ *   seed: 1,
+ * });
+ * assert.ok(result.final.global.requests > 0);
+ * assert.equal(result.final.global.failed, 0);
+ * ```
+ */
+export async function runBenchmark(
+  sizing: BenchmarkSizing,
+  options: BenchmarkRunOptions,
+): Promise<BenchmarkRunResult> {
+  const startedAt = options.startedAt ?? performance.now();
+  const intervalMs = options.intervalMs ?? 5000;
+  const intervalSeconds = intervalMs / 1000;
+  const metrics = new BenchmarkMetrics();
+  const write = options.write ?? (() => {});
+  const warn = options.warn ?? (() => {});
+  const warned = new Set<RequestErrorKind | "usage">();
+  const elapsed = (): number => (performance.now() - startedAt) / 1000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = (): void => {
+    if (metrics.pending) {
+      write(
+        renderBenchmarkBlock(metrics.report(elapsed()), { intervalSeconds }),
+      );
+    }
+    timer = setTimeout(tick, intervalMs);
+  };
+  timer = setTimeout(tick, intervalMs);
+  try {
+    const summary = await run(benchmarkWorkload(sizing, options), {
+      endpoint: options.endpoint,
+      load: closedLoop(sizing.maxInFlight),
+      stop: { durationMs: options.durationMs, signal: options.signal },
+      startedAt,
+      onRecord: (record) => {
+        options.onRecord?.(record);
+        metrics.add(record);
+        const kind = record.error?.kind;
+        if (kind !== undefined && kind !== "aborted" && !warned.has(kind)) {
+          warned.add(kind);
+          warn(
+            `[WARN] request failed (${kind}): ${
+              record.error!.message
+            } (further ${kind} failures are counted, not shown)\n`,
+          );
+        }
+        if (
+          record.ok && record.completionTokens === undefined &&
+          !warned.has("usage")
+        ) {
+          warned.add("usage");
+          warn(
+            "[WARN] the server sent no usage: output tokens are estimated (max_tokens when it stopped at the limit, else one per event) and prefill throughput is not measured\n",
+          );
+        }
+      },
+    });
+    return { final: metrics.report(elapsed()), summary };
+  } finally {
+    clearTimeout(timer);
+  }
+}

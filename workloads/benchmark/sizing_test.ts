@@ -1,0 +1,125 @@
+import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+import {
+  BUNDLED_MODEL_CONFIGS,
+  bytesPerToken,
+  offloadSizeGib,
+  parseGib,
+} from "../../engine/models/model_config.ts";
+import { renderBenchmarkSpec, sizeBenchmark } from "./sizing.ts";
+import { benchmarkWorkload } from "./workload.ts";
+import type { RequestSpec, SessionContext } from "../../engine/types.ts";
+
+// Hand-computed from contexts = floor(0.9 × offload / (bpt × 32000 / 1024³)):
+// gpt-oss-120b: 0.9×100 / (73728×32000/2^30 = 2.197266) = 40.96 → 40, in flight 13
+// gpt-oss-20b: 90 / 1.464844 = 61.44 → 61 / 20 (the Tensormesh blog's run)
+// Qwen3-235B-FP8: TP 8 → 800 GiB; 720 / 2.868652 = 250.99 → 250 / 83
+// Qwen3-Coder-480B-FP8: 720 / 7.568359 = 95.13 → 95 / 31
+// Qwen3-30B-A3B: 90 / 2.929688 = 30.72 → 30 / 10 (the seed docs' example)
+const EXPECTED: [string, number, number, number, number][] = [
+  ["openai/gpt-oss-120b", 73728, 100, 40, 13],
+  ["openai/gpt-oss-20b", 49152, 100, 61, 20],
+  ["Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", 96256, 800, 250, 83],
+  ["Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8", 253952, 800, 95, 31],
+  ["Qwen/Qwen3-30B-A3B-Instruct-2507", 98304, 100, 30, 10],
+];
+
+for (const [name, bpt, offload, contexts, inflight] of EXPECTED) {
+  Deno.test(`sizing of ${name}: ${bpt} B/token, ${offload} GiB → ${contexts} / ${contexts} / ${inflight}`, () => {
+    const config = BUNDLED_MODEL_CONFIGS.find((c) => c.model_name === name)!;
+    strictEqual(bytesPerToken(config), bpt);
+    strictEqual(offloadSizeGib(config), offload);
+    const s = sizeBenchmark(name, {
+      offloadSizeGib: offload,
+      bytesPerToken: bpt,
+    });
+    deepStrictEqual([
+      s.contexts,
+      s.questions,
+      s.maxInFlight,
+      s.inputLength,
+      s.outputLength,
+    ], [
+      contexts,
+      contexts,
+      inflight,
+      32000,
+      100,
+    ]);
+  });
+}
+
+Deno.test("parseGib accepts tmesh-cli's suffixes and refuses junk", () => {
+  strictEqual(parseGib("100Gi"), 100);
+  strictEqual(parseGib("100G"), 100);
+  strictEqual(parseGib("0"), 0);
+  strictEqual(parseGib(30), 30);
+  throws(
+    () => parseGib("lots", "cpuOffloadingBufferSize"),
+    /Cannot read cpuOffloadingBufferSize "lots"/,
+  );
+});
+
+Deno.test("sizing keeps at least one request in flight and refuses a context that cannot fit", () => {
+  strictEqual(
+    sizeBenchmark("m", { offloadSizeGib: 5, bytesPerToken: 98304 })
+      .maxInFlight,
+    1,
+  );
+  throws(
+    () => sizeBenchmark("m", { offloadSizeGib: 1, bytesPerToken: 98304 }),
+    /does not fit/,
+  );
+});
+
+Deno.test("renderBenchmarkSpec prints tmesh-cli's block", () => {
+  strictEqual(
+    renderBenchmarkSpec(sizeBenchmark("Qwen/Qwen3-30B-A3B-Instruct-2507", {
+      offloadSizeGib: 100,
+      bytesPerToken: 98304,
+    })),
+    "Workload Specifications:\nModel: Qwen/Qwen3-30B-A3B-Instruct-2507\nNumber of Contexts: 30\n" +
+      "Number of Questions per Context: 30\nMax Inflight Requests (Load-Balancing): 10\n" +
+      "Input Length: 32000\nOutput Length: 100\n",
+  );
+});
+
+async function specsOf(seed: number, n: number): Promise<RequestSpec[]> {
+  const sizing = sizeBenchmark("m", {
+    offloadSizeGib: 10,
+    bytesPerToken: 98304,
+    inputLength: 4,
+  });
+  const specs: RequestSpec[] = [];
+  const ctx = {
+    send: (spec: RequestSpec) => {
+      specs.push(spec);
+      return Promise.resolve({ ok: true });
+    },
+  } as unknown as SessionContext;
+  let i = 0;
+  for (
+    const session of benchmarkWorkload(
+      { ...sizing, contexts: 3, questions: 3 },
+      {
+        seed,
+      },
+    )
+  ) {
+    await session(ctx);
+    if (++i === n) break;
+  }
+  return specs;
+}
+
+Deno.test("benchmarkWorkload sends context + question in tile order, reproducibly for a seed", async () => {
+  const a = await specsOf(7, 7);
+  const prompts = a.map((s) => s.prompt as string);
+  for (let i = 0; i < 7; i++) {
+    const match = /^(\d+)hihihihi(\d+)tell me a long story$/.exec(prompts[i]);
+    strictEqual(match !== null, true, prompts[i]);
+    strictEqual(Number(match![1]), i % 3);
+    strictEqual(Number(match![2]) < 3, true);
+  }
+  strictEqual(a[0].maxTokens, 100);
+  deepStrictEqual((await specsOf(7, 7)).map((s) => s.prompt), prompts);
+});

@@ -1,0 +1,175 @@
+/**
+ * Running `kvbench trie`: trace sessions cycled in file order under a closed
+ * or open loop until a deadline that aborts everything in flight.
+ *
+ * @module
+ */
+import {
+  closedLoop,
+  constantRate,
+  type LoadPolicy,
+  openLoop,
+} from "../../engine/run/load.ts";
+import type { EndpointConfig } from "../../engine/openai/request.ts";
+import { run } from "../../engine/run/runner.ts";
+import type { Synthesizer } from "../../engine/text/synth.ts";
+import type { RequestRecord } from "../../engine/types.ts";
+import { TrieResult } from "./metrics.ts";
+import { type TraceFailure, trieWorkload } from "./session.ts";
+import type { TraceRow } from "./trace_file.ts";
+
+/** Options of {@linkcode runTrie}. */
+export interface TrieRunOptions {
+  /** Where requests go. */
+  endpoint: EndpointConfig;
+  /** Makes prompt text of exact token lengths. */
+  synthesizer: Synthesizer;
+  /** Closed loop: traces in flight. Exactly one of `concurrency` and `arrivalRate`. */
+  concurrency?: number;
+  /** Open loop: new traces per second, evenly spaced (trie's `arrival_rate`). */
+  arrivalRate?: number;
+  /**
+   * Any load policy (Poisson or gamma arrivals, a ramp, …), instead of
+   * `concurrency` and `arrivalRate`.
+   */
+  load?: LoadPolicy;
+  /** Admit at most this many traces, then let them finish (default: no limit). */
+  maxTraces?: number;
+  /** Deadline in seconds: admit nothing new and abort everything in flight (default 300). */
+  duration?: number;
+  /** Stream the responses. */
+  stream?: boolean;
+  /** Stops the run early (Ctrl+C); the partial result is returned. */
+  signal?: AbortSignal;
+  /** `performance.now()` of the benchmark start (default: now). */
+  startedAt?: number;
+  /** Called when a request fails. */
+  onFailure?: (failure: TraceFailure) => void;
+  /** Called (at most once) when a streamed trace carried no usage. */
+  onUsageMissing?: () => void;
+  /** Called with every record as it completes. */
+  onRecord?: (record: RequestRecord) => void;
+  /** Called after each request with the result so far (for progress displays). */
+  onProgress?: (result: TrieResult) => void;
+}
+
+/** Options of {@linkcode trieLoad}: exactly one of the two. */
+export interface TrieLoadOptions {
+  /** Closed loop: traces in flight. */
+  concurrency?: number | null;
+  /** Open loop: new traces per second. */
+  arrivalRate?: number | null;
+}
+
+/**
+ * The load policy of a trie run: exactly one of a concurrency (closed loop)
+ * and an arrival rate (open loop, evenly spaced, first arrival at 0).
+ *
+ * @example Usage
+ * ```ts
+ * import { trieLoad } from "./run.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(trieLoad({ concurrency: 8 }), { kind: "closed", concurrency: 8 });
+ * assert.equal(trieLoad({ arrivalRate: 2 }).kind, "open");
+ * assert.throws(() => trieLoad({ concurrency: 8, arrivalRate: 2 }), TypeError);
+ * ```
+ */
+export function trieLoad(
+  options: TrieLoadOptions,
+): LoadPolicy {
+  const { concurrency, arrivalRate } = options;
+  if ((concurrency ?? null) === null === ((arrivalRate ?? null) === null)) {
+    throw new TypeError("specify exactly one of concurrency or arrival_rate");
+  }
+  if (concurrency !== undefined && concurrency !== null) {
+    return closedLoop(concurrency);
+  }
+  return openLoop(constantRate(arrivalRate!), {
+    label: `arrival_rate=${arrivalRate}`,
+  });
+}
+
+/**
+ * Replay traces until the deadline and resolve with the accounting; the
+ * wall time is taken after the aborted requests settled.
+ *
+ * @example Usage
+ * ```ts
+ * import { runTrie } from "./run.ts";
+ * import { createSynthesizer } from "../../engine/text/synth.ts";
+ * import { startSimulator } from "../../sim/server.ts";
+ * import { qwen3Tokenizer } from "../../testing/tokenizers.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using sim = await startSimulator({ timeScale: 0.01 });
+ * const rows = [{
+ *   num_turns: 1, input_prompt_length: 64, assistant_response_length: [16],
+ *   tool_call_output_length: [8], tool_call_latency: [0.01], final_assistant_response_length: 32,
+ * }];
+ * const result = await runTrie(rows, {
+ *   endpoint: { baseUrl: sim.url, model: sim.model },
+ *   synthesizer: createSynthesizer(qwen3Tokenizer(), { seed: 1 }),
+ *   concurrency: 2,
+ *   maxTraces: 4, // the run ends once 4 traces are done, long before the deadline
+ *   duration: 10,
+ *   stream: true,
+ * });
+ * assert.equal(result.completedTraces, 4);
+ * assert.equal(result.failedTraces, 0);
+ * assert.equal(result.completedCompletionTokens, 4 * (16 + 32));
+ * assert.equal(result.ttfts.length, 4); // streamed: one TTFT per trace
+ * ```
+ */
+export async function runTrie(
+  rows: readonly TraceRow[],
+  options: TrieRunOptions,
+): Promise<TrieResult> {
+  if (
+    options.load !== undefined &&
+    (options.concurrency ?? options.arrivalRate ?? null) !== null
+  ) {
+    throw new TypeError(
+      "specify load, or one of concurrency and arrival_rate, not both",
+    );
+  }
+  const load = options.load ?? trieLoad(options);
+  const duration = options.duration ?? 300;
+  if (!(duration > 0)) {
+    throw new RangeError(
+      `Cannot run for duration ${duration}: it must be positive`,
+    );
+  }
+  const startedAt = options.startedAt ?? performance.now();
+  const stream = options.stream ?? false;
+  const result = new TrieResult({ stream, startedAt });
+  let usageWarned = false;
+  const summary = await run(
+    trieWorkload(rows, {
+      synthesizer: options.synthesizer,
+      result,
+      stream,
+      onFailure: options.onFailure,
+      onUsageMissing: () => {
+        if (!usageWarned) options.onUsageMissing?.();
+        usageWarned = true;
+      },
+    }),
+    {
+      endpoint: options.endpoint,
+      load,
+      startedAt,
+      stop: {
+        durationMs: duration * 1000,
+        maxSessions: options.maxTraces,
+        signal: options.signal,
+      },
+      onRecord: (record) => {
+        options.onRecord?.(record);
+        options.onProgress?.(result);
+      },
+    },
+  );
+  result.wallTime = summary.wallTimeMs / 1000;
+  return result;
+}
