@@ -124,16 +124,34 @@ export { type Random, seededRandom } from "./engine/rng.ts";
 export {
   openRecordsFile,
   type OpenRecordsFileOptions,
+  readRecordsFile,
   type RecordsFile,
+  type RecordsFileContents,
+  type RunEnd,
 } from "./engine/run/records_file.ts";
 
 // Engine: metrics.
 export {
+  interTokenLatencies,
+  outputReads,
   outputTokens,
   type OutputTokensSource,
   type RequestFigures,
   requestFigures,
 } from "./engine/metrics/figures.ts";
+export {
+  DEFAULT_PERCENTILES,
+  type Distribution,
+  type DistributionSummary,
+  LatencyDistributions,
+  parsePercentiles,
+  parseSlos,
+  renderDistributions,
+  type RenderDistributionsOptions,
+  type Slos,
+  type SummaryOptions,
+} from "./engine/metrics/distributions.ts";
+export { CountedSamples, Samples } from "./engine/metrics/samples.ts";
 export { type RecordTotals, recordTotals } from "./engine/metrics/totals.ts";
 export {
   mean,
@@ -241,11 +259,15 @@ export {
   TRIE_DATASET_ALIASES,
 } from "./workloads/trie/dataset.ts";
 export {
-  type TraceFailure,
   traceSession,
   type TraceSessionOptions,
   trieWorkload,
 } from "./workloads/trie/session.ts";
+export {
+  type TraceFailure,
+  TrieAccounting,
+  type TrieAccountingOptions,
+} from "./workloads/trie/accounting.ts";
 export {
   type CompletionPoint,
   type RecordPointOptions,

@@ -17,6 +17,7 @@ import { closedLoop } from "../engine/run/load.ts";
 import { openRecordsFile } from "../engine/run/records_file.ts";
 import { run } from "../engine/run/runner.ts";
 import { BenchmarkMetrics } from "../workloads/benchmark/metrics.ts";
+import { LatencyDistributions } from "../engine/metrics/distributions.ts";
 import { fetchTransport } from "../engine/transport/fetch.ts";
 import type {
   HttpRequest,
@@ -48,6 +49,8 @@ export interface ClientConfig {
   samples?: number[];
   /** Where to write the records file (kvbench readers; default: a temp file, deleted). */
   records?: string;
+  /** Per-token timing on the records (kvbench readers; default true). */
+  tokenTiming?: boolean;
   /** Where to write the JSON result. */
   out: string;
 }
@@ -79,6 +82,10 @@ export interface ClientResult {
   errors: Record<string, { count: number; message: string }>;
   /** Token events received. */
   events: number;
+  /** Bytes the records file grew by in the measured phase (kvbench readers). */
+  recordsBytes?: number;
+  /** Records written in the measured phase (kvbench readers). */
+  recordsWritten?: number;
   /** Per-request timings by `x-bench-id` (timing runs). */
   timing?: Record<string, TimedRequest>;
   /** RSS samples (long runs). */
@@ -148,6 +155,7 @@ async function kvbenchReader(config: ClientConfig): Promise<ClientResult> {
     await Deno.makeTempFile({ prefix: "kvbench-bench-records-" });
   const records = openRecordsFile(recordsPath);
   const metrics = new BenchmarkMetrics();
+  const distributions = new LatencyDistributions();
   const text = prompt(config.promptTokens);
   const result = emptyResult(config.reader);
   const timing: Record<string, TimedRequest> = {};
@@ -171,6 +179,7 @@ async function kvbenchReader(config: ClientConfig): Promise<ClientResult> {
   }
   const onRecord = (record: RequestRecord): void => {
     metrics.add(record);
+    distributions.add(record);
     records.write(record);
     result.events += record.chunks;
     if (record.ok) {
@@ -208,6 +217,7 @@ async function kvbenchReader(config: ClientConfig): Promise<ClientResult> {
     baseUrl: `${config.url}/v1/`,
     model: "bench-model",
     transport,
+    tokenTiming: config.tokenTiming ?? true,
   };
   // Warm-up, not measured: one request per stream opens the connections and
   // lets the JIT compile the hot path.
@@ -221,6 +231,8 @@ async function kvbenchReader(config: ClientConfig): Promise<ClientResult> {
   maxTokens = config.maxTokens;
   idPrefix = "";
   nextId = 0;
+  const bytes0 = Deno.statSync(recordsPath).size;
+  const count0 = records.count;
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   await run(workload(), {
@@ -229,7 +241,10 @@ async function kvbenchReader(config: ClientConfig): Promise<ClientResult> {
     stop: { durationMs: config.durationMs, maxRequests: config.requests },
     onRecord,
   });
+  distributions.summary(); // the end-of-run figures are part of the work
   finish(result, cpu0, started);
+  result.recordsBytes = Deno.statSync(recordsPath).size - bytes0;
+  result.recordsWritten = records.count - count0;
   transport.close();
   records.close();
   if (config.records === undefined) await Deno.remove(recordsPath);

@@ -5,7 +5,7 @@
  * (with machine info and the Deno version) and to a table on stdout.
  *
  * 1. timing fidelity, 2. capacity, 3. long-run memory, 4. prompt synthesis,
- * 5. start-up. `--quick` runs small sizes (a smoke test); `--scenario N`
+ * 5. start-up, 6. the cost of per-token timing. `--quick` runs small sizes (a smoke test); `--scenario N`
  * (repeatable) picks scenarios.
  *
  * Usage: `deno run -A bench/main.ts [--quick] [--scenario N]... [--out-dir DIR]
@@ -348,6 +348,80 @@ async function longRunScenario(quick: boolean): Promise<{
   };
 }
 
+async function tokenTimingScenario(quick: boolean): Promise<{
+  section: Section;
+  data: unknown;
+}> {
+  // Capacity cells with per-token timing off and on: CPU per 1,000 events and
+  // record bytes; then a long run of short requests, where a record's fixed
+  // cost dominates, off and on.
+  const tokenCounts = quick ? [100] : [100, 1000];
+  const durationMs = quick ? 500 : 3000;
+  const longRequests = quick ? 20_000 : 1_000_000;
+  const rows: Row[] = [];
+  const data: unknown[] = [];
+  const server = await startServer({ mode: "fast" });
+  try {
+    for (const maxTokens of tokenCounts) {
+      for (const tokenTiming of [false, true]) {
+        const result = await runClient({
+          reader: "http1",
+          url: server.url,
+          concurrency: 64,
+          durationMs,
+          maxTokens,
+          promptTokens: 100,
+          tokenTiming,
+        });
+        rows.push({
+          run: `${durationMs / 1000} s, K=${maxTokens}, conc 64`,
+          "token timing": tokenTiming ? "on" : "off",
+          requests: int(result.completed),
+          "CPU ms/1k ev": f3(result.cpuMs / result.events * 1000),
+          "record bytes": int(result.recordsBytes! / result.recordsWritten!),
+          "peak RSS MB": int(result.peakRssMb),
+        });
+        data.push({ maxTokens, tokenTiming, ...result });
+      }
+    }
+    for (const tokenTiming of [false, true]) {
+      const result = await runClient({
+        reader: "http1",
+        url: server.url,
+        concurrency: 64,
+        requests: longRequests,
+        maxTokens: 4,
+        promptTokens: 100,
+        tokenTiming,
+      });
+      rows.push({
+        run: `${int(longRequests)} requests, K=4, conc 64`,
+        "token timing": tokenTiming ? "on" : "off",
+        requests: int(result.completed),
+        "CPU ms/1k ev": f3(result.cpuMs / result.events * 1000),
+        "record bytes": int(result.recordsBytes! / result.recordsWritten!),
+        "peak RSS MB": int(result.peakRssMb),
+        "file MB": f1(result.recordsBytes! / 2 ** 20),
+        "CPU s": f1(result.cpuMs / 1000),
+      });
+      data.push({ maxTokens: 4, tokenTiming, long: true, ...result });
+    }
+  } finally {
+    await server.close();
+  }
+  return {
+    section: {
+      title:
+        "6. Per-token timing: its cost in client CPU and record size (http1, runner + metrics + distributions + records file)",
+      rows,
+      notes: [
+        "vLLM's Python request function, for scale: 8.3 ms of CPU per 1,000 events (issue 6's measurement)",
+      ],
+    },
+    data,
+  };
+}
+
 async function synthesisScenario(quick: boolean): Promise<{
   section: Section;
   data: unknown;
@@ -519,6 +593,7 @@ const SCENARIOS: Record<
   "3": longRunScenario,
   "4": synthesisScenario,
   "5": startupScenario,
+  "6": tokenTimingScenario,
 };
 
 if (import.meta.main) {
@@ -552,7 +627,7 @@ if (import.meta.main) {
   const chosen = values.scenario ?? Object.keys(SCENARIOS);
   for (const s of chosen) {
     if (!(s in SCENARIOS)) {
-      console.error(`bench: unknown scenario "${s}" (expected 1-5)`);
+      console.error(`bench: unknown scenario "${s}" (expected 1-6)`);
       Deno.exit(2);
     }
   }

@@ -30,14 +30,28 @@ import {
   sizeBenchmark,
 } from "../workloads/benchmark/sizing.ts";
 import {
+  type ApiName,
+  chooseTransport,
   type Command,
   err,
   numberFlag,
   out,
+  parseApi,
   parseFlags,
+  parseHeaders,
+  parseJsonObject,
+  parseTransport,
   ReportedError,
+  type TransportName,
   UsageError,
 } from "./common.ts";
+import {
+  parsePercentiles,
+  parseSlos,
+  renderDistributions,
+  type Slos,
+} from "../engine/metrics/distributions.ts";
+import { gamma, openLoop, poisson } from "../engine/run/load.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -55,15 +69,32 @@ options:
   --bytes-per-token N     KV bytes per token (overrides the model's config)
   --input-length N        tokens per context (default 32000)
   --output-length N       max_tokens per request (default 100)
-  --max-inflight N        requests in flight (default: contexts / 3)
+  --max-inflight N        requests in flight at most (default: contexts / 3)
+  --request-rate R        open loop: R requests per second (Poisson), still at most
+                          --max-inflight in flight (default: closed loop)
+  --burstiness B          gamma-distributed arrivals of shape B (1 = Poisson, < 1 burstier)
+  --num-prompts N         stop after N requests (after the warm-up)
+  --warmup N              the first N requests are sent and recorded, left out of the figures
   --ignore-eos            send ignore_eos so every request generates --output-length tokens
+  --no-ignore-eos         do not (the default, as tmesh-cli)
+  --api API               completions (default, as tmesh-cli) or chat
+  --extra-body JSON       fields merged into every request body, e.g. '{"temperature":0}'
+                          (stream_options is merged: usage is always asked for)
+  --header NAME:VALUE     an extra request header (repeatable)
   --duration S            stop after S seconds (default: run until interrupted)
   --interval S            seconds between reports (default 5)
   --seed N                seed of the question draw (default: random, printed)
+  --percentiles LIST      percentiles of the distributions (default 50,90,99)
+  --goodput SLOS          count requests meeting SLOs in ms, e.g. ttft:500,tpot:50 (keys
+                          ttft, tpot, e2el)
   --records FILE          append every finished request to FILE as JSON lines
   --output FILE           write a JSON summary of the run to FILE at the end
   --max-retries N         retry failed requests N times (default 0: failures are counted)
   --timeout S             total timeout of one request (default 600)
+  --connect-timeout S     time to open a connection (default 10; not applied by fetch)
+  --first-token-timeout S time from the send to the first generated token (default: none)
+  --idle-timeout S        time without any byte of a response (default: none)
+  --transport NAME        auto (default: http1 unless a proxy applies), http1 or fetch
   -h, --help              show this help
 `;
 
@@ -91,6 +122,20 @@ function parse(args: string[]) {
     "output-length": { type: "string" },
     "max-inflight": { type: "string" },
     "ignore-eos": { type: "boolean" },
+    "no-ignore-eos": { type: "boolean" },
+    "request-rate": { type: "string" },
+    burstiness: { type: "string" },
+    "num-prompts": { type: "string" },
+    warmup: { type: "string" },
+    api: { type: "string" },
+    "extra-body": { type: "string" },
+    header: { type: "string", multiple: true },
+    percentiles: { type: "string" },
+    goodput: { type: "string" },
+    "connect-timeout": { type: "string" },
+    "first-token-timeout": { type: "string" },
+    "idle-timeout": { type: "string" },
+    transport: { type: "string" },
     duration: { type: "string" },
     interval: { type: "string" },
     seed: { type: "string" },
@@ -107,8 +152,71 @@ function parse(args: string[]) {
       USAGE,
     );
   }
+  if (values["ignore-eos"] && values["no-ignore-eos"]) {
+    throw new UsageError(
+      "--ignore-eos and --no-ignore-eos exclude each other",
+      USAGE,
+    );
+  }
+  const shaped = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (error) {
+      throw new UsageError((error as Error).message, USAGE);
+    }
+  };
+  let api: ApiName = "completions";
+  let transport: TransportName = "auto";
+  let extraBody: Record<string, unknown> | undefined;
+  let headers: Record<string, string> | undefined;
+  let percentiles: number[] | undefined;
+  let slos: Slos | undefined;
+  shaped(() => {
+    if (values.api !== undefined) api = parseApi(values.api);
+    if (values.transport !== undefined) {
+      transport = parseTransport(values.transport);
+    }
+    if (values["extra-body"] !== undefined) {
+      extraBody = parseJsonObject(values["extra-body"], "--extra-body");
+    }
+    if (values.header !== undefined) headers = parseHeaders(values.header);
+    if (values.percentiles !== undefined) {
+      percentiles = parsePercentiles(values.percentiles);
+    }
+    if (values.goodput !== undefined) slos = parseSlos(values.goodput);
+  });
+  const burstiness = number(values.burstiness, "--burstiness", positive);
+  const requestRate = number(
+    values["request-rate"],
+    "--request-rate",
+    positive,
+  );
+  if (burstiness !== undefined && requestRate === undefined) {
+    throw new UsageError("--burstiness needs --request-rate", USAGE);
+  }
   return {
     endpoint: values.endpoint,
+    api,
+    transport,
+    extraBody,
+    headers,
+    percentiles,
+    slos,
+    requestRate,
+    burstiness: burstiness ?? 1,
+    numPrompts: number(values["num-prompts"], "--num-prompts", positiveInt),
+    warmup: number(values.warmup, "--warmup", nonNegativeInt) ?? 0,
+    connectTimeout: number(
+      values["connect-timeout"],
+      "--connect-timeout",
+      positive,
+    ),
+    firstTokenTimeout: number(
+      values["first-token-timeout"],
+      "--first-token-timeout",
+      positive,
+    ),
+    idleTimeout: number(values["idle-timeout"], "--idle-timeout", positive),
     apiKey: values["api-key"] ?? Deno.env.get("OPENAI_API_KEY"),
     model: values.model,
     modelConfigs: values["model-configs"],
@@ -262,6 +370,9 @@ export const benchmarkCommand: Command = {
       out("\n[INFO] Received termination signal. Stopping benchmark...\n");
     };
     signal.addEventListener("abort", onStop, { once: true });
+    const { transport, label } = chooseTransport(opts.transport, baseUrl);
+    const seconds = (s: number | undefined) =>
+      s === undefined ? undefined : s * 1000;
     const startedAt = performance.now();
     const startedWall = new Date().toISOString();
     try {
@@ -270,11 +381,25 @@ export const benchmarkCommand: Command = {
           baseUrl,
           model,
           apiKey: opts.apiKey,
+          transport,
           maxRetries: opts.maxRetries,
           timeoutMs: opts.timeout * 1000,
+          connectTimeoutMs: seconds(opts.connectTimeout),
+          firstTokenTimeoutMs: seconds(opts.firstTokenTimeout),
+          idleTimeoutMs: seconds(opts.idleTimeout),
+          extraBody: opts.extraBody,
+          headers: opts.headers,
         },
         seed,
         ignoreEos: opts.ignoreEos,
+        api: opts.api,
+        load: opts.requestRate === undefined ? undefined : openLoop(
+          opts.burstiness === 1
+            ? poisson(opts.requestRate, { seed })
+            : gamma(opts.requestRate, opts.burstiness, { seed }),
+        ),
+        maxRequests: opts.numPrompts,
+        warmupRequests: opts.warmup,
         durationMs: opts.duration === undefined
           ? undefined
           : opts.duration * 1000,
@@ -284,6 +409,7 @@ export const benchmarkCommand: Command = {
         write: out,
         warn: err,
         onRecord: records ? (record) => records.write(record) : undefined,
+        onReport: records ? (ms) => records.report(ms) : undefined,
       });
       if (!stopping) {
         out(
@@ -295,6 +421,16 @@ export const benchmarkCommand: Command = {
       out(
         renderBenchmarkBlock(result.final, { intervalSeconds: opts.interval }),
       );
+      out(
+        renderDistributions(
+          result.distributions.summary({
+            percentiles: opts.percentiles,
+            slos: opts.slos,
+            elapsedMs: result.final.elapsed * 1000,
+          }),
+          { transport: label },
+        ),
+      );
       if (opts.output) {
         const summary = benchmarkSummaryJson(sizing, result, {
           params: {
@@ -304,9 +440,19 @@ export const benchmarkCommand: Command = {
             started_at: startedWall,
             duration_s: opts.duration ?? null,
             ignore_eos: opts.ignoreEos,
+            api: opts.api,
+            request_rate: opts.requestRate ?? null,
+            burstiness: opts.requestRate === undefined ? null : opts.burstiness,
+            num_prompts: opts.numPrompts ?? null,
+            warmup: opts.warmup,
+            extra_body: opts.extraBody ?? null,
+            headers: opts.headers ?? null,
             max_retries: opts.maxRetries,
             timeout_s: opts.timeout,
           },
+          percentiles: opts.percentiles,
+          slos: opts.slos,
+          transport: label,
         });
         await Deno.writeTextFile(
           opts.output,
@@ -315,6 +461,11 @@ export const benchmarkCommand: Command = {
         out(`[INFO] Summary written to ${opts.output}\n`);
       }
       if (records) {
+        records.end({
+          startedAt,
+          elapsedMs: result.final.elapsed * 1000,
+          stopReason: result.summary.stopReason,
+        });
         out(`[INFO] ${records.count} records written to ${records.path}\n`);
       }
       out("[INFO] Benchmark stopped gracefully.\n");
@@ -322,6 +473,7 @@ export const benchmarkCommand: Command = {
     } finally {
       signal.removeEventListener("abort", onStop);
       records?.close();
+      transport.close();
     }
   },
 };

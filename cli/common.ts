@@ -6,6 +6,9 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { writeAllSync } from "../engine/io/write_all.ts";
+import { fetchTransport } from "../engine/transport/fetch.ts";
+import { http1Transport, usesProxy } from "../engine/transport/http1.ts";
+import type { Transport } from "../engine/transport/transport.ts";
 
 /** A bad command line: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -92,4 +95,82 @@ export function numberFlag(
     throw new UsageError(`${flag}: invalid value "${value}"`, options.usage);
   }
   return n;
+}
+
+/**
+ * `K:V` header arguments as a header object; a value without a colon, or an
+ * empty name, is an error (thrown as a `TypeError` naming the argument).
+ */
+export function parseHeaders(
+  values: readonly string[],
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const value of values) {
+    const colon = value.indexOf(":");
+    const name = value.slice(0, colon).trim();
+    if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new TypeError(`header "${value}": expected NAME:VALUE`);
+    }
+    headers[name] = value.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/** A JSON object argument (extra body fields); anything else is a `TypeError`. */
+export function parseJsonObject(
+  value: string,
+  what: string,
+): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new TypeError(`${what}: not JSON: ${value.slice(0, 80)}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new TypeError(
+      `${what}: expected a JSON object, got ${value.slice(0, 80)}`,
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** The API a request goes to. */
+export type ApiName = "completions" | "chat";
+
+/** `completions` or `chat`; anything else is a `TypeError`. */
+export function parseApi(value: string): ApiName {
+  if (value !== "completions" && value !== "chat") {
+    throw new TypeError(`api must be completions or chat, not "${value}"`);
+  }
+  return value;
+}
+
+/** The transports a command line can choose. */
+export type TransportName = "auto" | "http1" | "fetch";
+
+/** `auto`, `http1` or `fetch`; anything else is a `TypeError`. */
+export function parseTransport(value: string): TransportName {
+  if (value !== "auto" && value !== "http1" && value !== "fetch") {
+    throw new TypeError(
+      `transport must be auto, http1 or fetch, not "${value}"`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The transport for `name` and what to call it in reports: `auto` is the
+ * fast HTTP/1.1 transport unless a proxy variable applies to `baseUrl`.
+ */
+export function chooseTransport(
+  name: TransportName,
+  baseUrl: string,
+): { transport: Transport; label: string } {
+  const url = new URL(baseUrl);
+  if (name === "fetch") return { transport: fetchTransport(), label: "fetch" };
+  if (name === "http1") return { transport: http1Transport(), label: "http1" };
+  return usesProxy(url)
+    ? { transport: fetchTransport(), label: "fetch (a proxy applies)" }
+    : { transport: http1Transport(), label: "http1" };
 }

@@ -23,7 +23,21 @@ import {
 } from "../workloads/trie/report.ts";
 import { loadTraceFile } from "../workloads/trie/trace_file.ts";
 import { runTrie, trieLoad } from "../workloads/trie/run.ts";
-import { type Command, err, out, UsageError } from "./common.ts";
+import {
+  chooseTransport,
+  type Command,
+  err,
+  out,
+  parseApi,
+  parseJsonObject,
+  parseTransport,
+  UsageError,
+} from "./common.ts";
+import {
+  parsePercentiles,
+  parseSlos,
+  renderDistributions,
+} from "../engine/metrics/distributions.ts";
 import { kvHelp, type KvSchema, parseKvArgs } from "./kv_args.ts";
 
 const SCHEMA: KvSchema = {
@@ -61,6 +75,11 @@ const SCHEMA: KvSchema = {
     type: "float",
     default: 300,
     help: "seconds; then admit nothing new and abort everything in flight",
+  },
+  max_traces: {
+    type: "int",
+    optional: true,
+    help: "admit at most this many traces, then let them finish",
   },
   seed: {
     type: "int",
@@ -112,6 +131,64 @@ const SCHEMA: KvSchema = {
     optional: true,
     help: "append every finished request to this JSONL file",
   },
+  api: {
+    type: "str",
+    default: "completions",
+    help:
+      "completions (as trie) or chat (the chat template adds prompt tokens)",
+  },
+  ignore_eos: {
+    type: "bool",
+    default: true,
+    help: "send ignore_eos so each answer is exactly its max_tokens (as trie)",
+  },
+  extra_body: {
+    type: "str",
+    optional: true,
+    help: 'JSON fields merged into every request body, e.g. {"temperature":0}',
+  },
+  headers: {
+    type: "str",
+    optional: true,
+    help: 'JSON object of extra request headers, e.g. {"X-Team":"kv"}',
+  },
+  routing_header: {
+    type: "str",
+    default: "X-SMG-Routing-Key",
+    optional: true,
+    help: "header carrying the trace id for session affinity (None: none)",
+  },
+  percentiles: {
+    type: "str",
+    default: "50,90,99",
+    help: "percentiles of the latency distributions",
+  },
+  goodput: {
+    type: "str",
+    optional: true,
+    help:
+      "SLOs in ms for goodput, e.g. ttft:500,tpot:50 (keys ttft, tpot, e2el)",
+  },
+  connect_timeout: {
+    type: "float",
+    default: 10,
+    help: "seconds to open a connection (not applied by the fetch transport)",
+  },
+  first_token_timeout: {
+    type: "float",
+    optional: true,
+    help: "seconds from a send to its first generated token",
+  },
+  idle_timeout: {
+    type: "float",
+    optional: true,
+    help: "seconds without any byte of a response",
+  },
+  transport: {
+    type: "str",
+    default: "auto",
+    help: "auto (http1 unless a proxy applies), http1 or fetch",
+  },
 };
 
 const USAGE =
@@ -147,6 +224,10 @@ function parse(args: string[]) {
     "duration",
     "timeout",
     "duration_update_interval",
+    "max_traces",
+    "connect_timeout",
+    "first_token_timeout",
+    "idle_timeout",
   ].forEach(positive);
   if ((v.max_retries as number) < 0) {
     throw new UsageError("max_retries must be >= 0", USAGE);
@@ -161,12 +242,36 @@ function parse(args: string[]) {
     );
   }
   let baseUrl: string;
+  let shaping;
   try {
     baseUrl = normalizeEndpoint(v.endpoint as string);
+    shaping = {
+      api: parseApi(v.api as string),
+      transport: parseTransport(v.transport as string),
+      extraBody: v.extra_body === null
+        ? undefined
+        : parseJsonObject(v.extra_body as string, "extra_body"),
+      headers: v.headers === null
+        ? undefined
+        : stringValues(parseJsonObject(v.headers as string, "headers")),
+      percentiles: parsePercentiles(v.percentiles as string),
+      slos: v.goodput === null ? undefined : parseSlos(v.goodput as string),
+    };
   } catch (error) {
     throw new UsageError((error as Error).message, USAGE);
   }
-  return { v, baseUrl };
+  return { v, baseUrl, shaping };
+}
+
+function stringValues(object: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(object)) {
+    if (typeof value !== "string") {
+      throw new TypeError(`headers: the value of "${k}" must be a string`);
+    }
+    out[k] = value;
+  }
+  return out;
 }
 
 /** A status display: redrawn in place on a terminal, a plain line every interval otherwise. */
@@ -227,7 +332,10 @@ export const trieCommand: Command = {
       out(USAGE);
       return 0;
     }
-    const { v, baseUrl } = parsed;
+    const { v, baseUrl, shaping } = parsed;
+    const { transport, label } = chooseTransport(shaping.transport, baseUrl);
+    const ms = (key: string) =>
+      v[key] === null ? undefined : (v[key] as number) * 1000;
     const path = await resolveWorkloadPath(v.workload_path as string, {
       progress: true,
       signal,
@@ -279,11 +387,21 @@ export const trieCommand: Command = {
             Deno.env.get("OPENAI_API_KEY"),
           maxRetries: v.max_retries as number,
           timeoutMs: (v.timeout as number) * 1000,
+          connectTimeoutMs: ms("connect_timeout"),
+          firstTokenTimeoutMs: ms("first_token_timeout"),
+          idleTimeoutMs: ms("idle_timeout"),
+          transport,
+          extraBody: shaping.extraBody,
+          headers: shaping.headers,
         },
+        api: shaping.api,
+        ignoreEos: v.ignore_eos as boolean,
+        routingHeader: v.routing_header as string | null,
         synthesizer,
         concurrency: (v.concurrency as number | null) ?? undefined,
         arrivalRate: (v.arrival_rate as number | null) ?? undefined,
         duration: durationS,
+        maxTraces: (v.max_traces as number | null) ?? undefined,
         stream: v.stream as boolean,
         signal,
         startedAt,
@@ -305,9 +423,15 @@ export const trieCommand: Command = {
         onRecord: records ? (record) => records.write(record) : undefined,
         onProgress: (r) => progress.update(r),
       });
+      records?.end({
+        startedAt,
+        elapsedMs: result.wallTime * 1000,
+        stopReason: result.stopReason ?? "exhausted",
+      });
     } finally {
       progress.clear();
       records?.close();
+      transport.close();
     }
     if (signal.aborted) out(logLine("warning", "benchmark interrupted") + "\n");
     const numGpus = (v.num_gpus as number | null) ?? undefined;
@@ -319,6 +443,12 @@ export const trieCommand: Command = {
       ) + "\n",
     );
     out(renderTrieReport(result, { numGpus }));
+    const distributions = result.distributions.summary({
+      percentiles: shaping.percentiles,
+      slos: shaping.slos,
+      elapsedMs: result.wallTime * 1000,
+    });
+    out(renderDistributions(distributions, { transport: label }));
     if (v.output_json) {
       const params = {
         ...v,
@@ -326,7 +456,11 @@ export const trieCommand: Command = {
         tokenizer_model: tokenizerName,
         synthesis: synthesizer.method,
       };
-      const json = trieSummaryJson(result, params, { numGpus });
+      const json = {
+        ...trieSummaryJson(result, params, { numGpus }),
+        transport: label,
+        distributions,
+      };
       await Deno.writeTextFile(
         v.output_json as string,
         JSON.stringify(json, null, 2) + "\n",

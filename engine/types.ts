@@ -33,6 +33,14 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** Copied onto the record (context id, turn, …). */
   tags?: Record<string, string | number>;
+  /**
+   * The prompt length the workload meant, in tokens, when it knows one:
+   * copied onto the record so the server's `prompt_tokens` can be checked
+   * against it (a tokenizer that counts differently mis-sizes a workload).
+   */
+  expectedPromptTokens?: number;
+  /** A warm-up request: recorded, but left out of every figure. */
+  warmup?: boolean;
 }
 
 /** Why a request failed. */
@@ -44,6 +52,7 @@ export type RequestErrorKind =
   | "malformed" // an SSE event or JSON body that could not be read
   | "server_error" // an error object inside a 2xx stream
   | "no_tokens" // a complete response without any generated text
+  | "invalid_request" // the request could not be built (e.g. token ids for chat)
   | "aborted"; // cancelled by the run (deadline, signal)
 
 /** What came back: everything later metrics need, nothing they don't. */
@@ -56,12 +65,31 @@ export interface RequestRecord {
   scheduledAt: number;
   /** When the (last) attempt was handed to the transport. */
   sentAt: number;
-  /** When the first chunk with generated text arrived (streaming only). */
+  /**
+   * When the first generated token of any kind arrived, reasoning included
+   * (streaming only): TTFT as vLLM defines it.
+   */
   firstTokenAt?: number;
+  /** When the first answer token (`content`, not reasoning) arrived (streaming only). */
+  firstAnswerAt?: number;
   /** When the response was complete (or the failure was seen). */
   endAt: number;
-  /** SSE events that carried generated text. */
+  /** SSE events that carried generated text, reasoning included. */
   chunks: number;
+  /** Of {@linkcode RequestRecord.chunks}, the events that carried reasoning (`reasoning_content` or `reasoning`); absent means 0. */
+  reasoningChunks?: number;
+  /**
+   * Per-token timing, compactly: for every network read after the first that
+   * carried generated text, its time since the first token in tenths of a
+   * millisecond, minus the previous read's (both rounded, so the gaps add up
+   * to the last read's time exactly).
+   */
+  readGaps?: number[];
+  /**
+   * Generated-text events in each read that carried some, the first read
+   * included; absent when every such read carried exactly one.
+   */
+  readEvents?: number[];
   /** Characters (Unicode code points) of the prompt; for chat, of all contents. */
   promptChars: number;
   /** Characters (Unicode code points) of the generated text. */
@@ -78,16 +106,36 @@ export interface RequestRecord {
   finishReason?: string;
   /** `max_tokens` that was asked for. */
   maxTokens: number;
+  /** The prompt length the workload meant, when it said (`RequestSpec.expectedPromptTokens`). */
+  expectedPromptTokens?: number;
   /** True when the response was complete. */
   ok: boolean;
   /** HTTP status, when a response head arrived. */
   status?: number;
   /** Retried attempts before this one (0 unless retries were opted in). */
   retries: number;
+  /**
+   * Sends repeated on a fresh connection because the kept-alive one was
+   * found closed before any response byte (the server never read the
+   * request); `sentAt` is the last send. Absent means 0.
+   */
+  resent?: number;
   /** Why it failed. */
   error?: { kind: RequestErrorKind; message: string };
   /** Copied from the spec. */
   tags?: Record<string, string | number>;
+  /** A warm-up request (from the spec): left out of every figure. */
+  warmup?: boolean;
+  /** When the request's session started (ms, `performance.now()`), set by the runner. */
+  sessionStartedAt?: number;
+  /** When the run started (ms, `performance.now()`), set by the runner. */
+  runStartedAt?: number;
+  /**
+   * In a records file: the Unix time (ms) of this record's clock zero (the
+   * writing process's `performance.timeOrigin`); add it to any time of the
+   * record for wall-clock time.
+   */
+  timeOrigin?: number;
 }
 
 /** What a session can do. */
@@ -102,6 +150,8 @@ export interface SessionContext {
   sleep(ms: number): Promise<void>;
   /** Milliseconds since the run started. */
   now(): number;
+  /** When this session started (ms, `performance.now()`). */
+  readonly startedAt: number;
 }
 
 /**

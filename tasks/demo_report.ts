@@ -39,6 +39,7 @@ export function runFigures(
   for (const line of records.split("\n")) {
     if (!line) continue;
     const r = JSON.parse(line);
+    if (typeof r.session !== "number") continue; // a report mark, the run's line
     const first = !seen.has(r.tags.context);
     seen.add(r.tags.context);
     if (r.ok && !first && r.firstTokenAt !== undefined) {

@@ -31,6 +31,14 @@ export interface Script {
   raw?: string;
   /** Omit the final `data: [DONE]`. */
   noDone?: boolean;
+  /** Chat only: reasoning pieces streamed before the answer, one event each. */
+  reasoning?: string[];
+  /** Where reasoning goes in a delta (default `reasoning_content`; newer vLLM: `reasoning`). */
+  reasoningField?: "reasoning_content" | "reasoning";
+  /** Put the usage on the last token's event instead of an event of its own. */
+  usageOnLastToken?: boolean;
+  /** Events written together, in one write (default 1): several events in one read. */
+  together?: number;
 }
 
 /** One request as the server saw it. */
@@ -147,9 +155,16 @@ export function startScriptedServer(
           completion_tokens: tokens.length,
         };
       const chat = path.endsWith("chat/completions");
-      const piece = (text: string) =>
+      const field = script.reasoningField ?? "reasoning_content";
+      const reasoning = chat ? script.reasoning ?? [] : [];
+      const piece = (text: string, thought: boolean): Record<string, unknown> =>
         chat
-          ? { choices: [{ index: 0, delta: { content: text } }] }
+          ? {
+            choices: [{
+              index: 0,
+              delta: thought ? { [field]: text } : { content: text },
+            }],
+          }
           : { choices: [{ index: 0, text }] };
       const usageObject = usage && {
         prompt_tokens: usage.prompt_tokens,
@@ -163,11 +178,18 @@ export function startScriptedServer(
         await sleep(script.firstTokenMs ?? 0);
         inFlight--;
         const text = tokens.join("");
+        const message: Record<string, unknown> = {
+          role: "assistant",
+          content: text,
+        };
+        if (reasoning.length > 0) message[field] = reasoning.join("");
         return Response.json({
           choices: [
-            chat
-              ? { index: 0, message: { role: "assistant", content: text } }
-              : { index: 0, text },
+            chat ? { index: 0, message, finish_reason: "length" } : {
+              index: 0,
+              text,
+              finish_reason: "length",
+            },
           ],
           ...(usageObject ? { usage: usageObject } : {}),
         });
@@ -176,7 +198,7 @@ export function startScriptedServer(
       const stream = new ReadableStream<Uint8Array>({
         async start(controller) {
           const send = (s: string) => {
-            if (!closed) controller.enqueue(enc.encode(s));
+            if (!closed && s !== "") controller.enqueue(enc.encode(s));
           };
           try {
             if (script.raw !== undefined) {
@@ -186,25 +208,39 @@ export function startScriptedServer(
               return;
             }
             await sleep(script.firstTokenMs ?? 0);
-            for (let i = 0; i < tokens.length && !closed; i++) {
-              if (i > 0 && script.gapMs) await sleep(script.gapMs);
+            const wantUsage = usageObject &&
+              (body.stream_options as { include_usage?: boolean })
+                ?.include_usage;
+            const pieces = [
+              ...reasoning.map((text) => ({ text, thought: true })),
+              ...tokens.map((text) => ({ text, thought: false })),
+            ];
+            const together = script.together ?? 1;
+            let batch = "";
+            for (let i = 0; i < pieces.length && !closed; i++) {
+              if (i > 0 && i % together === 0) {
+                send(batch);
+                batch = "";
+                if (script.gapMs) await sleep(script.gapMs);
+              }
               if (script.cutAfter !== undefined && i >= script.cutAfter) {
+                send(batch);
                 controller.error(new Error("cut"));
                 return;
               }
-              const last = i === tokens.length - 1;
-              const event = piece(tokens[i]);
+              const last = i === pieces.length - 1;
+              const event = piece(pieces[i].text, pieces[i].thought);
               if (last) {
-                (event.choices[0] as Record<string, unknown>).finish_reason =
+                (event.choices as Record<string, unknown>[])[0].finish_reason =
                   "length";
+                if (wantUsage && script.usageOnLastToken) {
+                  event.usage = usageObject;
+                }
               }
-              send(`data: ${JSON.stringify(event)}\n\n`);
+              batch += `data: ${JSON.stringify(event)}\n\n`;
             }
-            if (
-              usageObject &&
-              (body.stream_options as { include_usage?: boolean })
-                ?.include_usage
-            ) {
+            send(batch);
+            if (wantUsage && !script.usageOnLastToken) {
               send(
                 `data: ${
                   JSON.stringify({ choices: [], usage: usageObject })

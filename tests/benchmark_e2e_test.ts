@@ -5,6 +5,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCli, startCli } from "./cli_process.ts";
 import { startScriptedServer } from "../testing/scripted_server.ts";
+import { readRecordsFile } from "../engine/run/records_file.ts";
 
 const QWEN = "Qwen/Qwen3-30B-A3B-Instruct-2507";
 
@@ -128,13 +129,16 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
     // Tile order: contexts sent round-robin, so their counts differ by at most one.
     ok(Math.max(...perContext) - Math.min(...perContext) <= 1, `${perContext}`);
 
-    // Records: one per finished request, success or not.
-    const lines = (await Deno.readTextFile(`${dir}/records.jsonl`)).trim()
-      .split("\n").map((l) => JSON.parse(l));
+    // Records: one per finished request, success or not (the file also
+    // marks each report block and ends with the run's line).
+    const { records: lines, run } = await readRecordsFile(
+      `${dir}/records.jsonl`,
+    );
     strictEqual(lines.length, posts.length);
+    strictEqual(run?.stopReason, "signal");
     lines.forEach((r) =>
       strictEqual(
-        r.tags.context,
+        r.tags?.context,
         r.session % 30,
         "session i uses context i mod 30",
       )

@@ -6,7 +6,8 @@ const record = (
   sentAt: number,
   firstTokenAt?: number,
   ok = true,
-) => JSON.stringify({ tags: { context }, sentAt, firstTokenAt, ok });
+) =>
+  JSON.stringify({ session: 0, tags: { context }, sentAt, firstTokenAt, ok });
 
 Deno.test("runFigures: reuses are the records after each context's first; means by hand", () => {
   const records = [
@@ -14,7 +15,9 @@ Deno.test("runFigures: reuses are the records after each context's first; means 
     record(1, 0, 3_200), // first of context 1
     record(0, 4_000, 4_250), // reuse: 0.25 s
     record(1, 4_000, 4_500), // reuse: 0.50 s
+    '{"report":{"elapsedMs":4600}}', // a report mark: not a record
     record(0, 5_000, undefined, false), // failed reuse: not counted
+    '{"run":{"startedAt":0,"elapsedMs":6000,"stopReason":"duration"}}',
     "",
   ].join("\n");
   const figures = runFigures({

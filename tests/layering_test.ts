@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "engine/format": [],
   "engine/io": [],
   "engine/models": [],
-  "engine/metrics": ["engine/types"],
+  "engine/metrics": ["engine/types", "engine/format"],
   "engine/text": ["engine/io", "engine/rng"],
   "engine/transport": ["engine/io"],
   "engine/openai": ["engine/types", "engine/text", "engine/transport"],

@@ -6,6 +6,7 @@
 import { ok, strictEqual } from "node:assert/strict";
 import type { FaultOptions } from "../sim/faults.ts";
 import { startSimulator } from "../sim/server.ts";
+import { readRecordsFile } from "../engine/run/records_file.ts";
 import { runCli, startCli } from "./cli_process.ts";
 import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
 
@@ -104,8 +105,12 @@ Deno.test("kvbench benchmark survives every fault kind: failures counted, run go
       "benchmark",
       "--endpoint",
       sim.url,
+      // A fixed number of requests, not a duration: the seeded faults then
+      // fall on the same requests however fast the machine is.
+      "--num-prompts",
+      "40",
       "--duration",
-      "3",
+      "120",
       "--interval",
       "1",
       "--records",
@@ -118,12 +123,11 @@ Deno.test("kvbench benchmark survives every fault kind: failures counted, run go
       `${name}: ${stdout}`,
     );
     ok(stdout.includes("[INFO] Benchmark stopped gracefully."), name);
-    const rows = (await Deno.readTextFile(records)).trim().split("\n").map((
-      l,
-    ) => JSON.parse(l));
-    const failed = rows.filter((r) => !r.ok && r.error.kind !== "aborted");
+    const { records: rows } = await readRecordsFile(records);
+    const failed = rows.filter((r) => !r.ok && r.error?.kind !== "aborted");
     const processed = rows.filter((r) => r.ok).length;
     ok(processed > 10, `${name}: ${processed} requests succeeded`);
+    strictEqual(processed + failed.length, 40, `${name}: --num-prompts 40`);
     ok(
       final.includes(`Total Number of Requests Processed: ${processed}\n`),
       `${name}: ${final}`,
@@ -137,9 +141,9 @@ Deno.test("kvbench benchmark survives every fault kind: failures counted, run go
       ok(sim.stats().faults.stall > 0, name);
     } else {
       ok(failed.length > 0, `${name}: no failure`);
-      const other = failed.find((r) => !kinds.includes(r.error.kind));
+      const other = failed.find((r) => !kinds.includes(r.error!.kind));
       ok(other === undefined, `${name}: ${JSON.stringify(other)}`);
-      const main = failed.filter((r) => r.error.kind === kinds[0]).length;
+      const main = failed.filter((r) => r.error!.kind === kinds[0]).length;
       ok(
         main * 2 > failed.length,
         `${name}: ${main} of ${failed.length} are ${kinds[0]}`,
@@ -165,7 +169,8 @@ Deno.test("kvbench trie survives every fault kind: failed traces counted, tables
         `model=${sim.model}`,
         `tokenizer_model=${tok}`,
         "concurrency=4",
-        "duration=3",
+        "max_traces=30",
+        "duration=120",
         "max_retries=0",
         "stream=True",
       ]);

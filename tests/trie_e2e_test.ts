@@ -7,6 +7,7 @@ import { runCli, startCli } from "./cli_process.ts";
 import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
 import { startScriptedServer } from "../testing/scripted_server.ts";
 import { parseTables } from "../testing/tables.ts";
+import { readRecordsFile } from "../engine/run/records_file.ts";
 
 const TRACES =
   new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
@@ -112,8 +113,7 @@ Deno.test("trie: a streamed run prints the log lines and both tables; output_jso
       !JSON.stringify(summary).includes("sk-secret"),
       "no API key in the summary",
     );
-    const records = (await Deno.readTextFile(`${dir}/records.jsonl`)).trim()
-      .split("\n").map((l) => JSON.parse(l));
+    const { records } = await readRecordsFile(`${dir}/records.jsonl`);
     // completed_requests counts traces: those whose final request (turn =
     // num_turns of its row; rows cycle 0, 1, 2 by session) succeeded.
     const turns = [2, 0, 3];

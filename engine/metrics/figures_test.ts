@@ -1,5 +1,10 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { outputTokens, requestFigures } from "./figures.ts";
+import {
+  interTokenLatencies,
+  outputReads,
+  outputTokens,
+  requestFigures,
+} from "./figures.ts";
 import { testRecord } from "../../testing/records.ts";
 
 Deno.test("requestFigures: a streamed response with usage", () => {
@@ -17,7 +22,12 @@ Deno.test("requestFigures: a streamed response with usage", () => {
     })),
     {
       ok: true,
+      warmup: false,
       e2eMs: 1500,
+      lagMs: 100, // scheduled at 0, sent at 100
+      reasoningEvents: 0,
+      answerEvents: 12,
+      decodeUnmeasured: false,
       ttftMs: 500,
       decodeMs: 1000,
       promptTokens: 1000,
@@ -79,7 +89,12 @@ Deno.test("requestFigures: no decode figures for one token or no decode time; fa
   const whole = requestFigures(testRecord({ endAt: 700, completionTokens: 5 }));
   deepStrictEqual(whole, {
     ok: true,
+    warmup: false,
     e2eMs: 700,
+    lagMs: 0,
+    reasoningEvents: 0,
+    answerEvents: 0,
+    decodeUnmeasured: false,
     outputTokens: 5,
     outputTokensFrom: "usage",
   });
@@ -91,7 +106,15 @@ Deno.test("requestFigures: no decode figures for one token or no decode time; fa
       firstTokenAt: 20,
       error: { kind: "stream_cut", message: "cut" },
     })),
-    { ok: false, e2eMs: 40 },
+    {
+      ok: false,
+      warmup: false,
+      e2eMs: 40,
+      lagMs: 0,
+      reasoningEvents: 0,
+      answerEvents: 0,
+      decodeUnmeasured: false,
+    },
   );
   // cached tokens reported against an empty prompt: no rate
   strictEqual(
@@ -99,4 +122,79 @@ Deno.test("requestFigures: no decode figures for one token or no decode time; fa
       .cacheHitRate,
     undefined,
   );
+});
+
+Deno.test("requestFigures: reasoning counts as output; TTFT at the first token of any kind, the answer beside it", () => {
+  // 3 reasoning events then 2 answer events, one per read, 10 ms apart.
+  const f = requestFigures(testRecord({
+    sentAt: 0,
+    firstTokenAt: 100,
+    firstAnswerAt: 130,
+    endAt: 141,
+    chunks: 5,
+    reasoningChunks: 3,
+    completionTokens: 5,
+    readGaps: [100, 100, 100, 100],
+  }));
+  strictEqual(f.ttftMs, 100);
+  strictEqual(f.firstAnswerMs, 130);
+  deepStrictEqual([f.reasoningEvents, f.answerEvents], [3, 2]);
+  strictEqual(f.tpotMs, 41 / 4); // (141 − 100) / (5 − 1)
+});
+
+Deno.test("requestFigures: the decode window needs two reads after the first, or one of one event", () => {
+  const base = testRecord({
+    firstTokenAt: 100,
+    endAt: 140,
+    completionTokens: 4,
+  });
+  const unmeasured = (fields: Partial<typeof base>) =>
+    requestFigures({ ...base, ...fields }).decodeUnmeasured;
+  // All 4 in the first read; or 1 then 3 in one read: no window.
+  strictEqual(unmeasured({ chunks: 4, readGaps: [], readEvents: [4] }), true);
+  strictEqual(
+    unmeasured({ chunks: 4, readGaps: [300], readEvents: [1, 3] }),
+    true,
+  );
+  // 1, then 2 reads: measured (and 2 tokens in 2 reads too).
+  strictEqual(
+    unmeasured({ chunks: 4, readGaps: [100, 200], readEvents: [1, 2, 1] }),
+    false,
+  );
+  strictEqual(
+    unmeasured({ chunks: 2, completionTokens: 2, readGaps: [400] }),
+    false,
+  );
+  // One token: nothing to measure, and nothing missing.
+  strictEqual(
+    unmeasured({ chunks: 1, completionTokens: 1, readGaps: [] }),
+    false,
+  );
+  const f = requestFigures({
+    ...base,
+    chunks: 4,
+    readGaps: [300],
+    readEvents: [1, 3],
+  });
+  strictEqual(f.tpotMs, undefined);
+  strictEqual(f.decodeTps, undefined);
+});
+
+Deno.test("interTokenLatencies and outputReads read the compact per-read timing", () => {
+  const record = testRecord({
+    firstTokenAt: 1000,
+    chunks: 6,
+    readGaps: [200, 301, 99],
+    readEvents: [2, 1, 2, 1],
+  });
+  // The first read's 2 events have no gap; 20 ms; 30.1 ms over 2; 9.9 ms.
+  deepStrictEqual(interTokenLatencies(record), [20, 15.05, 15.05, 9.9]);
+  deepStrictEqual(outputReads(record), [
+    { at: 1000, events: 2 },
+    { at: 1020, events: 1 },
+    { at: 1050.1, events: 2 },
+    { at: 1060, events: 1 },
+  ]);
+  deepStrictEqual(interTokenLatencies(testRecord()), []);
+  deepStrictEqual(outputReads(testRecord()), []);
 });

@@ -5,8 +5,10 @@
  * One pass over the event checks the JSON grammar (objects, arrays, strings
  * and their escapes, `true`/`false`/`null`; numbers by their characters) and
  * reads what a request record needs from `choices[0]`: its text (`text`, or
- * `delta.content` for chat), the text's code points, and `finish_reason`,
- * the last value winning as with `JSON.parse`. An event that carries `usage`
+ * `delta.content` for chat), a chat delta's reasoning (`reasoning_content`,
+ * as vLLM, SGLang and llama.cpp send it, or `reasoning`, as newer vLLM
+ * does), their code points, and `finish_reason`, the last value winning as
+ * with `JSON.parse`. An event that carries `usage`
  * or `error`, that has an escaped key, a line break, or anything the scan
  * does not accept, is left to the caller's `JSON.parse` path, which also
  * reports malformed events.
@@ -26,7 +28,7 @@ const S_COLON = 4, S_AFTER = 5;
 
 // What the value after the current key is.
 const F_NONE = 0, F_CHOICES = 1, F_TEXT = 2, F_FINISH = 3, F_DELTA = 4;
-const F_BAIL = 5;
+const F_BAIL = 5, F_REASON = 6;
 
 /** Bytes allowed in a number (checked loosely: JSON.parse has the last word on odd ones). */
 const NUMBER_BYTE = new Uint8Array(128);
@@ -95,6 +97,12 @@ export class ChunkScan {
   textChars = 0;
   /** The text has backslash escapes (decoded with `JSON.parse`). */
   textEscaped = false;
+  /** Start of a chat delta's reasoning text, inside its quotes; -1 when it is null or absent. */
+  reasonStart = -1;
+  /** End of the reasoning text (the closing quote). */
+  reasonEnd = -1;
+  /** Code points of the reasoning text. */
+  reasonChars = 0;
   /** Start of `finish_reason` inside its quotes; -1 when it is null or absent. */
   finishStart = -1;
   /** End of `finish_reason`. */
@@ -137,10 +145,12 @@ export class ChunkScan {
   scanObject(buf: Uint8Array, start: number, limit: number): number {
     this.textStart =
       this.textEnd =
+      this.reasonStart =
+      this.reasonEnd =
       this.finishStart =
       this.finishEnd =
         -1;
-    this.textChars = 0;
+    this.textChars = this.reasonChars = 0;
     this.textEscaped = this.finishEscaped = false;
     if (start >= limit || buf[start] !== LBRACE) return -1;
     const chat = this.#chat;
@@ -174,8 +184,12 @@ export class ChunkScan {
               ) {
                 field = chat ? F_DELTA : F_TEXT;
               }
-            } else if (depth === 4 && inDelta && keyIs(buf, s, e, "content")) {
-              field = F_TEXT;
+            } else if (depth === 4 && inDelta) {
+              if (keyIs(buf, s, e, "content")) field = F_TEXT;
+              else if (
+                keyIs(buf, s, e, "reasoning_content") ||
+                keyIs(buf, s, e, "reasoning")
+              ) field = F_REASON;
             }
             i = e;
             state = S_COLON;
@@ -194,7 +208,9 @@ export class ChunkScan {
           const f = field;
           field = F_NONE;
           if (c === LBRACE || c === LBRACKET) {
-            if (f === F_BAIL || f === F_TEXT || f === F_FINISH) return -1;
+            if (
+              f === F_BAIL || f === F_TEXT || f === F_FINISH || f === F_REASON
+            ) return -1;
             if (++depth > 30) return -1;
             if (c === LBRACE) {
               objects |= 1 << (depth - 1);
@@ -219,6 +235,10 @@ export class ChunkScan {
               this.textEnd = this.#strEnd;
               this.textChars = this.#strChars;
               this.textEscaped = this.#strEscaped;
+            } else if (f === F_REASON) {
+              this.reasonStart = i + 1;
+              this.reasonEnd = this.#strEnd;
+              this.reasonChars = this.#strChars;
             } else if (f === F_FINISH) {
               this.finishStart = i + 1;
               this.finishEnd = this.#strEnd;
@@ -227,7 +247,10 @@ export class ChunkScan {
             i = this.#strEnd;
           } else if (c === 110 /* n */ && literalIs(buf, i, limit, "null")) {
             if (f === F_TEXT) this.textStart = this.textEnd = -1;
-            else if (f === F_FINISH) this.finishStart = this.finishEnd = -1;
+            else if (f === F_REASON) {
+              this.reasonStart = this.reasonEnd = -1;
+              this.reasonChars = 0;
+            } else if (f === F_FINISH) this.finishStart = this.finishEnd = -1;
             i += 3;
           } else {
             // true, false or a number: not what a field of interest holds.

@@ -10,7 +10,11 @@ import { networkErrorText } from "../transport/network_error.ts";
 import { ChunkScan } from "./chunk_scan.ts";
 import { SseParser } from "./sse.ts";
 import { defaultTransport } from "../transport/http1.ts";
-import type { Transport } from "../transport/transport.ts";
+import type {
+  HttpRequest,
+  ResponseSink,
+  Transport,
+} from "../transport/transport.ts";
 import type {
   ChatMessage,
   RequestErrorKind,
@@ -30,8 +34,15 @@ export interface EndpointConfig {
   transport?: Transport;
   /** Total time allowed for one attempt, head to last byte (default 600 000 ms, as the OpenAI SDK). */
   timeoutMs?: number;
-  /** Time allowed to connect (default 10 000 ms). */
+  /**
+   * Time allowed to open a connection (default 10 000 ms). The `fetch`
+   * transport has no separate connect phase and does not apply it.
+   */
   connectTimeoutMs?: number;
+  /** Time allowed from the send to the first generated token (default: none). */
+  firstTokenTimeoutMs?: number;
+  /** Time allowed without any byte of the response, once sent (default: none). */
+  idleTimeoutMs?: number;
   /**
    * Retries of a failed attempt (default 0: a retried request is a distorted
    * measurement). Only failures before any response byte are retried:
@@ -39,6 +50,21 @@ export interface EndpointConfig {
    * to 8 s with jitter, or the server's `Retry-After` up to 60 s.
    */
   maxRetries?: number;
+  /**
+   * Fields merged into every request body, before the request's own
+   * `extraBody` (`temperature`, `chat_template_kwargs`, `min_tokens`, …). A
+   * `stream_options` object is merged with, never replaces,
+   * `include_usage: true`.
+   */
+  extraBody?: Record<string, unknown>;
+  /** Headers of every request, before the request's own. */
+  headers?: Record<string, string>;
+  /**
+   * Keep per-token timing on every record (`readGaps`, `readEvents`;
+   * default true). Off, records are smaller, and ITL distributions and the
+   * decode-window check are not available.
+   */
+  tokenTiming?: boolean;
 }
 
 /** Where a request sits in the run. */
@@ -105,44 +131,73 @@ export async function sendRequest(
   const scheduledAt = context.scheduledAt ?? performance.now();
   const chat = spec.api === "chat";
   const stream = spec.stream ?? true;
-  const request = {
-    method: "POST" as const,
-    url: endpointUrl(
-      endpoint.baseUrl,
-      chat ? "chat/completions" : "completions",
-    ),
-    headers: requestHeaders(endpoint, spec),
-    body: JSON.stringify(requestBody(endpoint.model, spec, chat, stream)),
+  const base = {
+    session: context.session ?? 0,
+    turn: context.turn ?? 0,
+    maxTokens: spec.maxTokens,
+    promptChars: 0,
   };
-  const promptChars = countPromptChars(spec.prompt);
+  let request: HttpRequest;
+  try {
+    request = {
+      method: "POST" as const,
+      url: endpointUrl(
+        endpoint.baseUrl,
+        chat ? "chat/completions" : "completions",
+      ),
+      headers: requestHeaders(endpoint, spec),
+      body: JSON.stringify(requestBody(endpoint, spec, chat, stream)),
+    };
+    base.promptChars = countPromptChars(spec.prompt);
+  } catch (error) {
+    const at = performance.now();
+    return withSpec({
+      ...base,
+      scheduledAt,
+      sentAt: at,
+      endAt: at,
+      chunks: 0,
+      outputChars: 0,
+      ok: false,
+      retries: 0,
+      error: {
+        kind: "invalid_request",
+        message: error instanceof Error ? error.message : String(error),
+      },
+    }, spec);
+  }
   const maxRetries = endpoint.maxRetries ?? 0;
   let retries = 0;
   while (true) {
-    const attempt = new Attempt(stream, chat, spec.keepText ?? false);
-    const sentAt = performance.now();
+    const attempt = new Attempt(
+      stream,
+      chat,
+      spec.keepText ?? false,
+      endpoint.tokenTiming ?? true,
+    );
+    attempt.sentAt = performance.now();
     const outcome = await attempt.run(endpoint, request, context.signal);
     const record: RequestRecord = {
-      session: context.session ?? 0,
-      turn: context.turn ?? 0,
+      ...base,
       scheduledAt,
-      sentAt,
+      sentAt: attempt.sentAt,
       firstTokenAt: attempt.firstTokenAt,
+      firstAnswerAt: attempt.firstAnswerAt,
       endAt: attempt.endAt,
       chunks: attempt.chunks,
-      promptChars,
       outputChars: attempt.outputChars,
       promptTokens: attempt.usage?.prompt_tokens,
       completionTokens: attempt.usage?.completion_tokens,
       cachedTokens: attempt.usage?.prompt_tokens_details?.cached_tokens ??
         undefined,
       finishReason: attempt.finishReason,
-      maxTokens: spec.maxTokens,
       ok: outcome === undefined,
       status: attempt.status,
       retries,
     };
+    attempt.timing(record);
     if (spec.keepText) record.outputText = attempt.text;
-    if (spec.tags) record.tags = spec.tags;
+    withSpec(record, spec);
     if (outcome === undefined) return record;
     record.error = outcome;
     if (
@@ -154,6 +209,16 @@ export async function sendRequest(
   }
 }
 
+/** Copy what the spec says about itself onto its record. */
+function withSpec(record: RequestRecord, spec: RequestSpec): RequestRecord {
+  if (spec.tags) record.tags = spec.tags;
+  if (spec.expectedPromptTokens !== undefined) {
+    record.expectedPromptTokens = spec.expectedPromptTokens;
+  }
+  if (spec.warmup) record.warmup = true;
+  return record;
+}
+
 function requestHeaders(
   endpoint: EndpointConfig,
   spec: RequestSpec,
@@ -163,30 +228,37 @@ function requestHeaders(
     accept: "text/event-stream, application/json",
   };
   if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey}`;
+  if (endpoint.headers) Object.assign(headers, endpoint.headers);
   if (spec.headers) Object.assign(headers, spec.headers);
   return headers;
 }
 
 function requestBody(
-  model: string,
+  endpoint: EndpointConfig,
   spec: RequestSpec,
   chat: boolean,
   stream: boolean,
 ): Record<string, unknown> {
-  const body: Record<string, unknown> = { model };
+  const body: Record<string, unknown> = { model: endpoint.model };
+  const prompt = spec.prompt;
+  const tokenIds = Array.isArray(prompt) && typeof prompt[0] === "number";
+  const messages = Array.isArray(prompt) && typeof prompt[0] === "object";
   if (chat) {
-    body.messages = typeof spec.prompt === "string"
-      ? [{ role: "user", content: spec.prompt }]
-      : Array.isArray(spec.prompt) && typeof spec.prompt[0] === "number"
-      ? [{ role: "user", content: spec.prompt }]
-      : spec.prompt;
+    if (tokenIds) {
+      throw new TypeError(
+        "Cannot send token ids to /v1/chat/completions: chat takes text messages",
+      );
+    }
+    body.messages = typeof prompt === "string"
+      ? [{ role: "user", content: prompt }]
+      : prompt;
   } else {
-    if (Array.isArray(spec.prompt) && typeof spec.prompt[0] === "object") {
+    if (messages) {
       throw new TypeError(
         'Cannot send chat messages to /v1/completions: set api to "chat"',
       );
     }
-    body.prompt = spec.prompt;
+    body.prompt = prompt;
   }
   body.max_tokens = spec.maxTokens;
   if (stream) {
@@ -194,8 +266,29 @@ function requestBody(
     body.stream_options = { include_usage: true };
   }
   if (spec.ignoreEos) body.ignore_eos = true;
-  if (spec.extraBody) Object.assign(body, spec.extraBody);
+  mergeExtra(body, endpoint.extraBody, stream);
+  mergeExtra(body, spec.extraBody, stream);
   return body;
+}
+
+function mergeExtra(
+  body: Record<string, unknown>,
+  extra: Record<string, unknown> | undefined,
+  stream: boolean,
+): void {
+  if (extra === undefined) return;
+  for (const [key, value] of Object.entries(extra)) {
+    if (
+      key === "stream_options" && stream && value !== null &&
+      typeof value === "object" && !Array.isArray(value)
+    ) {
+      // The figures need usage: merged, never replaced.
+      body.stream_options = { ...value, include_usage: true };
+    } else if (key !== "stream" && (key !== "stream_options" || !stream)) {
+      // `stream` is kvbench's to decide (`RequestSpec.stream`): the response is read accordingly.
+      body[key] = value;
+    }
+  }
 }
 
 function countPromptChars(prompt: RequestSpec["prompt"]): number {
@@ -212,21 +305,57 @@ interface Usage {
   prompt_tokens_details?: { cached_tokens?: number | null } | null;
 }
 
+interface Delta {
+  content?: string | null;
+  reasoning_content?: string | null;
+  reasoning?: string | null;
+}
+
 interface Choice {
   text?: string | null;
-  delta?: { content?: string | null };
-  message?: { content?: string | null };
+  delta?: Delta;
+  message?: Delta;
   finish_reason?: string | null;
 }
 
 type Failure = { kind: RequestErrorKind; message: string };
 
+/**
+ * The attempts with a first-token or idle timeout, checked by one shared
+ * ticker: no timer per request, and nothing per chunk but a field write.
+ */
+const WATCHED = new Set<Attempt>();
+let watchTimer: ReturnType<typeof setInterval> | undefined;
+let watchPeriod = Infinity;
+
+function watch(attempt: Attempt, periodMs: number): void {
+  WATCHED.add(attempt);
+  if (watchTimer !== undefined && watchPeriod <= periodMs) return;
+  clearInterval(watchTimer);
+  watchPeriod = periodMs;
+  watchTimer = setInterval(() => {
+    const now = performance.now();
+    for (const a of WATCHED) a.check(now);
+  }, periodMs);
+}
+
+function unwatch(attempt: Attempt): void {
+  if (!WATCHED.delete(attempt) || WATCHED.size > 0) return;
+  clearInterval(watchTimer);
+  watchTimer = undefined;
+  watchPeriod = Infinity;
+}
+
 /** The state of one attempt, filled in by the sink callbacks. */
-class Attempt {
+class Attempt implements ResponseSink {
   status?: number;
+  sentAt = 0;
   firstTokenAt?: number;
+  firstAnswerAt?: number;
   endAt = 0;
   chunks = 0;
+  reasoningChunks = 0;
+  resends = 0;
   outputChars = 0;
   text = "";
   usage?: Usage;
@@ -236,8 +365,21 @@ class Attempt {
   #stream: boolean;
   #chat: boolean;
   #keepText: boolean;
+  #tokenTiming: boolean;
   #done = false;
+  /** When the current read came off the network, and its number. */
   #now = 0;
+  #read = 0;
+  /** The read that carried the last generated text, and its rounded offset (0.1 ms). */
+  #outputRead = -1;
+  #outputOffset = 0;
+  #gaps: number[] = [];
+  #events: number[] = [];
+  #severalPerRead = false;
+  #lastByteAt = 0;
+  #controller?: AbortController;
+  #firstTokenTimeoutMs?: number;
+  #idleTimeoutMs?: number;
   #failure?: Failure;
   #errorBody: Uint8Array[] = [];
   #errorBytes = 0;
@@ -245,25 +387,27 @@ class Attempt {
   #parser?: SseParser;
   #scan?: ChunkScan;
 
-  constructor(stream: boolean, chat: boolean, keepText: boolean) {
+  constructor(
+    stream: boolean,
+    chat: boolean,
+    keepText: boolean,
+    tokenTiming: boolean,
+  ) {
     this.#stream = stream;
     this.#chat = chat;
     this.#keepText = keepText;
+    this.#tokenTiming = tokenTiming;
   }
 
   async run(
     endpoint: EndpointConfig,
-    request: {
-      method: "POST";
-      url: URL;
-      headers: Record<string, string>;
-      body: string;
-    },
+    request: HttpRequest,
     outer?: AbortSignal,
   ): Promise<Failure | undefined> {
     const transport = endpoint.transport ?? DEFAULT_TRANSPORT;
     const total = endpoint.timeoutMs ?? 600_000;
     const controller = new AbortController();
+    this.#controller = controller;
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -277,6 +421,16 @@ class Attempt {
     const onOuterAbort = (): void => controller.abort(outer!.reason);
     if (outer?.aborted) controller.abort(outer.reason);
     else outer?.addEventListener("abort", onOuterAbort, { once: true });
+    this.#firstTokenTimeoutMs = endpoint.firstTokenTimeoutMs;
+    this.#idleTimeoutMs = endpoint.idleTimeoutMs;
+    const shortest = Math.min(
+      this.#firstTokenTimeoutMs ?? Infinity,
+      this.#idleTimeoutMs ?? Infinity,
+    );
+    this.#lastByteAt = this.sentAt;
+    if (shortest < Infinity) {
+      watch(this, Math.min(1000, Math.max(10, shortest / 4)));
+    }
     try {
       await transport.send(request, this, {
         signal: controller.signal,
@@ -289,7 +443,44 @@ class Attempt {
       return this.#failure ?? this.#classify(error, outer);
     } finally {
       clearTimeout(timer);
+      unwatch(this);
       outer?.removeEventListener("abort", onOuterAbort);
+    }
+  }
+
+  /** The watchdog's check: abort on a first-token or idle timeout. */
+  check(now: number): void {
+    const first = this.#firstTokenTimeoutMs;
+    if (
+      first !== undefined && this.firstTokenAt === undefined &&
+      now - this.sentAt > first
+    ) {
+      this.#timeout(`no generated token within ${first} ms`);
+    }
+    const idle = this.#idleTimeoutMs;
+    if (idle !== undefined && now - this.#lastByteAt > idle) {
+      this.#timeout(`no data for ${idle} ms`);
+    }
+  }
+
+  #timeout(message: string): void {
+    this.#controller?.abort(new DOMException(message, "TimeoutError"));
+  }
+
+  /** The transport sends again on a fresh connection: the clock restarts. */
+  resent(at: number): void {
+    this.resends++;
+    this.sentAt = at;
+    this.#lastByteAt = at;
+  }
+
+  /** Put the per-token timing on the record. */
+  timing(record: RequestRecord): void {
+    if (this.reasoningChunks > 0) record.reasoningChunks = this.reasoningChunks;
+    if (this.resends > 0) record.resent = this.resends;
+    if (this.#tokenTiming && this.#events.length > 0) {
+      record.readGaps = this.#gaps;
+      if (this.#severalPerRead) record.readEvents = this.#events;
     }
   }
 
@@ -323,6 +514,8 @@ class Attempt {
 
   data(chunk: Uint8Array, at: number): void {
     this.#now = at;
+    this.#lastByteAt = at;
+    this.#read++;
     if (this.#parser) {
       this.#parser.push(chunk);
     } else if (
@@ -336,6 +529,32 @@ class Attempt {
     } else {
       this.#bodyParts.push(chunk.slice());
     }
+  }
+
+  /** One event carried generated text (`answer`: content, not only reasoning). */
+  #output(answer: boolean, reasoning: boolean, chars: number): void {
+    this.chunks++;
+    this.outputChars += chars;
+    if (reasoning) this.reasoningChunks++;
+    if (answer && this.firstAnswerAt === undefined) {
+      this.firstAnswerAt = this.#now;
+    }
+    if (this.#read === this.#outputRead) {
+      if (this.#tokenTiming) {
+        this.#events[this.#events.length - 1]++;
+        this.#severalPerRead = true;
+      }
+      return;
+    }
+    this.#outputRead = this.#read;
+    if (this.firstTokenAt === undefined) this.firstTokenAt = this.#now;
+    if (!this.#tokenTiming) return;
+    this.#events.push(1);
+    if (this.#events.length === 1) return;
+    // Offsets rounded to 0.1 ms, then differenced: the gaps add up exactly.
+    const offset = Math.round((this.#now - this.firstTokenAt) * 10);
+    this.#gaps.push(offset - this.#outputOffset);
+    this.#outputOffset = offset;
   }
 
   /** The usual event, read from its bytes; anything unusual goes to {@linkcode #event}. */
@@ -352,14 +571,16 @@ class Attempt {
       this.#event(DECODER.decode(buf.subarray(start, end)));
       return;
     }
-    // The same rules as #event: an empty chat delta is the role announcement.
-    if (
-      scan.textStart >= 0 && (!this.#chat || scan.textEnd > scan.textStart)
-    ) {
-      if (this.firstTokenAt === undefined) this.firstTokenAt = this.#now;
-      this.chunks++;
-      this.outputChars += scan.textChars;
-      if (this.#keepText) this.text += scan.text(buf);
+    // The same rules as #event: an empty text carries no token.
+    const answer = scan.textEnd > scan.textStart;
+    const reasoning = scan.reasonEnd > scan.reasonStart;
+    if (answer || reasoning) {
+      this.#output(
+        answer,
+        reasoning,
+        (answer ? scan.textChars : 0) + (reasoning ? scan.reasonChars : 0),
+      );
+      if (answer && this.#keepText) this.text += scan.text(buf);
     }
     if (scan.finishEnd > scan.finishStart) {
       this.finishReason = scan.finishReason(buf);
@@ -386,14 +607,22 @@ class Attempt {
     }
     const choice = event.choices?.[0];
     if (choice !== undefined) {
-      const text = this.#chat ? choice.delta?.content : choice.text;
-      // tmesh's rule: the first chunk whose text is not null (an empty string
-      // counts); a chat stream's opening role-only delta ("") does not.
-      if (text !== null && text !== undefined && (!this.#chat || text !== "")) {
-        if (this.firstTokenAt === undefined) this.firstTokenAt = this.#now;
-        this.chunks++;
-        this.outputChars += codePoints(text);
-        if (this.#keepText) this.text += text;
+      const delta = this.#chat ? choice.delta : undefined;
+      const text = this.#chat ? delta?.content : choice.text;
+      // Only text carries tokens: a chat stream's role-only opening delta
+      // and llama.cpp's closing `"text": ""` event are not output (counted,
+      // the latter made 17 events of 16 tokens and a gap that was no token).
+      const answer = typeof text === "string" && text !== "";
+      const thought = delta?.reasoning_content ?? delta?.reasoning;
+      const reasoning = typeof thought === "string" && thought !== "";
+      if (answer || reasoning) {
+        this.#output(
+          answer,
+          reasoning,
+          (answer ? codePoints(text) : 0) +
+            (reasoning ? codePoints(thought) : 0),
+        );
+        if (answer && this.#keepText) this.text += text;
       }
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
     }
@@ -445,16 +674,19 @@ class Attempt {
       return { kind: "server_error", message: errorMessage(body.error) };
     }
     const choice = body?.choices?.[0];
-    const text = this.#chat ? choice?.message?.content : choice?.text;
-    if (typeof text !== "string") {
+    const message = this.#chat ? choice?.message : undefined;
+    const text = this.#chat ? message?.content : choice?.text;
+    const thought = message?.reasoning_content ?? message?.reasoning;
+    if (typeof text !== "string" && typeof thought !== "string") {
       return {
         kind: "malformed",
         message: "the response has no choices[0] text",
       };
     }
     this.chunks = 1;
-    this.outputChars = codePoints(text);
-    if (this.#keepText) this.text = text;
+    if (typeof thought === "string" && thought !== "") this.reasoningChunks = 1;
+    this.outputChars = codePoints(text ?? "") + codePoints(thought ?? "");
+    if (this.#keepText) this.text = text ?? "";
     if (choice?.finish_reason) this.finishReason = choice.finish_reason;
     if (body.usage) this.usage = body.usage;
     return undefined;
@@ -469,6 +701,15 @@ class Attempt {
       return { kind: "timeout", message: error.message };
     }
     if (this.status === undefined) {
+      // A TypeError before any head is a response that could not be read
+      // (a bad status line, a head too large), unless fetch wrapped a
+      // connection failure in it; anything else failed to reach the server.
+      if (error instanceof TypeError && !isConnectError(error)) {
+        return {
+          kind: "malformed",
+          message: `the response could not be read: ${networkErrorText(error)}`,
+        };
+      }
       this.retryable = true;
       return { kind: "connect", message: networkErrorText(error) };
     }
@@ -477,6 +718,26 @@ class Attempt {
       message: `the response broke off: ${networkErrorText(error)}`,
     };
   }
+}
+
+/**
+ * Whether `fetch`'s TypeError (or any error) wraps a failure to reach the
+ * server: a Deno connection error or an OS error somewhere in its causes.
+ */
+function isConnectError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+    if (
+      e instanceof Deno.errors.ConnectionRefused ||
+      e instanceof Deno.errors.ConnectionReset ||
+      e instanceof Deno.errors.ConnectionAborted ||
+      e instanceof Deno.errors.NotConnected ||
+      e instanceof Deno.errors.UnexpectedEof ||
+      /os error \d+|dns error|failed to lookup|tcp connect error|connection (refused|reset|closed)|certificate|tls/i
+        .test(e.message)
+    ) return true;
+    e = e.cause;
+  }
+  return false;
 }
 
 function joinChunks(parts: Uint8Array[]): Uint8Array {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { toEpochRecord } from "../run/records_file.ts";
+import { fileRecord } from "../run/records_file.ts";
 import { sendRequest } from "./request.ts";
 import { BenchmarkMetrics } from "../../workloads/benchmark/metrics.ts";
 import { replayTransport } from "../../testing/replay_transport.ts";
@@ -76,6 +76,6 @@ Deno.bench("BenchmarkMetrics.add", { group: "record" }, () => {
   metrics.add(record);
 });
 
-Deno.bench("records line (toEpochRecord + JSON)", { group: "record" }, () => {
-  encoder.encode(JSON.stringify(toEpochRecord(record)) + "\n");
+Deno.bench("records line (fileRecord + JSON)", { group: "record" }, () => {
+  encoder.encode(JSON.stringify(fileRecord(record)) + "\n");
 });

@@ -40,11 +40,16 @@ Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams
       const text = Array.from({ length: rng.int(6) }, () => pick(ALPHABET))
         .join("");
       const finish = i === n - 1 ? pick(["length", "stop"]) : null;
+      const kind = rng.next();
       const choice = chat
         ? {
           index: 0,
-          delta: i === 0 && rng.next() < 0.5
+          delta: i === 0 && kind < 0.3
             ? { role: "assistant", content: "" }
+            : kind < 0.5
+            ? { reasoning_content: text }
+            : kind < 0.6
+            ? { reasoning: text, content: null }
             : { content: text },
         }
         : { index: 0, text: rng.next() < 0.1 ? null : text, logprobs: null };
@@ -75,16 +80,21 @@ Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams
     }
 
     // The reference: JSON.parse every event.
-    let text = "", tokens = 0, finishReason: string | undefined;
+    let text = "", tokens = 0, reasoningChars = 0, reasoning = 0;
+    let finishReason: string | undefined;
     for (const e of events as { choices: Record<string, unknown>[] }[]) {
       const c = e.choices[0];
       if (c === undefined) continue;
-      const t = chat
-        ? (c.delta as { content?: string }).content
-        : c.text as string | null;
-      if (t !== null && t !== undefined && (!chat || t !== "")) {
-        tokens++;
-        text += t;
+      const delta = c.delta as Record<string, string | null> | undefined;
+      const t = chat ? delta?.content : c.text as string | null;
+      const r = delta?.reasoning_content ?? delta?.reasoning;
+      const hasText = typeof t === "string" && t !== "";
+      const hasReasoning = typeof r === "string" && r !== "";
+      if (hasText || hasReasoning) tokens++;
+      if (hasText) text += t;
+      if (hasReasoning) {
+        reasoning++;
+        reasoningChars += codePoints(r);
       }
       if (c.finish_reason) finishReason = c.finish_reason as string;
     }
@@ -108,6 +118,7 @@ Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams
         chunks: record.chunks,
         text: record.outputText,
         chars: record.outputChars,
+        reasoning: record.reasoningChunks ?? 0,
         finishReason: record.finishReason,
         completion: record.completionTokens,
       },
@@ -115,7 +126,8 @@ Deno.test("sendRequest's byte-level reading matches JSON.parse on random streams
         ok: tokens > 0,
         chunks: tokens,
         text: tokens > 0 ? text : record.outputText,
-        chars: codePoints(text),
+        chars: codePoints(text) + reasoningChars,
+        reasoning,
         finishReason,
         completion: n,
       },

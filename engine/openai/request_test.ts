@@ -192,17 +192,19 @@ Deno.test("sendRequest reports malformed SSE, in-stream errors and empty streams
   });
 });
 
-Deno.test("sendRequest counts an empty-string first chunk as the first token (tmesh's rule)", async () => {
+Deno.test("sendRequest does not count an event with empty text as output (llama.cpp ends completions streams with one)", async () => {
   await withServer(
     () => ({
       raw:
-        'data: {"choices":[{"text":""}]}\n\ndata: {"choices":[{"text":"a","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+        'data: {"choices":[{"text":""}]}\n\ndata: {"choices":[{"text":"a"}]}\n\n' +
+        'data: {"choices":[{"text":"","finish_reason":"length"}],"usage":{"prompt_tokens":2,"completion_tokens":1}}\n\ndata: [DONE]\n\n',
     }),
     async (endpoint) => {
-      const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 4 });
+      const r = await sendRequest(endpoint, { prompt: "x", maxTokens: 1 });
       strictEqual(r.ok, true);
-      strictEqual(r.chunks, 2);
+      strictEqual(r.chunks, 1); // one token, one output event
       strictEqual(r.outputChars, 1);
+      deepStrictEqual(r.readGaps, []); // no gap to a closing event
     },
   );
 });

@@ -1,6 +1,12 @@
 /**
  * The per-request records file: one JSON object per line, appended as each
- * request finishes, so nothing measured is lost if the process dies.
+ * request finishes, so nothing measured is lost if the process dies. Times
+ * are milliseconds of the process's monotonic clock, with the clock's Unix
+ * time origin on every record (`timeOrigin`); each record carries its run's
+ * and its session's start, and its per-token timing. A run that ends normally adds
+ * one last line, `{"run": {…}}`, with how long it took and why it stopped,
+ * so every figure the command printed can be recomputed from the file alone
+ * ({@linkcode readRecordsFile}).
  *
  * @module
  */
@@ -15,39 +21,48 @@ export interface RecordsFile {
   readonly count: number;
   /** Append one record (synchronously: it is on disk when this returns). */
   write(record: RequestRecord): void;
+  /**
+   * Mark that a periodic report was printed here, `elapsedMs` into the run:
+   * the records before it and after the previous mark made its interval.
+   */
+  report(elapsedMs: number): void;
+  /** Append the run's last line (once, after the last record). */
+  end(run: RunEnd): void;
   /** Close the file. */
   close(): void;
 }
 
+/** The last line of a records file: the run as its command reported it. */
+export interface RunEnd {
+  /** When the run started (ms of the records' clock). */
+  startedAt: number;
+  /** The elapsed time the command's figures use, ms (the final report's). */
+  elapsedMs: number;
+  /** Why the run stopped. */
+  stopReason: string;
+}
+
 /**
- * Convert a record's `performance.now()` times to Unix epoch milliseconds
- * (`performance.timeOrigin` + offset: one wall-clock reading per process, so
- * intervals stay monotonic and files from several processes can be merged).
+ * A record as its line in the file: its times unchanged (milliseconds of the
+ * process's monotonic clock, exact, so figures recomputed from the file are
+ * bit-identical to the live ones), plus `timeOrigin`, the Unix time in ms of
+ * that clock's zero (`performance.timeOrigin`): add it to any time for wall
+ * time, and to merge files of several processes.
  *
  * @example Usage
  * ```ts
- * import { toEpochRecord } from "./records_file.ts";
+ * import { fileRecord } from "./records_file.ts";
  * import { testRecord } from "../../testing/records.ts";
  * import assert from "node:assert/strict";
  *
- * const line = toEpochRecord(testRecord({ scheduledAt: 1, sentAt: 1, endAt: 2 }));
- * assert.equal(line.sentAt, performance.timeOrigin + 1);
- * assert.equal(line.endAt, performance.timeOrigin + 2);
- * assert.equal(line.firstTokenAt, undefined); // no token came
- * assert.equal(line.session, 0); // other fields are kept
+ * const line = fileRecord(testRecord({ sentAt: 1.5, endAt: 2 }));
+ * assert.equal(line.sentAt, 1.5);
+ * assert.equal(line.timeOrigin, performance.timeOrigin);
+ * assert.equal(line.timeOrigin! + line.sentAt, performance.timeOrigin + 1.5); // wall time
  * ```
  */
-export function toEpochRecord(record: RequestRecord): Record<string, unknown> {
-  const origin = performance.timeOrigin;
-  return {
-    ...record,
-    scheduledAt: origin + record.scheduledAt,
-    sentAt: origin + record.sentAt,
-    firstTokenAt: record.firstTokenAt === undefined
-      ? undefined
-      : origin + record.firstTokenAt,
-    endAt: origin + record.endAt,
-  };
+export function fileRecord(record: RequestRecord): RequestRecord {
+  return { ...record, timeOrigin: performance.timeOrigin };
 }
 
 /** Options of {@linkcode openRecordsFile}. */
@@ -97,6 +112,15 @@ export function openRecordsFile(
   const encoder = new TextEncoder();
   let count = 0;
   let closed = false;
+  const line = (value: unknown): void => {
+    try {
+      writeAllSync(file, encoder.encode(JSON.stringify(value) + "\n"));
+    } catch (error) {
+      throw new Error(
+        `Cannot write records file "${path}": ${(error as Error).message}`,
+      );
+    }
+  };
   return {
     path,
     get count() {
@@ -104,17 +128,15 @@ export function openRecordsFile(
     },
     write(record: RequestRecord): void {
       if (closed) return;
-      const bytes = encoder.encode(
-        JSON.stringify(toEpochRecord(record)) + "\n",
-      );
-      try {
-        writeAllSync(file, bytes);
-      } catch (error) {
-        throw new Error(
-          `Cannot write records file "${path}": ${(error as Error).message}`,
-        );
-      }
+      line(fileRecord(record));
       count++;
+    },
+    report(elapsedMs: number): void {
+      if (!closed) line({ report: { elapsedMs } });
+    },
+    end(run: RunEnd): void {
+      if (closed) return;
+      line({ run: { ...run, timeOrigin: performance.timeOrigin } });
     },
     close(): void {
       if (closed) return;
@@ -122,4 +144,80 @@ export function openRecordsFile(
       file.close();
     },
   };
+}
+
+/** What {@linkcode readRecordsFile} read. */
+export interface RecordsFileContents {
+  /** The records, in the order they were written. */
+  records: RequestRecord[];
+  /** The run's last line, when it ended normally. */
+  run?: RunEnd;
+  /** The periodic reports printed: when, and after how many records. */
+  reports: { elapsedMs: number; after: number }[];
+}
+
+/**
+ * Read a records file back: its records in order, and the run's last line.
+ * An unreadable line is an error naming it.
+ *
+ * @example Write, then read back
+ * ```ts
+ * import { openRecordsFile, readRecordsFile } from "./records_file.ts";
+ * import { testRecord } from "../../testing/records.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * const file = openRecordsFile(path);
+ * file.write(testRecord({ sentAt: 10, endAt: 30 }));
+ * file.end({ startedAt: 0, elapsedMs: 50, stopReason: "duration" });
+ * file.close();
+ * const { records, run } = await readRecordsFile(path);
+ * assert.equal(records[0].endAt - records[0].sentAt, 20);
+ * assert.equal(run?.elapsedMs, 50);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function readRecordsFile(
+  path: string,
+): Promise<RecordsFileContents> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    throw new Error(`Cannot read records file "${path}": ${reason}`);
+  }
+  const out: RecordsFileContents = { records: [], reports: [] };
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    let value: Record<string, unknown>;
+    try {
+      value = JSON.parse(lines[i]);
+    } catch {
+      throw new SyntaxError(
+        `Cannot read records file "${path}": line ${i + 1} is not JSON`,
+      );
+    }
+    if (value !== null && typeof value === "object" && "run" in value) {
+      out.run = value.run as RunEnd;
+    } else if (
+      value !== null && typeof value === "object" && "report" in value
+    ) {
+      const { elapsedMs } = value.report as { elapsedMs: number };
+      out.reports.push({ elapsedMs, after: out.records.length });
+    } else if (
+      value === null || typeof value !== "object" ||
+      typeof value.sentAt !== "number" || typeof value.session !== "number"
+    ) {
+      throw new TypeError(
+        `Cannot read records file "${path}": line ${
+          i + 1
+        } is not a request record`,
+      );
+    } else out.records.push(value as unknown as RequestRecord);
+  }
+  return out;
 }

@@ -242,14 +242,19 @@ class RunState {
   }
 
   async #sleepUntil(at: number): Promise<void> {
-    const delay = at - performance.now();
-    if (delay <= 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, delay))),
-      this.#admissionClosed,
-    ]);
-    clearTimeout(timer);
+    // A timer may fire a fraction of a millisecond early: sleep again until
+    // the arrival is due, so nothing is sent before its scheduled time.
+    for (let delay = at - performance.now(); delay > 0 && this.#admitting;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) =>
+          timer = setTimeout(resolve, Math.ceil(delay))
+        ),
+        this.#admissionClosed,
+      ]);
+      clearTimeout(timer);
+      delay = at - performance.now();
+    }
   }
 
   #launch(session: Session, id: number, scheduledAt: number): void {
@@ -280,29 +285,40 @@ class RunState {
   #context(id: number, firstScheduledAt: number): SessionContext {
     const signal = this.stopController.signal;
     let turn = 0;
-    const startedAt = this.startedAt;
+    const runStartedAt = this.startedAt;
+    const sessionStartedAt = performance.now();
+    // When the session means its next request to go out: the arrival for the
+    // first, then the end of the previous answer plus the waits asked for
+    // since (tool latency, think time). What the client adds on top (a late
+    // timer, prompt synthesis, a queue) shows as sentAt − scheduledAt.
+    let due = firstScheduledAt;
+    const stamp = (record: RequestRecord): RequestRecord => {
+      record.sessionStartedAt = sessionStartedAt;
+      record.runStartedAt = runStartedAt;
+      return record;
+    };
     const send = async (spec: RequestSpec): Promise<RequestRecord> => {
-      const scheduledAt = turn === 0 ? firstScheduledAt : performance.now();
+      const scheduledAt = due;
       const thisTurn = turn++;
       const max = this.#options.stop?.maxRequests;
       if (max !== undefined && this.#requests.sent >= max) {
         this.closeAdmission("max_requests");
-        return abortedRecord(
+        return stamp(abortedRecord(
           id,
           thisTurn,
           scheduledAt,
           spec,
           "the run's request limit was reached",
-        );
+        ));
       }
       if (signal.aborted) {
-        return abortedRecord(
+        return stamp(abortedRecord(
           id,
           thisTurn,
           scheduledAt,
           spec,
           "aborted by the run",
-        );
+        ));
       }
       this.#requests.sent++;
       if (max !== undefined && this.#requests.sent >= max) {
@@ -326,6 +342,8 @@ class RunState {
         this.#requestAborts.delete(abort);
         this.#release();
       }
+      stamp(record);
+      due = record.endAt;
       if (record.ok) this.#requests.ok++;
       else if (record.error?.kind === "aborted") this.#requests.aborted++;
       else this.#requests.failed++;
@@ -341,8 +359,12 @@ class RunState {
       id,
       signal,
       send,
-      sleep: (ms: number) => abortableSleep(ms, signal),
-      now: () => performance.now() - startedAt,
+      sleep: (ms: number) => {
+        due += Math.max(0, ms);
+        return abortableSleep(ms, signal);
+      },
+      now: () => performance.now() - runStartedAt,
+      startedAt: sessionStartedAt,
     };
   }
 
@@ -393,12 +415,13 @@ function abortedRecord(
   spec: RequestSpec,
   message: string,
 ): RequestRecord {
+  const now = performance.now();
   return {
     session,
     turn,
     scheduledAt: at,
-    sentAt: at,
-    endAt: at,
+    sentAt: now,
+    endAt: now,
     chunks: 0,
     promptChars: 0,
     outputChars: 0,
@@ -428,16 +451,25 @@ export function abortableSleep(
   ms: number,
   signal?: AbortSignal,
 ): Promise<void> {
+  const until = performance.now() + Math.max(0, ms);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    let timer: ReturnType<typeof setTimeout>;
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(signal!.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    // A timer may fire a fraction of a millisecond early: never wake before `ms`.
+    const arm = (): void => {
+      const left = until - performance.now();
+      if (left <= 0) {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+        return;
+      }
+      timer = setTimeout(arm, Math.ceil(left));
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
+    arm();
   });
 }

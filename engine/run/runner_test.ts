@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { closedLoop, constantRate, openLoop } from "./load.ts";
-import { run } from "./runner.ts";
+import { abortableSleep, run } from "./runner.ts";
 import type { RequestRecord, Session } from "../types.ts";
 import { startScriptedServer } from "../../testing/scripted_server.ts";
 
@@ -191,4 +191,12 @@ Deno.test("a session that throws or resolves false is counted failed; the run go
     cancelled: 0,
   });
   strictEqual(summary.stopReason, "exhausted");
+});
+
+Deno.test("abortableSleep never wakes before its time (a timer may fire early)", async () => {
+  for (const ms of [1, 2.5, 7.3, 20]) {
+    const t0 = performance.now();
+    await abortableSleep(ms);
+    ok(performance.now() - t0 >= ms, `${ms} ms`);
+  }
 });

@@ -13,8 +13,9 @@ import type {
 
 /**
  * The general transport on the platform's `fetch` (HTTP/2, proxies, TLS).
- * Without a separate connect phase, its connect timeout covers everything up
- * to the response head.
+ * It has no separate connect phase, so `connectTimeoutMs` is not applied
+ * (it would bound the wait for the response head, which for a request that
+ * is not streamed is the whole generation).
  *
  * @example Usage
  * ```ts
@@ -46,36 +47,17 @@ export function fetchTransport(): Transport {
       sink: ResponseSink,
       options: SendOptions = {},
     ): Promise<void> {
-      const { signal, connectTimeoutMs } = options;
-      let headSignal = signal;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (connectTimeoutMs !== undefined) {
-        const timeout = new AbortController();
-        timer = setTimeout(
-          () =>
-            timeout.abort(
-              new DOMException(
-                `no response within ${connectTimeoutMs} ms`,
-                "TimeoutError",
-              ),
-            ),
-          connectTimeoutMs,
-        );
-        headSignal = signal
-          ? AbortSignal.any([signal, timeout.signal])
-          : timeout.signal;
-      }
-      let response: Response;
-      try {
-        response = await fetch(request.url, {
-          method: request.method,
-          headers: request.headers,
-          body: request.body,
-          signal: headSignal,
-        });
-      } finally {
-        clearTimeout(timer);
-      }
+      // `fetch` has no separate connect phase: a connect timeout would bound
+      // the whole wait for the response head, which for a request that is
+      // not streamed is the whole generation. It is not applied; the total,
+      // first-token and idle timeouts of the request bound the wait.
+      const { signal } = options;
+      const response = await fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal,
+      });
       sink.head(response.status, response.headers);
       const body = response.body;
       if (body === null) return;

@@ -151,7 +151,10 @@ class Http1Transport implements Transport {
     signal?.throwIfAborted();
     const target = targetOf(request.url);
     const bytes = encodeRequest(request);
-    while (true) {
+    for (let attempt = 0;; attempt++) {
+      // After a stale connection, the sink hears of the new send: its time
+      // is the request's, and the record counts it.
+      if (attempt > 0) sink.resent?.(performance.now());
       let connection = this.#take(target.key);
       const reused = connection !== undefined;
       connection ??= await this.#connect(target, options);
@@ -362,7 +365,7 @@ class ResponseParser {
       return;
     }
     if (this.#state === S_DONE) return;
-    throw new TypeError(
+    throw new Deno.errors.UnexpectedEof(
       this.#state === S_HEAD && this.#head === null
         ? "connection closed before message completed"
         : "end of file before message length reached",

@@ -352,3 +352,130 @@ Deno.test("http1Transport reads a body larger than its first buffer intact", asy
     await server.shutdown();
   }
 });
+
+/**
+ * A raw HTTP/1.1 server: answers each request with `respond(n)` (n counts
+ * requests over all connections); `null` closes the connection instead of
+ * answering, after reading the request, as a server does that closed a
+ * kept-alive connection the client had just reused.
+ */
+function rawServer(respond: (n: number) => string | null) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  let requests = 0;
+  let connections = 0;
+  const serveConn = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(65536);
+    try {
+      while (true) {
+        let text = "";
+        while (!/\r\n\r\n[\s\S]*\}$/.test(text)) {
+          const n = await conn.read(buf);
+          if (n === null) return;
+          text += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        const answer = respond(requests++);
+        if (answer === null) {
+          conn.close();
+          return;
+        }
+        await conn.write(new TextEncoder().encode(answer));
+      }
+    } catch {
+      // closed
+    }
+  };
+  const loop = (async () => {
+    try {
+      for await (const conn of listener) {
+        connections++;
+        conns.push(conn);
+        serveConn(conn);
+      }
+    } catch {
+      // listener closed
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    requests: () => requests,
+    connections: () => connections,
+    async close() {
+      listener.close();
+      await loop;
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+    },
+  };
+}
+
+const SSE_OK = (text: string) => {
+  const body =
+    `data: {"choices":[{"text":"${text}","finish_reason":"length"}]}\n\n` +
+    `data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n`;
+  return `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=5\r\n\r\n${body}`;
+};
+
+Deno.test("http1: a kept-alive connection the server closed is re-sent on a fresh one, counted in the record, even with maxRetries 0", async () => {
+  // Request 0 is answered (the connection stays in the pool); request 1 finds
+  // it closed by the server before any response byte; its re-send (request
+  // 2, on a new connection) is answered.
+  const server = rawServer((n) => n === 1 ? null : SSE_OK(`r${n}`));
+  const transport = http1Transport();
+  try {
+    const endpoint = {
+      baseUrl: `http://127.0.0.1:${server.port}/v1/`,
+      model: "m",
+      transport,
+      maxRetries: 0,
+    };
+    const first = await sendRequest(endpoint, { prompt: "a", maxTokens: 1 });
+    assert.equal(first.ok, true, JSON.stringify(first.error));
+    assert.equal(first.resent, undefined);
+    const before = performance.now();
+    const second = await sendRequest(endpoint, {
+      prompt: "b",
+      maxTokens: 1,
+      keepText: true,
+    });
+    assert.equal(second.ok, true, JSON.stringify(second.error));
+    assert.equal(second.outputText, "r2");
+    assert.equal(second.resent, 1);
+    assert.equal(second.retries, 0);
+    // sentAt is the re-send's time, not the dead connection's.
+    assert.ok(second.sentAt > before);
+    assert.equal(server.requests(), 3);
+    assert.equal(server.connections(), 2);
+  } finally {
+    transport.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: a response that cannot be read is malformed, not a connect failure, and not retried", async () => {
+  const server = rawServer(() => "HELLO THERE\r\n\r\n");
+  const transport = http1Transport();
+  try {
+    const record = await sendRequest(
+      {
+        baseUrl: `http://127.0.0.1:${server.port}/v1/`,
+        model: "m",
+        transport,
+        maxRetries: 2,
+      },
+      { prompt: "a", maxTokens: 1 },
+    );
+    assert.equal(record.error?.kind, "malformed");
+    assert.match(record.error!.message, /invalid HTTP response status line/);
+    assert.equal(record.retries, 0);
+    assert.equal(server.requests(), 1);
+  } finally {
+    transport.close();
+    await server.close();
+  }
+});

@@ -29,6 +29,13 @@ export interface ResponseSink {
    * Throwing stops the response (the transport closes it and rethrows).
    */
   data(chunk: Uint8Array, at: number): void;
+  /**
+   * The request is being sent again, on a fresh connection, because the
+   * kept-alive connection it went out on was found closed before any
+   * response byte (the server never read it); `at` is `performance.now()`
+   * of the new send.
+   */
+  resent?(at: number): void;
 }
 
 /** Options of one exchange. */

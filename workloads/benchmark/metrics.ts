@@ -99,10 +99,11 @@ export class BenchmarkMetrics {
   #withoutUsage = 0;
 
   /**
-   * Count one finished request; aborted ones are ignored, and so is a
-   * successful one without a first token (a non-streamed response).
+   * Count one finished request; aborted and warm-up ones are ignored, and so
+   * is a successful one without a first token (a non-streamed response).
    */
   add(record: RequestRecord): void {
+    if (record.warmup) return;
     if (!record.ok) {
       const kind = record.error?.kind;
       if (kind === undefined || kind === "aborted") return;

@@ -5,6 +5,10 @@
  * @module
  */
 import { redactSecrets } from "../../engine/format/redact.ts";
+import type {
+  LatencyDistributions,
+  Slos,
+} from "../../engine/metrics/distributions.ts";
 import type { RunSummary } from "../../engine/run/runner.ts";
 import { benchmarkAverages, type BenchmarkSnapshot } from "./metrics.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
@@ -73,18 +77,26 @@ export function renderBenchmarkBlock(
   return lines.join("\n") + "\n\n";
 }
 
-/** What a benchmark run measured: the final snapshot and the runner's counters. */
+/** What a benchmark run measured: the final snapshot, the distributions and the runner's counters. */
 export interface BenchmarkRunResult {
   /** The final snapshot (whole run, and the interval since the last report). */
   final: BenchmarkSnapshot;
   /** Runner counters. */
   summary: RunSummary;
+  /** Latency distributions of the run (warm-up left out). */
+  distributions: LatencyDistributions;
 }
 
 /** Options of {@linkcode benchmarkSummaryJson}. */
 export interface BenchmarkSummaryOptions {
   /** The run's parameters, written under `params` (credentials are dropped). */
   params?: Record<string, unknown>;
+  /** Percentiles of the distributions (default 50, 90, 99). */
+  percentiles?: readonly number[];
+  /** SLOs for goodput. */
+  slos?: Slos;
+  /** The transport the run used. */
+  transport?: string;
 }
 
 /**
@@ -96,6 +108,7 @@ export interface BenchmarkSummaryOptions {
  * import { benchmarkSummaryJson } from "./report.ts";
  * import { BenchmarkMetrics } from "./metrics.ts";
  * import { sizeBenchmark } from "./sizing.ts";
+ * import { LatencyDistributions } from "../../engine/metrics/distributions.ts";
  * import assert from "node:assert/strict";
  *
  * const sizing = sizeBenchmark("m", { offloadSizeGib: 100, bytesPerToken: 98304 });
@@ -106,6 +119,7 @@ export interface BenchmarkSummaryOptions {
  *     sessions: { started: 0, completed: 0, failed: 0, cancelled: 0 },
  *     requests: { sent: 0, ok: 0, failed: 0, aborted: 0 },
  *   },
+ *   distributions: new LatencyDistributions(),
  * }, { params: { model: "m", api_key: "sk-secret" } });
  * assert.deepEqual(json.params, { model: "m" });
  * assert.equal(json.mean_ttft_s, null);
@@ -141,5 +155,11 @@ export function benchmarkSummaryJson(
     // Token sums over the requests whose usage reported cached_tokens.
     cache_report_prompt_tokens: g.cachePromptTokens,
     cache_report_cached_tokens: g.cachedTokens,
+    transport: options.transport ?? null,
+    distributions: result.distributions.summary({
+      percentiles: options.percentiles,
+      slos: options.slos,
+      elapsedMs: final.elapsed * 1000,
+    }),
   };
 }

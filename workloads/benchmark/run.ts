@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { closedLoop } from "../../engine/run/load.ts";
+import { LatencyDistributions } from "../../engine/metrics/distributions.ts";
+import { closedLoop, type LoadPolicy } from "../../engine/run/load.ts";
 import type { EndpointConfig } from "../../engine/openai/request.ts";
 import { run } from "../../engine/run/runner.ts";
 import type { RequestErrorKind, RequestRecord } from "../../engine/types.ts";
@@ -22,6 +23,19 @@ export interface BenchmarkRunOptions {
   seed?: number;
   /** Send `ignore_eos` so every request generates exactly the output length. */
   ignoreEos?: boolean;
+  /** `/v1/completions` (default) or `/v1/chat/completions`. */
+  api?: "completions" | "chat";
+  /**
+   * How requests are admitted (default: a closed loop of the sizing's
+   * `maxInFlight`). An open loop (`openLoop(gamma(rate, burstiness))`) still
+   * keeps at most `maxInFlight` in flight; the rest wait in the client, which
+   * shows as client lag.
+   */
+  load?: LoadPolicy;
+  /** Stop after this many requests, the warm-up not counted (default: no limit). */
+  maxRequests?: number;
+  /** The first this many requests are a warm-up, left out of every figure. */
+  warmupRequests?: number;
   /** Stop after this many ms (default: run until `signal`). */
   durationMs?: number;
   /** Stop (Ctrl+C, SIGTERM). */
@@ -34,6 +48,8 @@ export interface BenchmarkRunOptions {
   warn?: (text: string) => void;
   /** Called with each record as it completes. */
   onRecord?: (record: RequestRecord) => void;
+  /** Called when a report block was written, with its elapsed time (ms). */
+  onReport?: (elapsedMs: number) => void;
   /** `performance.now()` the elapsed time counts from (default: now). */
   startedAt?: number;
 }
@@ -71,6 +87,7 @@ export async function runBenchmark(
   const intervalMs = options.intervalMs ?? 5000;
   const intervalSeconds = intervalMs / 1000;
   const metrics = new BenchmarkMetrics();
+  const distributions = new LatencyDistributions();
   const write = options.write ?? (() => {});
   const warn = options.warn ?? (() => {});
   const warned = new Set<RequestErrorKind | "usage">();
@@ -78,22 +95,32 @@ export async function runBenchmark(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = (): void => {
     if (metrics.pending) {
-      write(
-        renderBenchmarkBlock(metrics.report(elapsed()), { intervalSeconds }),
-      );
+      const snapshot = metrics.report(elapsed());
+      write(renderBenchmarkBlock(snapshot, { intervalSeconds }));
+      options.onReport?.(snapshot.elapsed * 1000);
     }
     timer = setTimeout(tick, intervalMs);
   };
   timer = setTimeout(tick, intervalMs);
   try {
+    const load = options.load ?? closedLoop(sizing.maxInFlight);
+    const warmup = options.warmupRequests ?? 0;
     const summary = await run(benchmarkWorkload(sizing, options), {
       endpoint: options.endpoint,
-      load: closedLoop(sizing.maxInFlight),
-      stop: { durationMs: options.durationMs, signal: options.signal },
+      load,
+      maxInFlight: load.kind === "open" ? sizing.maxInFlight : undefined,
+      stop: {
+        durationMs: options.durationMs,
+        signal: options.signal,
+        maxRequests: options.maxRequests === undefined
+          ? undefined
+          : options.maxRequests + warmup,
+      },
       startedAt,
       onRecord: (record) => {
         options.onRecord?.(record);
         metrics.add(record);
+        distributions.add(record);
         const kind = record.error?.kind;
         if (kind !== undefined && kind !== "aborted" && !warned.has(kind)) {
           warned.add(kind);
@@ -114,7 +141,7 @@ export async function runBenchmark(
         }
       },
     });
-    return { final: metrics.report(elapsed()), summary };
+    return { final: metrics.report(elapsed()), summary, distributions };
   } finally {
     clearTimeout(timer);
   }

@@ -16,12 +16,24 @@ import {
 import { singleRequest } from "../../shapes/sessions.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 
+/**
+ * Tokens of a prompt beyond the context's words, for the prompt-length
+ * check: the context's index and the question (`"17tell me a long story"`),
+ * 7 or 8 with Qwen3 and o200k tokenizers (32 007 for context 0 + question 5,
+ * as measured in the tmesh-cli reference).
+ */
+const QUESTION_TOKENS = 7;
+
 /** Options of {@linkcode benchmarkWorkload}. */
 export interface BenchmarkWorkloadOptions {
   /** Seed of the question draw (default: random). */
   seed?: number;
   /** Send `ignore_eos` so every request generates exactly the output length. */
   ignoreEos?: boolean;
+  /** `/v1/completions` (default, as tmesh-cli) or `/v1/chat/completions` (the prompt as one user message). */
+  api?: "completions" | "chat";
+  /** The first this many requests are a warm-up: sent and recorded, left out of the figures. */
+  warmupRequests?: number;
 }
 
 /**
@@ -46,6 +58,7 @@ export interface BenchmarkWorkloadOptions {
  *     id: i,
  *     signal: new AbortController().signal,
  *     now: () => 0,
+ *     startedAt: 0,
  *     sleep: async () => {},
  *     send: async (spec) => (sent.push(spec), testRecord()),
  *   });
@@ -63,6 +76,7 @@ export function* benchmarkWorkload(
   });
   const questions = numberedQuestions(sizing.questions);
   const rng = seededRandom(options.seed);
+  const warmup = options.warmupRequests ?? 0;
   let index = 0;
   for (const context of tile(contexts)) {
     const q = rng.int(questions.length);
@@ -70,7 +84,12 @@ export function* benchmarkWorkload(
       prompt: context + questions[q],
       maxTokens: sizing.outputLength,
       ignoreEos: options.ignoreEos,
-      tags: { context: index++ % sizing.contexts, question: q },
+      api: options.api,
+      // The context's words plus its index, and the question's (≈ 1 token per "hi").
+      expectedPromptTokens: sizing.inputLength + QUESTION_TOKENS,
+      warmup: index < warmup || undefined,
+      tags: { context: index % sizing.contexts, question: q },
     });
+    index++;
   }
 }

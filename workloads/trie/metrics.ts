@@ -10,6 +10,7 @@
  * @module
  */
 
+import { LatencyDistributions } from "../../engine/metrics/distributions.ts";
 import { requestFigures } from "../../engine/metrics/figures.ts";
 import type { RequestRecord } from "../../engine/types.ts";
 import { cumulativePromptTokens, type TraceRow } from "./trace_file.ts";
@@ -264,6 +265,8 @@ export class ServerMetrics {
   cachedTokens = 0;
   /** Σ eligible prompt tokens. */
   eligiblePromptTokens = 0;
+  /** Some request of the trace reported `cached_tokens` (the cache rates mean something). */
+  cachedReported = false;
   #carry = 0;
 
   /**
@@ -294,6 +297,7 @@ export class ServerMetrics {
   ): void {
     this.promptTokens += usage.promptTokens;
     this.cachedTokens += usage.cachedTokens ?? 0;
+    if (usage.cachedTokens !== undefined) this.cachedReported = true;
     this.eligiblePromptTokens += this.#carry;
     this.#carry = usage.promptTokens + usage.completionTokens;
   }
@@ -572,6 +576,8 @@ export class TrieResult {
   readonly startedAt: number;
   /** Seconds the run took (set by the caller at the end; 0 until then). */
   wallTime = 0;
+  /** Why the run stopped (set by `runTrie` at the end). */
+  stopReason?: string;
   /** Traces that succeeded. */
   completedTraces = 0;
   /** Traces that failed (an error, not a cancellation). */
@@ -588,6 +594,8 @@ export class TrieResult {
   readonly serverMetrics: ServerMetrics[] = [];
   /** Cumulative accounting points, in time order. */
   readonly points: CompletionPoint[] = [];
+  /** Latency distributions of every request of the run (fed by `runTrie`). */
+  readonly distributions: LatencyDistributions = new LatencyDistributions();
 
   /**
    * An empty result.

@@ -38,6 +38,8 @@ interface PerTraceColumn {
   key: string;
   digits: number;
   stream: boolean;
+  /** A cache rate: shown only when the server reported cached tokens. */
+  cache?: boolean;
   values: (r: TrieResult) => number[];
 }
 
@@ -75,6 +77,7 @@ const PER_TRACE_COLUMNS: readonly PerTraceColumn[] = [
     key: "cache_hit_rate_pct",
     digits: 1,
     stream: false,
+    cache: true,
     values: (r) => r.serverMetrics.map((m) => m.cacheHitRate * 100),
   },
   {
@@ -82,6 +85,7 @@ const PER_TRACE_COLUMNS: readonly PerTraceColumn[] = [
     key: "eligible_cache_hit_rate_pct",
     digits: 1,
     stream: false,
+    cache: true,
     values: (r) => r.serverMetrics.map((m) => m.eligibleCacheHitRate * 100),
   },
 ];
@@ -91,15 +95,19 @@ interface ShownColumn {
   summary: Summary;
 }
 
-// Only columns with data, like trie.
+// Only columns with data, like trie; and a cache rate only when the server
+// reported cached tokens (not a column of zeros: "not reported" is said
+// below the tables).
 function shownColumns(
   result: TrieResult,
   options: TrieReportOptions,
 ): ShownColumn[] {
   const stream = options.stream ?? result.stream;
+  const cached = result.serverMetrics.some((m) => m.cachedReported);
   const shown: ShownColumn[] = [];
   for (const column of PER_TRACE_COLUMNS) {
     if (column.stream && !stream) continue;
+    if (column.cache && !cached) continue;
     const summary = summarize(column.values(result));
     if (summary !== undefined) shown.push({ column, summary });
   }

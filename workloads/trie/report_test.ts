@@ -21,6 +21,7 @@ function server(prompt: number, cached: number, eligible: number) {
   m.promptTokens = prompt;
   m.cachedTokens = cached;
   m.eligiblePromptTokens = eligible;
+  m.cachedReported = true; // a server that reports cached_tokens
   return m;
 }
 
@@ -385,4 +386,18 @@ Deno.test("progressLine(): one greppable key=value line", () => {
       " last30_total_prompt_t/s=46 last30_cached_prompt_t/s=21" +
       " last30_uncached_prompt_t/s=25 last30_compl_t/s=16",
   );
+});
+
+Deno.test("renderTrieReport: without cached_tokens from the server, no cache columns (not a column of zeros)", () => {
+  const result = new TrieResult({ stream: false, startedAt: 0 });
+  const m = new ServerMetrics();
+  m.recordUsage({ promptTokens: 100, completionTokens: 10 });
+  result.serverMetrics.push(m);
+  result.latencies.push(2);
+  result.completedTraces = 1;
+  const text = renderTrieReport(result);
+  assert.ok(text.includes("Latency (s)"), text);
+  assert.ok(!text.includes("Cache hit rate"), text);
+  m.recordUsage({ promptTokens: 100, completionTokens: 10, cachedTokens: 0 });
+  assert.ok(renderTrieReport(result).includes("Cache hit rate (%)"));
 });

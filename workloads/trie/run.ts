@@ -15,7 +15,8 @@ import { run } from "../../engine/run/runner.ts";
 import type { Synthesizer } from "../../engine/text/synth.ts";
 import type { RequestRecord } from "../../engine/types.ts";
 import { TrieResult } from "./metrics.ts";
-import { type TraceFailure, trieWorkload } from "./session.ts";
+import { type TraceFailure, TrieAccounting } from "./accounting.ts";
+import { trieWorkload } from "./session.ts";
 import type { TraceRow } from "./trace_file.ts";
 
 /** Options of {@linkcode runTrie}. */
@@ -39,6 +40,12 @@ export interface TrieRunOptions {
   duration?: number;
   /** Stream the responses. */
   stream?: boolean;
+  /** `completions` (default, as trie) or `chat`. */
+  api?: "completions" | "chat";
+  /** Send `ignore_eos` (default true, as trie). */
+  ignoreEos?: boolean;
+  /** The routing header carrying the trace id (default `X-SMG-Routing-Key`); null sends none. */
+  routingHeader?: string | null;
   /** Stops the run early (Ctrl+C); the partial result is returned. */
   signal?: AbortSignal;
   /** `performance.now()` of the benchmark start (default: now). */
@@ -144,16 +151,23 @@ export async function runTrie(
   const stream = options.stream ?? false;
   const result = new TrieResult({ stream, startedAt });
   let usageWarned = false;
+  // The accounting reads the records alone, as a recomputation from a
+  // records file does.
+  const accounting = new TrieAccounting(rows, {
+    result,
+    onFailure: options.onFailure,
+    onUsageMissing: () => {
+      if (!usageWarned) options.onUsageMissing?.();
+      usageWarned = true;
+    },
+  });
   const summary = await run(
     trieWorkload(rows, {
       synthesizer: options.synthesizer,
-      result,
       stream,
-      onFailure: options.onFailure,
-      onUsageMissing: () => {
-        if (!usageWarned) options.onUsageMissing?.();
-        usageWarned = true;
-      },
+      api: options.api,
+      ignoreEos: options.ignoreEos,
+      routingHeader: options.routingHeader,
     }),
     {
       endpoint: options.endpoint,
@@ -166,10 +180,13 @@ export async function runTrie(
       },
       onRecord: (record) => {
         options.onRecord?.(record);
+        accounting.add(record);
+        result.distributions.add(record);
         options.onProgress?.(result);
       },
     },
   );
   result.wallTime = summary.wallTimeMs / 1000;
+  result.stopReason = summary.stopReason;
   return result;
 }

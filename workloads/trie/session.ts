@@ -7,36 +7,28 @@
  * @module
  */
 import type { Synthesizer } from "../../engine/text/synth.ts";
-import type { RequestRecord, Session } from "../../engine/types.ts";
+import type { Session } from "../../engine/types.ts";
 import { tile } from "../../shapes/orders.ts";
 import { multiTurn, type TurnSpec } from "../../shapes/sessions.ts";
-import { TraceAccumulator, type TrieResult } from "./metrics.ts";
-import type { TraceRow } from "./trace_file.ts";
-
-/** Why a trace stopped early, for the `request failed` warning. */
-export interface TraceFailure {
-  /** The trace (session) id. */
-  traceId: number;
-  /** Tool-use turns completed before the failing request. */
-  turn: number;
-  /** The failing request's record. */
-  record: RequestRecord;
-}
+import { cumulativePromptTokens, type TraceRow } from "./trace_file.ts";
 
 /** Options of {@linkcode traceSession}. */
 export interface TraceSessionOptions {
   /** Makes prompt text of exact token lengths. */
   synthesizer: Synthesizer;
-  /** Where the trace's accounting goes. */
-  result: TrieResult;
   /** Stream the responses (TTFT, TTFAT, decode rate need it). */
   stream?: boolean;
-  /** Trace id, sent as `X-SMG-Routing-Key` for session affinity in routers. */
+  /**
+   * `completions` (default, as trie: one growing text) or `chat` (a growing
+   * list of messages; the chat template adds tokens to every prompt).
+   */
+  api?: "completions" | "chat";
+  /** Send `ignore_eos` so each answer is exactly its `max_tokens` (default true, as trie). */
+  ignoreEos?: boolean;
+  /** Trace id, sent in the routing header for session affinity in routers. */
   traceId?: number;
-  /** Called when a request fails (not when the run aborts it). */
-  onFailure?: (failure: TraceFailure) => void;
-  /** Called when a streamed trace succeeded without any usage. */
-  onUsageMissing?: () => void;
+  /** The routing header's name (default `X-SMG-Routing-Key`, as trie); null sends none. */
+  routingHeader?: string | null;
 }
 
 /**
@@ -47,10 +39,10 @@ export interface TraceSessionOptions {
  * synthesized tokens appended; then the final request. The trace start is
  * taken before any synthesis.
  *
- * @example Usage
+ * @example One trace against the simulator, accounted from its records
  * ```ts
  * import { traceSession } from "./session.ts";
- * import { TrieResult } from "./metrics.ts";
+ * import { TrieAccounting } from "./accounting.ts";
  * import { run } from "../../engine/run/runner.ts";
  * import { createSynthesizer } from "../../engine/text/synth.ts";
  * import { startSimulator } from "../../sim/server.ts";
@@ -63,21 +55,29 @@ export interface TraceSessionOptions {
  *   tool_call_output_length: [8], tool_call_latency: [0.01], final_assistant_response_length: 32,
  * };
  * const synthesizer = createSynthesizer(qwen3Tokenizer(), { seed: 1 });
- * const result = new TrieResult({ stream: true });
- * const session = traceSession(row, { synthesizer, result, stream: true });
- * const summary = await run([session], { endpoint: { baseUrl: sim.url, model: sim.model } });
+ * const accounting = new TrieAccounting([row], { stream: true });
+ * const session = traceSession(row, { synthesizer, stream: true });
+ * const summary = await run([session], {
+ *   endpoint: { baseUrl: sim.url, model: sim.model },
+ *   onRecord: (r) => accounting.add(r),
+ * });
  * assert.equal(summary.requests.ok, 2); // num_turns + 1 requests
- * assert.equal(result.completedTraces, 1);
+ * assert.equal(accounting.result.completedTraces, 1);
  * // One accounting point per request, completion tokens cumulated: 16, then 16 + 32.
- * assert.deepEqual(result.points.map((p) => p.completionTokens), [16, 48]);
+ * assert.deepEqual(accounting.result.points.map((p) => p.completionTokens), [16, 48]);
  * ```
  */
 export function traceSession(
   row: TraceRow,
   options: TraceSessionOptions,
 ): Session {
-  const { synthesizer, result } = options;
+  const { synthesizer } = options;
   const n = row.num_turns;
+  // Each request's prompt as the trace means it (the server adds BOS to the
+  // input − 1 synthesized tokens), for the server's prompt_tokens check.
+  const expected = (k: number) => ({
+    expectedPromptTokens: cumulativePromptTokens(row, k),
+  });
   const turns: TurnSpec[] = row.assistant_response_length.map((
     maxTokens,
     i,
@@ -85,36 +85,26 @@ export function traceSession(
     maxTokens,
     waitMs: row.tool_call_latency[i] * 1000,
     append: () => synthesizer.text(row.tool_call_output_length[i]),
+    request: expected(i),
   }));
-  turns.push({ maxTokens: row.final_assistant_response_length });
-  let trace: TraceAccumulator;
-  const headers = options.traceId === undefined
+  turns.push({
+    maxTokens: row.final_assistant_response_length,
+    request: expected(n),
+  });
+  const header = options.routingHeader === undefined
+    ? "X-SMG-Routing-Key"
+    : options.routingHeader;
+  const headers = options.traceId === undefined || header === null
     ? undefined
-    : { "X-SMG-Routing-Key": String(options.traceId) };
+    : { [header]: String(options.traceId) };
   return multiTurn({
     prompt: () => synthesizer.text(Math.max(row.input_prompt_length - 1, 0)),
     turns,
-    request: { ignoreEos: true, stream: options.stream ?? false, headers },
-    onStart: () => {
-      trace = new TraceAccumulator(performance.now());
-    },
-    onRecord: (record, turn, ctx) => {
-      if (!record.ok) {
-        if (record.error?.kind !== "aborted") {
-          result.recordFailure();
-          options.onFailure?.({ traceId: ctx.id, turn, record });
-        }
-        return;
-      }
-      trace.add(record);
-      const at = ctx.now() / 1000;
-      if (turn < n) {
-        result.recordTurn(row, turn, { at });
-      } else if (
-        !result.recordSuccess(row, trace, { at }).serverMetricsRecorded
-      ) {
-        options.onUsageMissing?.();
-      }
+    api: options.api,
+    request: {
+      ignoreEos: options.ignoreEos ?? true,
+      stream: options.stream ?? false,
+      headers,
     },
   });
 }
@@ -125,7 +115,7 @@ export function traceSession(
  * @example Usage
  * ```ts
  * import { trieWorkload } from "./session.ts";
- * import { TrieResult } from "./metrics.ts";
+ * import { TrieAccounting } from "./accounting.ts";
  * import { run } from "../../engine/run/runner.ts";
  * import { createSynthesizer } from "../../engine/text/synth.ts";
  * import { startScriptedServer } from "../../testing/scripted_server.ts";
@@ -141,14 +131,15 @@ export function traceSession(
  *   tool_call_output_length: [], tool_call_latency: [], final_assistant_response_length: 2,
  * }];
  * const synthesizer = createSynthesizer(qwen3Tokenizer(), { seed: 1 });
- * const result = new TrieResult();
- * const sessions = trieWorkload(rows, { synthesizer, result });
+ * const accounting = new TrieAccounting(rows);
+ * const sessions = trieWorkload(rows, { synthesizer });
  * // The stream is endless (the rows cycle): stop after three traces, run one at a time.
  * await run(sessions, {
  *   endpoint: { baseUrl: `${server.origin}/v1/`, model: "test-model" },
  *   stop: { maxSessions: 3 },
+ *   onRecord: (r) => accounting.add(r),
  * });
- * assert.equal(result.completedTraces, 3);
+ * assert.equal(accounting.result.completedTraces, 3);
  * // Rows 0, 1, then 0 again, each trace id sent as its routing key.
  * assert.deepEqual(server.received.map((r) => r.body?.max_tokens), [4, 8, 2, 4, 8]);
  * assert.deepEqual(
