@@ -215,6 +215,42 @@ export {
   type TurnSpec,
 } from "./shapes/sessions.ts";
 
+// Engine: the server's view (its Prometheus metrics, engine and version).
+export {
+  parsePrometheusText,
+  type PromExposition,
+  type PromSample,
+} from "./engine/server/prometheus.ts";
+export {
+  type CacheGauges,
+  type EngineName,
+  type EngineReading,
+  readEngineMetrics,
+  type TierCounters,
+} from "./engine/server/engines.ts";
+export {
+  MetricsScraper,
+  type MetricsScraperOptions,
+  type Scrape,
+} from "./engine/server/scrape.ts";
+export {
+  type AttributionOptions,
+  type PromptSplit,
+  promptSplit,
+  renderAttribution,
+} from "./engine/server/attribution.ts";
+export {
+  type Preflight,
+  preflight,
+  type PreflightOptions,
+  type PreflightVerdict,
+} from "./engine/server/preflight.ts";
+export {
+  detectServer,
+  type DetectServerOptions,
+  type ServerInfo,
+} from "./engine/server/detect.ts";
+
 // The built-in workloads: `kvbench benchmark` …
 export {
   type BenchmarkSizing,

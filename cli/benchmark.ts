@@ -52,6 +52,12 @@ import {
   type Slos,
 } from "../engine/metrics/distributions.ts";
 import { gamma, openLoop, poisson } from "../engine/run/load.ts";
+import { preflight } from "../engine/server/preflight.ts";
+import {
+  benchmarkVerdict,
+  ReuseTracker,
+} from "../workloads/benchmark/verdict.ts";
+import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -95,6 +101,17 @@ options:
   --first-token-timeout S time from the send to the first generated token (default: none)
   --idle-timeout S        time without any byte of a response (default: none)
   --transport NAME        auto (default: http1 unless a proxy applies), http1 or fetch
+  --metrics-url URL       the server's Prometheus /metrics (repeatable; default: the
+                          endpoint's origin + /metrics), scraped at the start, every
+                          report and the end, for the KV source split and the verdict
+  --no-metrics            do not scrape the server's metrics
+  --metrics-out FILE      write every scrape as a JSON line to FILE (default: beside
+                          --records, as NAME.metrics.jsonl)
+  --device-kv-gb GB       the GPU KV capacity, for the pre-flight, when the server
+                          does not report it
+  --require-offload-hits F
+                          exit 1 unless the offload tier served at least the fraction
+                          F (0-1) of the reusable prompt tokens (CI of a serving stack)
   -h, --help              show this help
 `;
 
@@ -136,6 +153,11 @@ function parse(args: string[]) {
     "first-token-timeout": { type: "string" },
     "idle-timeout": { type: "string" },
     transport: { type: "string" },
+    "metrics-url": { type: "string", multiple: true },
+    "no-metrics": { type: "boolean" },
+    "metrics-out": { type: "string" },
+    "device-kv-gb": { type: "string" },
+    "require-offload-hits": { type: "string" },
     duration: { type: "string" },
     interval: { type: "string" },
     seed: { type: "string" },
@@ -194,9 +216,25 @@ function parse(args: string[]) {
   if (burstiness !== undefined && requestRate === undefined) {
     throw new UsageError("--burstiness needs --request-rate", USAGE);
   }
+  const requireOffload = number(
+    values["require-offload-hits"],
+    "--require-offload-hits",
+    (x) => x >= 0 && x <= 1,
+  );
+  if (values["no-metrics"] && requireOffload !== undefined) {
+    throw new UsageError(
+      "--require-offload-hits needs the server's metrics (not --no-metrics)",
+      USAGE,
+    );
+  }
   return {
     endpoint: values.endpoint,
     api,
+    metricsUrls: values["metrics-url"],
+    metrics: !values["no-metrics"],
+    metricsOut: values["metrics-out"],
+    deviceKvGb: number(values["device-kv-gb"], "--device-kv-gb", positive),
+    requireOffload,
     transport,
     extraBody,
     headers,
@@ -364,6 +402,51 @@ export const benchmarkCommand: Command = {
     const records: RecordsFile | undefined = opts.records
       ? openRecordsFile(opts.records)
       : undefined;
+    // The server's view: engine, capacities, counters before the first request.
+    const serverMetrics = opts.metrics
+      ? await RunMetrics.start({
+        baseUrl,
+        urls: opts.metricsUrls,
+        apiKey: opts.apiKey,
+        path: opts.metricsOut ??
+          (opts.records ? metricsPathFor(opts.records) : undefined),
+        startedAt: performance.now(),
+        warn: err,
+      })
+      : undefined;
+    if (serverMetrics !== undefined) {
+      const { engine, version } = serverMetrics.server;
+      if (engine !== undefined) {
+        err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
+      }
+      const gauges = serverMetrics.last?.gauges ?? {};
+      const bpt = sizing.bytesPerToken;
+      const userDevice = opts.deviceKvGb === undefined
+        ? undefined
+        : Math.floor(opts.deviceKvGb * 1024 ** 3 / bpt);
+      const check = preflight({
+        workingSetTokens: sizing.contexts * (sizing.inputLength + 8),
+        items: sizing.contexts,
+        bytesPerToken: bpt,
+        deviceKvTokens: gauges.deviceKvTokens ?? userDevice,
+        deviceFrom: gauges.deviceKvTokens !== undefined
+          ? "server"
+          : userDevice !== undefined
+          ? "--device-kv-gb"
+          : undefined,
+        offloadKvTokens: gauges.offloadKvTokens ??
+          Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt),
+        offloadFrom: gauges.offloadKvTokens !== undefined
+          ? "server"
+          : "the sizing's offload size",
+      });
+      err(
+        check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join(
+          "\n",
+        ) + "\n",
+      );
+    }
+    const reuse = new ReuseTracker();
     let stopping = false;
     const onStop = (): void => {
       stopping = true;
@@ -375,6 +458,7 @@ export const benchmarkCommand: Command = {
       s === undefined ? undefined : s * 1000;
     const startedAt = performance.now();
     const startedWall = new Date().toISOString();
+    let pending: Promise<void> | undefined;
     try {
       const result = await runBenchmark(sizing, {
         endpoint: {
@@ -400,6 +484,7 @@ export const benchmarkCommand: Command = {
         ),
         maxRequests: opts.numPrompts,
         warmupRequests: opts.warmup,
+        slos: opts.slos,
         durationMs: opts.duration === undefined
           ? undefined
           : opts.duration * 1000,
@@ -408,9 +493,26 @@ export const benchmarkCommand: Command = {
         startedAt,
         write: out,
         warn: err,
-        onRecord: records ? (record) => records.write(record) : undefined,
-        onReport: records ? (ms) => records.report(ms) : undefined,
+        onRecord: (record) => {
+          records?.write(record);
+          serverMetrics?.add(record);
+          reuse.add(record);
+        },
+        onReport: (ms) => {
+          records?.report(ms);
+          // The server's split at this report, printed when the scrape is in.
+          // (Not once stopping: tmesh-cli's closing lines come as they did.)
+          if (serverMetrics !== undefined) {
+            pending = serverMetrics.scrape().then(() => {
+              if (!stopping && serverMetrics.split() !== undefined) {
+                out(serverMetrics.render() + "\n");
+              }
+            });
+          }
+        },
       });
+      await pending;
+      await serverMetrics?.scrape();
       if (!stopping) {
         out(
           `\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`,
@@ -425,12 +527,33 @@ export const benchmarkCommand: Command = {
         renderDistributions(
           result.distributions.summary({
             percentiles: opts.percentiles,
-            slos: opts.slos,
             elapsedMs: result.final.elapsed * 1000,
           }),
           { transport: label },
         ),
       );
+      const split = serverMetrics?.split();
+      if (serverMetrics !== undefined) out(serverMetrics.render());
+      const verdict = benchmarkVerdict(reuse.figures(), {
+        split,
+        noSplitReason: serverMetrics?.noSplitReason() ??
+          "--no-metrics: the server's metrics were not read",
+      });
+      out(`\n${verdict.text}\n\n`);
+      let code = 0;
+      if (opts.requireOffload !== undefined) {
+        const share = verdict.offloadShare;
+        if (share === undefined || share < opts.requireOffload) {
+          err(
+            `[ERROR] --require-offload-hits ${opts.requireOffload}: the offload tier served ${
+              share === undefined
+                ? "an unknown share (the server's counters do not name the tier)"
+                : `${(share * 100).toFixed(1)}%`
+            } of the reusable prompt tokens\n`,
+          );
+          code = 1;
+        }
+      }
       if (opts.output) {
         const summary = benchmarkSummaryJson(sizing, result, {
           params: {
@@ -451,8 +574,15 @@ export const benchmarkCommand: Command = {
             timeout_s: opts.timeout,
           },
           percentiles: opts.percentiles,
-          slos: opts.slos,
           transport: label,
+          server: serverMetrics === undefined ? undefined : {
+            ...serverMetrics.server,
+            split: split ?? null,
+            resets: serverMetrics.last?.resets ?? 0,
+            scrape_failures: Object.fromEntries(serverMetrics.failures),
+            offload_share: verdict.offloadShare ?? null,
+            verdict: verdict.text,
+          },
         });
         await Deno.writeTextFile(
           opts.output,
@@ -469,10 +599,11 @@ export const benchmarkCommand: Command = {
         out(`[INFO] ${records.count} records written to ${records.path}\n`);
       }
       out("[INFO] Benchmark stopped gracefully.\n");
-      return 0;
+      return code;
     } finally {
       signal.removeEventListener("abort", onStop);
       records?.close();
+      serverMetrics?.close();
       transport.close();
     }
   },

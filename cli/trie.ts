@@ -39,6 +39,7 @@ import {
   renderDistributions,
 } from "../engine/metrics/distributions.ts";
 import { kvHelp, type KvSchema, parseKvArgs } from "./kv_args.ts";
+import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
 
 const SCHEMA: KvSchema = {
   workload_path: {
@@ -188,6 +189,22 @@ const SCHEMA: KvSchema = {
     type: "str",
     default: "auto",
     help: "auto (http1 unless a proxy applies), http1 or fetch",
+  },
+  metrics: {
+    type: "bool",
+    default: true,
+    help: "scrape the server's Prometheus /metrics for the KV source split",
+  },
+  metrics_url: {
+    type: "str",
+    optional: true,
+    help:
+      "/metrics URLs, comma-separated (default: the endpoint's origin + /metrics)",
+  },
+  metrics_out: {
+    type: "str",
+    optional: true,
+    help: "write every scrape as a JSON line here (default: beside records)",
   },
 };
 
@@ -371,6 +388,24 @@ export const trieCommand: Command = {
     const records: RecordsFile | undefined = v.records
       ? openRecordsFile(v.records as string)
       : undefined;
+    const serverMetrics = v.metrics
+      ? await RunMetrics.start({
+        baseUrl,
+        urls: v.metrics_url === null
+          ? undefined
+          : (v.metrics_url as string).split(",").map((u) => u.trim()),
+        apiKey: (v.api_key as string | null) ?? Deno.env.get("OPENAI_API_KEY"),
+        path: (v.metrics_out as string | null) ??
+          (v.records ? metricsPathFor(v.records as string) : undefined),
+        startedAt: performance.now(),
+        warn: err,
+      })
+      : undefined;
+    // A scrape every progress interval (or 5 s), for the metrics time series.
+    const scrapeTimer = serverMetrics === undefined ? undefined : setInterval(
+      () => void serverMetrics.scrape(),
+      ((v.duration_update_interval as number | null) ?? 5) * 1000,
+    );
     const startedAt = performance.now();
     const progress = progressDisplay(
       durationS,
@@ -397,6 +432,7 @@ export const trieCommand: Command = {
         api: shaping.api,
         ignoreEos: v.ignore_eos as boolean,
         routingHeader: v.routing_header as string | null,
+        slos: shaping.slos,
         synthesizer,
         concurrency: (v.concurrency as number | null) ?? undefined,
         arrivalRate: (v.arrival_rate as number | null) ?? undefined,
@@ -420,7 +456,10 @@ export const trieCommand: Command = {
               "stream response usage missing; omitting server metrics",
             ) + "\n",
           ),
-        onRecord: records ? (record) => records.write(record) : undefined,
+        onRecord: (record) => {
+          records?.write(record);
+          serverMetrics?.add(record);
+        },
         onProgress: (r) => progress.update(r),
       });
       records?.end({
@@ -432,6 +471,7 @@ export const trieCommand: Command = {
       progress.clear();
       records?.close();
       transport.close();
+      clearInterval(scrapeTimer);
     }
     if (signal.aborted) out(logLine("warning", "benchmark interrupted") + "\n");
     const numGpus = (v.num_gpus as number | null) ?? undefined;
@@ -445,10 +485,14 @@ export const trieCommand: Command = {
     out(renderTrieReport(result, { numGpus }));
     const distributions = result.distributions.summary({
       percentiles: shaping.percentiles,
-      slos: shaping.slos,
       elapsedMs: result.wallTime * 1000,
     });
     out(renderDistributions(distributions, { transport: label }));
+    if (serverMetrics !== undefined) {
+      await serverMetrics.scrape();
+      out(serverMetrics.render());
+      serverMetrics.close();
+    }
     if (v.output_json) {
       const params = {
         ...v,
@@ -457,6 +501,12 @@ export const trieCommand: Command = {
         synthesis: synthesizer.method,
       };
       const json = {
+        server: serverMetrics === undefined ? null : {
+          ...serverMetrics.server,
+          split: serverMetrics.split() ?? null,
+          resets: serverMetrics.last?.resets ?? 0,
+          scrape_failures: Object.fromEntries(serverMetrics.failures),
+        },
         ...trieSummaryJson(result, params, { numGpus }),
         transport: label,
         distributions,

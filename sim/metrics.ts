@@ -1,7 +1,11 @@
 /**
  * The simulator's counters, and their Prometheus text exposition under
- * vLLM's metric names (`GET /metrics`), plus `kvbench_sim:` ones for the
- * offload tier and injected faults.
+ * vLLM's metric names with vLLM's meaning for two tiers (`GET /metrics`):
+ * the GPU prefix cache is vLLM's local cache (`prefix_cache_*`,
+ * `source="local_cache_hit"`), the offload tier what vLLM reaches through a
+ * KV connector such as LMCache (`external_prefix_cache_*`,
+ * `source="external_kv_transfer"`); plus `kvbench_sim:` ones for the offload
+ * tier's capacity and injected faults.
  *
  * @module
  */
@@ -29,6 +33,12 @@ export interface SimStats extends EngineStats {
   rejected: number;
   /** Injected faults. */
   faults: FaultCounts;
+}
+
+/** Options of {@linkcode renderMetrics}. */
+export interface RenderMetricsOptions {
+  /** Tokens per KV block, for `vllm:cache_config_info` (default 16). */
+  blockSize?: number;
 }
 
 type Sample = [
@@ -60,7 +70,12 @@ type Sample = [
  * assert.ok(text.includes(`vllm:prompt_tokens_total{model_name="${sim.model}"} 640\n`));
  * ```
  */
-export function renderMetrics(stats: SimStats, model: string): string {
+export function renderMetrics(
+  stats: SimStats,
+  model: string,
+  options: RenderMetricsOptions = {},
+): string {
+  const blockSize = options.blockSize ?? 16;
   const usage = stats.gpuKvTokens
     ? stats.gpuKvPinnedTokens / stats.gpuKvTokens
     : 0;
@@ -105,10 +120,58 @@ export function renderMetrics(stats: SimStats, model: string): string {
       stats.gpuHitTokens,
     ],
     [
+      "vllm:external_prefix_cache_queries_total",
+      "counter",
+      "Prompt tokens looked up through the KV connector (here: the offload tier).",
+      stats.offloadQueryTokens,
+    ],
+    [
+      "vllm:external_prefix_cache_hits_total",
+      "counter",
+      "Prompt tokens found through the KV connector (here: the offload tier).",
+      stats.offloadHitTokens,
+    ],
+    [
       "vllm:prompt_tokens_total",
       "counter",
       "Prompt tokens of admitted requests.",
       stats.promptTokens,
+    ],
+    [
+      "vllm:prompt_tokens_by_source_total",
+      "counter",
+      "Prompt tokens by where their KV came from.",
+      stats.promptTokens - stats.gpuHitTokens - stats.offloadHitTokens,
+      'source="local_compute"',
+    ],
+    [
+      "vllm:prompt_tokens_by_source_total",
+      "counter",
+      "Prompt tokens by where their KV came from.",
+      stats.gpuHitTokens,
+      'source="local_cache_hit"',
+    ],
+    [
+      "vllm:prompt_tokens_by_source_total",
+      "counter",
+      "Prompt tokens by where their KV came from.",
+      stats.offloadHitTokens,
+      'source="external_kv_transfer"',
+    ],
+    [
+      "vllm:num_preemptions_total",
+      "counter",
+      "Preempted requests (the simulator admits only what fits: none).",
+      0,
+    ],
+    [
+      "vllm:cache_config_info",
+      "gauge",
+      "The KV cache configuration, as labels.",
+      1,
+      `block_size="${blockSize}",num_gpu_blocks="${
+        Math.floor(stats.gpuKvTokens / blockSize)
+      }",cpu_offload_gb="0"`,
     ],
     [
       "vllm:generation_tokens_total",

@@ -31,6 +31,9 @@ import { SSE_HEADERS, sseEvent, SseWriter } from "./sse_writer.ts";
 import { approximateTokenizer } from "./token_count.ts";
 import { generateWords, SIM_WORDS } from "./words.ts";
 
+/** The simulator's version, as its `/version` route reports it. */
+export const SIM_VERSION = "0.1.0";
+
 /** A running simulator. */
 export interface SimServer extends AsyncDisposable {
   /** Base URL of the API, ending in `/v1/`. */
@@ -54,6 +57,7 @@ const ROUTES: Record<string, string> = {
   "/v1/completions": "POST",
   "/v1/chat/completions": "POST",
   "/health": "GET",
+  "/version": "GET",
   "/metrics": "GET",
 };
 
@@ -187,11 +191,19 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
       case "/health":
         return new Response(null, { status: 200 });
       case "/metrics":
-        return new Response(renderMetrics(stats(), model), {
-          headers: {
-            "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        return new Response(
+          renderMetrics(stats(), model, {
+            blockSize: resolved.engine.blockSize,
+          }),
+          {
+            headers: {
+              "content-type": "text/plain; version=0.0.4; charset=utf-8",
+            },
           },
-        });
+        );
+      case "/version":
+        // As vLLM's /version, naming the simulator.
+        return Response.json({ version: SIM_VERSION, engine: "kvbench-sim" });
       case "/v1/models":
         return Response.json({
           object: "list",

@@ -22,6 +22,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   "engine/text": ["engine/io", "engine/rng"],
   "engine/transport": ["engine/io"],
   "engine/openai": ["engine/types", "engine/text", "engine/transport"],
+  // The server's view (Prometheus metrics, engine detection): on its own.
+  "engine/server": [],
   "engine/run": [
     "engine/types",
     "engine/rng",

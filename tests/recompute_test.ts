@@ -47,7 +47,9 @@ Deno.test("benchmark: the final block, every periodic block and the distribution
     assert.ok(reports.length >= 1, "at least one periodic block");
     // Replay: the same records, in the same order, with the marks.
     const metrics = new BenchmarkMetrics();
-    const distributions = new LatencyDistributions();
+    const distributions = new LatencyDistributions({
+      slos: { ttftMs: 30, tpotMs: 2 },
+    });
     const blocks: string[] = [];
     let next = 0;
     records.forEach((record, i) => {
@@ -74,7 +76,6 @@ Deno.test("benchmark: the final block, every periodic block and the distribution
     const printed = renderDistributions(
       distributions.summary({
         percentiles: [50, 90, 99],
-        slos: { ttftMs: 30, tpotMs: 2 },
         elapsedMs: run.elapsedMs,
       }),
       { transport: "http1" },
@@ -111,7 +112,7 @@ Deno.test("trie: the log line, both tables and the distributions recomputed from
     assert.ok(run !== undefined);
     const rows = await loadTraceFile(TRACES);
     const accounting = new TrieAccounting(rows, { stream: true });
-    const distributions = new LatencyDistributions();
+    const distributions = new LatencyDistributions({ slos: { ttftMs: 50 } });
     for (const record of records) {
       accounting.add(record);
       distributions.add(record);
@@ -123,10 +124,7 @@ Deno.test("trie: the log line, both tables and the distributions recomputed from
     const tables = renderTrieReport(result, { numGpus: 2 });
     assert.ok(stdout.includes(tables), `${tables}\n---\n${stdout}`);
     const printed = renderDistributions(
-      distributions.summary({
-        slos: { ttftMs: 50 },
-        elapsedMs: run.elapsedMs,
-      }),
+      distributions.summary({ elapsedMs: run.elapsedMs }),
       { transport: "http1" },
     );
     assert.ok(stdout.includes(printed), `${printed}\n---\n${stdout}`);

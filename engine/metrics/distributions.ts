@@ -80,12 +80,16 @@ export interface DistributionSummary {
   resent: number;
 }
 
+/** Options of {@linkcode LatencyDistributions}. */
+export interface LatencyDistributionsOptions {
+  /** SLOs for goodput, checked as records arrive (default: none, no goodput). */
+  slos?: Slos;
+}
+
 /** Options of {@linkcode LatencyDistributions.summary}. */
 export interface SummaryOptions {
   /** Percentiles to report (default {@linkcode DEFAULT_PERCENTILES}). */
   percentiles?: readonly number[];
-  /** SLOs for goodput (default: none, no goodput). */
-  slos?: Slos;
   /** The run's elapsed time, ms, for the per-second rates. */
   elapsedMs?: number;
 }
@@ -99,10 +103,10 @@ export interface SummaryOptions {
  * import { testRecord } from "../../testing/records.ts";
  * import assert from "node:assert/strict";
  *
- * const d = new LatencyDistributions();
+ * const d = new LatencyDistributions({ slos: { ttftMs: 200 } });
  * d.add(testRecord({ firstTokenAt: 100, endAt: 300, chunks: 3, completionTokens: 3, readGaps: [1000, 1000] }));
  * d.add(testRecord({ firstTokenAt: 300, endAt: 700, chunks: 3, completionTokens: 3, readGaps: [2000, 2000] }));
- * const s = d.summary({ percentiles: [50], slos: { ttftMs: 200 }, elapsedMs: 1000 });
+ * const s = d.summary({ percentiles: [50], elapsedMs: 1000 });
  * assert.equal(s.ttftMs!.percentiles["50"], 200); // between 100 and 300
  * assert.equal(s.tpotMs!.mean, 150); // (100 + 200) / 2
  * assert.deepEqual(s.itlMs!.percentiles, { "50": 150 }); // 100 100 200 200
@@ -131,8 +135,16 @@ export class LatencyDistributions {
   #promptExpected = 0;
   #promptRequests = 0;
   #resent = 0;
-  // Per completed request, for goodput: ttft, tpot, e2e (NaN where undefined).
-  #good = new Samples();
+  #slos: Slos | undefined;
+  #good = 0;
+
+  /** Empty distributions; `slos` are what goodput counts against. */
+  constructor(options: LatencyDistributionsOptions = {}) {
+    const slos = options.slos;
+    this.#slos = slos !== undefined && Object.keys(slos).length > 0
+      ? slos
+      : undefined;
+  }
 
   /** Count one record (warm-up and aborted ones are only counted as such). */
   add(record: RequestRecord): void {
@@ -170,9 +182,17 @@ export class LatencyDistributions {
       this.#promptRequests++;
     }
     for (const gap of interTokenLatencies(record)) this.#itl.add(gap);
-    this.#good.add(f.ttftMs ?? NaN);
-    this.#good.add(f.decodeUnmeasured ? NaN : f.tpotMs ?? 0);
-    this.#good.add(f.e2eMs);
+    const slos = this.#slos;
+    if (slos !== undefined) {
+      // No TTFT, or an unmeasured decode, meets no SLO on it.
+      const ttft = f.ttftMs ?? NaN;
+      const tpot = f.decodeUnmeasured ? NaN : f.tpotMs ?? 0;
+      if (
+        (slos.ttftMs === undefined || ttft <= slos.ttftMs) &&
+        (slos.tpotMs === undefined || tpot <= slos.tpotMs) &&
+        (slos.e2eMs === undefined || f.e2eMs <= slos.e2eMs)
+      ) this.#good++;
+    }
   }
 
   /** The figures so far. */
@@ -224,17 +244,9 @@ export class LatencyDistributions {
         requests: this.#promptRequests,
       };
     }
-    const slos = options.slos;
-    if (slos !== undefined && Object.keys(slos).length > 0) {
-      const v = this.#good.values();
-      let good = 0;
-      for (let i = 0; i < v.length; i += 3) {
-        // A NaN (no TTFT, an unmeasured decode) meets no SLO.
-        if (slos.ttftMs !== undefined && !(v[i] <= slos.ttftMs)) continue;
-        if (slos.tpotMs !== undefined && !(v[i + 1] <= slos.tpotMs)) continue;
-        if (slos.e2eMs !== undefined && !(v[i + 2] <= slos.e2eMs)) continue;
-        good++;
-      }
+    const slos = this.#slos;
+    if (slos !== undefined) {
+      const good = this.#good;
       summary.goodput = {
         slos,
         requests: good,

@@ -1,9 +1,10 @@
 /**
- * Sample sets for exact percentiles over a long run: a growable
- * `Float64Array` (8 bytes a sample, no object per sample), and a count per
- * distinct value for samples that repeat (inter-token latencies, which the
- * records quantize to 0.1 ms). Percentiles interpolate linearly between the
- * neighbouring order statistics, exactly as numpy's default does.
+ * Sample sets for percentiles over a long run: a growable `Float32Array`
+ * (4 bytes a sample, no object per sample, 7 significant digits: far finer
+ * than the figures are printed), and a count per distinct value for samples
+ * that repeat (inter-token latencies, which the records quantize to 0.1 ms).
+ * Percentiles interpolate linearly between the neighbouring order
+ * statistics, exactly as numpy's default does.
  *
  * @module
  */
@@ -22,7 +23,8 @@ function checkP(p: number): void {
 }
 
 /**
- * Samples kept as they are, in a growable `Float64Array`.
+ * Samples kept in a growable `Float32Array` (a long run's million requests
+ * cost 4 MB per figure).
  *
  * @example Usage
  * ```ts
@@ -37,14 +39,14 @@ function checkP(p: number): void {
  * ```
  */
 export class Samples {
-  #values = new Float64Array(64);
+  #values = new Float32Array(64);
   #n = 0;
   #sorted = true;
 
   /** Add one sample. */
   add(value: number): void {
     if (this.#n === this.#values.length) {
-      const grown = new Float64Array(this.#values.length * 2);
+      const grown = new Float32Array(Math.ceil(this.#values.length * 1.5));
       grown.set(this.#values);
       this.#values = grown;
     }
@@ -58,13 +60,13 @@ export class Samples {
   }
 
   /** The samples, in the order they were added unless a percentile sorted them. */
-  values(): Float64Array {
+  values(): Float32Array {
     return this.#values.subarray(0, this.#n);
   }
 
   /** The arithmetic mean (numpy's pairwise summation); NaN when empty. */
   mean(): number {
-    return this.#n === 0 ? NaN : mean(Array.from(this.values()));
+    return this.#n === 0 ? NaN : mean(this.values());
   }
 
   /** The largest sample; NaN when empty. */

@@ -40,7 +40,7 @@ export const SUMMARY_STATS: readonly (keyof Summary)[] = [
  * The arithmetic mean, summed like numpy (`np.mean` on float64): pairwise
  * summation in blocks of 8 accumulators, so the result is bit-identical.
  *
- * @param values Finite numbers; must not be empty.
+ * @param values Finite numbers (an array or a typed array); must not be empty.
  * @returns The mean.
  * @throws {RangeError} If `values` is empty.
  *
@@ -53,7 +53,7 @@ export const SUMMARY_STATS: readonly (keyof Summary)[] = [
  * assert.throws(() => mean([]), RangeError);
  * ```
  */
-export function mean(values: readonly number[]): number {
+export function mean(values: ArrayLike<number>): number {
   if (values.length === 0) {
     throw new RangeError("Cannot compute the mean of an empty list");
   }
@@ -61,14 +61,15 @@ export function mean(values: readonly number[]): number {
 }
 
 // numpy's pairwise_sum for float64 (numpy/_core/src/umath/loops_utils.h.src).
-function pairwiseSum(a: readonly number[], start: number, n: number): number {
+function pairwiseSum(a: ArrayLike<number>, start: number, n: number): number {
   if (n < 8) {
     let res = 0;
     for (let i = 0; i < n; i++) res += a[start + i];
     return res;
   }
   if (n <= 128) {
-    const r = a.slice(start, start + 8);
+    const r: number[] = [];
+    for (let j = 0; j < 8; j++) r.push(a[start + j]);
     let i = 8;
     for (; i < n - (n % 8); i += 8) {
       for (let j = 0; j < 8; j++) r[j] += a[start + i + j];

@@ -5,10 +5,7 @@
  * @module
  */
 import { redactSecrets } from "../../engine/format/redact.ts";
-import type {
-  LatencyDistributions,
-  Slos,
-} from "../../engine/metrics/distributions.ts";
+import type { LatencyDistributions } from "../../engine/metrics/distributions.ts";
 import type { RunSummary } from "../../engine/run/runner.ts";
 import { benchmarkAverages, type BenchmarkSnapshot } from "./metrics.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
@@ -93,10 +90,10 @@ export interface BenchmarkSummaryOptions {
   params?: Record<string, unknown>;
   /** Percentiles of the distributions (default 50, 90, 99). */
   percentiles?: readonly number[];
-  /** SLOs for goodput. */
-  slos?: Slos;
   /** The transport the run used. */
   transport?: string;
+  /** The server's view (engine, version, KV source split, verdict), written under `server`. */
+  server?: Record<string, unknown>;
 }
 
 /**
@@ -156,9 +153,9 @@ export function benchmarkSummaryJson(
     cache_report_prompt_tokens: g.cachePromptTokens,
     cache_report_cached_tokens: g.cachedTokens,
     transport: options.transport ?? null,
+    server: options.server ?? null,
     distributions: result.distributions.summary({
       percentiles: options.percentiles,
-      slos: options.slos,
       elapsedMs: final.elapsed * 1000,
     }),
   };

@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { LatencyDistributions } from "../../engine/metrics/distributions.ts";
+import {
+  LatencyDistributions,
+  type Slos,
+} from "../../engine/metrics/distributions.ts";
 import { closedLoop, type LoadPolicy } from "../../engine/run/load.ts";
 import type { EndpointConfig } from "../../engine/openai/request.ts";
 import { run } from "../../engine/run/runner.ts";
@@ -36,6 +39,8 @@ export interface BenchmarkRunOptions {
   maxRequests?: number;
   /** The first this many requests are a warm-up, left out of every figure. */
   warmupRequests?: number;
+  /** SLOs the distributions count goodput against. */
+  slos?: Slos;
   /** Stop after this many ms (default: run until `signal`). */
   durationMs?: number;
   /** Stop (Ctrl+C, SIGTERM). */
@@ -87,7 +92,7 @@ export async function runBenchmark(
   const intervalMs = options.intervalMs ?? 5000;
   const intervalSeconds = intervalMs / 1000;
   const metrics = new BenchmarkMetrics();
-  const distributions = new LatencyDistributions();
+  const distributions = new LatencyDistributions({ slos: options.slos });
   const write = options.write ?? (() => {});
   const warn = options.warn ?? (() => {});
   const warned = new Set<RequestErrorKind | "usage">();

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Slos } from "../../engine/metrics/distributions.ts";
 import type { RequestRecord } from "../../engine/types.ts";
 import { TraceAccumulator, TrieResult } from "./metrics.ts";
 import type { TraceRow } from "./trace_file.ts";
@@ -27,6 +28,8 @@ export interface TrieAccountingOptions {
   result?: TrieResult;
   /** Streaming run (for a new result; default false). */
   stream?: boolean;
+  /** SLOs for goodput (for a new result). */
+  slos?: Slos;
   /** Called when a request fails (not when the run aborts it). */
   onFailure?: (failure: TraceFailure) => void;
   /** Called when a streamed trace succeeded without any usage. */
@@ -75,7 +78,11 @@ export class TrieAccounting {
     this.#rows = rows;
     this.#options = options;
     this.result = options.result ??
-      new TrieResult({ stream: options.stream ?? false, startedAt: 0 });
+      new TrieResult({
+        stream: options.stream ?? false,
+        startedAt: 0,
+        slos: options.slos,
+      });
   }
 
   /** Add the next record to complete. */

@@ -10,7 +10,10 @@
  * @module
  */
 
-import { LatencyDistributions } from "../../engine/metrics/distributions.ts";
+import {
+  LatencyDistributions,
+  type Slos,
+} from "../../engine/metrics/distributions.ts";
 import { requestFigures } from "../../engine/metrics/figures.ts";
 import type { RequestRecord } from "../../engine/types.ts";
 import { cumulativePromptTokens, type TraceRow } from "./trace_file.ts";
@@ -541,6 +544,8 @@ export interface TrieResultOptions {
   stream?: boolean;
   /** Benchmark start (ms, `performance.now()`); default: now. */
   startedAt?: number;
+  /** SLOs the distributions count goodput against. */
+  slos?: Slos;
 }
 
 /** Options of {@linkcode TrieResult.recordTurn} and `recordSuccess`. */
@@ -595,7 +600,7 @@ export class TrieResult {
   /** Cumulative accounting points, in time order. */
   readonly points: CompletionPoint[] = [];
   /** Latency distributions of every request of the run (fed by `runTrie`). */
-  readonly distributions: LatencyDistributions = new LatencyDistributions();
+  readonly distributions: LatencyDistributions;
 
   /**
    * An empty result.
@@ -616,6 +621,7 @@ export class TrieResult {
   constructor(options: TrieResultOptions = {}) {
     this.stream = options.stream ?? false;
     this.startedAt = options.startedAt ?? performance.now();
+    this.distributions = new LatencyDistributions({ slos: options.slos });
   }
 
   #append(

@@ -11,6 +11,7 @@ import {
   openLoop,
 } from "../../engine/run/load.ts";
 import type { EndpointConfig } from "../../engine/openai/request.ts";
+import type { Slos } from "../../engine/metrics/distributions.ts";
 import { run } from "../../engine/run/runner.ts";
 import type { Synthesizer } from "../../engine/text/synth.ts";
 import type { RequestRecord } from "../../engine/types.ts";
@@ -46,6 +47,8 @@ export interface TrieRunOptions {
   ignoreEos?: boolean;
   /** The routing header carrying the trace id (default `X-SMG-Routing-Key`); null sends none. */
   routingHeader?: string | null;
+  /** SLOs the distributions count goodput against. */
+  slos?: Slos;
   /** Stops the run early (Ctrl+C); the partial result is returned. */
   signal?: AbortSignal;
   /** `performance.now()` of the benchmark start (default: now). */
@@ -149,7 +152,7 @@ export async function runTrie(
   }
   const startedAt = options.startedAt ?? performance.now();
   const stream = options.stream ?? false;
-  const result = new TrieResult({ stream, startedAt });
+  const result = new TrieResult({ stream, startedAt, slos: options.slos });
   let usageWarned = false;
   // The accounting reads the records alone, as a recomputation from a
   // records file does.

@@ -1,0 +1,231 @@
+/**
+ * The server's view end to end: `benchmark` against the simulator scrapes
+ * its vLLM-named metrics, says in its pre-flight whether the working set
+ * needs the offload tier, splits the prompt tokens by tier (equal to the
+ * simulator's own counts), gives the verdict, and fails a CI run with
+ * `--require-offload-hits`; a broken /metrics is reported once and the run
+ * goes on; a counter reset mid-run is bridged.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "./cli_process.ts";
+import { startSimulator } from "../sim/mod.ts";
+import type { SimOptions } from "../sim/mod.ts";
+
+// 9 contexts of 2000 tokens (0.9 × 2 GiB / 0.18 GiB at 98 304 B/token), 3 in
+// flight, three laps: a working set of 9 × 2008 = 18 072 tokens.
+const ARGS = [
+  ...["--offload-size", "2", "--input-length", "2000", "--output-length", "8"],
+  ...["--ignore-eos", "--num-prompts", "27", "--duration", "120"],
+  ...["--interval", "0.2", "--seed", "1"],
+];
+
+async function bench(
+  sim: SimOptions,
+  extra: string[] = [],
+): Promise<
+  {
+    code: number;
+    stdout: string;
+    stderr: string;
+    summary: Record<string, unknown>;
+    stats: ReturnType<Awaited<ReturnType<typeof startSimulator>>["stats"]>;
+    dir: string;
+  }
+> {
+  await using server = await startSimulator({
+    timeScale: 0.05,
+    seed: 2,
+    ...sim,
+  });
+  const dir = await Deno.makeTempDir();
+  const { code, stdout, stderr } = await runCli([
+    "benchmark",
+    ...["--endpoint", server.url],
+    ...ARGS,
+    ...["--output", `${dir}/summary.json`, "--records", `${dir}/r.jsonl`],
+    ...extra,
+  ]);
+  const summary = code === 0 || code === 1
+    ? JSON.parse(
+      await Deno.readTextFile(`${dir}/summary.json`).catch(() => "{}"),
+    )
+    : {};
+  return { code, stdout, stderr, summary, stats: server.stats(), dir };
+}
+
+Deno.test("server metrics: a working set that fits in GPU KV is called out; the split says GPU", async () => {
+  // 8 GiB of GPU KV: 87 376 tokens hold all 18 072.
+  const run = await bench({ gpuKvGb: 8, offloadGb: 20 });
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(
+      run.stderr.includes(
+        "[WARN] The working set fits in GPU KV: every reuse can be served from GPU memory, so this run does not stress the offload tier.",
+      ),
+      run.stderr,
+    );
+    assert.match(run.stderr, /\[INFO\] server: kvbench-sim 0\.1\.0/);
+    const server = run.summary.server as { split: Record<string, number> };
+    assert.equal(server.split.device, run.stats.gpuHitTokens);
+    assert.equal(server.split.offload, 0);
+    assert.match(run.stdout, /Verdict: the offload tier served 0\.0% of the/);
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a run that needs the offload tier attributes its reuse to it, as the simulator counted", async () => {
+  // 0.5 GiB of GPU KV (5 456 tokens) < 18 072 ≤ 5 456 + 21 840 of offload.
+  const run = await bench({ gpuKvGb: 0.5, offloadGb: 2 }, [
+    "--require-offload-hits",
+    "0.5",
+  ]);
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.stderr.includes("[WARN] The working set"), run.stderr);
+    assert.match(
+      run.stderr,
+      /Pre-flight: working set 18,072 tokens \(9 contexts, 1\.65 GiB\); GPU KV 5,456 tokens, 0\.50 GiB \(server\); offload 21,840 tokens, 2\.00 GiB \(server\)/,
+    );
+    const server = run.summary.server as {
+      split: Record<string, number>;
+      offload_share: number;
+      resets: number;
+    };
+    // Counter deltas over the run equal the simulator's own counts.
+    assert.equal(server.split.offload, run.stats.offloadHitTokens);
+    assert.equal(server.split.device, run.stats.gpuHitTokens);
+    assert.equal(server.split.prompt, run.stats.promptTokens);
+    assert.equal(server.resets, 0);
+    assert.ok(run.stats.offloadHitTokens > 0);
+    assert.ok(server.offload_share > 0.5, `${server.offload_share}`);
+    assert.match(
+      run.stdout,
+      /KV source \(server counters, vllm\): [\d,]+ prompt tokens: /,
+    );
+    assert.match(
+      run.stdout,
+      /Verdict: the offload tier served \d+\.\d% of the [\d,]+ reusable prompt tokens/,
+    );
+    assert.match(run.stdout, /Reuses served from cache had a mean TTFT of/);
+    // Every scrape is a line of the metrics file, timed on the run's clock.
+    const lines = (await Deno.readTextFile(`${run.dir}/r.metrics.jsonl`))
+      .trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines[0].server.engine, "kvbench-sim");
+    assert.ok(lines.length >= 3, `${lines.length} lines`);
+    assert.equal(
+      lines.at(-1).counters.offloadHitTokens,
+      run.stats.offloadHitTokens,
+    );
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a working set beyond GPU and offload is called out; every reuse recomputed; --require-offload-hits fails the run", async () => {
+  // 5 456 + 5 456 tokens < 18 072.
+  const run = await bench({ gpuKvGb: 0.5, offloadGb: 0.5 }, [
+    "--require-offload-hits",
+    "0.5",
+  ]);
+  try {
+    assert.equal(run.code, 1, run.stderr);
+    assert.ok(
+      run.stderr.includes(
+        "[WARN] The working set exceeds GPU KV and the offload tier together: every reuse will be recomputed",
+      ),
+      run.stderr,
+    );
+    assert.equal(run.stats.offloadHitTokens, 0);
+    assert.match(
+      run.stdout,
+      /No reuse was served from cache: every one was recomputed\./,
+    );
+    assert.match(
+      run.stderr,
+      /\[ERROR\] --require-offload-hits 0\.5: the offload tier served 0\.0% of the reusable prompt tokens/,
+    );
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a failing /metrics (401, 404, garbage) is reported once per kind and the run goes on", async () => {
+  const fake = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/401") return new Response("no", { status: 401 });
+      if (path === "/garbage") {
+        return new Response("this is { not prometheus\n");
+      }
+      return new Response("gone", { status: 404 });
+    },
+  );
+  const base = `http://127.0.0.1:${fake.addr.port}`;
+  // Real time: nine cold 2000-token prefills at 20 000 tok/s take 0.9 s, so
+  // requests end in every 0.2 s interval: a report, and a scrape, in each.
+  const run = await bench({ gpuKvGb: 0.5, offloadGb: 2, timeScale: 1 }, [
+    ...["--metrics-url", `${base}/401`, "--metrics-url", `${base}/404`],
+    ...["--metrics-url", `${base}/garbage`],
+  ]);
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    const warnings = run.stderr.split("\n").filter((l) =>
+      l.includes("[WARN] metrics ")
+    );
+    assert.equal(warnings.length, 3, run.stderr);
+    assert.ok(warnings.some((w) => w.includes("/401: HTTP 401")));
+    assert.ok(warnings.some((w) => w.includes("/404: HTTP 404")));
+    assert.ok(warnings.some((w) => w.includes("/garbage: unreadable")));
+    const server = run.summary.server as {
+      scrape_failures: Record<string, number>;
+    };
+    // Several scrapes failed each time, one warning per kind.
+    assert.ok(server.scrape_failures["HTTP 401"] >= 3);
+    assert.match(
+      run.stdout,
+      /KV source: not known \(its \/metrics could not be read/,
+    );
+    assert.match(run.stdout, /Total Number of Requests Processed: 27\n/);
+  } finally {
+    await fake.shutdown();
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a counter reset mid-run (a restart) is bridged, never negative or doubled", async () => {
+  // The k-th scrape sees 1000, 1600, then the restarted server 300, 400, 500, …
+  let k = 0;
+  const fake = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => {
+      const value = k === 0 ? 1000 : k === 1 ? 1600 : 300 + 100 * (k - 2);
+      k++;
+      return new Response(
+        `# TYPE vllm:prefix_cache_hits_total counter\nvllm:prefix_cache_hits_total{model_name="m"} ${value}\n`,
+      );
+    },
+  );
+  // Real time, as above: at least four reports, so six scrapes or more.
+  const run = await bench({ gpuKvGb: 0.5, offloadGb: 2, timeScale: 1 }, [
+    "--metrics-url",
+    `http://127.0.0.1:${fake.addr.port}/metrics`,
+  ]);
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    const lines = (await Deno.readTextFile(`${run.dir}/r.metrics.jsonl`))
+      .trim().split("\n").slice(1).map((l) => JSON.parse(l));
+    assert.equal(lines.length, k);
+    assert.ok(k >= 3, `${k} scrapes`);
+    // Deltas: 0, 600, then 600 + 300 (the restart), then 100 more each time.
+    lines.forEach((line, i) => {
+      const want = i === 0 ? 0 : i === 1 ? 600 : 900 + 100 * (i - 2);
+      assert.equal(line.counters.deviceHitTokens, want, `scrape ${i}`);
+      assert.equal(line.resets, i >= 2 ? 1 : 0);
+    });
+  } finally {
+    await fake.shutdown();
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
