@@ -25,14 +25,20 @@ import {
 import { benchmarkCommand } from "./cli/benchmark.ts";
 import { trieCommand } from "./cli/trie.ts";
 import { simCommand } from "./cli/sim.ts";
+import { mergeCommand } from "./cli/merge.ts";
+import { k8sCommand } from "./cli/k8s.ts";
+import { compareCommand, reportCommand } from "./cli/report.ts";
+import { VERSION } from "./cli/version.ts";
 
 const COMMANDS: readonly Command[] = [
   benchmarkCommand,
   trieCommand,
   simCommand,
+  reportCommand,
+  compareCommand,
+  mergeCommand,
+  k8sCommand,
 ];
-
-const VERSION = "0.1.0";
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -25,6 +25,12 @@
  *   {@linkcode summarize};
  * - the built-in workloads: {@linkcode runBenchmark} (KV-offload stress) and
  *   {@linkcode runTrie} (agentic trace replay), with their reports;
+ * - reports: {@linkcode loadRun} reads a run directory (or a records file)
+ *   into {@linkcode RunData}, {@linkcode renderReport} makes one
+ *   self-contained HTML file of one run or several overlaid;
+ * - scale: a run split into parts ({@linkcode RunPart}, {@linkcode partLoad})
+ *   for worker processes and shards, {@linkcode estimateClockOffset} and
+ *   {@linkcode rebaseRecord} to put their records on one clock;
  * - a simulated endpoint with a KV cache: {@linkcode startSimulator} (also
  *   `@kvbench/cli/sim`).
  *
@@ -101,8 +107,11 @@ export {
   sendRequest,
 } from "./engine/openai/request.ts";
 export {
+  type RecordHandlers,
+  type RecordSource,
   run,
   type RunOptions,
+  type RunPart,
   type RunSummary,
   type SessionOutcome,
   type StopOptions,
@@ -120,13 +129,22 @@ export {
   ramp,
   type RandomOptions,
 } from "./engine/run/load.ts";
+export {
+  parsePart,
+  partConcurrency,
+  partCount,
+  partLoad,
+} from "./engine/run/part.ts";
 export { type Random, seededRandom } from "./engine/rng.ts";
 export {
+  type LineSource,
   openRecordsFile,
   type OpenRecordsFileOptions,
+  parseRecordsLine,
   readRecordsFile,
   type RecordsFile,
   type RecordsFileContents,
+  type RecordsLine,
   type RunEnd,
 } from "./engine/run/records_file.ts";
 
@@ -298,6 +316,7 @@ export {
   traceSession,
   type TraceSessionOptions,
   trieWorkload,
+  type TrieWorkloadOptions,
 } from "./workloads/trie/session.ts";
 export {
   type TraceFailure,
@@ -332,6 +351,41 @@ export {
   type ClientOptions,
   type ClientRunOptions,
 } from "./workloads/trie/client.ts";
+
+// Reports.
+export {
+  type Cdf,
+  type ItlPoints,
+  loadRun,
+  type MetricsFileContents,
+  type MetricsHeader,
+  type MetricsScrape,
+  readMetricsFile,
+  type RequestPoints,
+  type RunData,
+  runData,
+  type RunDataOptions,
+  type RunInfo,
+  type RunInput,
+  type ServerCacheTimeline,
+  type Timeline,
+  type TurnFigures,
+} from "./report/data.ts";
+export { renderReport, type RenderReportOptions } from "./report/html.ts";
+
+// Runs on several processes and hosts.
+export {
+  type ClockOffset,
+  estimateClockOffset,
+  type EstimateClockOffsetOptions,
+} from "./engine/run/clock_offset.ts";
+export {
+  clockDelta,
+  type ProcessClock,
+  type RebaseOptions,
+  rebaseRecord,
+} from "./engine/run/align.ts";
+export { RecordsTail } from "./engine/run/records_tail.ts";
 
 // The simulator (also `@kvbench/cli/sim`).
 export {

@@ -5,7 +5,8 @@
  * (with machine info and the Deno version) and to a table on stdout.
  *
  * 1. timing fidelity, 2. capacity, 3. long-run memory, 4. prompt synthesis,
- * 5. start-up, 6. the cost of per-token timing. `--quick` runs small sizes (a smoke test); `--scenario N`
+ * 5. start-up, 6. the cost of per-token timing, 7. scaling over worker
+ * processes. `--quick` runs small sizes (a smoke test); `--scenario N`
  * (repeatable) picks scenarios.
  *
  * Usage: `deno run -A bench/main.ts [--quick] [--scenario N]... [--out-dir DIR]
@@ -422,6 +423,100 @@ async function tokenTimingScenario(quick: boolean): Promise<{
   };
 }
 
+/** CPU time (ms) of this process's children that have exited and been waited for, with their own waited-for children. */
+async function childrenCpuMs(): Promise<number> {
+  const stat = await Deno.readTextFile("/proc/self/stat");
+  // Fields after the command name: cutime and cstime are fields 16 and 17.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) * 10; // 100 ticks a second
+}
+
+async function scalingScenario(quick: boolean): Promise<{
+  section: Section;
+  data: unknown;
+}> {
+  // The real command line, `kvbench benchmark`, with 1 and 2 worker
+  // processes against the zero-delay server: events per second, and the
+  // CPU of the whole process tree (parent and workers) per 1,000 events.
+  const durationS = quick ? 1 : 6;
+  const maxTokens = quick ? 100 : 1000;
+  const inFlight = quick ? 64 : 256;
+  const rows: Row[] = [];
+  const data: unknown[] = [];
+  const server = await startServer({ mode: "fast" });
+  try {
+    for (const workers of [1, 2]) {
+      const dir = await Deno.makeTempDir({ prefix: "kvbench-bench-scale-" });
+      try {
+        const cpu0 = await childrenCpuMs();
+        const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            `${ROOT}cli.ts`,
+            "benchmark",
+            ...["--endpoint", server.url, "--model", "bench-model"],
+            ...["--offload-size", "1", "--bytes-per-token", "1024"],
+            ...["--input-length", "100", "--output-length", String(maxTokens)],
+            ...["--max-inflight", String(inFlight), "--ignore-eos"],
+            ...["--duration", String(durationS), "--no-metrics"],
+            ...["--output-dir", `${dir}/run`, "--workers", String(workers)],
+          ],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        const cpuMs = await childrenCpuMs() - cpu0;
+        if (code !== 0) {
+          throw new Error(
+            `kvbench benchmark --workers ${workers} exited ${code}: ${
+              new TextDecoder().decode(stderr).slice(-1000)
+            }`,
+          );
+        }
+        const summary = JSON.parse(
+          await Deno.readTextFile(`${dir}/run/summary.json`),
+        );
+        let events = 0;
+        for (
+          const line of (await Deno.readTextFile(`${dir}/run/records.jsonl`))
+            .split("\n")
+        ) {
+          if (line.startsWith('{"session"')) events += JSON.parse(line).chunks;
+        }
+        const seconds = summary.elapsed_s;
+        rows.push({
+          workers,
+          "req/s": int(summary.requests.completed / seconds),
+          "events/s": int(events / seconds),
+          "CPU ms/1k ev": f3(cpuMs / events * 1000),
+          "CPU s": f1(cpuMs / 1000),
+          "wall s": f1(seconds),
+        });
+        data.push({ workers, events, cpuMs, seconds, summary });
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  const [one, two] = data as { events: number; seconds: number }[];
+  const ratio = (two.events / two.seconds) / (one.events / one.seconds);
+  return {
+    section: {
+      title:
+        `7. Scaling: kvbench benchmark --workers 1 and 2 (zero-delay server in a third process, K=${maxTokens}, ${inFlight} in flight, ${durationS} s; CPU of parent + workers)`,
+      rows,
+      notes: [
+        `2 workers deliver ${
+          ratio.toFixed(2)
+        }× the events of 1 on ${navigator.hardwareConcurrency} cores shared with the server`,
+      ],
+    },
+    data,
+  };
+}
+
 async function synthesisScenario(quick: boolean): Promise<{
   section: Section;
   data: unknown;
@@ -594,6 +689,7 @@ const SCENARIOS: Record<
   "4": synthesisScenario,
   "5": startupScenario,
   "6": tokenTimingScenario,
+  "7": scalingScenario,
 };
 
 if (import.meta.main) {
@@ -627,7 +723,7 @@ if (import.meta.main) {
   const chosen = values.scenario ?? Object.keys(SCENARIOS);
   for (const s of chosen) {
     if (!(s in SCENARIOS)) {
-      console.error(`bench: unknown scenario "${s}" (expected 1-6)`);
+      console.error(`bench: unknown scenario "${s}" (expected 1-7)`);
       Deno.exit(2);
     }
   }

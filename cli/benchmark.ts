@@ -34,7 +34,9 @@ import {
   chooseTransport,
   type Command,
   err,
+  LiveLine,
   numberFlag,
+  numberListFlag,
   out,
   parseApi,
   parseFlags,
@@ -51,13 +53,42 @@ import {
   renderDistributions,
   type Slos,
 } from "../engine/metrics/distributions.ts";
-import { gamma, openLoop, poisson } from "../engine/run/load.ts";
+import {
+  gamma,
+  type LoadPolicy,
+  openLoop,
+  poisson,
+} from "../engine/run/load.ts";
+import type { EndpointConfig } from "../engine/openai/request.ts";
 import { preflight } from "../engine/server/preflight.ts";
 import {
   benchmarkVerdict,
   ReuseTracker,
 } from "../workloads/benchmark/verdict.ts";
 import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
+import { createRunDir, writeRunInfo } from "./run_dir.ts";
+import { writeReport } from "./report.ts";
+import { RunProgress } from "./progress.ts";
+import { renderTable } from "../engine/format/table.ts";
+import type { DistributionSummary } from "../engine/metrics/distributions.ts";
+import type { Transport } from "../engine/transport/transport.ts";
+import type { BenchmarkSizing } from "../workloads/benchmark/sizing.ts";
+import type { RecordSource, RunPart } from "../engine/run/runner.ts";
+import {
+  describeClock,
+  dropFlags,
+  parseStartAt,
+  parseWorkers,
+  resolveShard,
+  waitUntilWall,
+  WorkerChannel,
+  WorkerPool,
+} from "./scale.ts";
+import {
+  type ClockOffset,
+  estimateClockOffset,
+} from "../engine/run/clock_offset.ts";
+import { rebaseRecord } from "../engine/run/align.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -75,9 +106,12 @@ options:
   --bytes-per-token N     KV bytes per token (overrides the model's config)
   --input-length N        tokens per context (default 32000)
   --output-length N       max_tokens per request (default 100)
-  --max-inflight N        requests in flight at most (default: contexts / 3)
+  --max-inflight N        requests in flight at most (default: contexts / 3); a list
+                          (8,16,32) sweeps: one level after another, then a table
+  --concurrency N         the same as --max-inflight
   --request-rate R        open loop: R requests per second (Poisson), still at most
-                          --max-inflight in flight (default: closed loop)
+                          --max-inflight in flight (default: closed loop); a list
+                          (1,2,4) sweeps
   --burstiness B          gamma-distributed arrivals of shape B (1 = Poisson, < 1 burstier)
   --num-prompts N         stop after N requests (after the warm-up)
   --warmup N              the first N requests are sent and recorded, left out of the figures
@@ -93,14 +127,27 @@ options:
   --percentiles LIST      percentiles of the distributions (default 50,90,99)
   --goodput SLOS          count requests meeting SLOs in ms, e.g. ttft:500,tpot:50 (keys
                           ttft, tpot, e2el)
-  --records FILE          append every finished request to FILE as JSON lines
-  --output FILE           write a JSON summary of the run to FILE at the end
+  --output-dir DIR        write the run's files here (default: kvbench-runs/<time>-
+                          benchmark, or under $KVBENCH_RUNS_DIR): run.json,
+                          records.jsonl, metrics.jsonl, summary.json, report.html
+  --no-artifacts          write no run directory
+  --records FILE          also append every finished request to FILE as JSON lines
+  --output FILE           also write the JSON summary of the run to FILE
   --max-retries N         retry failed requests N times (default 0: failures are counted)
   --timeout S             total timeout of one request (default 600)
   --connect-timeout S     time to open a connection (default 10; not applied by fetch)
   --first-token-timeout S time from the send to the first generated token (default: none)
   --idle-timeout S        time without any byte of a response (default: none)
   --transport NAME        auto (default: http1 unless a proxy applies), http1 or fetch
+  --workers N             split the run over N worker processes on this host (auto: one
+                          per core): the tile order and in-flight cap hold for the whole
+                          run; one run directory, the same report as one process
+  --shard K/N             run part K (from 0) of N of this workload (every N-th request
+                          from K); merge the parts with kvbench merge
+  --shards N              the same, K read from $JOB_COMPLETION_INDEX (a Kubernetes
+                          Indexed Job: see kvbench k8s)
+  --start-at TIME         start at this wall-clock time (ISO 8601 or Unix seconds), so
+                          shards start together
   --metrics-url URL       the server's Prometheus /metrics (repeatable; default: the
                           endpoint's origin + /metrics), scraped at the start, every
                           report and the end, for the KV source split and the verdict
@@ -127,6 +174,9 @@ const positive = (n: number): boolean => n > 0;
 const positiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 const nonNegativeInt = (n: number): boolean => Number.isInteger(n) && n >= 0;
 
+/** The parsed command line. */
+type Options = NonNullable<ReturnType<typeof parse>>;
+
 function parse(args: string[]) {
   const values = parseFlags(args, {
     endpoint: { type: "string" },
@@ -138,6 +188,9 @@ function parse(args: string[]) {
     "input-length": { type: "string" },
     "output-length": { type: "string" },
     "max-inflight": { type: "string" },
+    concurrency: { type: "string" },
+    "output-dir": { type: "string" },
+    "no-artifacts": { type: "boolean" },
     "ignore-eos": { type: "boolean" },
     "no-ignore-eos": { type: "boolean" },
     "request-rate": { type: "string" },
@@ -165,6 +218,11 @@ function parse(args: string[]) {
     output: { type: "string" },
     "max-retries": { type: "string" },
     timeout: { type: "string" },
+    workers: { type: "string" },
+    shard: { type: "string" },
+    shards: { type: "string" },
+    "start-at": { type: "string" },
+    worker: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) return undefined;
@@ -193,7 +251,15 @@ function parse(args: string[]) {
   let headers: Record<string, string> | undefined;
   let percentiles: number[] | undefined;
   let slos: Slos | undefined;
+  let workers = 1;
+  let part: RunPart | undefined;
+  let startAt: number | undefined;
   shaped(() => {
+    if (values.workers !== undefined) workers = parseWorkers(values.workers);
+    part = resolveShard(values.shard, values.shards);
+    if (values["start-at"] !== undefined) {
+      startAt = parseStartAt(values["start-at"]);
+    }
     if (values.api !== undefined) api = parseApi(values.api);
     if (values.transport !== undefined) {
       transport = parseTransport(values.transport);
@@ -208,12 +274,40 @@ function parse(args: string[]) {
     if (values.goodput !== undefined) slos = parseSlos(values.goodput);
   });
   const burstiness = number(values.burstiness, "--burstiness", positive);
-  const requestRate = number(
+  const requestRates = numberListFlag(
     values["request-rate"],
     "--request-rate",
-    positive,
+    {
+      check: positive,
+      usage: USAGE,
+    },
   );
-  if (burstiness !== undefined && requestRate === undefined) {
+  if (
+    values["max-inflight"] !== undefined && values.concurrency !== undefined
+  ) {
+    throw new UsageError(
+      "--concurrency is --max-inflight: give one of them",
+      USAGE,
+    );
+  }
+  const maxInFlight = numberListFlag(
+    values["max-inflight"] ?? values.concurrency,
+    values.concurrency === undefined ? "--max-inflight" : "--concurrency",
+    { check: positiveInt, usage: USAGE },
+  );
+  if (requestRates !== undefined && (maxInFlight?.length ?? 0) > 1) {
+    throw new UsageError(
+      "sweep one load at a time: a list of --request-rate or of --max-inflight, not both",
+      USAGE,
+    );
+  }
+  if (values["output-dir"] !== undefined && values["no-artifacts"]) {
+    throw new UsageError(
+      "--output-dir and --no-artifacts exclude each other",
+      USAGE,
+    );
+  }
+  if (burstiness !== undefined && requestRates === undefined) {
     throw new UsageError("--burstiness needs --request-rate", USAGE);
   }
   const requireOffload = number(
@@ -227,9 +321,25 @@ function parse(args: string[]) {
       USAGE,
     );
   }
+  if (
+    part !== undefined && !values.worker &&
+    ((requestRates?.length ?? 0) > 1 || (maxInFlight?.length ?? 0) > 1)
+  ) {
+    throw new UsageError(
+      "a shard runs one load level: run one job per level of a sweep",
+      USAGE,
+    );
+  }
+  if (values.worker && (values.model === undefined || part === undefined)) {
+    throw new UsageError("--worker is started by --workers", USAGE);
+  }
   return {
     endpoint: values.endpoint,
     api,
+    workers,
+    part,
+    startAt,
+    worker: values.worker ?? false,
     metricsUrls: values["metrics-url"],
     metrics: !values["no-metrics"],
     metricsOut: values["metrics-out"],
@@ -240,8 +350,10 @@ function parse(args: string[]) {
     headers,
     percentiles,
     slos,
-    requestRate,
+    requestRates,
     burstiness: burstiness ?? 1,
+    outputDir: values["output-dir"],
+    artifacts: !values["no-artifacts"],
     numPrompts: number(values["num-prompts"], "--num-prompts", positiveInt),
     warmup: number(values.warmup, "--warmup", nonNegativeInt) ?? 0,
     connectTimeout: number(
@@ -268,7 +380,7 @@ function parse(args: string[]) {
       number(values["input-length"], "--input-length", positiveInt) ?? 32000,
     outputLength:
       number(values["output-length"], "--output-length", positiveInt) ?? 100,
-    maxInFlight: number(values["max-inflight"], "--max-inflight", positiveInt),
+    maxInFlight,
     ignoreEos: values["ignore-eos"] ?? false,
     duration: number(values.duration, "--duration", positive),
     interval: number(values.interval, "--interval", positive) ?? 5,
@@ -362,6 +474,71 @@ function sizeFor(
   }
 }
 
+/** One level of a run: the load it runs at. */
+interface Level {
+  /** How the sweep table and the headers name it. */
+  label: string;
+  /** Requests in flight at most. */
+  maxInFlight: number;
+  /** Open loop at this rate (requests per second), or a closed loop. */
+  requestRate?: number;
+}
+
+/** What a level's row of the sweep table shows. */
+interface LevelRow {
+  level: Level;
+  summary: Record<string, unknown>;
+  code: number;
+}
+
+/** `NAME.jsonl` → `NAME.level-2.jsonl` for the second level of a sweep. */
+function levelPath(path: string, i: number, levels: number): string {
+  if (levels === 1) return path;
+  const dot = path.lastIndexOf(".");
+  return dot > path.lastIndexOf("/")
+    ? `${path.slice(0, dot)}.level-${i + 1}${path.slice(dot)}`
+    : `${path}.level-${i + 1}`;
+}
+
+function renderSweep(rows: LevelRow[]): string {
+  const f = (x: unknown, digits: number): string =>
+    typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "-";
+  return "\n" + renderTable(
+    [
+      { header: "Level" },
+      { header: "req/s" },
+      { header: "output\ntok/s" },
+      { header: "TTFT p50\n(ms)" },
+      { header: "TTFT p99\n(ms)" },
+      { header: "TPOT p50\n(ms)" },
+      { header: "E2E p50\n(ms)" },
+      { header: "cache\nhits" },
+      { header: "offload\nshare" },
+      { header: "failed" },
+    ],
+    rows.map(({ level, summary }) => {
+      const d = summary.distributions as DistributionSummary;
+      const server = summary.server as { offload_share?: number } | null;
+      const hit = summary.cache_hit_rate as number | null;
+      return [
+        level.label,
+        f(summary.qps, 2),
+        f(d.outputTokensPerS, 1),
+        f(d.ttftMs?.percentiles["50"], 1),
+        f(d.ttftMs?.percentiles["99"], 1),
+        f(d.tpotMs?.percentiles["50"], 2),
+        f(d.e2eMs?.percentiles["50"], 1),
+        hit === null ? "-" : `${(hit * 100).toFixed(1)}%`,
+        typeof server?.offload_share === "number"
+          ? `${(server.offload_share * 100).toFixed(1)}%`
+          : "-",
+        String((summary.requests as { failed: number }).failed),
+      ];
+    }),
+    { title: "Sweep: throughput against latency, level by level" },
+  );
+}
+
 /** `kvbench benchmark`. */
 export const benchmarkCommand: Command = {
   name: "benchmark",
@@ -382,12 +559,25 @@ export const benchmarkCommand: Command = {
     const configs = opts.modelConfigs
       ? await loadModelConfigs(opts.modelConfigs)
       : BUNDLED_MODEL_CONFIGS;
+    if (opts.worker) {
+      return await runWorker(opts, { baseUrl, configs, args, signal });
+    }
     out(`endpoint: ${opts.endpoint}\n`);
     out(`api_key: ${opts.apiKey ? maskKey(opts.apiKey) : "(none)"}\n`);
     out(`normalized endpoint: ${baseUrl}\n`);
     const model = await resolveModel(baseUrl, opts, signal);
     const sizing = sizeFor(model, configs, opts);
-    if (opts.maxInFlight !== undefined) sizing.maxInFlight = opts.maxInFlight;
+    const levels: Level[] = opts.requestRates !== undefined
+      ? opts.requestRates.map((rate) => ({
+        label: `--request-rate ${rate}`,
+        maxInFlight: opts.maxInFlight?.[0] ?? sizing.maxInFlight,
+        requestRate: rate,
+      }))
+      : (opts.maxInFlight ?? [sizing.maxInFlight]).map((n) => ({
+        label: `--max-inflight ${n}`,
+        maxInFlight: n,
+      }));
+    sizing.maxInFlight = levels[0].maxInFlight;
     const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
     out(`offload_size: ${sizing.offloadSizeGib}\n`);
     const runs = opts.duration === undefined
@@ -399,212 +589,578 @@ export const benchmarkCommand: Command = {
       }\n`,
     );
     if (signal.aborted) return 0;
-    const records: RecordsFile | undefined = opts.records
-      ? openRecordsFile(opts.records)
+    const dir = opts.artifacts
+      ? await createRunDir(
+        opts.part === undefined
+          ? "benchmark"
+          : `benchmark-shard-${opts.part.index}-of-${opts.part.count}`,
+        opts.outputDir,
+      )
       : undefined;
-    // The server's view: engine, capacities, counters before the first request.
-    const serverMetrics = opts.metrics
-      ? await RunMetrics.start({
-        baseUrl,
-        urls: opts.metricsUrls,
-        apiKey: opts.apiKey,
-        path: opts.metricsOut ??
-          (opts.records ? metricsPathFor(opts.records) : undefined),
-        startedAt: performance.now(),
-        warn: err,
-      })
-      : undefined;
-    if (serverMetrics !== undefined) {
-      const { engine, version } = serverMetrics.server;
-      if (engine !== undefined) {
-        err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
-      }
-      const gauges = serverMetrics.last?.gauges ?? {};
-      const bpt = sizing.bytesPerToken;
-      const userDevice = opts.deviceKvGb === undefined
-        ? undefined
-        : Math.floor(opts.deviceKvGb * 1024 ** 3 / bpt);
-      const check = preflight({
-        workingSetTokens: sizing.contexts * (sizing.inputLength + 8),
-        items: sizing.contexts,
-        bytesPerToken: bpt,
-        deviceKvTokens: gauges.deviceKvTokens ?? userDevice,
-        deviceFrom: gauges.deviceKvTokens !== undefined
-          ? "server"
-          : userDevice !== undefined
-          ? "--device-kv-gb"
-          : undefined,
-        offloadKvTokens: gauges.offloadKvTokens ??
-          Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt),
-        offloadFrom: gauges.offloadKvTokens !== undefined
-          ? "server"
-          : "the sizing's offload size",
-      });
-      err(
-        check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join(
-          "\n",
-        ) + "\n",
-      );
-    }
-    const reuse = new ReuseTracker();
     let stopping = false;
     const onStop = (): void => {
       stopping = true;
+      live.clear();
       out("\n[INFO] Received termination signal. Stopping benchmark...\n");
     };
     signal.addEventListener("abort", onStop, { once: true });
     const { transport, label } = chooseTransport(opts.transport, baseUrl);
-    const seconds = (s: number | undefined) =>
-      s === undefined ? undefined : s * 1000;
-    const startedAt = performance.now();
-    const startedWall = new Date().toISOString();
-    let pending: Promise<void> | undefined;
+    const live = new LiveLine();
+    const rows: LevelRow[] = [];
+    const written: string[] = [];
+    let code = 0;
     try {
-      const result = await runBenchmark(sizing, {
-        endpoint: {
+      for (const [i, level] of levels.entries()) {
+        if (signal.aborted) break;
+        if (levels.length > 1) {
+          out(`\n=== level ${i + 1}/${levels.length}: ${level.label} ===\n`);
+        }
+        const levelDir = dir === undefined
+          ? undefined
+          : levels.length > 1
+          ? `${dir}/level-${i + 1}`
+          : dir;
+        if (levelDir !== undefined) {
+          await Deno.mkdir(levelDir, { recursive: true });
+        }
+        const row = await runLevel({
+          opts,
+          level,
+          index: i,
+          levels: levels.length,
+          sizing: { ...sizing, maxInFlight: level.maxInFlight },
           baseUrl,
           model,
-          apiKey: opts.apiKey,
+          seed,
+          dir: levelDir,
           transport,
-          maxRetries: opts.maxRetries,
-          timeoutMs: opts.timeout * 1000,
-          connectTimeoutMs: seconds(opts.connectTimeout),
-          firstTokenTimeoutMs: seconds(opts.firstTokenTimeout),
-          idleTimeoutMs: seconds(opts.idleTimeout),
-          extraBody: opts.extraBody,
-          headers: opts.headers,
-        },
-        seed,
-        ignoreEos: opts.ignoreEos,
-        api: opts.api,
-        load: opts.requestRate === undefined ? undefined : openLoop(
-          opts.burstiness === 1
-            ? poisson(opts.requestRate, { seed })
-            : gamma(opts.requestRate, opts.burstiness, { seed }),
-        ),
-        maxRequests: opts.numPrompts,
-        warmupRequests: opts.warmup,
-        slos: opts.slos,
-        durationMs: opts.duration === undefined
-          ? undefined
-          : opts.duration * 1000,
-        signal,
-        intervalMs: opts.interval * 1000,
-        startedAt,
-        write: out,
-        warn: err,
-        onRecord: (record) => {
-          records?.write(record);
-          serverMetrics?.add(record);
-          reuse.add(record);
-        },
-        onReport: (ms) => {
-          records?.report(ms);
-          // The server's split at this report, printed when the scrape is in.
-          // (Not once stopping: tmesh-cli's closing lines come as they did.)
-          if (serverMetrics !== undefined) {
-            pending = serverMetrics.scrape().then(() => {
-              if (!stopping && serverMetrics.split() !== undefined) {
-                out(serverMetrics.render() + "\n");
-              }
-            });
-          }
-        },
-      });
-      await pending;
-      await serverMetrics?.scrape();
-      if (!stopping) {
-        out(
-          `\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`,
-        );
+          label,
+          signal,
+          live,
+          isStopping: () => stopping,
+          written,
+          argv: args,
+        });
+        rows.push(row);
+        if (row.code !== 0) code = row.code;
       }
-      out("\n[INFO] Cancelled benchmark tasks.\n");
-      out("\nFinal metrics:\n");
-      out(
-        renderBenchmarkBlock(result.final, { intervalSeconds: opts.interval }),
-      );
-      out(
-        renderDistributions(
-          result.distributions.summary({
-            percentiles: opts.percentiles,
-            elapsedMs: result.final.elapsed * 1000,
-          }),
-          { transport: label },
-        ),
-      );
-      const split = serverMetrics?.split();
-      if (serverMetrics !== undefined) out(serverMetrics.render());
-      const verdict = benchmarkVerdict(reuse.figures(), {
-        split,
-        noSplitReason: serverMetrics?.noSplitReason() ??
-          "--no-metrics: the server's metrics were not read",
-      });
-      out(`\n${verdict.text}\n\n`);
-      let code = 0;
-      if (opts.requireOffload !== undefined) {
-        const share = verdict.offloadShare;
-        if (share === undefined || share < opts.requireOffload) {
-          err(
-            `[ERROR] --require-offload-hits ${opts.requireOffload}: the offload tier served ${
-              share === undefined
-                ? "an unknown share (the server's counters do not name the tier)"
-                : `${(share * 100).toFixed(1)}%`
-            } of the reusable prompt tokens\n`,
+      if (rows.length > 1) {
+        out(renderSweep(rows));
+        if (dir !== undefined) {
+          await Deno.writeTextFile(
+            `${dir}/sweep.json`,
+            JSON.stringify(
+              rows.map((r) => ({ level: r.level, summary: r.summary })),
+              null,
+              2,
+            ) + "\n",
           );
-          code = 1;
         }
       }
-      if (opts.output) {
-        const summary = benchmarkSummaryJson(sizing, result, {
-          params: {
-            endpoint: baseUrl,
-            model,
-            seed,
-            started_at: startedWall,
-            duration_s: opts.duration ?? null,
-            ignore_eos: opts.ignoreEos,
-            api: opts.api,
-            request_rate: opts.requestRate ?? null,
-            burstiness: opts.requestRate === undefined ? null : opts.burstiness,
-            num_prompts: opts.numPrompts ?? null,
-            warmup: opts.warmup,
-            extra_body: opts.extraBody ?? null,
-            headers: opts.headers ?? null,
-            max_retries: opts.maxRetries,
-            timeout_s: opts.timeout,
-          },
-          percentiles: opts.percentiles,
-          transport: label,
-          server: serverMetrics === undefined ? undefined : {
-            ...serverMetrics.server,
-            split: split ?? null,
-            resets: serverMetrics.last?.resets ?? 0,
-            scrape_failures: Object.fromEntries(serverMetrics.failures),
-            offload_share: verdict.offloadShare ?? null,
-            verdict: verdict.text,
-          },
-        });
-        await Deno.writeTextFile(
-          opts.output,
-          JSON.stringify(summary, null, 2) + "\n",
+      for (const line of written) out(line);
+      if (dir !== undefined) {
+        const report = await writeReport(dir, opts.percentiles);
+        out(
+          `[INFO] Run written to ${dir}${
+            report ? ` (report: ${report})` : ""
+          }\n`,
         );
-        out(`[INFO] Summary written to ${opts.output}\n`);
-      }
-      if (records) {
-        records.end({
-          startedAt,
-          elapsedMs: result.final.elapsed * 1000,
-          stopReason: result.summary.stopReason,
-        });
-        out(`[INFO] ${records.count} records written to ${records.path}\n`);
       }
       out("[INFO] Benchmark stopped gracefully.\n");
       return code;
     } finally {
+      live.clear();
       signal.removeEventListener("abort", onStop);
-      records?.close();
-      serverMetrics?.close();
       transport.close();
     }
   },
 };
+
+/** Everything one level needs. */
+interface LevelContext {
+  opts: Options;
+  level: Level;
+  index: number;
+  levels: number;
+  sizing: BenchmarkSizing;
+  baseUrl: string;
+  model: string;
+  seed: number;
+  dir?: string;
+  transport: Transport;
+  label: string;
+  signal: AbortSignal;
+  live: LiveLine;
+  isStopping: () => boolean;
+  /** Lines saying which files were written, printed at the very end. */
+  written: string[];
+  argv: string[];
+}
+
+/** Run one level: its requests, its reports, its files. */
+async function runLevel(c: LevelContext): Promise<LevelRow> {
+  const { opts, sizing, level, live } = c;
+  const at = (path: string) => levelPath(path, c.index, c.levels);
+  const records: RecordsFile[] = [];
+  if (c.dir !== undefined) {
+    records.push(openRecordsFile(`${c.dir}/records.jsonl`));
+  }
+  if (opts.records) records.push(openRecordsFile(at(opts.records)));
+  const metricsPaths: string[] = [];
+  if (c.dir !== undefined) metricsPaths.push(`${c.dir}/metrics.jsonl`);
+  if (opts.metricsOut) metricsPaths.push(at(opts.metricsOut));
+  else if (opts.records) metricsPaths.push(metricsPathFor(at(opts.records)));
+  // The server's view: engine, capacities, counters before the first request.
+  const serverMetrics = opts.metrics
+    ? await RunMetrics.start({
+      baseUrl: c.baseUrl,
+      urls: opts.metricsUrls,
+      apiKey: opts.apiKey,
+      paths: metricsPaths,
+      startedAt: performance.now(),
+      warn: err,
+    })
+    : undefined;
+  if (serverMetrics !== undefined && c.index === 0) {
+    printPreflight(serverMetrics, sizing, opts);
+  }
+  const reuse = new ReuseTracker();
+  const progress = new RunProgress();
+  // Workers (this host's cores), or this process as one shard of several.
+  let pool: WorkerPool | undefined;
+  let workersDir: string | undefined;
+  let clock: ClockOffset | undefined;
+  if (opts.workers > 1) {
+    workersDir = c.dir ??
+      await Deno.makeTempDir({ prefix: "kvbench-workers-" });
+    pool = await spawnWorkers(c, workersDir);
+    out(
+      `[INFO] ${opts.workers} workers (pids ${
+        pool.pids.join(", ")
+      }) writing into ${workersDir}\n`,
+    );
+    clock = { method: "same-host", offsetMs: 0, uncertaintyMs: 0 };
+  } else if (opts.part !== undefined) {
+    clock = await estimateClockOffset(`${c.baseUrl}models`, {
+      headers: opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {},
+      signal: c.signal,
+    });
+    out(
+      `[INFO] shard ${opts.part.index}/${opts.part.count}: ${
+        describeClock(clock)
+      }\n`,
+    );
+  }
+  let startedAt = opts.startAt === undefined
+    ? performance.now() + (pool === undefined ? 0 : 100)
+    : Math.max(
+      opts.startAt - performance.timeOrigin,
+      performance.now() + (pool === undefined ? 0 : 100),
+    );
+  if (opts.startAt !== undefined) {
+    const late = performance.now() - (opts.startAt - performance.timeOrigin);
+    if (late > 0) {
+      err(
+        `[WARN] --start-at ${new Date(opts.startAt).toISOString()} passed ${
+          (late / 1000).toFixed(1)
+        } s ago: starting now\n`,
+      );
+    } else if (pool === undefined) {
+      out(`[INFO] starting at ${new Date(opts.startAt).toISOString()}\n`);
+      startedAt = (await waitUntilWall(opts.startAt, c.signal)).startedAt;
+    }
+  }
+  await pool?.start(startedAt);
+  const source: RecordSource | undefined = pool === undefined
+    ? undefined
+    : (handlers) =>
+      pool.follow(handlers, {
+        startedAt,
+        signal: c.signal,
+        onLines: (text, n) => {
+          for (const file of records) file.writeLines(text, n);
+        },
+      });
+  const startedWall = new Date(performance.timeOrigin + startedAt)
+    .toISOString();
+  const params = {
+    endpoint: c.baseUrl,
+    model: c.model,
+    seed: c.seed,
+    started_at: startedWall,
+    duration_s: opts.duration ?? null,
+    ignore_eos: opts.ignoreEos,
+    api: opts.api,
+    max_inflight: level.maxInFlight,
+    request_rate: level.requestRate ?? null,
+    burstiness: level.requestRate === undefined ? null : opts.burstiness,
+    num_prompts: opts.numPrompts ?? null,
+    warmup: opts.warmup,
+    extra_body: opts.extraBody ?? null,
+    headers: opts.headers ?? null,
+    max_retries: opts.maxRetries,
+    timeout_s: opts.timeout,
+    percentiles: opts.percentiles ?? null,
+    slos: opts.slos ?? null,
+  };
+  if (c.dir !== undefined) {
+    await writeRunInfo(c.dir, {
+      command: "benchmark",
+      argv: c.argv,
+      params,
+      workload: sizing,
+      server: serverMetrics?.server,
+      startedAt,
+      part: {
+        level: c.levels > 1 ? { index: c.index + 1, of: c.levels } : null,
+        shard: opts.part ?? null,
+        workers: opts.workers > 1 ? opts.workers : null,
+      },
+      clock,
+    });
+  }
+  let code = 0;
+  const drawStatus = () =>
+    live.update(
+      progress.line((performance.now() - startedAt) / 1000, opts.duration),
+    );
+  if (live.active) drawStatus();
+  const liveTimer = live.active ? setInterval(drawStatus, 1000) : undefined;
+  let pending: Promise<void> | undefined;
+  try {
+    const result = await runBenchmark(sizing, {
+      endpoint: endpointConfig(opts, c),
+      seed: c.seed,
+      ignoreEos: opts.ignoreEos,
+      api: opts.api,
+      load: levelLoad(opts, level, c.seed),
+      part: opts.part,
+      source,
+      maxRequests: opts.numPrompts,
+      warmupRequests: opts.warmup,
+      slos: opts.slos,
+      durationMs: opts.duration === undefined
+        ? undefined
+        : opts.duration * 1000,
+      signal: c.signal,
+      intervalMs: opts.interval * 1000,
+      startedAt,
+      write: (text) => live.print(text),
+      warn: err,
+      onSend: () => progress.sent(),
+      onRecord: (record) => {
+        // Workers' records are copied as they wrote them (onLines).
+        if (pool === undefined) {
+          for (const file of records) file.write(record);
+        }
+        serverMetrics?.add(record);
+        reuse.add(record);
+        progress.add(record);
+      },
+      onReport: (ms) => {
+        for (const file of records) file.report(ms);
+        // The server's split at this report, printed when the scrape is in
+        // (not once stopping: tmesh-cli's closing lines come as they did).
+        if (serverMetrics !== undefined) {
+          pending = serverMetrics.scrape().then(() => {
+            if (!c.isStopping() && serverMetrics.split() !== undefined) {
+              live.print(serverMetrics.render() + "\n");
+            }
+          });
+        }
+      },
+    });
+    clearInterval(liveTimer);
+    live.clear();
+    await pending;
+    await serverMetrics?.scrape();
+    if ((pool?.failures.length ?? 0) > 0) code = 1;
+    if (
+      !c.isStopping() && opts.duration !== undefined &&
+      result.summary.stopReason === "duration"
+    ) {
+      out(
+        `\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`,
+      );
+    }
+    out("\n[INFO] Cancelled benchmark tasks.\n");
+    out("\nFinal metrics:\n");
+    out(renderBenchmarkBlock(result.final, { intervalSeconds: opts.interval }));
+    out(
+      renderDistributions(
+        result.distributions.summary({
+          percentiles: opts.percentiles,
+          elapsedMs: result.final.elapsed * 1000,
+        }),
+        { transport: c.label },
+      ),
+    );
+    const split = serverMetrics?.split();
+    if (serverMetrics !== undefined) out(serverMetrics.render());
+    const verdict = benchmarkVerdict(reuse.figures(), {
+      split,
+      noSplitReason: serverMetrics?.noSplitReason() ??
+        "--no-metrics: the server's metrics were not read",
+    });
+    out(`\n${verdict.text}\n\n`);
+    if (opts.requireOffload !== undefined) {
+      const share = verdict.offloadShare;
+      if (share === undefined || share < opts.requireOffload) {
+        err(
+          `[ERROR] --require-offload-hits ${opts.requireOffload}: the offload tier served ${
+            share === undefined
+              ? "an unknown share (the server's counters do not name the tier)"
+              : `${(share * 100).toFixed(1)}%`
+          } of the reusable prompt tokens\n`,
+        );
+        code = 1;
+      }
+    }
+    const summary = benchmarkSummaryJson(sizing, result, {
+      params,
+      percentiles: opts.percentiles,
+      transport: c.label,
+      server: serverMetrics === undefined ? undefined : {
+        ...serverMetrics.server,
+        split: split ?? null,
+        resets: serverMetrics.last?.resets ?? 0,
+        scrape_failures: Object.fromEntries(serverMetrics.failures),
+        offload_share: verdict.offloadShare ?? null,
+        verdict: verdict.text,
+      },
+    });
+    const json = JSON.stringify(summary, null, 2) + "\n";
+    if (c.dir !== undefined) {
+      await Deno.writeTextFile(`${c.dir}/summary.json`, json);
+    }
+    if (opts.output) {
+      await Deno.writeTextFile(at(opts.output), json);
+      c.written.push(`[INFO] Summary written to ${at(opts.output)}\n`);
+    }
+    for (const file of records) {
+      file.end({
+        startedAt,
+        elapsedMs: result.final.elapsed * 1000,
+        stopReason: result.summary.stopReason,
+      });
+    }
+    if (opts.records) {
+      const file = records[records.length - 1];
+      c.written.push(`[INFO] ${file.count} records written to ${file.path}\n`);
+    }
+    return { level, summary, code };
+  } finally {
+    clearInterval(liveTimer);
+    for (const file of records) file.close();
+    serverMetrics?.close();
+    await pool?.[Symbol.asyncDispose]();
+    if (workersDir !== undefined && c.dir === undefined) {
+      await Deno.remove(workersDir, { recursive: true });
+    }
+  }
+}
+
+function endpointConfig(
+  opts: Options,
+  c: { baseUrl: string; model: string; transport: Transport },
+): EndpointConfig {
+  const seconds = (s: number | undefined) =>
+    s === undefined ? undefined : s * 1000;
+  return {
+    baseUrl: c.baseUrl,
+    model: c.model,
+    apiKey: opts.apiKey,
+    transport: c.transport,
+    maxRetries: opts.maxRetries,
+    timeoutMs: opts.timeout * 1000,
+    connectTimeoutMs: seconds(opts.connectTimeout),
+    firstTokenTimeoutMs: seconds(opts.firstTokenTimeout),
+    idleTimeoutMs: seconds(opts.idleTimeout),
+    extraBody: opts.extraBody,
+    headers: opts.headers,
+  };
+}
+
+/** The load of a level: a closed loop, or arrivals at its rate. */
+function levelLoad(
+  opts: Options,
+  level: Level,
+  seed: number,
+): LoadPolicy | undefined {
+  if (level.requestRate === undefined) return undefined;
+  return openLoop(
+    opts.burstiness === 1
+      ? poisson(level.requestRate, { seed })
+      : gamma(level.requestRate, opts.burstiness, { seed }),
+  );
+}
+
+/** The flags a worker does not inherit: the parent re-states or owns them. */
+const PARENT_FLAGS = {
+  values: [
+    "--workers",
+    "--output-dir",
+    "--records",
+    "--output",
+    "--metrics-url",
+    "--metrics-out",
+    "--require-offload-hits",
+    "--device-kv-gb",
+    "--max-inflight",
+    "--concurrency",
+    "--request-rate",
+    "--seed",
+    "--model",
+    "--shard",
+    "--shards",
+    "--start-at",
+  ],
+  booleans: ["--no-artifacts", "--no-metrics", "--worker"],
+};
+
+/** Start this level's workers, each on its part, writing into `DIR/worker-K`. */
+function spawnWorkers(c: LevelContext, dir: string): Promise<WorkerPool> {
+  const { opts, level } = c;
+  const shard = opts.part ?? { index: 0, count: 1 };
+  const count = opts.workers;
+  return WorkerPool.spawn({
+    count,
+    args: (k) => [
+      "benchmark",
+      ...dropFlags(c.argv, PARENT_FLAGS),
+      "--model",
+      c.model,
+      "--seed",
+      String(c.seed),
+      "--max-inflight",
+      String(level.maxInFlight),
+      ...(level.requestRate === undefined
+        ? []
+        : ["--request-rate", String(level.requestRate)]),
+      "--shard",
+      `${shard.index + shard.count * k}/${shard.count * count}`,
+      "--output-dir",
+      `${dir}/worker-${k}`,
+      "--worker",
+    ],
+    records: (k) => `${dir}/worker-${k}/records.jsonl`,
+    warn: err,
+  });
+}
+
+/**
+ * A worker (`--worker`, started by `--workers`): runs its part when the
+ * parent says, writing its records, and prints nothing else.
+ */
+async function runWorker(
+  opts: Options,
+  c: {
+    baseUrl: string;
+    configs: readonly ModelConfig[];
+    args: string[];
+    signal: AbortSignal;
+  },
+): Promise<number> {
+  const model = opts.model!;
+  const part = opts.part!;
+  const sizing = sizeFor(model, c.configs, opts);
+  const level: Level = {
+    label: "",
+    maxInFlight: opts.maxInFlight?.[0] ?? sizing.maxInFlight,
+    requestRate: opts.requestRates?.[0],
+  };
+  sizing.maxInFlight = level.maxInFlight;
+  const dir = opts.outputDir!;
+  await Deno.mkdir(dir, { recursive: true });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(c.signal.reason);
+  c.signal.addEventListener("abort", onAbort, { once: true });
+  const { transport } = chooseTransport(opts.transport, c.baseUrl);
+  const { channel, startWallMs, parentOrigin } = await WorkerChannel.open(
+    controller,
+  );
+  // Records go on the parent's clock, so it copies them as they are.
+  const delta = performance.timeOrigin - parentOrigin;
+  const file = openRecordsFile(`${dir}/records.jsonl`, {
+    timeOrigin: parentOrigin,
+  });
+  try {
+    const { startedAt } = await waitUntilWall(startWallMs, controller.signal);
+    await writeRunInfo(dir, {
+      command: "benchmark",
+      argv: c.args,
+      params: { model, seed: opts.seed, max_inflight: level.maxInFlight },
+      workload: sizing,
+      startedAt: startedAt + delta,
+      timeOrigin: parentOrigin,
+      part: { worker: part },
+      clock: { method: "same-host", offsetMs: 0, uncertaintyMs: 0 },
+    });
+    const result = await runBenchmark(sizing, {
+      endpoint: endpointConfig(opts, { baseUrl: c.baseUrl, model, transport }),
+      seed: opts.seed,
+      ignoreEos: opts.ignoreEos,
+      api: opts.api,
+      load: levelLoad(opts, level, opts.seed!),
+      part,
+      maxRequests: opts.numPrompts,
+      warmupRequests: opts.warmup,
+      durationMs: opts.duration === undefined
+        ? undefined
+        : opts.duration * 1000,
+      signal: controller.signal,
+      // The parent reports; the worker only records.
+      intervalMs: 2 ** 31 - 1,
+      startedAt,
+      onSend: () => channel.sent(),
+      onRecord: (record) => file.write(rebaseRecord(record, delta)),
+    });
+    file.end({
+      startedAt: startedAt + delta,
+      elapsedMs: result.final.elapsed * 1000,
+      stopReason: result.summary.stopReason,
+    });
+    return 0;
+  } finally {
+    channel.close();
+    file.close();
+    transport.close();
+    c.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function printPreflight(
+  serverMetrics: RunMetrics,
+  sizing: BenchmarkSizing,
+  opts: Options,
+): void {
+  const { engine, version } = serverMetrics.server;
+  if (engine !== undefined) {
+    err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
+  }
+  const gauges = serverMetrics.last?.gauges ?? {};
+  const bpt = sizing.bytesPerToken;
+  const userDevice = opts.deviceKvGb === undefined
+    ? undefined
+    : Math.floor(opts.deviceKvGb * 1024 ** 3 / bpt);
+  const check = preflight({
+    workingSetTokens: sizing.contexts * (sizing.inputLength + 8),
+    items: sizing.contexts,
+    bytesPerToken: bpt,
+    deviceKvTokens: gauges.deviceKvTokens ?? userDevice,
+    deviceFrom: gauges.deviceKvTokens !== undefined
+      ? "server"
+      : userDevice !== undefined
+      ? "--device-kv-gb"
+      : undefined,
+    offloadKvTokens: gauges.offloadKvTokens ??
+      Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt),
+    offloadFrom: gauges.offloadKvTokens !== undefined
+      ? "server"
+      : "the sizing's offload size",
+  });
+  err(
+    check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
+      "\n",
+  );
+}

@@ -81,6 +81,26 @@ export function parseFlags<O extends ParseArgsOptionsConfig>(
 }
 
 /**
+ * Parse `--flag value` options and positional arguments (paths); a parse
+ * error becomes a {@linkcode UsageError} carrying `usage`.
+ */
+export function parseFlagsAndPaths<O extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: O,
+  usage: string,
+): ReturnType<
+  typeof parseArgs<
+    { args: string[]; options: O; strict: true; allowPositionals: true }
+  >
+> {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message, usage);
+  }
+}
+
+/**
  * The number given to `flag`, or undefined when it was not given; a value
  * that is not a finite number passing `check` is a {@linkcode UsageError}.
  */
@@ -173,4 +193,65 @@ export function chooseTransport(
   return usesProxy(url)
     ? { transport: fetchTransport(), label: "fetch (a proxy applies)" }
     : { transport: http1Transport(), label: "http1" };
+}
+
+/**
+ * A comma-separated list of numbers passing `check` (one number is a list of
+ * one), or undefined when the flag was not given; anything else is a
+ * {@linkcode UsageError}.
+ */
+export function numberListFlag(
+  value: string | undefined,
+  flag: string,
+  options: { check: (n: number) => boolean; usage: string },
+): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(",").map((p) => p.trim());
+  const numbers = parts.map(Number);
+  if (
+    parts.some((p) => p === "") ||
+    numbers.some((n) => !Number.isFinite(n) || !options.check(n))
+  ) {
+    throw new UsageError(`${flag}: invalid value "${value}"`, options.usage);
+  }
+  return numbers;
+}
+
+/**
+ * One status line redrawn in place on a terminal (stdout), and nothing at
+ * all when stdout is not a terminal, so logs and pipes stay clean. Text
+ * printed through {@linkcode LiveLine.print} clears the line first and
+ * redraws it after.
+ */
+export class LiveLine {
+  readonly #tty = Deno.stdout.isTerminal();
+  #text = "";
+
+  /** Whether anything is drawn (stdout is a terminal). */
+  get active(): boolean {
+    return this.#tty;
+  }
+
+  /** Replace the status line. */
+  update(text: string): void {
+    if (!this.#tty) return;
+    this.#text = text;
+    out(`\r\x1b[2K${text}`);
+  }
+
+  /** Print text above the status line. */
+  print(text: string): void {
+    if (!this.#tty || this.#text === "") {
+      out(text);
+      return;
+    }
+    out(`\r\x1b[2K${text}`);
+    out(this.#text);
+  }
+
+  /** Remove the status line. */
+  clear(): void {
+    if (this.#tty && this.#text !== "") out("\r\x1b[2K");
+    this.#text = "";
+  }
 }

@@ -14,6 +14,8 @@ export type KvType = "str" | "int" | "float" | "bool";
 export interface KvKey {
   /** Type the value is cast to. */
   type: KvType;
+  /** The type `--help` shows, when not `type` (a `str` key that holds a list of numbers). */
+  display?: string;
   /** Meaning, for `--help`. */
   help: string;
   /** Default; `undefined` with `required` unset means "optional, no default" (null). */
@@ -176,8 +178,8 @@ export function kvHelp(schema: KvSchema): string {
   const rows = Object.entries(schema).map(([key, spec]) => [
     key,
     spec.optional || (!spec.required && spec.default === undefined)
-      ? `${spec.type} | None`
-      : spec.type,
+      ? `${spec.display ?? spec.type} | None`
+      : spec.display ?? spec.type,
     spec.required
       ? "(required)"
       : spec.default === undefined || spec.default === null

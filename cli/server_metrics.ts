@@ -25,7 +25,7 @@ export interface RunMetricsOptions {
   /** Bearer key for the probes and scrapes. */
   apiKey?: string;
   /** Where each scrape goes as a JSON line (default: nowhere). */
-  path?: string;
+  paths?: string[];
   /** `performance.now()` of the run's start. */
   startedAt: number;
   /** Where failure warnings go. */
@@ -37,7 +37,7 @@ export class RunMetrics {
   /** What the endpoint says about itself. */
   readonly server: ServerInfo;
   readonly #scraper: MetricsScraper;
-  readonly #file?: Deno.FsFile;
+  readonly #files: Deno.FsFile[];
   readonly #startedAt: number;
   #last?: Scrape;
   #clientPrompt = 0;
@@ -48,12 +48,12 @@ export class RunMetrics {
     server: ServerInfo,
     scraper: MetricsScraper,
     startedAt: number,
-    file?: Deno.FsFile,
+    files: Deno.FsFile[],
   ) {
     this.server = server;
     this.#scraper = scraper;
     this.#startedAt = startedAt;
-    this.#file = file;
+    this.#files = files;
   }
 
   /** Probe the server, open the file, and take the run's first scrape. */
@@ -64,27 +64,24 @@ export class RunMetrics {
     const server = await detectServer(options.baseUrl, {
       apiKey: options.apiKey,
     });
-    let file: Deno.FsFile | undefined;
-    if (options.path !== undefined) {
+    const files = (options.paths ?? []).map((path) => {
       try {
-        file = Deno.openSync(options.path, {
+        return Deno.openSync(path, {
           write: true,
           create: true,
           truncate: true,
         });
       } catch (error) {
         throw new Error(
-          `Cannot open metrics file "${options.path}": ${
-            (error as Error).message
-          }`,
+          `Cannot open metrics file "${path}": ${(error as Error).message}`,
         );
       }
-    }
+    });
     const scraper = new MetricsScraper(urls, {
       apiKey: options.apiKey,
       warn: (text) => options.warn(text + "\n"),
     });
-    const metrics = new RunMetrics(server, scraper, options.startedAt, file);
+    const metrics = new RunMetrics(server, scraper, options.startedAt, files);
     metrics.#line({
       server,
       urls,
@@ -154,15 +151,12 @@ export class RunMetrics {
 
   /** Close the file. */
   close(): void {
-    this.#file?.close();
+    for (const file of this.#files) file.close();
   }
 
   #line(value: unknown): void {
-    if (this.#file === undefined) return;
-    writeAllSync(
-      this.#file,
-      new TextEncoder().encode(JSON.stringify(value) + "\n"),
-    );
+    const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
+    for (const file of this.#files) writeAllSync(file, bytes);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   openRecordsFile,
   type RecordsFile,
 } from "../engine/run/records_file.ts";
-import { createSynthesizer } from "../engine/text/synth.ts";
+import { createSynthesizer, type Synthesizer } from "../engine/text/synth.ts";
 import { loadTokenizer } from "../engine/text/tokenizer.ts";
 import type { TrieResult } from "../workloads/trie/metrics.ts";
 import {
@@ -21,8 +21,27 @@ import {
   renderTrieReport,
   trieSummaryJson,
 } from "../workloads/trie/report.ts";
-import { loadTraceFile } from "../workloads/trie/trace_file.ts";
-import { runTrie, trieLoad } from "../workloads/trie/run.ts";
+import { loadTraceFile, type TraceRow } from "../workloads/trie/trace_file.ts";
+import {
+  runTrie,
+  trieLoad,
+  type TrieRunOptions,
+} from "../workloads/trie/run.ts";
+import type { RunPart } from "../engine/run/runner.ts";
+import {
+  type ClockOffset,
+  estimateClockOffset,
+} from "../engine/run/clock_offset.ts";
+import { rebaseRecord } from "../engine/run/align.ts";
+import {
+  describeClock,
+  parseStartAt,
+  parseWorkers,
+  resolveShard,
+  waitUntilWall,
+  WorkerChannel,
+  WorkerPool,
+} from "./scale.ts";
 import {
   chooseTransport,
   type Command,
@@ -34,11 +53,21 @@ import {
   UsageError,
 } from "./common.ts";
 import {
+  type DistributionSummary,
   parsePercentiles,
   parseSlos,
   renderDistributions,
 } from "../engine/metrics/distributions.ts";
-import { kvHelp, type KvSchema, parseKvArgs } from "./kv_args.ts";
+import { renderTable } from "../engine/format/table.ts";
+import type { Transport } from "../engine/transport/transport.ts";
+import {
+  kvHelp,
+  type KvSchema,
+  type KvValues,
+  parseKvArgs,
+} from "./kv_args.ts";
+import { createRunDir, writeRunInfo } from "./run_dir.ts";
+import { writeReport } from "./report.ts";
 import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
 
 const SCHEMA: KvSchema = {
@@ -58,14 +87,17 @@ const SCHEMA: KvSchema = {
     help: "model name sent to the endpoint",
   },
   concurrency: {
-    type: "int",
+    type: "str",
+    display: "int",
     optional: true,
-    help: "traces in flight (closed loop); exclusive with arrival_rate",
+    help:
+      "traces in flight (closed loop); a list (8,16,32) sweeps; exclusive with arrival_rate",
   },
   arrival_rate: {
-    type: "float",
+    type: "str",
+    display: "float",
     optional: true,
-    help: "new traces per second (open loop); exclusive with concurrency",
+    help: "new traces per second (open loop); a list (1,2,4) sweeps",
   },
   tokenizer_model: {
     type: "str",
@@ -201,10 +233,49 @@ const SCHEMA: KvSchema = {
     help:
       "/metrics URLs, comma-separated (default: the endpoint's origin + /metrics)",
   },
+  output_dir: {
+    type: "str",
+    optional: true,
+    help: "write the run's files here (default: kvbench-runs/<time>-trie)",
+  },
+  artifacts: {
+    type: "bool",
+    default: true,
+    help: "write a run directory (run.json, records, metrics, summary, report)",
+  },
   metrics_out: {
     type: "str",
     optional: true,
     help: "write every scrape as a JSON line here (default: beside records)",
+  },
+  workers: {
+    type: "str",
+    display: "int | auto",
+    optional: true,
+    help:
+      "split the traces over N worker processes on this host (auto: one per core); one run directory",
+  },
+  shard: {
+    type: "str",
+    optional: true,
+    help:
+      "run part K/N of the traces (every N-th from K); merge the parts with kvbench merge",
+  },
+  shards: {
+    type: "int",
+    optional: true,
+    help: "the same, K read from $JOB_COMPLETION_INDEX (see kvbench k8s)",
+  },
+  start_at: {
+    type: "str",
+    optional: true,
+    help:
+      "start at this wall-clock time (ISO 8601 or Unix seconds), so shards start together",
+  },
+  worker: {
+    type: "bool",
+    default: false,
+    help: "internal: this process is one of workers=N",
   },
 };
 
@@ -220,13 +291,59 @@ function parse(args: string[]) {
   if (args.includes("--help") || args.includes("-h") || args.includes("help")) {
     return undefined;
   }
-  let v;
+  let v: KvValues;
+  let levels: TrieLevel[];
+  let scale: Scale;
   try {
     v = parseKvArgs(args, SCHEMA);
+    const list = (key: string, integer: boolean): number[] | null => {
+      if (v[key] === null) return null;
+      const parts = String(v[key]).split(",").map((p) => p.trim());
+      const numbers = parts.map(Number);
+      if (
+        numbers.some((n, i) =>
+          parts[i] === "" || !(n > 0) || !Number.isFinite(n) ||
+          (integer && !Number.isInteger(n))
+        )
+      ) {
+        throw new TypeError(
+          `${key} must be ${
+            integer ? "an integer" : "a number"
+          } > 0, or a comma-separated list of them, not "${v[key]}"`,
+        );
+      }
+      return numbers;
+    };
+    const concurrency = list("concurrency", true);
+    const rates = list("arrival_rate", false);
     trieLoad({
-      concurrency: v.concurrency as number | null,
-      arrivalRate: v.arrival_rate as number | null,
+      concurrency: concurrency?.[0] ?? null,
+      arrivalRate: rates?.[0] ?? null,
     });
+    levels = concurrency !== null
+      ? concurrency.map((n) => ({ label: `concurrency=${n}`, concurrency: n }))
+      : rates!.map((r) => ({ label: `arrival_rate=${r}`, arrivalRate: r }));
+    if (v.output_dir !== null && !v.artifacts) {
+      throw new TypeError("output_dir and artifacts=False exclude each other");
+    }
+    scale = {
+      workers: v.workers === null ? 1 : parseWorkers(v.workers as string),
+      part: resolveShard(
+        (v.shard as string | null) ?? undefined,
+        v.shards === null ? undefined : String(v.shards),
+      ),
+      startAt: v.start_at === null
+        ? undefined
+        : parseStartAt(v.start_at as string),
+    };
+    if (scale.part !== undefined && !v.worker && levels.length > 1) {
+      throw new TypeError(
+        "a shard runs one load level: run one job per level of a sweep",
+      );
+    }
+    if (v.worker && (scale.part === undefined || v.output_dir === null)) {
+      throw new TypeError("worker=True is set by workers=N");
+    }
   } catch (error) {
     throw new UsageError((error as Error).message, USAGE);
   }
@@ -236,8 +353,6 @@ function parse(args: string[]) {
     }
   };
   [
-    "concurrency",
-    "arrival_rate",
     "duration",
     "timeout",
     "duration_update_interval",
@@ -277,8 +392,18 @@ function parse(args: string[]) {
   } catch (error) {
     throw new UsageError((error as Error).message, USAGE);
   }
-  return { v, baseUrl, shaping };
+  return { v, baseUrl, shaping, levels, scale };
 }
+
+/** Workers, shard and start time of a run. */
+interface Scale {
+  workers: number;
+  part?: RunPart;
+  startAt?: number;
+}
+
+/** The request shaping and reporting options of a parsed command line. */
+type Shaping = NonNullable<ReturnType<typeof parse>>["shaping"];
 
 function stringValues(object: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -349,10 +474,8 @@ export const trieCommand: Command = {
       out(USAGE);
       return 0;
     }
-    const { v, baseUrl, shaping } = parsed;
+    const { v, baseUrl, shaping, levels, scale } = parsed;
     const { transport, label } = chooseTransport(shaping.transport, baseUrl);
-    const ms = (key: string) =>
-      v[key] === null ? undefined : (v[key] as number) * 1000;
     const path = await resolveWorkloadPath(v.workload_path as string, {
       progress: true,
       signal,
@@ -363,159 +486,536 @@ export const trieCommand: Command = {
       progress: true,
       signal,
     });
+    // Every part draws its own text (the same seed would make the parts'
+    // traces share prefixes one process never sends).
+    const seed = (v.seed as number | null) ??
+      crypto.getRandomValues(new Uint32Array(1))[0];
     const synthesizer = createSynthesizer(tokenizer, {
-      seed: (v.seed as number | null) ?? undefined,
+      seed: seed + (scale.part?.index ?? 0),
       method: v.synthesis as "pool" | "random",
       onWarning: (w) => err(logLine("warning", w.message) + "\n"),
     });
-    const durationS = v.duration as number;
-    const startFields: Record<string, unknown> = {
-      concurrency: v.concurrency,
-      duration: pyFloat(durationS),
-      model: v.model,
-      num_gpus: v.num_gpus,
-      workload_templates: rows.length,
-    };
-    if (v.arrival_rate !== null) {
-      startFields.arrival_rate = pyFloat(v.arrival_rate as number);
-    }
-    if (v.duration_update_interval !== null) {
-      startFields.duration_update_interval = pyFloat(
-        v.duration_update_interval as number,
-      );
-    }
-    out(logLine("info", "starting benchmark", startFields) + "\n");
-    const records: RecordsFile | undefined = v.records
-      ? openRecordsFile(v.records as string)
-      : undefined;
-    const serverMetrics = v.metrics
-      ? await RunMetrics.start({
+    if (v.worker) {
+      return await runTrieWorker({
+        v,
         baseUrl,
-        urls: v.metrics_url === null
-          ? undefined
-          : (v.metrics_url as string).split(",").map((u) => u.trim()),
-        apiKey: (v.api_key as string | null) ?? Deno.env.get("OPENAI_API_KEY"),
-        path: (v.metrics_out as string | null) ??
-          (v.records ? metricsPathFor(v.records as string) : undefined),
-        startedAt: performance.now(),
-        warn: err,
-      })
-      : undefined;
-    // A scrape every progress interval (or 5 s), for the metrics time series.
-    const scrapeTimer = serverMetrics === undefined ? undefined : setInterval(
-      () => void serverMetrics.scrape(),
-      ((v.duration_update_interval as number | null) ?? 5) * 1000,
-    );
-    const startedAt = performance.now();
-    const progress = progressDisplay(
-      durationS,
-      v.duration_update_interval as number | null,
-      startedAt,
-    );
-    let result: TrieResult;
-    try {
-      result = await runTrie(rows, {
-        endpoint: {
-          baseUrl,
-          model: v.model as string,
-          apiKey: (v.api_key as string | null) ??
-            Deno.env.get("OPENAI_API_KEY"),
-          maxRetries: v.max_retries as number,
-          timeoutMs: (v.timeout as number) * 1000,
-          connectTimeoutMs: ms("connect_timeout"),
-          firstTokenTimeoutMs: ms("first_token_timeout"),
-          idleTimeoutMs: ms("idle_timeout"),
-          transport,
-          extraBody: shaping.extraBody,
-          headers: shaping.headers,
-        },
-        api: shaping.api,
-        ignoreEos: v.ignore_eos as boolean,
-        routingHeader: v.routing_header as string | null,
-        slos: shaping.slos,
+        shaping,
+        level: levels[0],
+        rows,
         synthesizer,
-        concurrency: (v.concurrency as number | null) ?? undefined,
-        arrivalRate: (v.arrival_rate as number | null) ?? undefined,
-        duration: durationS,
-        maxTraces: (v.max_traces as number | null) ?? undefined,
-        stream: v.stream as boolean,
+        part: scale.part!,
+        transport,
         signal,
-        startedAt,
-        onFailure: ({ traceId, turn, record }) =>
-          err(
-            logLine("warning", "request failed", {
-              error: record.error?.message,
-              request_id: traceId,
-              turn,
-            }) + "\n",
-          ),
-        onUsageMissing: () =>
-          err(
-            logLine(
-              "warning",
-              "stream response usage missing; omitting server metrics",
-            ) + "\n",
-          ),
-        onRecord: (record) => {
-          records?.write(record);
-          serverMetrics?.add(record);
-        },
-        onProgress: (r) => progress.update(r),
+        argv: args,
       });
-      records?.end({
+    }
+    const dir = v.artifacts
+      ? await createRunDir(
+        scale.part === undefined
+          ? "trie"
+          : `trie-shard-${scale.part.index}-of-${scale.part.count}`,
+        (v.output_dir as string | null) ?? undefined,
+      )
+      : undefined;
+    const done: { level: TrieLevel; summary: Record<string, unknown> }[] = [];
+    try {
+      for (const [i, level] of levels.entries()) {
+        if (signal.aborted) break;
+        if (levels.length > 1) {
+          out(`\n=== level ${i + 1}/${levels.length}: ${level.label} ===\n`);
+        }
+        const levelDir = dir === undefined
+          ? undefined
+          : levels.length > 1
+          ? `${dir}/level-${i + 1}`
+          : dir;
+        if (levelDir !== undefined) {
+          await Deno.mkdir(levelDir, { recursive: true });
+        }
+        done.push({
+          level,
+          summary: await runTrieLevel({
+            v,
+            baseUrl,
+            shaping,
+            level,
+            index: i,
+            levels: levels.length,
+            rows,
+            synthesizer,
+            tokenizerName,
+            workloadPath: path,
+            seed,
+            scale,
+            dir: levelDir,
+            transport,
+            label,
+            signal,
+            argv: args,
+          }),
+        });
+      }
+      if (done.length > 1) {
+        out(renderTrieSweep(done));
+        if (dir !== undefined) {
+          await Deno.writeTextFile(
+            `${dir}/sweep.json`,
+            JSON.stringify(done, null, 2) + "\n",
+          );
+        }
+      }
+      if (dir !== undefined) {
+        const report = await writeReport(dir, shaping.percentiles);
+        out(
+          `[INFO] Run written to ${dir}${
+            report ? ` (report: ${report})` : ""
+          }\n`,
+        );
+      }
+      return 0;
+    } finally {
+      transport.close();
+    }
+  },
+};
+
+/** One load level of a trie run. */
+interface TrieLevel {
+  label: string;
+  concurrency?: number;
+  arrivalRate?: number;
+}
+
+/** `NAME.jsonl` → `NAME.level-2.jsonl` for the second level of a sweep. */
+function levelPath(path: string, i: number, levels: number): string {
+  if (levels === 1) return path;
+  const dot = path.lastIndexOf(".");
+  return dot > path.lastIndexOf("/")
+    ? `${path.slice(0, dot)}.level-${i + 1}${path.slice(dot)}`
+    : `${path}.level-${i + 1}`;
+}
+
+function renderTrieSweep(
+  done: { level: TrieLevel; summary: Record<string, unknown> }[],
+): string {
+  const f = (x: unknown, digits: number): string =>
+    typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "-";
+  return "\n" + renderTable(
+    [
+      { header: "Level" },
+      { header: "trace/s" },
+      { header: "completion\ntok/s" },
+      { header: "TTFT p50\n(ms)" },
+      { header: "TTFT p99\n(ms)" },
+      { header: "TPOT p50\n(ms)" },
+      { header: "E2E p50\n(ms)" },
+      { header: "failed\ntraces" },
+    ],
+    done.map(({ level, summary }) => {
+      const d = summary.distributions as DistributionSummary;
+      return [
+        level.label,
+        f(summary.trace_per_s, 2),
+        f(d.outputTokensPerS, 1),
+        f(d.ttftMs?.percentiles["50"], 1),
+        f(d.ttftMs?.percentiles["99"], 1),
+        f(d.tpotMs?.percentiles["50"], 2),
+        f(d.e2eMs?.percentiles["50"], 1),
+        String(summary.failed_requests),
+      ];
+    }),
+    { title: "Sweep: throughput against latency, level by level" },
+  );
+}
+
+/** Everything one level of a trie run needs. */
+interface TrieLevelContext {
+  v: KvValues;
+  baseUrl: string;
+  shaping: Shaping;
+  level: TrieLevel;
+  index: number;
+  levels: number;
+  rows: TraceRow[];
+  synthesizer: Synthesizer;
+  tokenizerName: string;
+  workloadPath: string;
+  seed: number;
+  scale: Scale;
+  dir?: string;
+  transport: Transport;
+  label: string;
+  signal: AbortSignal;
+  argv: string[];
+}
+
+/** Run one level: log lines, tables, distributions, files; resolves to its summary. */
+async function runTrieLevel(
+  c: TrieLevelContext,
+): Promise<Record<string, unknown>> {
+  const { v, shaping, level } = c;
+  const at = (path: string) => levelPath(path, c.index, c.levels);
+  const durationS = v.duration as number;
+  const startFields: Record<string, unknown> = {
+    concurrency: level.concurrency ?? null,
+    duration: pyFloat(durationS),
+    model: v.model,
+    num_gpus: v.num_gpus,
+    workload_templates: c.rows.length,
+  };
+  if (level.arrivalRate !== undefined) {
+    startFields.arrival_rate = pyFloat(level.arrivalRate);
+  }
+  if (v.duration_update_interval !== null) {
+    startFields.duration_update_interval = pyFloat(
+      v.duration_update_interval as number,
+    );
+  }
+  out(logLine("info", "starting benchmark", startFields) + "\n");
+  const records: RecordsFile[] = [];
+  if (c.dir !== undefined) {
+    records.push(openRecordsFile(`${c.dir}/records.jsonl`));
+  }
+  if (v.records) records.push(openRecordsFile(at(v.records as string)));
+  const metricsPaths: string[] = [];
+  if (c.dir !== undefined) metricsPaths.push(`${c.dir}/metrics.jsonl`);
+  if (v.metrics_out) metricsPaths.push(at(v.metrics_out as string));
+  else if (v.records) {
+    metricsPaths.push(metricsPathFor(at(v.records as string)));
+  }
+  const apiKey = (v.api_key as string | null) ?? Deno.env.get("OPENAI_API_KEY");
+  const serverMetrics = v.metrics
+    ? await RunMetrics.start({
+      baseUrl: c.baseUrl,
+      urls: v.metrics_url === null
+        ? undefined
+        : (v.metrics_url as string).split(",").map((u) => u.trim()),
+      apiKey,
+      paths: metricsPaths,
+      startedAt: performance.now(),
+      warn: err,
+    })
+    : undefined;
+  // A scrape every progress interval (or 5 s), for the metrics time series.
+  const scrapeTimer = serverMetrics === undefined ? undefined : setInterval(
+    () => void serverMetrics.scrape(),
+    ((v.duration_update_interval as number | null) ?? 5) * 1000,
+  );
+  const { scale } = c;
+  let pool: WorkerPool | undefined;
+  let workersDir: string | undefined;
+  let clock: ClockOffset | undefined;
+  if (scale.workers > 1) {
+    workersDir = c.dir ??
+      await Deno.makeTempDir({ prefix: "kvbench-workers-" });
+    pool = await spawnTrieWorkers(c, workersDir);
+    out(
+      logLine("info", "workers started", {
+        workers: scale.workers,
+        pids: pool.pids.join(","),
+        dir: workersDir,
+      }) + "\n",
+    );
+    clock = { method: "same-host", offsetMs: 0, uncertaintyMs: 0 };
+  } else if (scale.part !== undefined) {
+    clock = await estimateClockOffset(`${c.baseUrl}models`, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: c.signal,
+    });
+    out(
+      logLine("info", "shard", {
+        shard: `${scale.part.index}/${scale.part.count}`,
+        clock: describeClock(clock),
+      }) + "\n",
+    );
+  }
+  const lead = pool === undefined ? 0 : 100;
+  let startedAt = performance.now() + lead;
+  if (scale.startAt !== undefined) {
+    const due = scale.startAt - performance.timeOrigin;
+    if (due < performance.now()) {
+      err(
+        logLine("warning", "start_at has passed: starting now", {
+          start_at: new Date(scale.startAt).toISOString(),
+          late_s: pyFloat((performance.now() - due) / 1000),
+        }) + "\n",
+      );
+    } else if (pool === undefined) {
+      startedAt = (await waitUntilWall(scale.startAt, c.signal)).startedAt;
+    } else startedAt = Math.max(due, startedAt);
+  }
+  await pool?.start(startedAt);
+  const params = {
+    ...v,
+    seed: c.seed,
+    endpoint: c.baseUrl,
+    concurrency: level.concurrency ?? null,
+    arrival_rate: level.arrivalRate ?? null,
+    tokenizer_model: c.tokenizerName,
+    synthesis: c.synthesizer.method,
+  };
+  if (c.dir !== undefined) {
+    await writeRunInfo(c.dir, {
+      command: "trie",
+      argv: c.argv,
+      params,
+      server: serverMetrics?.server,
+      startedAt,
+      part: {
+        level: c.levels > 1 ? { index: c.index + 1, of: c.levels } : null,
+        shard: scale.part ?? null,
+        workers: scale.workers > 1 ? scale.workers : null,
+      },
+      clock,
+    });
+  }
+  const progress = progressDisplay(
+    durationS,
+    v.duration_update_interval as number | null,
+    startedAt,
+  );
+  let result: TrieResult;
+  try {
+    result = await runTrie(c.rows, {
+      ...trieRunOptions(c),
+      signal: c.signal,
+      startedAt,
+      part: scale.part,
+      source: pool === undefined
+        ? undefined
+        : (handlers) => pool.follow(handlers, { startedAt, signal: c.signal }),
+      onFailure: ({ traceId, turn, record }) =>
+        err(
+          logLine("warning", "request failed", {
+            error: record.error?.message,
+            request_id: traceId,
+            turn,
+          }) + "\n",
+        ),
+      onUsageMissing: () =>
+        err(
+          logLine(
+            "warning",
+            "stream response usage missing; omitting server metrics",
+          ) + "\n",
+        ),
+      onRecord: (record) => {
+        // Workers' records are copied as they wrote them (onLines).
+        if (pool === undefined) {
+          for (const file of records) file.write(record);
+        }
+        serverMetrics?.add(record);
+      },
+      onProgress: (r) => progress.update(r),
+    });
+    for (const file of records) {
+      file.end({
         startedAt,
         elapsedMs: result.wallTime * 1000,
         stopReason: result.stopReason ?? "exhausted",
       });
-    } finally {
-      progress.clear();
-      records?.close();
-      transport.close();
-      clearInterval(scrapeTimer);
     }
-    if (signal.aborted) out(logLine("warning", "benchmark interrupted") + "\n");
-    const numGpus = (v.num_gpus as number | null) ?? undefined;
-    out(
-      logLine(
-        "info",
-        "benchmark complete",
-        completeLogFields(result, { numGpus }),
-      ) + "\n",
-    );
-    out(renderTrieReport(result, { numGpus }));
-    const distributions = result.distributions.summary({
-      percentiles: shaping.percentiles,
-      elapsedMs: result.wallTime * 1000,
+  } finally {
+    progress.clear();
+    for (const file of records) file.close();
+    clearInterval(scrapeTimer);
+    await pool?.[Symbol.asyncDispose]();
+    if (workersDir !== undefined && c.dir === undefined) {
+      await Deno.remove(workersDir, { recursive: true });
+    }
+  }
+  if (c.signal.aborted) {
+    out(logLine("warning", "benchmark interrupted") + "\n");
+  }
+  const numGpus = (v.num_gpus as number | null) ?? undefined;
+  out(
+    logLine(
+      "info",
+      "benchmark complete",
+      completeLogFields(result, { numGpus }),
+    ) + "\n",
+  );
+  out(renderTrieReport(result, { numGpus }));
+  const distributions = result.distributions.summary({
+    percentiles: shaping.percentiles,
+    elapsedMs: result.wallTime * 1000,
+  });
+  out(renderDistributions(distributions, { transport: c.label }));
+  if (serverMetrics !== undefined) {
+    await serverMetrics.scrape();
+    out(serverMetrics.render());
+    serverMetrics.close();
+  }
+  const json = {
+    server: serverMetrics === undefined ? null : {
+      ...serverMetrics.server,
+      split: serverMetrics.split() ?? null,
+      resets: serverMetrics.last?.resets ?? 0,
+      scrape_failures: Object.fromEntries(serverMetrics.failures),
+    },
+    ...trieSummaryJson(result, params, { numGpus }),
+    transport: c.label,
+    distributions,
+  };
+  const text = JSON.stringify(json, null, 2) + "\n";
+  if (c.dir !== undefined) {
+    await Deno.writeTextFile(`${c.dir}/summary.json`, text);
+  }
+  if (v.output_json) {
+    await Deno.writeTextFile(at(v.output_json as string), text);
+  }
+  return json;
+}
+
+/** What a trie run's options are, from the command line: everything but its clock and its source. */
+function trieRunOptions(
+  c: Pick<
+    TrieLevelContext,
+    "v" | "baseUrl" | "shaping" | "level" | "synthesizer" | "transport"
+  >,
+): TrieRunOptions {
+  const { v, shaping, level } = c;
+  const ms = (key: string) =>
+    v[key] === null ? undefined : (v[key] as number) * 1000;
+  return {
+    endpoint: {
+      baseUrl: c.baseUrl,
+      model: v.model as string,
+      apiKey: (v.api_key as string | null) ?? Deno.env.get("OPENAI_API_KEY"),
+      maxRetries: v.max_retries as number,
+      timeoutMs: (v.timeout as number) * 1000,
+      connectTimeoutMs: ms("connect_timeout"),
+      firstTokenTimeoutMs: ms("first_token_timeout"),
+      idleTimeoutMs: ms("idle_timeout"),
+      transport: c.transport,
+      extraBody: shaping.extraBody,
+      headers: shaping.headers,
+    },
+    api: shaping.api,
+    ignoreEos: v.ignore_eos as boolean,
+    routingHeader: v.routing_header as string | null,
+    slos: shaping.slos,
+    synthesizer: c.synthesizer,
+    concurrency: level.concurrency,
+    arrivalRate: level.arrivalRate,
+    duration: v.duration as number,
+    maxTraces: (v.max_traces as number | null) ?? undefined,
+    stream: v.stream as boolean,
+  };
+}
+
+/** The keys a worker does not inherit: the parent re-states or owns them. */
+const PARENT_KEYS = new Set([
+  "workers",
+  "output_dir",
+  "records",
+  "output_json",
+  "metrics",
+  "metrics_url",
+  "metrics_out",
+  "artifacts",
+  "concurrency",
+  "arrival_rate",
+  "shard",
+  "shards",
+  "start_at",
+  "seed",
+  "workload_path",
+  "worker",
+]);
+
+/** Start this level's workers, each on its part, writing into `DIR/worker-K`. */
+function spawnTrieWorkers(
+  c: TrieLevelContext,
+  dir: string,
+): Promise<WorkerPool> {
+  const shard = c.scale.part ?? { index: 0, count: 1 };
+  const count = c.scale.workers;
+  const kept = c.argv.filter((a) =>
+    !PARENT_KEYS.has(a.replace(/^--/, "").replace(/=.*/, ""))
+  );
+  return WorkerPool.spawn({
+    count,
+    args: (k) => [
+      "trie",
+      ...kept,
+      `workload_path=${c.workloadPath}`,
+      c.level.concurrency !== undefined
+        ? `concurrency=${c.level.concurrency}`
+        : `arrival_rate=${c.level.arrivalRate}`,
+      // The worker adds its part's index to the seed, as a shard does.
+      `seed=${c.seed}`,
+      `shard=${shard.index + shard.count * k}/${shard.count * count}`,
+      `output_dir=${dir}/worker-${k}`,
+      "metrics=False",
+      "worker=True",
+    ],
+    records: (k) => `${dir}/worker-${k}/records.jsonl`,
+    warn: err,
+  });
+}
+
+/** Everything a trie worker needs. */
+interface TrieWorkerContext {
+  v: KvValues;
+  baseUrl: string;
+  shaping: Shaping;
+  level: TrieLevel;
+  rows: TraceRow[];
+  synthesizer: Synthesizer;
+  part: RunPart;
+  transport: Transport;
+  signal: AbortSignal;
+  argv: string[];
+}
+
+/**
+ * A trie worker (`worker=True`, started by `workers=N`): replays its part
+ * of the traces when the parent says, writing its records, and prints
+ * nothing else.
+ */
+async function runTrieWorker(c: TrieWorkerContext): Promise<number> {
+  const dir = c.v.output_dir as string;
+  await Deno.mkdir(dir, { recursive: true });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(c.signal.reason);
+  c.signal.addEventListener("abort", onAbort, { once: true });
+  const { channel, startWallMs, parentOrigin } = await WorkerChannel.open(
+    controller,
+  );
+  // Records go on the parent's clock, so it copies them as they are.
+  const delta = performance.timeOrigin - parentOrigin;
+  const file = openRecordsFile(`${dir}/records.jsonl`, {
+    timeOrigin: parentOrigin,
+  });
+  try {
+    const { startedAt } = await waitUntilWall(startWallMs, controller.signal);
+    await writeRunInfo(dir, {
+      command: "trie",
+      argv: c.argv,
+      params: { model: c.v.model, seed: c.v.seed },
+      startedAt: startedAt + delta,
+      timeOrigin: parentOrigin,
+      part: { worker: c.part },
+      clock: { method: "same-host", offsetMs: 0, uncertaintyMs: 0 },
     });
-    out(renderDistributions(distributions, { transport: label }));
-    if (serverMetrics !== undefined) {
-      await serverMetrics.scrape();
-      out(serverMetrics.render());
-      serverMetrics.close();
-    }
-    if (v.output_json) {
-      const params = {
-        ...v,
-        endpoint: baseUrl,
-        tokenizer_model: tokenizerName,
-        synthesis: synthesizer.method,
-      };
-      const json = {
-        server: serverMetrics === undefined ? null : {
-          ...serverMetrics.server,
-          split: serverMetrics.split() ?? null,
-          resets: serverMetrics.last?.resets ?? 0,
-          scrape_failures: Object.fromEntries(serverMetrics.failures),
-        },
-        ...trieSummaryJson(result, params, { numGpus }),
-        transport: label,
-        distributions,
-      };
-      await Deno.writeTextFile(
-        v.output_json as string,
-        JSON.stringify(json, null, 2) + "\n",
-      );
-    }
+    const result = await runTrie(c.rows, {
+      ...trieRunOptions(c),
+      signal: controller.signal,
+      startedAt,
+      part: c.part,
+      onSend: () => channel.sent(),
+      onRecord: (record) => file.write(rebaseRecord(record, delta)),
+    });
+    file.end({
+      startedAt: startedAt + delta,
+      elapsedMs: result.wallTime * 1000,
+      stopReason: result.stopReason ?? "exhausted",
+    });
     return 0;
-  },
-};
+  } finally {
+    channel.close();
+    file.close();
+    c.signal.removeEventListener("abort", onAbort);
+  }
+}

@@ -12,6 +12,11 @@
  * tokens, passes through the offload tier within seconds: each context is
  * evicted from GPU before tile order comes back to it.
  *
+ * Every run writes its run directory (records, metrics, summary, the HTML
+ * report) under `kvbench-runs/<time>-demo/` (or `$KVBENCH_RUNS_DIR`), and
+ * the demo ends with `kvbench compare` of the two benchmark runs, whose
+ * report it says where to find.
+ *
  * Options: `--seconds N` per run (default 30), `--time-scale X` of the
  * simulator (default 1: real time), `--tmp-dir DIR` for scratch files.
  *
@@ -19,11 +24,7 @@
  */
 import { parseArgs } from "node:util";
 import { QWEN3_TOKENIZER_FILES } from "../testing/tokenizers.ts";
-import {
-  renderComparison,
-  type RunFigures,
-  runFigures,
-} from "./demo_report.ts";
+import { createRunDir } from "../cli/run_dir.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLI = `${ROOT}cli.ts`;
@@ -124,14 +125,6 @@ async function run(args: string[], quiet = false): Promise<number> {
   return (await child.status).code;
 }
 
-/** Figures of a benchmark run from the files it wrote. */
-async function figures(dir: string, name: string): Promise<RunFigures> {
-  return runFigures(
-    JSON.parse(await Deno.readTextFile(`${dir}/${name}.json`)),
-    await Deno.readTextFile(`${dir}/${name}.jsonl`),
-  );
-}
-
 const dir = values["tmp-dir"] ??
   await Deno.makeTempDir({ prefix: "kvbench-demo-" });
 await Deno.mkdir(dir, { recursive: true });
@@ -150,6 +143,8 @@ await Deno.writeTextFile(
 // 32k-token prompt, which would land in every TTFT; the approximation counts
 // tmesh prompts exactly.
 const simArgs = ["--gpu-kv-gb", String(GPU_KV_GIB)];
+// Where the runs go: one folder for the demo, a run directory per part.
+const runs = await createRunDir("demo");
 const benchArgs = (url: string, name: string): string[] => [
   "benchmark",
   "--endpoint",
@@ -160,10 +155,8 @@ const benchArgs = (url: string, name: string): string[] => [
   String(seconds),
   "--interval",
   String(interval),
-  "--records",
-  `${dir}/${name}.jsonl`,
-  "--output",
-  `${dir}/${name}.json`,
+  "--output-dir",
+  `${runs}/${name}`,
 ];
 
 let code = 0;
@@ -195,6 +188,7 @@ try {
       `duration=${seconds}`,
       `duration_update_interval=${interval}`,
       "stream=True",
+      `output_dir=${runs}/trie`,
     ]);
   }
   await sim.stop();
@@ -208,14 +202,30 @@ try {
     code = await run(benchArgs(bare.url, "offload_off"), true);
     await bare.stop();
     if (code === 0 && !interrupted) {
-      const on = await figures(dir, "offload_on");
-      const off = await figures(dir, "offload_off");
-      console.log(`\n${renderComparison(on, off)}\n`);
+      bold(
+        "kvbench compare offload_on offload_off --names 'offload on,offload off'",
+      );
+      code = await run([
+        "compare",
+        `${runs}/offload_on`,
+        `${runs}/offload_off`,
+        "--names",
+        "offload on,offload off",
+        "--output",
+        `${runs}/compare.html`,
+      ]);
       console.log(
-        "Every context comes back after the others pushed it out of GPU KV: with the offload tier its\n" +
+        "\nEvery context comes back after the others pushed it out of GPU KV: with the offload tier its\n" +
           "prefix is loaded back instead of recomputed, which is what `kvbench benchmark` exists to show.",
       );
     }
+  }
+  if (code === 0 && !interrupted) {
+    bold(`The runs and their reports are in ${runs}:`);
+    for (const name of ["offload_on", "trie", "offload_off"]) {
+      console.log(`  ${runs}/${name}/report.html`);
+    }
+    console.log(`  ${runs}/compare.html (offload on against off)`);
   }
 } catch (error) {
   console.error(`demo: ${error instanceof Error ? error.message : error}`);

@@ -7,6 +7,21 @@
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
+/**
+ * Where the commands' run directories go during the tests (not the clone):
+ * one folder per test process, removed when it ends.
+ */
+export const RUNS_DIR: string = Deno.makeTempDirSync({
+  prefix: "kvbench-runs-",
+});
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(RUNS_DIR, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
+
 /** A running `kvbench` process. */
 export interface CliProcess {
   /** The child process. */
@@ -33,7 +48,7 @@ export function startCli(
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", KVBENCH_RUNS_DIR: RUNS_DIR, ...options.env },
     cwd: options.cwd,
   }).spawn();
   let out = "";

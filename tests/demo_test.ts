@@ -4,6 +4,7 @@
  * is interrupted.
  */
 import { ok, strictEqual } from "node:assert/strict";
+import { RUNS_DIR } from "./cli_process.ts";
 
 const DEMO = new URL("../tasks/demo.ts", import.meta.url).pathname;
 
@@ -87,7 +88,7 @@ function startDemo(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", KVBENCH_RUNS_DIR: RUNS_DIR },
   }).spawn();
   let text = "";
   const collect = async (stream: ReadableStream<Uint8Array>) => {
@@ -117,7 +118,12 @@ Deno.test("demo: benchmark, trie and the offload comparison run to completion; n
   ok(out.includes("2/3  kvbench trie"));
   ok(out.includes("Per-trace metrics") && out.includes("Workload metrics"));
   ok(out.includes("3/3  the same benchmark without the offload tier"));
-  const hit = /cache hit rate\s+([\d.]+)%\s+([\d.]+)%/.exec(out);
+  // kvbench compare's table: a row per figure, on and off side by side.
+  const row = (label: string) =>
+    new RegExp(`│ ${label}\\s*│\\s*([\\d.]+)%?\\s*│\\s*([\\d.]+)%?\\s*│`)
+      .exec(out);
+  ok(/┃\s*┃ offload on ┃ offload off ┃/.test(out), out);
+  const hit = row("cache hit rate");
   ok(hit, out);
   ok(Number(hit[1]) > 50, `offload on: ${hit[1]}%`);
   strictEqual(
@@ -125,10 +131,18 @@ Deno.test("demo: benchmark, trie and the offload comparison run to completion; n
     0,
     "offload off: every context was evicted before its reuse",
   );
-  const ttft = /mean TTFT of reuses \(s\)\s+([\d.]+)\s+([\d.]+)/.exec(out);
+  const ttft = row("mean TTFT of reuses \\(s\\)");
   ok(ttft && Number(ttft[1]) < Number(ttft[2]), out);
-  const failed = /failed requests\s+(\d+)\s+(\d+)/.exec(out);
+  const share = row("offload tier's share of reuse");
+  ok(share && Number(share[1]) > 50, out);
+  const failed = row("failed requests");
   ok(failed && failed[1] === "0" && failed[2] === "0", out);
+  // It ends by saying where the reports are, and they are there.
+  const reports = [...out.matchAll(/^ {2}(\S+\.html)/gm)].map((m) => m[1]);
+  strictEqual(reports.length, 4, out);
+  for (const path of reports) {
+    ok((await Deno.readTextFile(path)).startsWith("<!doctype html>"), path);
+  }
   // The simulators and the clients: two simulators, three clients at least.
   ok(spawned.size >= 5, `only ${spawned.size} processes seen`);
   strictEqual((await leftovers(spawned)).length, 0, "processes left behind");

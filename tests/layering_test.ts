@@ -37,9 +37,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The simulator stands on its own: random numbers and model sizes only.
   sim: ["engine/rng", "engine/models", "engine/text"],
   testing: ["engine/*", "sim"],
-  cli: ["engine/*", "shapes", "workloads/*", "sim"],
+  // Reports read run files: the engine's derivations and the workloads' verdicts.
+  report: ["engine/*", "workloads/*"],
+  cli: ["engine/*", "shapes", "workloads/*", "sim", "report"],
   "cli.ts": ["cli"],
-  "mod.ts": ["engine/*", "shapes", "workloads/*", "sim"],
+  "mod.ts": ["engine/*", "shapes", "workloads/*", "sim", "report"],
 };
 
 function area(path: string): string {
@@ -60,9 +62,10 @@ async function* libraryFiles(dir: URL, prefix = ""): AsyncGenerator<string> {
     const path = prefix + entry.name;
     if (entry.isDirectory) {
       if (
-        ["engine", "shapes", "workloads", "sim", "testing", "cli"].includes(
-          path,
-        ) || prefix !== ""
+        ["engine", "shapes", "workloads", "sim", "testing", "cli", "report"]
+          .includes(
+            path,
+          ) || prefix !== ""
       ) {
         yield* libraryFiles(new URL(`${entry.name}/`, dir), `${path}/`);
       }

@@ -17,6 +17,8 @@ export type LoadPolicy =
     readonly kind: "open";
     readonly arrivals: ArrivalProcess;
     readonly label: string;
+    /** When the first arrival is due, ms after the run's start (default 0). */
+    readonly startMs?: number;
   };
 
 /**
@@ -44,6 +46,8 @@ export function closedLoop(concurrency: number): LoadPolicy {
 export interface OpenLoopOptions {
   /** How reports name the policy (default "open loop"). */
   label?: string;
+  /** When the first arrival is due, ms after the run's start (default 0): a part of a split workload starts later. */
+  startMs?: number;
 }
 
 /** Options of the random arrival processes. */
@@ -70,7 +74,12 @@ export function openLoop(
   arrivals: ArrivalProcess,
   options: OpenLoopOptions = {},
 ): LoadPolicy {
-  return { kind: "open", arrivals, label: options.label ?? "open loop" };
+  return {
+    kind: "open",
+    arrivals,
+    label: options.label ?? "open loop",
+    startMs: options.startMs,
+  };
 }
 
 function checkRate(rate: number): void {

@@ -22,6 +22,12 @@ export interface RecordsFile {
   /** Append one record (synchronously: it is on disk when this returns). */
   write(record: RequestRecord): void;
   /**
+   * Append record lines as another records file has them (a worker's,
+   * written on this file's clock): `count` records, each line ending in a
+   * newline, copied without being written again.
+   */
+  writeLines(text: string, count: number): void;
+  /**
    * Mark that a periodic report was printed here, `elapsedMs` into the run:
    * the records before it and after the previous mark made its interval.
    */
@@ -40,6 +46,8 @@ export interface RunEnd {
   elapsedMs: number;
   /** Why the run stopped. */
   stopReason: string;
+  /** `performance.timeOrigin` of the clock the times are on (written by the file). */
+  timeOrigin?: number;
 }
 
 /**
@@ -61,14 +69,22 @@ export interface RunEnd {
  * assert.equal(line.timeOrigin! + line.sentAt, performance.timeOrigin + 1.5); // wall time
  * ```
  */
-export function fileRecord(record: RequestRecord): RequestRecord {
-  return { ...record, timeOrigin: performance.timeOrigin };
+export function fileRecord(
+  record: RequestRecord,
+  timeOrigin: number = performance.timeOrigin,
+): RequestRecord {
+  return { ...record, timeOrigin };
 }
 
 /** Options of {@linkcode openRecordsFile}. */
 export interface OpenRecordsFileOptions {
   /** Append to an existing file instead of truncating it. */
   append?: boolean;
+  /**
+   * `timeOrigin` of the clock the records' times are on (default this
+   * process's: records moved onto another clock keep that clock's).
+   */
+  timeOrigin?: number;
 }
 
 /**
@@ -110,6 +126,7 @@ export function openRecordsFile(
     );
   }
   const encoder = new TextEncoder();
+  const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
   let count = 0;
   let closed = false;
   const line = (value: unknown): void => {
@@ -128,15 +145,26 @@ export function openRecordsFile(
     },
     write(record: RequestRecord): void {
       if (closed) return;
-      line(fileRecord(record));
+      line(fileRecord(record, timeOrigin));
       count++;
+    },
+    writeLines(text: string, n: number): void {
+      if (closed || n === 0) return;
+      try {
+        writeAllSync(file, encoder.encode(text));
+      } catch (error) {
+        throw new Error(
+          `Cannot write records file "${path}": ${(error as Error).message}`,
+        );
+      }
+      count += n;
     },
     report(elapsedMs: number): void {
       if (!closed) line({ report: { elapsedMs } });
     },
     end(run: RunEnd): void {
       if (closed) return;
-      line({ run: { ...run, timeOrigin: performance.timeOrigin } });
+      line({ run: { ...run, timeOrigin } });
     },
     close(): void {
       if (closed) return;
@@ -192,32 +220,76 @@ export async function readRecordsFile(
   const out: RecordsFileContents = { records: [], reports: [] };
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() === "") continue;
-    let value: Record<string, unknown>;
-    try {
-      value = JSON.parse(lines[i]);
-    } catch {
-      throw new SyntaxError(
-        `Cannot read records file "${path}": line ${i + 1} is not JSON`,
-      );
-    }
-    if (value !== null && typeof value === "object" && "run" in value) {
-      out.run = value.run as RunEnd;
-    } else if (
-      value !== null && typeof value === "object" && "report" in value
-    ) {
-      const { elapsedMs } = value.report as { elapsedMs: number };
-      out.reports.push({ elapsedMs, after: out.records.length });
-    } else if (
-      value === null || typeof value !== "object" ||
-      typeof value.sentAt !== "number" || typeof value.session !== "number"
-    ) {
-      throw new TypeError(
-        `Cannot read records file "${path}": line ${
-          i + 1
-        } is not a request record`,
-      );
-    } else out.records.push(value as unknown as RequestRecord);
+    const line = parseRecordsLine(lines[i], { path, line: i + 1 });
+    if (line === undefined) continue;
+    if (line.kind === "run") out.run = line.run;
+    else if (line.kind === "report") {
+      out.reports.push({
+        elapsedMs: line.elapsedMs,
+        after: out.records.length,
+      });
+    } else out.records.push(line.record);
   }
   return out;
+}
+
+/** One line of a records file. */
+export type RecordsLine =
+  | { kind: "record"; record: RequestRecord }
+  | { kind: "report"; elapsedMs: number }
+  | { kind: "run"; run: RunEnd };
+
+/** Where a line was read, for error messages. */
+export interface LineSource {
+  /** The file. */
+  path: string;
+  /** The line's number, from 1. */
+  line: number;
+}
+
+/**
+ * Parse one line of a records file; undefined for a blank line, an error
+ * naming the file and line for anything else that is not a record, a report
+ * mark or the run's end.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseRecordsLine } from "./records_file.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const at = { path: "r.jsonl", line: 3 };
+ * assert.deepEqual(parseRecordsLine('{"report":{"elapsedMs":5000}}', at), { kind: "report", elapsedMs: 5000 });
+ * assert.equal(parseRecordsLine("", at), undefined);
+ * assert.throws(() => parseRecordsLine("{", at), /Cannot read records file "r.jsonl": line 3 is not JSON/);
+ * ```
+ */
+export function parseRecordsLine(
+  text: string,
+  source: LineSource,
+): RecordsLine | undefined {
+  if (text.trim() === "") return undefined;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SyntaxError(
+      `Cannot read records file "${source.path}": line ${source.line} is not JSON`,
+    );
+  }
+  if (value !== null && typeof value === "object" && "run" in value) {
+    return { kind: "run", run: value.run as RunEnd };
+  }
+  if (value !== null && typeof value === "object" && "report" in value) {
+    const { elapsedMs } = value.report as { elapsedMs: number };
+    return { kind: "report", elapsedMs };
+  }
+  if (
+    value === null || typeof value !== "object" ||
+    typeof value.sentAt !== "number" || typeof value.session !== "number"
+  ) {
+    throw new TypeError(
+      `Cannot read records file "${source.path}": line ${source.line} is not a request record`,
+    );
+  }
+  return { kind: "record", record: value as unknown as RequestRecord };
 }

@@ -44,11 +44,43 @@ export interface RunOptions {
   stop?: StopOptions;
   /** Called with every record as it completes, aborted ones included. A throw stops the run and is rethrown. */
   onRecord?: (record: RequestRecord) => void;
+  /** Called when a request goes out (after any wait for a `maxInFlight` slot). */
+  onSend?: (session: number, turn: number) => void;
   /** Called when a session ends. */
   onSessionEnd?: (id: number, outcome: SessionOutcome, error?: unknown) => void;
   /** `performance.now()` of the run's start (default: when `run` is called). */
   startedAt?: number;
+  /**
+   * This run is part `index` of `count` of one workload (a worker, a shard):
+   * its sessions get the ids `index`, `index + count`, `index + 2·count`, …
+   * of the whole workload, as its records show. The workload itself yields
+   * only this part's sessions.
+   */
+  part?: RunPart;
 }
+
+/** One part of a workload split over several processes or hosts. */
+export interface RunPart {
+  /** Which part, from 0. */
+  index: number;
+  /** How many parts. */
+  count: number;
+}
+
+/** What a {@linkcode RecordSource} reports to. */
+export interface RecordHandlers {
+  /** A record completed. */
+  onRecord(record: RequestRecord): void;
+  /** A request went out. */
+  onSend(): void;
+}
+
+/**
+ * Records made elsewhere (worker processes, a replay), handed to a workload's
+ * run as if its own requests made them: it calls the handlers as records
+ * arrive, on the caller's clock, and resolves with the run's summary.
+ */
+export type RecordSource = (handlers: RecordHandlers) => Promise<RunSummary>;
 
 /** Why a run stopped. */
 export type StopReason =
@@ -202,7 +234,8 @@ class RunState {
       ? workload[Symbol.asyncIterator]()
       : (workload as Iterable<Session>)[Symbol.iterator]();
     let index = 0;
-    let nextArrival = this.startedAt;
+    let nextArrival = this.startedAt +
+      (load.kind === "open" ? load.startMs ?? 0 : 0);
     try {
       while (this.#admitting) {
         if (
@@ -231,7 +264,10 @@ class RunState {
           break;
         }
         if (!this.#admitting) break;
-        this.#launch(next.value, index++, scheduledAt);
+        const part = this.#options.part;
+        const id = part === undefined ? index : part.index + index * part.count;
+        index++;
+        this.#launch(next.value, id, scheduledAt);
       }
     } catch (error) {
       this.stop("error");
@@ -331,6 +367,7 @@ class RunState {
       if (signal.aborted) abort.abort(signal.reason);
       else this.#requestAborts.add(abort);
       let record: RequestRecord;
+      this.#options.onSend?.(id, thisTurn);
       try {
         record = await sendRequest(this.#options.endpoint, spec, {
           session: id,

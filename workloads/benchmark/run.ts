@@ -11,7 +11,12 @@ import {
 } from "../../engine/metrics/distributions.ts";
 import { closedLoop, type LoadPolicy } from "../../engine/run/load.ts";
 import type { EndpointConfig } from "../../engine/openai/request.ts";
-import { run } from "../../engine/run/runner.ts";
+import { partConcurrency, partCount, partLoad } from "../../engine/run/part.ts";
+import {
+  type RecordSource,
+  run,
+  type RunPart,
+} from "../../engine/run/runner.ts";
 import type { RequestErrorKind, RequestRecord } from "../../engine/types.ts";
 import { BenchmarkMetrics } from "./metrics.ts";
 import { type BenchmarkRunResult, renderBenchmarkBlock } from "./report.ts";
@@ -55,8 +60,21 @@ export interface BenchmarkRunOptions {
   onRecord?: (record: RequestRecord) => void;
   /** Called when a report block was written, with its elapsed time (ms). */
   onReport?: (elapsedMs: number) => void;
+  /** Called when a request goes out. */
+  onSend?: () => void;
   /** `performance.now()` the elapsed time counts from (default: now). */
   startedAt?: number;
+  /**
+   * Run only this part of the workload (a worker, a shard): every
+   * `count`-th request of the tile order, a `count`-th of the in-flight cap,
+   * of `maxRequests` and of the arrivals, so the parts together are one run.
+   */
+  part?: RunPart;
+  /**
+   * Take the records from here instead of sending requests (the parent of
+   * worker processes): the reports, figures and warnings are the same.
+   */
+  source?: RecordSource;
 }
 
 /**
@@ -108,44 +126,59 @@ export async function runBenchmark(
   };
   timer = setTimeout(tick, intervalMs);
   try {
-    const load = options.load ?? closedLoop(sizing.maxInFlight);
+    const part = options.part;
+    const whole = options.load ?? closedLoop(sizing.maxInFlight);
+    const load = part === undefined ? whole : partLoad(whole, part);
     const warmup = options.warmupRequests ?? 0;
-    const summary = await run(benchmarkWorkload(sizing, options), {
-      endpoint: options.endpoint,
-      load,
-      maxInFlight: load.kind === "open" ? sizing.maxInFlight : undefined,
-      stop: {
-        durationMs: options.durationMs,
-        signal: options.signal,
-        maxRequests: options.maxRequests === undefined
+    const maxRequests = options.maxRequests === undefined
+      ? undefined
+      : options.maxRequests + warmup;
+    const onRecord = (record: RequestRecord): void => {
+      options.onRecord?.(record);
+      metrics.add(record);
+      distributions.add(record);
+      const kind = record.error?.kind;
+      if (kind !== undefined && kind !== "aborted" && !warned.has(kind)) {
+        warned.add(kind);
+        warn(
+          `[WARN] request failed (${kind}): ${
+            record.error!.message
+          } (further ${kind} failures are counted, not shown)\n`,
+        );
+      }
+      if (
+        record.ok && record.completionTokens === undefined &&
+        !warned.has("usage")
+      ) {
+        warned.add("usage");
+        warn(
+          "[WARN] the server sent no usage: output tokens are estimated (max_tokens when it stopped at the limit, else one per event) and prefill throughput is not measured\n",
+        );
+      }
+    };
+    const onSend = options.onSend ?? (() => {});
+    const summary = options.source !== undefined
+      ? await options.source({ onRecord, onSend })
+      : await run(benchmarkWorkload(sizing, options), {
+        endpoint: options.endpoint,
+        load,
+        maxInFlight: load.kind === "closed"
           ? undefined
-          : options.maxRequests + warmup,
-      },
-      startedAt,
-      onRecord: (record) => {
-        options.onRecord?.(record);
-        metrics.add(record);
-        distributions.add(record);
-        const kind = record.error?.kind;
-        if (kind !== undefined && kind !== "aborted" && !warned.has(kind)) {
-          warned.add(kind);
-          warn(
-            `[WARN] request failed (${kind}): ${
-              record.error!.message
-            } (further ${kind} failures are counted, not shown)\n`,
-          );
-        }
-        if (
-          record.ok && record.completionTokens === undefined &&
-          !warned.has("usage")
-        ) {
-          warned.add("usage");
-          warn(
-            "[WARN] the server sent no usage: output tokens are estimated (max_tokens when it stopped at the limit, else one per event) and prefill throughput is not measured\n",
-          );
-        }
-      },
-    });
+          : part === undefined
+          ? sizing.maxInFlight
+          : partConcurrency(sizing.maxInFlight, part),
+        stop: {
+          durationMs: options.durationMs,
+          signal: options.signal,
+          maxRequests: maxRequests === undefined || part === undefined
+            ? maxRequests
+            : partCount(maxRequests, part),
+        },
+        startedAt,
+        part,
+        onSend,
+        onRecord,
+      });
     return { final: metrics.report(elapsed()), summary, distributions };
   } finally {
     clearTimeout(timer);

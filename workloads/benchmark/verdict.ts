@@ -24,6 +24,8 @@ export interface ReuseFigures {
   hitTtftMs: number[];
   /** TTFTs (ms) of cold prefills (a context's first request). */
   coldTtftMs: number[];
+  /** TTFTs (ms) of every completed reuse, served from cache or not. */
+  reuseTtftMs: number[];
 }
 
 /**
@@ -55,6 +57,7 @@ export class ReuseTracker {
     reusableTokens: 0,
     hitTtftMs: [],
     coldTtftMs: [],
+    reuseTtftMs: [],
   };
 
   /** Count one record (warm-up and failed requests still mark their context seen). */
@@ -73,6 +76,7 @@ export class ReuseTracker {
     this.#figures.reusableTokens += f.promptTokens ?? 0;
     const hit = f.cachedTokens === undefined ||
       (f.promptTokens !== undefined && f.cachedTokens * 2 >= f.promptTokens);
+    if (f.ttftMs !== undefined) this.#figures.reuseTtftMs.push(f.ttftMs);
     if (hit && f.ttftMs !== undefined) this.#figures.hitTtftMs.push(f.ttftMs);
   }
 

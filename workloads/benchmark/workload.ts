@@ -7,6 +7,7 @@
  * @module
  */
 import { seededRandom } from "../../engine/rng.ts";
+import type { RunPart } from "../../engine/run/runner.ts";
 import type { Session } from "../../engine/types.ts";
 import { tile } from "../../shapes/orders.ts";
 import {
@@ -34,6 +35,12 @@ export interface BenchmarkWorkloadOptions {
   api?: "completions" | "chat";
   /** The first this many requests are a warm-up: sent and recorded, left out of the figures. */
   warmupRequests?: number;
+  /**
+   * Only this part of the sequence (a worker's, a shard's): the requests
+   * `index`, `index + count`, … of the whole tile order, with the same
+   * questions the whole run would draw.
+   */
+  part?: RunPart;
 }
 
 /**
@@ -77,9 +84,14 @@ export function* benchmarkWorkload(
   const questions = numberedQuestions(sizing.questions);
   const rng = seededRandom(options.seed);
   const warmup = options.warmupRequests ?? 0;
+  const part = options.part;
   let index = 0;
   for (const context of tile(contexts)) {
     const q = rng.int(questions.length);
+    if (part !== undefined && index % part.count !== part.index) {
+      index++;
+      continue;
+    }
     yield singleRequest({
       prompt: context + questions[q],
       maxTokens: sizing.outputLength,
@@ -88,7 +100,7 @@ export function* benchmarkWorkload(
       // The context's words plus its index, and the question's (≈ 1 token per "hi").
       expectedPromptTokens: sizing.inputLength + QUESTION_TOKENS,
       warmup: index < warmup || undefined,
-      tags: { context: index % sizing.contexts, question: q },
+      tags: { context: index % sizing.contexts, question: q, index },
     });
     index++;
   }

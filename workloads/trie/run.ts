@@ -12,7 +12,12 @@ import {
 } from "../../engine/run/load.ts";
 import type { EndpointConfig } from "../../engine/openai/request.ts";
 import type { Slos } from "../../engine/metrics/distributions.ts";
-import { run } from "../../engine/run/runner.ts";
+import { partCount, partLoad } from "../../engine/run/part.ts";
+import {
+  type RecordSource,
+  run,
+  type RunPart,
+} from "../../engine/run/runner.ts";
 import type { Synthesizer } from "../../engine/text/synth.ts";
 import type { RequestRecord } from "../../engine/types.ts";
 import { TrieResult } from "./metrics.ts";
@@ -59,8 +64,21 @@ export interface TrieRunOptions {
   onUsageMissing?: () => void;
   /** Called with every record as it completes. */
   onRecord?: (record: RequestRecord) => void;
+  /** Called when a request goes out. */
+  onSend?: () => void;
   /** Called after each request with the result so far (for progress displays). */
   onProgress?: (result: TrieResult) => void;
+  /**
+   * Replay only this part of the traces (a worker, a shard): the traces
+   * `index`, `index + count`, … with a `count`-th of the concurrency, of the
+   * arrivals and of `maxTraces`, so the parts together are one run.
+   */
+  part?: RunPart;
+  /**
+   * Take the records from here instead of sending requests (the parent of
+   * worker processes): the accounting and tables are the same.
+   */
+  source?: RecordSource;
 }
 
 /** Options of {@linkcode trieLoad}: exactly one of the two. */
@@ -143,7 +161,9 @@ export async function runTrie(
       "specify load, or one of concurrency and arrival_rate, not both",
     );
   }
-  const load = options.load ?? trieLoad(options);
+  const part = options.part;
+  const whole = options.load ?? trieLoad(options);
+  const load = part === undefined ? whole : partLoad(whole, part);
   const duration = options.duration ?? 300;
   if (!(duration > 0)) {
     throw new RangeError(
@@ -164,31 +184,40 @@ export async function runTrie(
       usageWarned = true;
     },
   });
-  const summary = await run(
-    trieWorkload(rows, {
-      synthesizer: options.synthesizer,
-      stream,
-      api: options.api,
-      ignoreEos: options.ignoreEos,
-      routingHeader: options.routingHeader,
-    }),
-    {
-      endpoint: options.endpoint,
-      load,
-      startedAt,
-      stop: {
-        durationMs: duration * 1000,
-        maxSessions: options.maxTraces,
-        signal: options.signal,
+  const onRecord = (record: RequestRecord): void => {
+    options.onRecord?.(record);
+    accounting.add(record);
+    result.distributions.add(record);
+    options.onProgress?.(result);
+  };
+  const onSend = options.onSend ?? (() => {});
+  const summary = options.source !== undefined
+    ? await options.source({ onRecord, onSend })
+    : await run(
+      trieWorkload(rows, {
+        synthesizer: options.synthesizer,
+        stream,
+        api: options.api,
+        ignoreEos: options.ignoreEos,
+        routingHeader: options.routingHeader,
+        part,
+      }),
+      {
+        endpoint: options.endpoint,
+        load,
+        startedAt,
+        part,
+        stop: {
+          durationMs: duration * 1000,
+          maxSessions: options.maxTraces === undefined || part === undefined
+            ? options.maxTraces
+            : partCount(options.maxTraces, part),
+          signal: options.signal,
+        },
+        onSend,
+        onRecord,
       },
-      onRecord: (record) => {
-        options.onRecord?.(record);
-        accounting.add(record);
-        result.distributions.add(record);
-        options.onProgress?.(result);
-      },
-    },
-  );
+    );
   result.wallTime = summary.wallTimeMs / 1000;
   result.stopReason = summary.stopReason;
   return result;

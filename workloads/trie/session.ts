@@ -9,6 +9,7 @@
 import type { Synthesizer } from "../../engine/text/synth.ts";
 import type { Session } from "../../engine/types.ts";
 import { tile } from "../../shapes/orders.ts";
+import type { RunPart } from "../../engine/run/runner.ts";
 import { multiTurn, type TurnSpec } from "../../shapes/sessions.ts";
 import { cumulativePromptTokens, type TraceRow } from "./trace_file.ts";
 
@@ -109,8 +110,18 @@ export function traceSession(
   });
 }
 
+/** Options of {@linkcode trieWorkload}. */
+export interface TrieWorkloadOptions
+  extends Omit<TraceSessionOptions, "traceId"> {
+  /** Only this part of the traces (a worker's, a shard's). */
+  part?: RunPart;
+}
+
 /**
- * The endless stream of trace sessions: rows in file order, cycled.
+ * The endless stream of trace sessions: rows in file order, cycled. With
+ * `part`, only the traces `index`, `index + count`, … of that stream (run
+ * them with the same `part` in the run options so the records carry the
+ * traces' ids).
  *
  * @example Usage
  * ```ts
@@ -151,10 +162,14 @@ export function traceSession(
  */
 export function* trieWorkload(
   rows: readonly TraceRow[],
-  options: Omit<TraceSessionOptions, "traceId">,
+  options: TrieWorkloadOptions,
 ): Generator<Session> {
+  const { part, ...session } = options;
   let traceId = 0;
   for (const row of tile(rows)) {
-    yield traceSession(row, { ...options, traceId: traceId++ });
+    if (part === undefined || traceId % part.count === part.index) {
+      yield traceSession(row, { ...session, traceId });
+    }
+    traceId++;
   }
 }

@@ -1,0 +1,223 @@
+/**
+ * `kvbench report RUN...` (one self-contained HTML file of one run, or of
+ * several overlaid) and `kvbench compare A B...` (runs side by side in the
+ * terminal, and in one report), both from run directories or records files
+ * alone; and the report every run writes into its directory.
+ *
+ * @module
+ */
+import { loadRun, type RunData } from "../report/data.ts";
+import { renderReport } from "../report/html.ts";
+import { renderComparison } from "./compare_figures.ts";
+import {
+  type Command,
+  err,
+  out,
+  parseFlagsAndPaths,
+  UsageError,
+} from "./common.ts";
+
+/** Options of {@linkcode writeRunReport}. */
+export interface WriteRunReportOptions {
+  /** Names of the runs in legends (default: their directories' names). */
+  names?: string[];
+  /** The report's title. */
+  title?: string;
+  /** Percentiles of the table (the run's own, when it chose them). */
+  percentiles?: readonly number[];
+}
+
+/**
+ * Read runs (directories, records files, or sweep directories whose levels
+ * are `level-N/`) and write their report to `output`; resolves to the runs.
+ */
+export async function writeRunReport(
+  paths: readonly string[],
+  output: string,
+  options: WriteRunReportOptions = {},
+): Promise<RunData[]> {
+  const expanded: { path: string; name?: string }[] = [];
+  for (const [i, path] of paths.entries()) {
+    const levels = await sweepLevels(path);
+    if (levels.length === 0) {
+      expanded.push({ path, name: options.names?.[i] });
+      continue;
+    }
+    for (const level of levels) {
+      expanded.push({
+        path: `${path}/${level}`,
+        name: `${options.names?.[i] ?? baseName(path)} ${level}`,
+      });
+    }
+  }
+  const runs = await Promise.all(
+    expanded.map(({ path, name }) =>
+      loadRun(path, { name, percentiles: options.percentiles })
+    ),
+  );
+  await Deno.writeTextFile(
+    output,
+    renderReport(runs, { title: options.title }),
+  );
+  return runs;
+}
+
+/**
+ * Write `DIR/report.html` of a run directory (a sweep's: its levels
+ * overlaid) as a run ends; resolves to its path, or undefined (said on
+ * stderr) when it could not be written: the run's files stay.
+ */
+export async function writeReport(
+  dir: string,
+  percentiles?: readonly number[],
+): Promise<string | undefined> {
+  const path = `${dir}/report.html`;
+  try {
+    await writeRunReport([dir], path, { percentiles });
+    return path;
+  } catch (error) {
+    err(`[WARN] Cannot write the report: ${(error as Error).message}\n`);
+    return undefined;
+  }
+}
+
+function baseName(path: string): string {
+  return path.replace(/\/+$/, "").split("/").pop()!;
+}
+
+/** The `level-N` folders of a sweep's directory (in order), or none. */
+async function sweepLevels(path: string): Promise<string[]> {
+  try {
+    if (!(await Deno.stat(path)).isDirectory) return [];
+    await Deno.stat(`${path}/records.jsonl`);
+    return [];
+  } catch {
+    // no records here: a sweep, or nothing (loadRun says which)
+  }
+  const levels: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(path)) {
+      if (entry.isDirectory && /^level-\d+$/.test(entry.name)) {
+        levels.push(entry.name);
+      }
+    }
+  } catch {
+    return [];
+  }
+  return levels.sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+}
+
+const REPORT_USAGE = `usage: kvbench report RUN... [--output FILE] [options]
+
+Write one self-contained HTML report (every byte inline: it opens offline) of
+a run, or of several overlaid, from run directories (or records files) alone.
+
+options:
+  --output FILE   where to write it (default: RUN/report.html for one run
+                  directory, else kvbench-report.html)
+  --name NAME     a run's name in the legends, in order (repeatable)
+  --title TEXT    the report's title
+  -h, --help      show this help
+`;
+
+const COMPARE_USAGE =
+  `usage: kvbench compare RUN RUN... [--output FILE] [options]
+
+Runs side by side: a table in the terminal (throughput, TTFT, the TTFT of
+reuses, cache hits, the offload tier's share) and one HTML report with the
+runs' CDFs and time series overlaid.
+
+options:
+  --output FILE   where the report goes (default: kvbench-compare.html)
+  --names A,B     the runs' names (default: their directories' names)
+  --no-html       print the table only
+  -h, --help      show this help
+`;
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** `kvbench report`. */
+export const reportCommand: Command = {
+  name: "report",
+  summary: "one self-contained HTML report (plots) of runs, offline",
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parseFlagsAndPaths(args, {
+      output: { type: "string" },
+      name: { type: "string", multiple: true },
+      title: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    }, REPORT_USAGE);
+    if (values.help) {
+      out(REPORT_USAGE);
+      return 0;
+    }
+    if (positionals.length === 0) {
+      throw new UsageError("give the runs to report", REPORT_USAGE);
+    }
+    const output = values.output ??
+      (positionals.length === 1 && await isDirectory(positionals[0])
+        ? `${positionals[0].replace(/\/+$/, "")}/report.html`
+        : "kvbench-report.html");
+    const runs = await writeRunReport(positionals, output, {
+      names: values.name,
+      title: values.title,
+    });
+    const size = (await Deno.stat(output)).size;
+    out(
+      `[INFO] Report of ${runs.length} run${runs.length > 1 ? "s" : ""} (${
+        runs.reduce((n, r) => n + r.records.total, 0).toLocaleString("en-US")
+      } records, ${(size / 1024).toFixed(0)} KiB) written to ${output}\n`,
+    );
+    return 0;
+  },
+};
+
+/** `kvbench compare`. */
+export const compareCommand: Command = {
+  name: "compare",
+  summary: "runs side by side: a table, and one HTML report overlaying them",
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parseFlagsAndPaths(args, {
+      output: { type: "string" },
+      names: { type: "string" },
+      "no-html": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    }, COMPARE_USAGE);
+    if (values.help) {
+      out(COMPARE_USAGE);
+      return 0;
+    }
+    if (positionals.length < 2) {
+      throw new UsageError("give at least two runs to compare", COMPARE_USAGE);
+    }
+    const names = values.names?.split(",");
+    if (names !== undefined && names.length !== positionals.length) {
+      throw new UsageError(
+        `--names gives ${names.length} names for ${positionals.length} runs`,
+        COMPARE_USAGE,
+      );
+    }
+    let runs: RunData[];
+    let output: string | undefined;
+    if (values["no-html"]) {
+      runs = await Promise.all(
+        positionals.map((path, i) => loadRun(path, { name: names?.[i] })),
+      );
+    } else {
+      output = values.output ?? "kvbench-compare.html";
+      runs = await writeRunReport(positionals, output, {
+        names,
+        title: "kvbench comparison",
+      });
+    }
+    out(renderComparison(runs));
+    if (output !== undefined) out(`[INFO] Report written to ${output}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,212 @@
+/**
+ * Run directories, sweeps and the live status line, end to end through
+ * cli.ts against the simulator.
+ */
+import assert from "node:assert/strict";
+import { runCli, RUNS_DIR } from "./cli_process.ts";
+import { readRecordsFile } from "../engine/run/records_file.ts";
+import { startSimulator } from "../sim/mod.ts";
+import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { parseTables } from "../testing/tables.ts";
+
+const TRACES =
+  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+const SMALL = [
+  ...["--offload-size", "2", "--input-length", "2000", "--output-length", "8"],
+  ...["--ignore-eos", "--duration", "120", "--seed", "1"],
+];
+
+Deno.test("benchmark: a run directory holds run.json, records, metrics and the summary; --no-artifacts writes none", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", sim.url, ...SMALL, "--num-prompts", "12"],
+      ...["--api-key", "sk-secret-1234", "--output-dir", `${dir}/run`],
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.ok(stdout.includes(`[INFO] Run written to ${dir}/run\n`), stdout);
+    const files = [...Deno.readDirSync(`${dir}/run`)].map((e) => e.name).sort();
+    assert.deepEqual(files, [
+      "metrics.jsonl",
+      "records.jsonl",
+      "report.html",
+      "run.json",
+      "summary.json",
+    ]);
+    const run = JSON.parse(await Deno.readTextFile(`${dir}/run/run.json`));
+    assert.equal(run.command, "benchmark");
+    assert.ok(
+      run.argv.includes("***") && !JSON.stringify(run).includes("sk-secret"),
+    );
+    assert.equal(run.server.engine, "kvbench-sim");
+    assert.equal(run.workload.contexts, 9);
+    const { records } = await readRecordsFile(`${dir}/run/records.jsonl`);
+    assert.equal(records.length, 12);
+    const summary = JSON.parse(
+      await Deno.readTextFile(`${dir}/run/summary.json`),
+    );
+    assert.equal(summary.requests.completed, 12);
+    // Nothing in the default place for this run, and nothing at all without artifacts.
+    const before = [...Deno.readDirSync(RUNS_DIR)].length;
+    const none = await runCli([
+      "benchmark",
+      ...[
+        "--endpoint",
+        sim.url,
+        ...SMALL,
+        "--num-prompts",
+        "3",
+        "--no-artifacts",
+      ],
+    ]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.ok(!none.stdout.includes("Run written"));
+    assert.equal([...Deno.readDirSync(RUNS_DIR)].length, before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("benchmark: default run directories are named so they sort by time", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const made: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", sim.url, ...SMALL, "--num-prompts", "3"],
+    ]);
+    assert.equal(code, 0, stderr);
+    made.push(/\[INFO\] Run written to (\S+)\n/.exec(stdout)![1]);
+  }
+  for (const path of made) {
+    assert.ok(path.startsWith(`${RUNS_DIR}/`), path);
+    assert.match(path, /\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-benchmark(-\d+)?$/);
+  }
+  // Created in order, so sorted the same way.
+  assert.deepEqual([...made].sort(), made);
+});
+
+Deno.test("benchmark: a list of --max-inflight sweeps level by level, one sub-run each, then a table", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", sim.url, ...SMALL, "--num-prompts", "9"],
+      ...["--max-inflight", "1,3", "--output-dir", dir],
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.ok(stdout.includes("=== level 1/2: --max-inflight 1 ==="));
+    assert.ok(stdout.includes("=== level 2/2: --max-inflight 3 ==="));
+    const sweep = parseTables(stdout).at(-1)!;
+    assert.equal(
+      sweep.title[0],
+      "Sweep: throughput against latency, level by level",
+    );
+    assert.deepEqual(sweep.rows.map((r) => r[0]), [
+      "--max-inflight 1",
+      "--max-inflight 3",
+    ]);
+    for (const level of [1, 2]) {
+      const { records } = await readRecordsFile(
+        `${dir}/level-${level}/records.jsonl`,
+      );
+      assert.equal(records.length, 9);
+      const summary = JSON.parse(
+        await Deno.readTextFile(`${dir}/level-${level}/summary.json`),
+      );
+      assert.equal(summary.params.max_inflight, level === 1 ? 1 : 3);
+    }
+    const table = JSON.parse(await Deno.readTextFile(`${dir}/sweep.json`));
+    assert.equal(table.length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("trie: concurrency=1,2 sweeps; each level is a sub-run with its own files", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const tok = await qwen3TokenizerDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "trie",
+      `workload_path=${TRACES}`,
+      `endpoint=${sim.url}`,
+      `model=${sim.model}`,
+      `tokenizer_model=${tok}`,
+      "concurrency=1,2",
+      "max_traces=3",
+      "duration=120",
+      "stream=True",
+      `output_dir=${dir}`,
+    ]);
+    assert.equal(code, 0, stderr);
+    const starts = stdout.split("\n").filter((l) =>
+      l.includes("starting benchmark")
+    );
+    assert.deepEqual(
+      starts.map((l) => /concurrency=(\d+)/.exec(l)![1]),
+      ["1", "2"],
+    );
+    const sweep = parseTables(stdout).at(-1)!;
+    assert.deepEqual(sweep.rows.map((r) => r[0]), [
+      "concurrency=1",
+      "concurrency=2",
+    ]);
+    for (const level of [1, 2]) {
+      const summary = JSON.parse(
+        await Deno.readTextFile(`${dir}/level-${level}/summary.json`),
+      );
+      assert.equal(summary.completed_requests, 3);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tok, { recursive: true });
+  }
+});
+
+Deno.test("live status: one line redrawn in place on a terminal, nothing extra in a pipe", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const args = [
+    "benchmark",
+    ...[
+      "--endpoint",
+      sim.url,
+      ...SMALL,
+      "--num-prompts",
+      "12",
+      "--no-artifacts",
+    ],
+  ];
+  const piped = await runCli(args);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.ok(!piped.stdout.includes("\r") && !piped.stdout.includes("\x1b["));
+  // script(1) gives the command a terminal; the status is drawn when the
+  // requests start, then every second.
+  const cli = new URL("../cli.ts", import.meta.url).pathname;
+  const command = [Deno.execPath(), "run", "-A", "--quiet", cli, ...args]
+    .map((a) => `'${a}'`).join(" ");
+  const tty = await new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(tty.stdout);
+  assert.equal(tty.code, 0, text);
+  const clear = "\r\x1b[2K";
+  assert.ok(
+    text.includes(
+      `${clear}0/120 s  requests 0 done, 0 failed, 0 in flight  TTFT p50 - (last 0)`,
+    ),
+    text,
+  );
+  // Cleared before the closing lines.
+  assert.match(
+    text.slice(text.lastIndexOf(clear) + clear.length),
+    /^(\r?\n)+\[INFO\] Cancelled benchmark tasks\./,
+  );
+});

@@ -1,0 +1,260 @@
+/**
+ * Runs bigger than one process, end to end through `cli.ts` against the
+ * simulator: `--workers`, shards started as a Kubernetes Indexed Job starts
+ * them (the manifest's own arguments, `JOB_COMPLETION_INDEX` set), and
+ * `kvbench merge` — the same requests, tile order and cache hits as one
+ * process, and merged percentiles equal to those of the union of the
+ * records.
+ */
+import assert from "node:assert/strict";
+import { parse } from "npm:yaml@2.9.1";
+import { Job } from "npm:kubernetes-models@5.1.0/batch/v1/Job";
+import { runCli, RUNS_DIR, startCli } from "./cli_process.ts";
+import { LatencyDistributions } from "../engine/metrics/distributions.ts";
+import { readRecordsFile } from "../engine/run/records_file.ts";
+import type { RequestRecord } from "../engine/types.ts";
+import { startSimulator } from "../sim/mod.ts";
+import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { loadTraceFile } from "../workloads/trie/trace_file.ts";
+
+const TRACES =
+  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+
+/** Nine contexts of 2000 tokens, three in GPU KV, all in the offload tier. */
+const SIM = {
+  seed: 3,
+  timeScale: 0.01,
+  gpuKvTokens: 6000,
+  offloadTokens: 100_000,
+};
+
+const BENCHMARK = [
+  ...["--offload-size", "2", "--input-length", "2000"],
+  ...["--output-length", "16", "--ignore-eos", "--num-prompts", "36"],
+  ...["--seed", "5", "--duration", "120", "--percentiles", "50,90,99"],
+];
+
+/** What must not change when the run is split: which requests, in which order per lap, and the cache hits. */
+function shape(records: readonly RequestRecord[], contexts: number) {
+  const ok = records.filter((r) => r.ok);
+  const indices = ok.map((r) => r.tags!.index as number).sort((a, b) => a - b);
+  // Every request of the tile order once, each on its context.
+  for (const r of ok) {
+    assert.equal(r.tags!.context, (r.tags!.index as number) % contexts);
+  }
+  let prompt = 0, cached = 0;
+  for (const r of ok) {
+    prompt += r.promptTokens!;
+    cached += r.cachedTokens!;
+  }
+  return { requests: ok.length, indices, hitRate: cached / prompt };
+}
+
+async function records(dir: string): Promise<RequestRecord[]> {
+  return (await readRecordsFile(`${dir}/records.jsonl`)).records;
+}
+
+async function oneProcess(): Promise<RequestRecord[]> {
+  await using sim = await startSimulator(SIM);
+  const dir = `${RUNS_DIR}/one-${crypto.randomUUID()}`;
+  const { code, stderr } = await runCli([
+    "benchmark",
+    ...["--endpoint", sim.url, ...BENCHMARK, "--output-dir", dir],
+  ]);
+  assert.equal(code, 0, stderr);
+  return await records(dir);
+}
+
+Deno.test("benchmark --workers 2: the same requests, tile order and cache hits as one process, in one run directory", async () => {
+  const one = shape(await oneProcess(), 9);
+  assert.equal(one.requests, 36);
+  assert.deepEqual(one.indices, [...Array(36).keys()]);
+  assert.ok(one.hitRate > 0.5, `hit rate ${one.hitRate}`);
+  await using sim = await startSimulator(SIM);
+  const dir = `${RUNS_DIR}/workers-${crypto.randomUUID()}`;
+  const { code, stdout, stderr } = await runCli([
+    "benchmark",
+    ...["--endpoint", sim.url, ...BENCHMARK, "--output-dir", dir],
+    ...["--workers", "2"],
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /\[INFO\] 2 workers \(pids \d+, \d+\)/);
+  const merged = await records(dir);
+  assert.deepEqual(shape(merged, 9), one);
+  // Each worker wrote its own part: even and odd requests of the tile order.
+  const parts = await Promise.all(
+    [0, 1].map((k) => records(`${dir}/worker-${k}`)),
+  );
+  assert.deepEqual(
+    parts.map((p) =>
+      p.every((r) => (r.tags!.index as number) % 2 === parts.indexOf(p))
+    ),
+    [true, true],
+  );
+  assert.equal(parts[0].length + parts[1].length, merged.length);
+  // The parent's figures are those of the union, on its clock.
+  const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+  assert.equal(summary.requests.completed, 36);
+  assert.ok(stdout.includes("Total Number of Requests Processed: 36"), stdout);
+  assert.equal(
+    summary.cache_report_cached_tokens / summary.cache_report_prompt_tokens,
+    one.hitRate,
+  );
+  const run = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+  assert.equal(run.part.workers, 2);
+});
+
+Deno.test("benchmark shards run as a Kubernetes Indexed Job runs them, merged: the same run as one process, percentiles of the union", async () => {
+  const one = shape(await oneProcess(), 9);
+  await using sim = await startSimulator(SIM);
+  // The manifest kvbench k8s prints, validated against the Job schema.
+  const printed = await runCli([
+    "k8s",
+    ...["--shards", "2", "--name", "kvb-test", "--start-delay", "3"],
+    "--",
+    "benchmark",
+    ...["--endpoint", sim.url, ...BENCHMARK],
+  ]);
+  assert.equal(printed.code, 0, printed.stderr);
+  const manifest = parse(printed.stdout);
+  new Job(manifest).validate();
+  const spec = manifest.spec;
+  assert.deepEqual(
+    [spec.completionMode, spec.completions, spec.parallelism],
+    ["Indexed", 2, 2],
+  );
+  const container = spec.template.spec.containers[0];
+  const args: string[] = container.args;
+  const sub = args.indexOf("benchmark");
+  assert.deepEqual(args.slice(sub - 3, sub), [
+    "run",
+    "-A",
+    "jsr:@kvbench/cli@0.1.0",
+  ]);
+  // Run the pods' command here, as the Job would: index in the environment.
+  const runs = `${RUNS_DIR}/job-${crypto.randomUUID()}`;
+  const shards = await Promise.all([0, 1].map((k) =>
+    runCli(args.slice(sub), {
+      env: { JOB_COMPLETION_INDEX: String(k), KVBENCH_RUNS_DIR: runs },
+    })
+  ));
+  for (const shard of shards) assert.equal(shard.code, 0, shard.stderr);
+  assert.match(
+    shards[1].stdout,
+    /\[INFO\] shard 1\/2: clock offset -?\d+\.\d ms ± \d+\.\d ms against the server's Date header/,
+  );
+  const dirs = [];
+  for await (const entry of Deno.readDir(runs)) {
+    dirs.push(`${runs}/${entry.name}`);
+  }
+  dirs.sort();
+  assert.equal(dirs.length, 2);
+  assert.match(dirs[0], /benchmark-shard-0-of-2$/);
+  const out = `${RUNS_DIR}/merged-${crypto.randomUUID()}`;
+  const merged = await runCli(["merge", ...dirs, "--output-dir", out]);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.match(
+    merged.stdout,
+    /Merged 2 runs \(36 records, clocks aligned to ±\d+\.\d ms by the server's Date header\)/,
+  );
+  const union = (await Promise.all(dirs.map(records))).flat();
+  assert.deepEqual(shape(await records(out), 9), one);
+  // Percentiles from the raw samples of both shards, not averaged.
+  const distributions = new LatencyDistributions();
+  for (const r of union) distributions.add(r);
+  const want = distributions.summary({ percentiles: [50, 90, 99] });
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+  for (const key of ["ttftMs", "tpotMs", "itlMs", "e2eMs"] as const) {
+    assert.deepEqual(
+      summary.distributions[key].percentiles,
+      want[key]!.percentiles,
+      key,
+    );
+    assert.equal(summary.distributions[key].count, want[key]!.count, key);
+  }
+  assert.ok(merged.stdout.includes("Total Number of Requests Processed: 36"));
+});
+
+Deno.test("trie workers=2: the traces partitioned, every turn replayed once, as one process does", async () => {
+  const tok = await qwen3TokenizerDir();
+  const rows = await loadTraceFile(TRACES);
+  const base = (url: string, model: string) => [
+    "trie",
+    `workload_path=${TRACES}`,
+    `endpoint=${url}`,
+    `model=${model}`,
+    `tokenizer_model=${tok}`,
+    "concurrency=2",
+    "max_traces=8",
+    "duration=120",
+    "stream=True",
+  ];
+  const turns = (records: RequestRecord[]) =>
+    records.filter((r) => r.ok).map((r) => `${r.session}:${r.turn}`).sort();
+  try {
+    const results = [];
+    for (const extra of [[], ["workers=2"]]) {
+      await using sim = await startSimulator({ timeScale: 0.01, seed: 2 });
+      const dir = `${RUNS_DIR}/trie-${crypto.randomUUID()}`;
+      const { code, stdout, stderr } = await runCli([
+        ...base(sim.url, sim.model),
+        `output_dir=${dir}`,
+        ...extra,
+      ]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /completed=8\/8/);
+      results.push(await records(dir));
+    }
+    const [one, two] = results;
+    // Traces 0..7, each with all its turns (num_turns + 1 requests).
+    const expected = [...Array(8).keys()].flatMap((t) =>
+      [...Array(rows[t % rows.length].num_turns + 1).keys()].map((turn) =>
+        `${t}:${turn}`
+      )
+    ).sort();
+    assert.deepEqual(turns(one), expected);
+    assert.deepEqual(turns(two), expected);
+  } finally {
+    await Deno.remove(tok, { recursive: true });
+  }
+});
+
+Deno.test("a worker that dies is reported, its completed records kept, and the run exits 1", async () => {
+  await using sim = await startSimulator({ timeScale: 0.2, seed: 1 });
+  const dir = `${RUNS_DIR}/dies-${crypto.randomUUID()}`;
+  const p = startCli([
+    "benchmark",
+    ...["--endpoint", sim.url, "--offload-size", "2", "--input-length", "2000"],
+    ...["--output-length", "32", "--duration", "6", "--max-inflight", "4"],
+    ...["--workers", "2", "--output-dir", dir],
+  ]);
+  const m = await p.waitFor(/\[INFO\] 2 workers \(pids (\d+), (\d+)\)/);
+  const victim = Number(m[2]);
+  // Once worker 1 has written some records, kill it.
+  while (
+    (await readRecordsFile(`${dir}/worker-1/records.jsonl`).catch(() => ({
+      records: [],
+    }))).records.length < 3
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  Deno.kill(victim, "SIGKILL");
+  const { code, stdout, stderr } = await p.done();
+  assert.equal(code, 1, stdout + stderr);
+  assert.match(
+    stderr,
+    new RegExp(
+      `\\[WARN\\] worker 1 \\(pid ${victim}\\) died \\(SIGKILL\\): its (\\d+) completed records are kept`,
+    ),
+  );
+  const kept = (await readRecordsFile(`${dir}/worker-1/records.jsonl`)).records;
+  const survivor =
+    (await readRecordsFile(`${dir}/worker-0/records.jsonl`)).records;
+  const all = (await readRecordsFile(`${dir}/records.jsonl`)).records;
+  assert.ok(kept.length >= 3);
+  assert.equal(all.length, kept.length + survivor.length);
+  assert.equal(
+    Number(stderr.match(/its (\d+) completed records are kept/)![1]),
+    kept.length,
+  );
+});
