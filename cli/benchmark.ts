@@ -79,16 +79,14 @@ import {
   dropFlags,
   parseStartAt,
   parseWorkers,
+  prepareStart,
   resolveShard,
   waitUntilWall,
   WorkerChannel,
   WorkerPool,
 } from "./scale.ts";
-import {
-  type ClockOffset,
-  estimateClockOffset,
-} from "../engine/run/clock_offset.ts";
 import { rebaseRecord } from "../engine/run/align.ts";
+import { partConcurrency } from "../engine/run/part.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -140,10 +138,12 @@ options:
   --idle-timeout S        time without any byte of a response (default: none)
   --transport NAME        auto (default: http1 unless a proxy applies), http1 or fetch
   --workers N             split the run over N worker processes on this host (auto: one
-                          per core): the tile order and in-flight cap hold for the whole
-                          run; one run directory, the same report as one process
+                          per core, at most one per request in flight): worker k sends
+                          requests k, k+N, … of the tile order with its share of the
+                          in-flight cap; one run directory, one report from all records
   --shard K/N             run part K (from 0) of N of this workload (every N-th request
-                          from K); merge the parts with kvbench merge
+                          from K; give every shard the same --seed); merge the parts
+                          with kvbench merge
   --shards N              the same, K read from $JOB_COMPLETION_INDEX (a Kubernetes
                           Indexed Job: see kvbench k8s)
   --start-at TIME         start at this wall-clock time (ISO 8601 or Unix seconds), so
@@ -330,6 +330,12 @@ function parse(args: string[]) {
       USAGE,
     );
   }
+  if (part !== undefined && !values.worker && values.seed === undefined) {
+    throw new UsageError(
+      "a shard needs --seed: every shard must draw the same questions and arrivals",
+      USAGE,
+    );
+  }
   if (values.worker && (values.model === undefined || part === undefined)) {
     throw new UsageError("--worker is started by --workers", USAGE);
   }
@@ -337,6 +343,7 @@ function parse(args: string[]) {
     endpoint: values.endpoint,
     api,
     workers,
+    workersAuto: values.workers === "auto",
     part,
     startAt,
     worker: values.worker ?? false,
@@ -695,10 +702,33 @@ interface LevelContext {
   /** Lines saying which files were written, printed at the very end. */
   written: string[];
   argv: string[];
+  /** The level's worker processes (`--workers`). */
+  pool?: WorkerPool;
+}
+
+/**
+ * Run one level: with `--workers`, start them first (they load while
+ * nothing is timed), and stop them whatever happens.
+ */
+async function runLevel(c: LevelContext): Promise<LevelRow> {
+  if (c.opts.workers <= 1) return await runLevelIn(c);
+  const dir = c.dir ?? await Deno.makeTempDir({ prefix: "kvbench-workers-" });
+  const pool = await spawnWorkers(c, dir);
+  out(
+    `[INFO] ${pool.pids.length} workers (pids ${
+      pool.pids.join(", ")
+    }) writing into ${dir}\n`,
+  );
+  try {
+    return await runLevelIn({ ...c, pool });
+  } finally {
+    await pool[Symbol.asyncDispose]();
+    if (c.dir === undefined) await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Run one level: its requests, its reports, its files. */
-async function runLevel(c: LevelContext): Promise<LevelRow> {
+async function runLevelIn(c: LevelContext): Promise<LevelRow> {
   const { opts, sizing, level, live } = c;
   const at = (path: string) => levelPath(path, c.index, c.levels);
   const records: RecordsFile[] = [];
@@ -727,60 +757,39 @@ async function runLevel(c: LevelContext): Promise<LevelRow> {
   const reuse = new ReuseTracker();
   const progress = new RunProgress();
   // Workers (this host's cores), or this process as one shard of several.
-  let pool: WorkerPool | undefined;
-  let workersDir: string | undefined;
-  let clock: ClockOffset | undefined;
-  if (opts.workers > 1) {
-    workersDir = c.dir ??
-      await Deno.makeTempDir({ prefix: "kvbench-workers-" });
-    pool = await spawnWorkers(c, workersDir);
-    out(
-      `[INFO] ${opts.workers} workers (pids ${
-        pool.pids.join(", ")
-      }) writing into ${workersDir}\n`,
-    );
-    clock = { method: "same-host", offsetMs: 0, uncertaintyMs: 0 };
-  } else if (opts.part !== undefined) {
-    clock = await estimateClockOffset(`${c.baseUrl}models`, {
-      headers: opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {},
-      signal: c.signal,
-    });
-    out(
-      `[INFO] shard ${opts.part.index}/${opts.part.count}: ${
-        describeClock(clock)
-      }\n`,
-    );
-  }
-  let startedAt = opts.startAt === undefined
-    ? performance.now() + (pool === undefined ? 0 : 100)
-    : Math.max(
-      opts.startAt - performance.timeOrigin,
-      performance.now() + (pool === undefined ? 0 : 100),
-    );
-  if (opts.startAt !== undefined) {
-    const late = performance.now() - (opts.startAt - performance.timeOrigin);
-    if (late > 0) {
+  const pool = c.pool;
+  const { startedAt, clock } = await prepareStart({
+    part: opts.part,
+    pooled: pool !== undefined,
+    startAt: opts.startAt,
+    baseUrl: c.baseUrl,
+    apiKey: opts.apiKey,
+    signal: c.signal,
+    onClock: (clock) =>
+      out(
+        `[INFO] shard ${opts.part!.index}/${opts.part!.count}: ${
+          describeClock(clock)
+        }\n`,
+      ),
+    onLate: (ms) =>
       err(
-        `[WARN] --start-at ${new Date(opts.startAt).toISOString()} passed ${
-          (late / 1000).toFixed(1)
+        `[WARN] --start-at ${new Date(opts.startAt!).toISOString()} passed ${
+          (ms / 1000).toFixed(1)
         } s ago: starting now\n`,
-      );
-    } else if (pool === undefined) {
-      out(`[INFO] starting at ${new Date(opts.startAt).toISOString()}\n`);
-      startedAt = (await waitUntilWall(opts.startAt, c.signal)).startedAt;
-    }
-  }
-  await pool?.start(startedAt);
+      ),
+  });
   const source: RecordSource | undefined = pool === undefined
     ? undefined
-    : (handlers) =>
-      pool.follow(handlers, {
+    : async (handlers) => {
+      await pool.start(startedAt);
+      return await pool.follow(handlers, {
         startedAt,
         signal: c.signal,
         onLines: (text, n) => {
           for (const file of records) file.writeLines(text, n);
         },
       });
+    };
   const startedWall = new Date(performance.timeOrigin + startedAt)
     .toISOString();
   const params = {
@@ -953,10 +962,6 @@ async function runLevel(c: LevelContext): Promise<LevelRow> {
     clearInterval(liveTimer);
     for (const file of records) file.close();
     serverMetrics?.close();
-    await pool?.[Symbol.asyncDispose]();
-    if (workersDir !== undefined && c.dir === undefined) {
-      await Deno.remove(workersDir, { recursive: true });
-    }
   }
 }
 
@@ -1022,9 +1027,17 @@ const PARENT_FLAGS = {
 function spawnWorkers(c: LevelContext, dir: string): Promise<WorkerPool> {
   const { opts, level } = c;
   const shard = opts.part ?? { index: 0, count: 1 };
-  const count = opts.workers;
+  // Every worker needs a request in flight: auto takes at most that many.
+  const count = opts.workersAuto
+    ? Math.max(
+      1,
+      Math.min(opts.workers, Math.floor(level.maxInFlight / shard.count)),
+    )
+    : opts.workers;
+  partConcurrency(level.maxInFlight, { index: 0, count: shard.count * count });
   return WorkerPool.spawn({
     count,
+    signal: c.signal,
     args: (k) => [
       "benchmark",
       ...dropFlags(c.argv, PARENT_FLAGS),

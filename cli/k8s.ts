@@ -15,8 +15,9 @@ const USAGE = `usage: kvbench k8s [options] -- benchmark|trie ARGUMENTS...
 Print a Kubernetes Indexed Job that runs N shards of one run, one per pod
 (completionMode: Indexed, parallelism = completions = N): each pod runs the
 command with --shards N (trie: shards=N), its index read from
-JOB_COMPLETION_INDEX, and one --start-at so the shards start together; each
-writes its run directory to the volume. Then:
+JOB_COMPLETION_INDEX, one --seed (unless the arguments give one) and one
+--start-at so the shards draw one workload and start together; each writes its
+run directory to the volume. Then:
 
   kubectl apply -f job.yaml
   kubectl wait --for=condition=complete --timeout=2h job/NAME
@@ -30,8 +31,9 @@ options:
   --image IMAGE       container image (default denoland/deno:2.9.6 running
                       jsr:@kvbench/cli@${VERSION}; a kvbench image: --command kvbench)
   --command CMD       the program in the image (default: deno run -A jsr:@kvbench/cli@${VERSION})
-  --start-delay S     start the shards S seconds after now (default 180: time to
-                      schedule the pods and pull the image)
+  --start-delay S     the shards start S seconds after this command prints the
+                      manifest (default 180: time to apply it, schedule the pods
+                      and pull the image); a shard that comes later starts at once
   --cpu N             CPU request and limit per pod (default 2)
   --memory SIZE       memory request and limit per pod (default 4Gi)
   --pvc NAME          a ReadWriteMany PersistentVolumeClaim for the run directories
@@ -59,6 +61,8 @@ export interface IndexedJobOptions {
   args: string[];
   /** When the shards start (wall clock, ms). */
   startAtMs: number;
+  /** The seed every shard draws with, unless the arguments give one. */
+  seed: number;
   /** CPU request and limit. */
   cpu: string;
   /** Memory request and limit. */
@@ -84,7 +88,7 @@ export interface IndexedJobOptions {
  *   shards: 2, name: "kvb", image: "denoland/deno:2.9.6",
  *   command: ["deno", "run", "-A", "jsr:@kvbench/cli"],
  *   args: ["benchmark", "--endpoint", "http://vllm:8000", "--duration", "600"],
- *   startAtMs: Date.UTC(2026, 11, 2, 18), cpu: "2", memory: "4Gi", pvc: "kvbench-runs",
+ *   startAtMs: Date.UTC(2026, 11, 2, 18), seed: 7, cpu: "2", memory: "4Gi", pvc: "kvbench-runs",
  * });
  * const spec = job.spec as Record<string, unknown>;
  * assert.equal(spec.completionMode, "Indexed");
@@ -101,9 +105,16 @@ export function indexedJob(
     /\.000Z$/,
     "Z",
   );
+  // Every shard draws the same workload: one seed for all.
+  const seeded = rest.some((a) => /^(--seed|(--)?seed=)/.test(a));
+  const seed = seeded
+    ? []
+    : sub === "trie"
+    ? [`seed=${options.seed}`]
+    : ["--seed", String(options.seed)];
   const shardArgs = sub === "trie"
-    ? [`shards=${options.shards}`, `start_at=${startAt}`]
-    : ["--shards", String(options.shards), "--start-at", startAt];
+    ? [...seed, `shards=${options.shards}`, `start_at=${startAt}`]
+    : [...seed, "--shards", String(options.shards), "--start-at", startAt];
   const labels = {
     "app.kubernetes.io/name": "kvbench",
     "app.kubernetes.io/instance": options.name,
@@ -286,6 +297,7 @@ export const k8sCommand: Command = {
       args: run,
       // Whole seconds: the start reads well and parses anywhere.
       startAtMs: Math.ceil((Date.now() + delay * 1000) / 1000) * 1000,
+      seed: crypto.getRandomValues(new Uint32Array(1))[0],
       cpu: values.cpu ?? "2",
       memory: values.memory ?? "4Gi",
       pvc,

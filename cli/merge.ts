@@ -149,6 +149,14 @@ export const mergeCommand: Command = {
       );
     }
     checkShards(read);
+    const seeds = new Set(read.map((p) => JSON.stringify(p.info.params.seed)));
+    if (command === "benchmark" && seeds.size > 1) {
+      err(
+        `[WARN] the parts ran with different seeds (${
+          [...seeds].join(", ")
+        }): they drew different questions and arrivals, not one workload\n`,
+      );
+    }
     // Clocks: each part's origin, corrected by its offset when every part
     // measured one against the same server.
     const measured = read.every((p) => p.info.clock?.method === "server-date");

@@ -24,7 +24,10 @@ import type {
   StopReason,
 } from "../engine/run/runner.ts";
 import type { RequestRecord } from "../engine/types.ts";
-import type { ClockOffset } from "../engine/run/clock_offset.ts";
+import {
+  type ClockOffset,
+  estimateClockOffset,
+} from "../engine/run/clock_offset.ts";
 import { out } from "./common.ts";
 
 /** `--workers`: a positive integer, or `auto` for the number of cores. */
@@ -93,8 +96,9 @@ export function wallNow(): number {
 
 /**
  * Wait until the wall-clock time `wallMs` (or the signal) and return the
- * `performance.now()` the run starts at: that time's, or now when it has
- * passed (`lateMs` says by how much).
+ * `performance.now()` of that time: the run's start, kept even when it has
+ * passed (`lateMs` says by how much), so a late process keeps its schedule
+ * and its lateness shows as client lag.
  */
 export async function waitUntilWall(
   wallMs: number,
@@ -102,7 +106,7 @@ export async function waitUntilWall(
 ): Promise<{ startedAt: number; lateMs: number }> {
   const startedAt = wallMs - performance.timeOrigin;
   const wait = startedAt - performance.now();
-  if (wait <= 0) return { startedAt: performance.now(), lateMs: -wait };
+  if (wait <= 0) return { startedAt, lateMs: -wait };
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, wait);
     signal.addEventListener("abort", done, { once: true });
@@ -119,6 +123,65 @@ export async function waitUntilWall(
   return { startedAt, lateMs: 0 };
 }
 
+/** Options of {@linkcode prepareStart}. */
+export interface PrepareStartOptions {
+  /** The shard this process runs, when it is one. */
+  part?: RunPart;
+  /** Whether worker processes run the requests (they wait for the start themselves). */
+  pooled: boolean;
+  /** `--start-at`: the wall-clock start (ms) on the reference clock. */
+  startAt?: number;
+  /** The endpoint's base URL (its `models` answers the clock probes). */
+  baseUrl: string;
+  /** Bearer key of the probes. */
+  apiKey?: string;
+  /** Stop waiting. */
+  signal: AbortSignal;
+  /** Told the clock estimate of a shard. */
+  onClock: (clock: ClockOffset) => void;
+  /** Told the start has passed, and by how many ms. */
+  onLate: (lateMs: number) => void;
+}
+
+/**
+ * When this run starts (`performance.now()`), and its clock against the
+ * reference: a shard measures its offset against the server's `Date`
+ * header and starts at `--start-at` on the server's clock; workers of one
+ * host share the parent's clock and get 100 ms to be told the start; a
+ * start that has passed starts now.
+ */
+export async function prepareStart(
+  options: PrepareStartOptions,
+): Promise<{ startedAt: number; clock?: ClockOffset }> {
+  let clock: ClockOffset | undefined;
+  if (options.part !== undefined) {
+    clock = await estimateClockOffset(`${options.baseUrl}models`, {
+      headers: options.apiKey
+        ? { authorization: `Bearer ${options.apiKey}` }
+        : {},
+      signal: options.signal,
+    });
+    options.onClock(clock);
+  } else if (options.pooled) {
+    clock = { method: "same-host", offsetMs: 0, uncertaintyMs: 0 };
+  }
+  const earliest = performance.now() + (options.pooled ? 100 : 0);
+  if (options.startAt === undefined) return { startedAt: earliest, clock };
+  // The reference clock's start, on this host's clock.
+  const wall = options.startAt +
+    (clock?.method === "server-date" ? clock.offsetMs : 0);
+  const due = wall - performance.timeOrigin;
+  if (due < earliest) {
+    options.onLate(earliest - due);
+    return { startedAt: earliest, clock };
+  }
+  if (options.pooled) return { startedAt: due, clock };
+  return {
+    startedAt: (await waitUntilWall(wall, options.signal)).startedAt,
+    clock,
+  };
+}
+
 /** What a clock offset estimate says, in a line. */
 export function describeClock(clock: ClockOffset): string {
   if (clock.method === "server-date") {
@@ -131,18 +194,20 @@ export function describeClock(clock: ClockOffset): string {
   }; the host's clock is taken as it is (NTP)`;
 }
 
-/** How to start this program again (a worker): the compiled binary, or Deno running this package's `cli.ts`. */
+/**
+ * How to start this program again (a worker): the compiled binary, or Deno
+ * running the same `cli.ts` (the main module: local, or from JSR).
+ */
 export function selfCommand(): string[] {
   const exec = Deno.execPath();
   const name = exec.split(/[\\/]/).pop()!.replace(/\.exe$/, "");
   if (name !== "deno") return [exec];
-  return [
-    exec,
-    "run",
-    "-A",
-    "--quiet",
-    new URL("../cli.ts", import.meta.url).href,
-  ];
+  if (!/\/cli\.ts$/.test(Deno.mainModule)) {
+    throw new Error(
+      `Cannot start workers from ${Deno.mainModule}: they run kvbench's own cli.ts (or the compiled binary)`,
+    );
+  }
+  return [exec, "run", "-A", "--quiet", Deno.mainModule];
 }
 
 /**
@@ -261,6 +326,8 @@ export interface WorkerPoolOptions {
   warn: (text: string) => void;
   /** Wait this long for every worker to be ready (default 120 s). */
   readyTimeoutMs?: number;
+  /** Give up starting (Ctrl+C while the workers load). */
+  signal?: AbortSignal;
 }
 
 interface Worker {
@@ -272,9 +339,12 @@ interface Worker {
   exit: Promise<Deno.CommandStatus>;
   status?: Deno.CommandStatus;
   tail: RecordsTail;
+  /** Resolves once the worker's stdout is read to its end (its last `sent`). */
+  stdoutDone?: Promise<void>;
   records: number;
   stopReason?: string;
   endedAt?: number;
+  lastEndAt?: number;
 }
 
 /** Options of {@linkcode WorkerPool.follow}. */
@@ -354,7 +424,7 @@ export class WorkerPool implements AsyncDisposable {
       })();
       ready.push(
         new Promise<void>((resolve, reject) => {
-          (async () => {
+          worker.stdoutDone = (async () => {
             let isReady = false;
             const lines = process.stdout.pipeThrough(new TextDecoderStream())
               .pipeThrough(lineSplitter());
@@ -384,9 +454,16 @@ export class WorkerPool implements AsyncDisposable {
     }
     const pool = new WorkerPool(workers, options);
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       await Promise.race([
         Promise.all(ready),
+        new Promise((_, reject) => {
+          onAbort = () =>
+            reject(new Error("Interrupted while the workers were starting"));
+          if (options.signal?.aborted) onAbort();
+          options.signal?.addEventListener("abort", onAbort, { once: true });
+        }),
         new Promise((_, reject) => {
           timer = setTimeout(
             () =>
@@ -406,6 +483,7 @@ export class WorkerPool implements AsyncDisposable {
       throw error;
     } finally {
       clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
     }
     return pool;
   }
@@ -448,6 +526,7 @@ export class WorkerPool implements AsyncDisposable {
   ): Promise<RunSummary> {
     const pollMs = options.pollMs ?? 200;
     const onAbort = () => this.stop();
+    if (options.signal.aborted) onAbort();
     options.signal.addEventListener("abort", onAbort, { once: true });
     const counts = { sent: 0, ok: 0, failed: 0, aborted: 0 };
     const sessions = new Map<number, "ok" | "failed" | "cancelled">();
@@ -467,6 +546,10 @@ export class WorkerPool implements AsyncDisposable {
         if (line.kind !== "record") continue;
         const record = onThisClock(line.record);
         worker.records++;
+        worker.lastEndAt = Math.max(
+          worker.lastEndAt ?? -Infinity,
+          record.endAt,
+        );
         n++;
         if (record.error?.kind === "aborted") {
           counts.aborted++;
@@ -485,6 +568,8 @@ export class WorkerPool implements AsyncDisposable {
     try {
       while (true) {
         const exited = this.#workers.every((w) => w.status !== undefined);
+        // After the exits, their last `sent` lines too.
+        if (exited) await Promise.all(this.#workers.map((w) => w.stdoutDone));
         for (const worker of this.#workers) {
           await read(worker);
           while (counts.sent < this.#sentTotal()) {
@@ -521,9 +606,13 @@ export class WorkerPool implements AsyncDisposable {
         );
       }
     }
+    // The workers' own ends (a dead worker's: its last record's), not the
+    // time it took them to exit and this process to read their files.
     const endedAt = Math.max(
-      performance.now(),
-      ...this.#workers.map((w) => w.endedAt ?? -Infinity),
+      options.startedAt,
+      ...this.#workers.map((w) =>
+        w.endedAt ?? w.lastEndAt ?? options.startedAt
+      ),
     );
     const reasons = this.#workers.map((w) => w.stopReason).filter((r) =>
       r !== undefined

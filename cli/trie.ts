@@ -28,15 +28,13 @@ import {
   type TrieRunOptions,
 } from "../workloads/trie/run.ts";
 import type { RunPart } from "../engine/run/runner.ts";
-import {
-  type ClockOffset,
-  estimateClockOffset,
-} from "../engine/run/clock_offset.ts";
 import { rebaseRecord } from "../engine/run/align.ts";
+import { partConcurrency } from "../engine/run/part.ts";
 import {
   describeClock,
   parseStartAt,
   parseWorkers,
+  prepareStart,
   resolveShard,
   waitUntilWall,
   WorkerChannel,
@@ -253,7 +251,7 @@ const SCHEMA: KvSchema = {
     display: "int | auto",
     optional: true,
     help:
-      "split the traces over N worker processes on this host (auto: one per core); one run directory",
+      "split the traces over N worker processes on this host (auto: one per core, at most one per trace in flight); one run directory",
   },
   shard: {
     type: "str",
@@ -328,6 +326,7 @@ function parse(args: string[]) {
     }
     scale = {
       workers: v.workers === null ? 1 : parseWorkers(v.workers as string),
+      workersAuto: v.workers === "auto",
       part: resolveShard(
         (v.shard as string | null) ?? undefined,
         v.shards === null ? undefined : String(v.shards),
@@ -398,6 +397,7 @@ function parse(args: string[]) {
 /** Workers, shard and start time of a run. */
 interface Scale {
   workers: number;
+  workersAuto?: boolean;
   part?: RunPart;
   startAt?: number;
 }
@@ -518,6 +518,7 @@ export const trieCommand: Command = {
       )
       : undefined;
     const done: { level: TrieLevel; summary: Record<string, unknown> }[] = [];
+    let workersDied = false;
     try {
       for (const [i, level] of levels.entries()) {
         if (signal.aborted) break;
@@ -532,28 +533,27 @@ export const trieCommand: Command = {
         if (levelDir !== undefined) {
           await Deno.mkdir(levelDir, { recursive: true });
         }
-        done.push({
+        const ran = await runTrieLevel({
+          v,
+          baseUrl,
+          shaping,
           level,
-          summary: await runTrieLevel({
-            v,
-            baseUrl,
-            shaping,
-            level,
-            index: i,
-            levels: levels.length,
-            rows,
-            synthesizer,
-            tokenizerName,
-            workloadPath: path,
-            seed,
-            scale,
-            dir: levelDir,
-            transport,
-            label,
-            signal,
-            argv: args,
-          }),
+          index: i,
+          levels: levels.length,
+          rows,
+          synthesizer,
+          tokenizerName,
+          workloadPath: path,
+          seed,
+          scale,
+          dir: levelDir,
+          transport,
+          label,
+          signal,
+          argv: args,
         });
+        done.push({ level, summary: ran.summary });
+        workersDied ||= ran.workersDied;
       }
       if (done.length > 1) {
         out(renderTrieSweep(done));
@@ -572,7 +572,8 @@ export const trieCommand: Command = {
           }\n`,
         );
       }
-      return 0;
+      // A worker that died leaves a partial run: said above, and exit 1.
+      return workersDied ? 1 : 0;
     } finally {
       transport.close();
     }
@@ -643,14 +644,45 @@ interface TrieLevelContext {
   seed: number;
   scale: Scale;
   dir?: string;
+  /** The level's worker processes (`workers=N`). */
+  pool?: WorkerPool;
   transport: Transport;
   label: string;
   signal: AbortSignal;
   argv: string[];
 }
 
-/** Run one level: log lines, tables, distributions, files; resolves to its summary. */
+/**
+ * Run one level: with `workers=N`, start them first (they load the
+ * tokenizer while nothing is timed), and stop them whatever happens; the
+ * summary says whether a worker died.
+ */
 async function runTrieLevel(
+  c: TrieLevelContext,
+): Promise<{ summary: Record<string, unknown>; workersDied: boolean }> {
+  if (c.scale.workers <= 1) {
+    return { summary: await runTrieLevelIn(c), workersDied: false };
+  }
+  const dir = c.dir ?? await Deno.makeTempDir({ prefix: "kvbench-workers-" });
+  const pool = await spawnTrieWorkers(c, dir);
+  out(
+    logLine("info", "workers started", {
+      workers: pool.pids.length,
+      pids: pool.pids.join(","),
+      dir,
+    }) + "\n",
+  );
+  try {
+    const summary = await runTrieLevelIn({ ...c, pool });
+    return { summary, workersDied: pool.failures.length > 0 };
+  } finally {
+    await pool[Symbol.asyncDispose]();
+    if (c.dir === undefined) await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Run one level: log lines, tables, distributions, files; resolves to its summary. */
+async function runTrieLevelIn(
   c: TrieLevelContext,
 ): Promise<Record<string, unknown>> {
   const { v, shaping, level } = c;
@@ -702,49 +734,29 @@ async function runTrieLevel(
     ((v.duration_update_interval as number | null) ?? 5) * 1000,
   );
   const { scale } = c;
-  let pool: WorkerPool | undefined;
-  let workersDir: string | undefined;
-  let clock: ClockOffset | undefined;
-  if (scale.workers > 1) {
-    workersDir = c.dir ??
-      await Deno.makeTempDir({ prefix: "kvbench-workers-" });
-    pool = await spawnTrieWorkers(c, workersDir);
-    out(
-      logLine("info", "workers started", {
-        workers: scale.workers,
-        pids: pool.pids.join(","),
-        dir: workersDir,
-      }) + "\n",
-    );
-    clock = { method: "same-host", offsetMs: 0, uncertaintyMs: 0 };
-  } else if (scale.part !== undefined) {
-    clock = await estimateClockOffset(`${c.baseUrl}models`, {
-      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
-      signal: c.signal,
-    });
-    out(
-      logLine("info", "shard", {
-        shard: `${scale.part.index}/${scale.part.count}`,
-        clock: describeClock(clock),
-      }) + "\n",
-    );
-  }
-  const lead = pool === undefined ? 0 : 100;
-  let startedAt = performance.now() + lead;
-  if (scale.startAt !== undefined) {
-    const due = scale.startAt - performance.timeOrigin;
-    if (due < performance.now()) {
+  const pool = c.pool;
+  const { startedAt, clock } = await prepareStart({
+    part: scale.part,
+    pooled: pool !== undefined,
+    startAt: scale.startAt,
+    baseUrl: c.baseUrl,
+    apiKey: apiKey ?? undefined,
+    signal: c.signal,
+    onClock: (clock) =>
+      out(
+        logLine("info", "shard", {
+          shard: `${scale.part!.index}/${scale.part!.count}`,
+          clock: describeClock(clock),
+        }) + "\n",
+      ),
+    onLate: (ms) =>
       err(
         logLine("warning", "start_at has passed: starting now", {
-          start_at: new Date(scale.startAt).toISOString(),
-          late_s: pyFloat((performance.now() - due) / 1000),
+          start_at: new Date(scale.startAt!).toISOString(),
+          late_s: pyFloat(ms / 1000),
         }) + "\n",
-      );
-    } else if (pool === undefined) {
-      startedAt = (await waitUntilWall(scale.startAt, c.signal)).startedAt;
-    } else startedAt = Math.max(due, startedAt);
-  }
-  await pool?.start(startedAt);
+      ),
+  });
   const params = {
     ...v,
     seed: c.seed,
@@ -781,9 +793,16 @@ async function runTrieLevel(
       signal: c.signal,
       startedAt,
       part: scale.part,
-      source: pool === undefined
-        ? undefined
-        : (handlers) => pool.follow(handlers, { startedAt, signal: c.signal }),
+      source: pool === undefined ? undefined : async (handlers) => {
+        await pool.start(startedAt);
+        return await pool.follow(handlers, {
+          startedAt,
+          signal: c.signal,
+          onLines: (text, n) => {
+            for (const file of records) file.writeLines(text, n);
+          },
+        });
+      },
       onFailure: ({ traceId, turn, record }) =>
         err(
           logLine("warning", "request failed", {
@@ -819,10 +838,6 @@ async function runTrieLevel(
     progress.clear();
     for (const file of records) file.close();
     clearInterval(scrapeTimer);
-    await pool?.[Symbol.asyncDispose]();
-    if (workersDir !== undefined && c.dir === undefined) {
-      await Deno.remove(workersDir, { recursive: true });
-    }
   }
   if (c.signal.aborted) {
     out(logLine("warning", "benchmark interrupted") + "\n");
@@ -930,12 +945,23 @@ function spawnTrieWorkers(
   dir: string,
 ): Promise<WorkerPool> {
   const shard = c.scale.part ?? { index: 0, count: 1 };
-  const count = c.scale.workers;
+  // Every worker needs a trace in flight: auto takes at most that many.
+  const concurrency = c.level.concurrency;
+  const count = c.scale.workersAuto && concurrency !== undefined
+    ? Math.max(
+      1,
+      Math.min(c.scale.workers, Math.floor(concurrency / shard.count)),
+    )
+    : c.scale.workers;
+  if (concurrency !== undefined) {
+    partConcurrency(concurrency, { index: 0, count: shard.count * count });
+  }
   const kept = c.argv.filter((a) =>
     !PARENT_KEYS.has(a.replace(/^--/, "").replace(/=.*/, ""))
   );
   return WorkerPool.spawn({
     count,
+    signal: c.signal,
     args: (k) => [
       "trie",
       ...kept,

@@ -3,6 +3,7 @@
  * cli.ts against the simulator.
  */
 import assert from "node:assert/strict";
+import { LatencyDistributions } from "../engine/metrics/distributions.ts";
 import { runCli, RUNS_DIR } from "./cli_process.ts";
 import { readRecordsFile } from "../engine/run/records_file.ts";
 import { startSimulator } from "../sim/mod.ts";
@@ -26,7 +27,12 @@ Deno.test("benchmark: a run directory holds run.json, records, metrics and the s
       ...["--api-key", "sk-secret-1234", "--output-dir", `${dir}/run`],
     ]);
     assert.equal(code, 0, stderr);
-    assert.ok(stdout.includes(`[INFO] Run written to ${dir}/run\n`), stdout);
+    assert.ok(
+      stdout.includes(
+        `[INFO] Run written to ${dir}/run (report: ${dir}/run/report.html)\n`,
+      ),
+      stdout,
+    );
     const files = [...Deno.readDirSync(`${dir}/run`)].map((e) => e.name).sort();
     assert.deepEqual(files, [
       "metrics.jsonl",
@@ -48,6 +54,32 @@ Deno.test("benchmark: a run directory holds run.json, records, metrics and the s
       await Deno.readTextFile(`${dir}/run/summary.json`),
     );
     assert.equal(summary.requests.completed, 12);
+    // The report's numbers are the records' own: its embedded data against
+    // the distributions and cache hits recomputed from records.jsonl.
+    const html = await Deno.readTextFile(`${dir}/run/report.html`);
+    const data = JSON.parse(
+      /<script type="application\/json" id="kvbench-data">([^]*?)<\/script>/
+        .exec(html)![1],
+    );
+    const distributions = new LatencyDistributions();
+    let prompt = 0, cached = 0;
+    for (const r of records) {
+      distributions.add(r);
+      prompt += r.promptTokens!;
+      cached += r.cachedTokens!;
+    }
+    const want = distributions.summary({ percentiles: [50, 90, 95, 99] });
+    const got = data.runs[0].distributions;
+    for (const key of ["ttftMs", "tpotMs", "itlMs", "e2eMs"] as const) {
+      assert.deepEqual(got[key].percentiles, want[key]!.percentiles, key);
+      assert.equal(got[key].mean, want[key]!.mean, key);
+    }
+    assert.deepEqual(data.runs[0].cache, {
+      promptTokens: prompt,
+      cachedTokens: cached,
+      hitRate: cached / prompt,
+    });
+    assert.equal(data.runs[0].requests.t.length, 12);
     // Nothing in the default place for this run, and nothing at all without artifacts.
     const before = [...Deno.readDirSync(RUNS_DIR)].length;
     const none = await runCli([
@@ -78,7 +110,7 @@ Deno.test("benchmark: default run directories are named so they sort by time", a
       ...["--endpoint", sim.url, ...SMALL, "--num-prompts", "3"],
     ]);
     assert.equal(code, 0, stderr);
-    made.push(/\[INFO\] Run written to (\S+)\n/.exec(stdout)![1]);
+    made.push(/\[INFO\] Run written to (\S+) \(report: /.exec(stdout)![1]);
   }
   for (const path of made) {
     assert.ok(path.startsWith(`${RUNS_DIR}/`), path);

@@ -13,6 +13,14 @@
  * width (on a LAN, about one round trip; probes go at most one a
  * millisecond, so never much under 1 ms).
  *
+ * What it measures is the server's `Date` edge, not its clock: a server
+ * that refreshes its `Date` on a timer (uvicorn, under vLLM and SGLang:
+ * once a second; Deno: once a second too) adds a fixed lag of up to a
+ * second. The lag is the same for every shard that measures the same server
+ * process, so it cancels when their records are merged; shards behind a
+ * load balancer that reach different replicas do not share it, and are
+ * aligned only as well as the replicas' timers agree (up to a second).
+ *
  * @module
  */
 

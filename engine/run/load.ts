@@ -74,12 +74,10 @@ export function openLoop(
   arrivals: ArrivalProcess,
   options: OpenLoopOptions = {},
 ): LoadPolicy {
-  return {
-    kind: "open",
-    arrivals,
-    label: options.label ?? "open loop",
-    startMs: options.startMs,
-  };
+  const label = options.label ?? "open loop";
+  return options.startMs === undefined
+    ? { kind: "open", arrivals, label }
+    : { kind: "open", arrivals, label, startMs: options.startMs };
 }
 
 function checkRate(rate: number): void {

@@ -179,7 +179,12 @@ export async function runBenchmark(
         onSend,
         onRecord,
       });
-    return { final: metrics.report(elapsed()), summary, distributions };
+    // Records from elsewhere end when their processes' runs ended, not when
+    // they were all read here.
+    const end = options.source === undefined
+      ? elapsed()
+      : (summary.endedAt - startedAt) / 1000;
+    return { final: metrics.report(end), summary, distributions };
   } finally {
     clearTimeout(timer);
   }

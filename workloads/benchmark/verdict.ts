@@ -47,6 +47,7 @@ export interface ReuseFigures {
  * tracker.add(r(1, 850, 0)); // reuse, recomputed
  * assert.deepEqual(tracker.figures(), {
  *   reuses: 2, reusableTokens: 2000, hitTtftMs: [100], coldTtftMs: [800, 900],
+ *   reuseTtftMs: [100, 850],
  * });
  * ```
  */
@@ -118,7 +119,7 @@ export interface VerdictOptions {
  * import assert from "node:assert/strict";
  *
  * const v = benchmarkVerdict(
- *   { reuses: 40, reusableTokens: 40_000, hitTtftMs: [500, 700], coldTtftMs: [3000, 3600] },
+ *   { reuses: 40, reusableTokens: 40_000, hitTtftMs: [500, 700], coldTtftMs: [3000, 3600], reuseTtftMs: [500, 700] },
  *   { split: { prompt: 46_000, computed: 9_000, device: 1_000, offload: 36_000 } },
  * );
  * assert.equal(v.offloadShare, 0.9); // 36 000 of 40 000 reusable tokens
