@@ -460,7 +460,11 @@ async function scalingScenario(quick: boolean): Promise<{
             ...["--input-length", "100", "--output-length", String(maxTokens)],
             ...["--max-inflight", String(inFlight), "--ignore-eos"],
             ...["--duration", String(durationS), "--no-metrics"],
-            ...["--output-dir", `${dir}/run`, "--workers", String(workers)],
+            // No run directory: its report, written at the end, is not the
+            // run's cost.
+            ...["--no-artifacts", "--workers", String(workers)],
+            ...["--records", `${dir}/records.jsonl`],
+            ...["--output", `${dir}/summary.json`],
           ],
           stdout: "null",
           stderr: "piped",
@@ -474,11 +478,11 @@ async function scalingScenario(quick: boolean): Promise<{
           );
         }
         const summary = JSON.parse(
-          await Deno.readTextFile(`${dir}/run/summary.json`),
+          await Deno.readTextFile(`${dir}/summary.json`),
         );
         let events = 0;
         for (
-          const line of (await Deno.readTextFile(`${dir}/run/records.jsonl`))
+          const line of (await Deno.readTextFile(`${dir}/records.jsonl`))
             .split("\n")
         ) {
           if (line.startsWith('{"session"')) events += JSON.parse(line).chunks;

@@ -66,7 +66,7 @@ import {
   ReuseTracker,
 } from "../workloads/benchmark/verdict.ts";
 import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
-import { createRunDir, writeRunInfo } from "./run_dir.ts";
+import { createRunDir, startLevel, writeRunInfo } from "./run_dir.ts";
 import { writeReport } from "./report.ts";
 import { RunProgress } from "./progress.ts";
 import { renderTable } from "../engine/format/table.ts";
@@ -81,11 +81,9 @@ import {
   parseWorkers,
   prepareStart,
   resolveShard,
-  waitUntilWall,
-  WorkerChannel,
+  runAsWorker,
   WorkerPool,
 } from "./scale.ts";
-import { rebaseRecord } from "../engine/run/align.ts";
 import { partConcurrency } from "../engine/run/part.ts";
 
 const USAGE =
@@ -619,17 +617,11 @@ export const benchmarkCommand: Command = {
     try {
       for (const [i, level] of levels.entries()) {
         if (signal.aborted) break;
-        if (levels.length > 1) {
-          out(`\n=== level ${i + 1}/${levels.length}: ${level.label} ===\n`);
-        }
-        const levelDir = dir === undefined
-          ? undefined
-          : levels.length > 1
-          ? `${dir}/level-${i + 1}`
-          : dir;
-        if (levelDir !== undefined) {
-          await Deno.mkdir(levelDir, { recursive: true });
-        }
+        const levelDir = await startLevel(dir, {
+          index: i,
+          levels: levels.length,
+          label: level.label,
+        });
         const row = await runLevel({
           opts,
           level,
@@ -770,6 +762,12 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         `[INFO] shard ${opts.part!.index}/${opts.part!.count}: ${
           describeClock(clock)
         }\n`,
+      ),
+    onWait: (ms) =>
+      out(
+        `[INFO] starting at ${new Date(opts.startAt!).toISOString()}${
+          opts.part === undefined ? "" : " on the server's clock"
+        }, in ${(ms / 1000).toFixed(1)} s\n`,
       ),
     onLate: (ms) =>
       err(
@@ -1083,62 +1081,47 @@ async function runWorker(
     requestRate: opts.requestRates?.[0],
   };
   sizing.maxInFlight = level.maxInFlight;
-  const dir = opts.outputDir!;
-  await Deno.mkdir(dir, { recursive: true });
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(c.signal.reason);
-  c.signal.addEventListener("abort", onAbort, { once: true });
   const { transport } = chooseTransport(opts.transport, c.baseUrl);
-  const { channel, startWallMs, parentOrigin } = await WorkerChannel.open(
-    controller,
-  );
-  // Records go on the parent's clock, so it copies them as they are.
-  const delta = performance.timeOrigin - parentOrigin;
-  const file = openRecordsFile(`${dir}/records.jsonl`, {
-    timeOrigin: parentOrigin,
-  });
   try {
-    const { startedAt } = await waitUntilWall(startWallMs, controller.signal);
-    await writeRunInfo(dir, {
+    return await runAsWorker({
+      dir: opts.outputDir!,
       command: "benchmark",
       argv: c.args,
       params: { model, seed: opts.seed, max_inflight: level.maxInFlight },
       workload: sizing,
-      startedAt: startedAt + delta,
-      timeOrigin: parentOrigin,
-      part: { worker: part },
-      clock: { method: "same-host", offsetMs: 0, uncertaintyMs: 0 },
-    });
-    const result = await runBenchmark(sizing, {
-      endpoint: endpointConfig(opts, { baseUrl: c.baseUrl, model, transport }),
-      seed: opts.seed,
-      ignoreEos: opts.ignoreEos,
-      api: opts.api,
-      load: levelLoad(opts, level, opts.seed!),
       part,
-      maxRequests: opts.numPrompts,
-      warmupRequests: opts.warmup,
-      durationMs: opts.duration === undefined
-        ? undefined
-        : opts.duration * 1000,
-      signal: controller.signal,
-      // The parent reports; the worker only records.
-      intervalMs: 2 ** 31 - 1,
-      startedAt,
-      onSend: () => channel.sent(),
-      onRecord: (record) => file.write(rebaseRecord(record, delta)),
+      signal: c.signal,
+    }, async (run) => {
+      const result = await runBenchmark(sizing, {
+        endpoint: endpointConfig(opts, {
+          baseUrl: c.baseUrl,
+          model,
+          transport,
+        }),
+        seed: opts.seed,
+        ignoreEos: opts.ignoreEos,
+        api: opts.api,
+        load: levelLoad(opts, level, opts.seed!),
+        part,
+        maxRequests: opts.numPrompts,
+        warmupRequests: opts.warmup,
+        durationMs: opts.duration === undefined
+          ? undefined
+          : opts.duration * 1000,
+        signal: run.signal,
+        // The parent reports; the worker only records.
+        intervalMs: 2 ** 31 - 1,
+        startedAt: run.startedAt,
+        onSend: run.sent,
+        onRecord: run.record,
+      });
+      return {
+        elapsedMs: result.final.elapsed * 1000,
+        stopReason: result.summary.stopReason,
+      };
     });
-    file.end({
-      startedAt: startedAt + delta,
-      elapsedMs: result.final.elapsed * 1000,
-      stopReason: result.summary.stopReason,
-    });
-    return 0;
   } finally {
-    channel.close();
-    file.close();
     transport.close();
-    c.signal.removeEventListener("abort", onAbort);
   }
 }
 

@@ -10,6 +10,7 @@
 import { hostname } from "node:os";
 import { redactSecrets } from "../engine/format/redact.ts";
 import type { ClockOffset } from "../engine/run/clock_offset.ts";
+import { out } from "./common.ts";
 import { VERSION } from "./version.ts";
 
 /** Where runs go when no `--output-dir` is given: `$KVBENCH_RUNS_DIR`, else `./kvbench-runs`. */
@@ -116,4 +117,21 @@ export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
     `${dir}/run.json`,
     JSON.stringify(doc, null, 2) + "\n",
   );
+}
+
+/**
+ * Begin level `index` of `levels` of a sweep: its header when there are
+ * several, and its directory (`DIR/level-N`, or the run's own when there is
+ * one level; undefined without a run directory), created.
+ */
+export async function startLevel(
+  dir: string | undefined,
+  level: { index: number; levels: number; label: string },
+): Promise<string | undefined> {
+  const { index, levels, label } = level;
+  if (levels > 1) out(`\n=== level ${index + 1}/${levels}: ${label} ===\n`);
+  if (dir === undefined) return undefined;
+  const path = levels > 1 ? `${dir}/level-${index + 1}` : dir;
+  await Deno.mkdir(path, { recursive: true });
+  return path;
 }

@@ -29,6 +29,8 @@ import {
   estimateClockOffset,
 } from "../engine/run/clock_offset.ts";
 import { out } from "./common.ts";
+import { openRecordsFile } from "../engine/run/records_file.ts";
+import { writeRunInfo } from "./run_dir.ts";
 
 /** `--workers`: a positive integer, or `auto` for the number of cores. */
 export function parseWorkers(text: string): number {
@@ -141,6 +143,8 @@ export interface PrepareStartOptions {
   onClock: (clock: ClockOffset) => void;
   /** Told the start has passed, and by how many ms. */
   onLate: (lateMs: number) => void;
+  /** Told this process waits for the start, and how long (ms). */
+  onWait?: (waitMs: number) => void;
 }
 
 /**
@@ -175,6 +179,7 @@ export async function prepareStart(
     options.onLate(earliest - due);
     return { startedAt: earliest, clock };
   }
+  options.onWait?.(due - performance.now());
   if (options.pooled) return { startedAt: due, clock };
   return {
     startedAt: (await waitUntilWall(wall, options.signal)).startedAt,
@@ -230,6 +235,84 @@ export function dropFlags(
     kept.push(a);
   }
   return kept;
+}
+
+/** What {@linkcode runAsWorker} writes into the worker's `run.json`. */
+export interface WorkerRunInfo {
+  /** The worker's directory (`--output-dir`). */
+  dir: string;
+  /** `benchmark` or `trie`. */
+  command: string;
+  /** Its command line. */
+  argv: string[];
+  /** Its parameters. */
+  params: Record<string, unknown>;
+  /** The sized workload. */
+  workload?: unknown;
+  /** Its part of the run. */
+  part: RunPart;
+  /** Ctrl+C, SIGTERM. */
+  signal: AbortSignal;
+}
+
+/** What a worker's run gets from {@linkcode runAsWorker}. */
+export interface WorkerRun {
+  /** `performance.now()` of the start the parent gave. */
+  startedAt: number;
+  /** Aborts on a signal, on `stop`, or when the parent goes away. */
+  signal: AbortSignal;
+  /** A request went out. */
+  sent(): void;
+  /** A record completed. */
+  record(record: RequestRecord): void;
+}
+
+/**
+ * Be a worker (`--worker`): say ready, wait for the parent's start, run
+ * `body` writing its records on the parent's clock into `DIR/records.jsonl`,
+ * end the file with the run's line; resolves to the exit code.
+ */
+export async function runAsWorker(
+  info: WorkerRunInfo,
+  body: (run: WorkerRun) => Promise<{ elapsedMs: number; stopReason: string }>,
+): Promise<number> {
+  await Deno.mkdir(info.dir, { recursive: true });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(info.signal.reason);
+  info.signal.addEventListener("abort", onAbort, { once: true });
+  const { channel, startWallMs, parentOrigin } = await WorkerChannel.open(
+    controller,
+  );
+  // Records go on the parent's clock, so it copies them as they are.
+  const delta = performance.timeOrigin - parentOrigin;
+  const file = openRecordsFile(`${info.dir}/records.jsonl`, {
+    timeOrigin: parentOrigin,
+  });
+  try {
+    const { startedAt } = await waitUntilWall(startWallMs, controller.signal);
+    await writeRunInfo(info.dir, {
+      command: info.command,
+      argv: info.argv,
+      params: info.params,
+      workload: info.workload,
+      startedAt: startedAt + delta,
+      timeOrigin: parentOrigin,
+      part: { worker: info.part },
+      clock: { method: "same-host", offsetMs: 0, uncertaintyMs: 0 },
+    });
+    const end = await body({
+      startedAt,
+      signal: controller.signal,
+      sent: () => channel.sent(),
+      record: (record) => file.write(rebaseRecord(record, delta)),
+    });
+    file.end({ startedAt: startedAt + delta, ...end });
+    return 0;
+  } finally {
+    channel.close();
+    file.close();
+    info.signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** The worker side of the protocol. */

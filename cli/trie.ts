@@ -28,7 +28,6 @@ import {
   type TrieRunOptions,
 } from "../workloads/trie/run.ts";
 import type { RunPart } from "../engine/run/runner.ts";
-import { rebaseRecord } from "../engine/run/align.ts";
 import { partConcurrency } from "../engine/run/part.ts";
 import {
   describeClock,
@@ -36,8 +35,7 @@ import {
   parseWorkers,
   prepareStart,
   resolveShard,
-  waitUntilWall,
-  WorkerChannel,
+  runAsWorker,
   WorkerPool,
 } from "./scale.ts";
 import {
@@ -64,7 +62,7 @@ import {
   type KvValues,
   parseKvArgs,
 } from "./kv_args.ts";
-import { createRunDir, writeRunInfo } from "./run_dir.ts";
+import { createRunDir, startLevel, writeRunInfo } from "./run_dir.ts";
 import { writeReport } from "./report.ts";
 import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
 
@@ -522,17 +520,11 @@ export const trieCommand: Command = {
     try {
       for (const [i, level] of levels.entries()) {
         if (signal.aborted) break;
-        if (levels.length > 1) {
-          out(`\n=== level ${i + 1}/${levels.length}: ${level.label} ===\n`);
-        }
-        const levelDir = dir === undefined
-          ? undefined
-          : levels.length > 1
-          ? `${dir}/level-${i + 1}`
-          : dir;
-        if (levelDir !== undefined) {
-          await Deno.mkdir(levelDir, { recursive: true });
-        }
+        const levelDir = await startLevel(dir, {
+          index: i,
+          levels: levels.length,
+          label: level.label,
+        });
         const ran = await runTrieLevel({
           v,
           baseUrl,
@@ -747,6 +739,13 @@ async function runTrieLevelIn(
         logLine("info", "shard", {
           shard: `${scale.part!.index}/${scale.part!.count}`,
           clock: describeClock(clock),
+        }) + "\n",
+      ),
+    onWait: (ms) =>
+      out(
+        logLine("info", "waiting for start_at", {
+          start_at: new Date(scale.startAt!).toISOString(),
+          wait_s: pyFloat(ms / 1000),
         }) + "\n",
       ),
     onLate: (ms) =>
@@ -1001,47 +1000,25 @@ interface TrieWorkerContext {
  * nothing else.
  */
 async function runTrieWorker(c: TrieWorkerContext): Promise<number> {
-  const dir = c.v.output_dir as string;
-  await Deno.mkdir(dir, { recursive: true });
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(c.signal.reason);
-  c.signal.addEventListener("abort", onAbort, { once: true });
-  const { channel, startWallMs, parentOrigin } = await WorkerChannel.open(
-    controller,
-  );
-  // Records go on the parent's clock, so it copies them as they are.
-  const delta = performance.timeOrigin - parentOrigin;
-  const file = openRecordsFile(`${dir}/records.jsonl`, {
-    timeOrigin: parentOrigin,
-  });
-  try {
-    const { startedAt } = await waitUntilWall(startWallMs, controller.signal);
-    await writeRunInfo(dir, {
-      command: "trie",
-      argv: c.argv,
-      params: { model: c.v.model, seed: c.v.seed },
-      startedAt: startedAt + delta,
-      timeOrigin: parentOrigin,
-      part: { worker: c.part },
-      clock: { method: "same-host", offsetMs: 0, uncertaintyMs: 0 },
-    });
+  return await runAsWorker({
+    dir: c.v.output_dir as string,
+    command: "trie",
+    argv: c.argv,
+    params: { model: c.v.model, seed: c.v.seed },
+    part: c.part,
+    signal: c.signal,
+  }, async (run) => {
     const result = await runTrie(c.rows, {
       ...trieRunOptions(c),
-      signal: controller.signal,
-      startedAt,
+      signal: run.signal,
+      startedAt: run.startedAt,
       part: c.part,
-      onSend: () => channel.sent(),
-      onRecord: (record) => file.write(rebaseRecord(record, delta)),
+      onSend: run.sent,
+      onRecord: run.record,
     });
-    file.end({
-      startedAt: startedAt + delta,
+    return {
       elapsedMs: result.wallTime * 1000,
       stopReason: result.stopReason ?? "exhausted",
-    });
-    return 0;
-  } finally {
-    channel.close();
-    file.close();
-    c.signal.removeEventListener("abort", onAbort);
-  }
+    };
+  });
 }

@@ -47,10 +47,12 @@ import {
 import { type PromptSplit, promptSplit } from "../engine/server/attribution.ts";
 import type { CacheGauges, TierCounters } from "../engine/server/engines.ts";
 import type { RequestErrorKind, RequestRecord } from "../engine/types.ts";
+import { sortedQuantile } from "../engine/metrics/stats.ts";
 import {
   benchmarkVerdict,
   ReuseTracker,
 } from "../workloads/benchmark/verdict.ts";
+import { readTextOr } from "../engine/io/read_text.ts";
 
 export type {
   CacheGauges,
@@ -369,19 +371,6 @@ class Values {
   }
 }
 
-// numpy's linear quantile on an ascending array, interpolating from the nearer end.
-function quantile(sorted: Float64Array, q: number): number {
-  const n = sorted.length;
-  const index = (n - 1) * q;
-  if (index >= n - 1) return sorted[n - 1];
-  const lo = Math.floor(index);
-  const gamma = index - lo;
-  const a = sorted[lo];
-  const b = sorted[lo + 1];
-  const diff = b - a;
-  return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
-}
-
 /**
  * The CDF of samples as the report plots it: every sample when there are at
  * most `points` + 1, else `points` + 1 evenly spaced quantiles (numpy's
@@ -421,7 +410,7 @@ export function cdf(
     for (let i = 0; i < n; i++) add(sorted[i], n === 1 ? 1 : i / (n - 1));
   } else {
     for (let i = 0; i <= points; i++) {
-      add(quantile(sorted, i / points), i / points);
+      add(sortedQuantile(sorted, i / points), i / points);
     }
   }
   return { x, p, count: n };
@@ -455,15 +444,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 export async function readMetricsFile(
   path: string,
 ): Promise<MetricsFileContents> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    throw new Error(`Cannot read metrics file "${path}": ${reason}`);
-  }
+  const text = await readTextOr(path, `Cannot read metrics file "${path}"`);
   const out: MetricsFileContents = { scrapes: [] };
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {

@@ -242,3 +242,80 @@ Deno.test("live status: one line redrawn in place on a terminal, nothing extra i
     /^(\r?\n)+\[INFO\] Cancelled benchmark tasks\./,
   );
 });
+
+Deno.test("kvbench report and compare from run directories and records files; bad input in one line", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const name of ["a", "b"]) {
+      const { code, stderr } = await runCli([
+        "benchmark",
+        ...["--endpoint", sim.url, ...SMALL, "--num-prompts", "6"],
+        ...[
+          "--output-dir",
+          `${dir}/${name}`,
+          "--records",
+          `${dir}/${name}.jsonl`,
+        ],
+      ]);
+      assert.equal(code, 0, stderr);
+    }
+    // A records file alone, and two runs overlaid under names given.
+    const one = await runCli([
+      "report",
+      `${dir}/a.jsonl`,
+      "--output",
+      `${dir}/one.html`,
+    ]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(
+      one.stdout,
+      new RegExp(
+        `^\\[INFO\\] Report of 1 run \\(6 records, \\d+ KiB\\) written to ${dir}/one.html\\n$`,
+      ),
+    );
+    const two = await runCli([
+      "report",
+      `${dir}/a`,
+      `${dir}/b`,
+      ...["--name", "first", "--name", "second", "--output", `${dir}/two.html`],
+    ]);
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.stdout, /Report of 2 runs \(12 records/);
+    const data = JSON.parse(
+      /<script type="application\/json" id="kvbench-data">([^]*?)<\/script>/
+        .exec(await Deno.readTextFile(`${dir}/two.html`))![1],
+    );
+    assert.deepEqual(data.runs.map((r: { name: string }) => r.name), [
+      "first",
+      "second",
+    ]);
+    // compare: the table, and the report unless --no-html.
+    const cmp = await runCli(["compare", `${dir}/a`, `${dir}/b`, "--no-html"]);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    const table = parseTables(cmp.stdout)[0];
+    assert.deepEqual(table.header.slice(1), ["a", "b"]);
+    assert.deepEqual(
+      table.rows.find((r) => r[0] === "requests completed")!.slice(1),
+      ["6", "6"],
+    );
+    assert.ok(!cmp.stdout.includes("Report written"));
+    const missing = await runCli(["report", `${dir}/nope`]);
+    assert.equal(missing.code, 1);
+    assert.equal(
+      missing.stderr,
+      `kvbench report: error: Cannot read run "${dir}/nope": no such file or directory\n`,
+    );
+    const names = await runCli([
+      "compare",
+      `${dir}/a`,
+      `${dir}/b`,
+      "--names",
+      "x",
+    ]);
+    assert.equal(names.code, 2);
+    assert.match(names.stderr, /error: --names gives 1 names for 2 runs/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -117,10 +117,26 @@ function sortNumbers(values: readonly number[]): number[] {
   return [...values].sort((a, b) => a - b);
 }
 
-// numpy's _quantile + _lerp for method="linear" on an ascending array.
 function sortedPercentile(sorted: readonly number[], p: number): number {
+  return sortedQuantile(sorted, p / 100);
+}
+
+/**
+ * numpy's linear quantile (`_quantile` + `_lerp`, method "linear") of an
+ * ascending array, `q` from 0 to 1.
+ *
+ * @example Usage
+ * ```ts
+ * import { sortedQuantile } from "./stats.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(sortedQuantile([1, 2, 3, 4], 0.5), 2.5);
+ * assert.equal(sortedQuantile(new Float64Array([10, 20]), 1), 20);
+ * ```
+ */
+export function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
-  const index = (n - 1) * (p / 100);
+  const index = (n - 1) * q;
   if (index >= n - 1) return sorted[n - 1];
   const lo = Math.floor(index);
   const gamma = index - lo;

@@ -12,6 +12,7 @@
  */
 import { writeAllSync } from "../io/write_all.ts";
 import type { RequestRecord } from "../types.ts";
+import { readTextOr } from "../io/read_text.ts";
 
 /** An open records file. */
 export interface RecordsFile {
@@ -208,15 +209,7 @@ export interface RecordsFileContents {
 export async function readRecordsFile(
   path: string,
 ): Promise<RecordsFileContents> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    throw new Error(`Cannot read records file "${path}": ${reason}`);
-  }
+  const text = await readTextOr(path, `Cannot read records file "${path}"`);
   const out: RecordsFileContents = { records: [], reports: [] };
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {

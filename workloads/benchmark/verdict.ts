@@ -22,7 +22,7 @@ export interface ReuseFigures {
   reusableTokens: number;
   /** TTFTs (ms) of reuses served from cache (cached tokens ≥ half the prompt; every reuse when the server reports no cached tokens). */
   hitTtftMs: number[];
-  /** TTFTs (ms) of cold prefills (a context's first request). */
+  /** TTFTs (ms) of cold prefills (a context's first request, when less than half its prompt was cached). */
   coldTtftMs: number[];
   /** TTFTs (ms) of every completed reuse, served from cache or not. */
   reuseTtftMs: number[];
@@ -70,7 +70,14 @@ export class ReuseTracker {
     if (!record.ok || record.warmup) return;
     const f = requestFigures(record);
     if (first) {
-      if (f.ttftMs !== undefined) this.#figures.coldTtftMs.push(f.ttftMs);
+      // Cold only when nothing was cached (a context an earlier run left
+      // in the server's caches is not a cold prefill).
+      const cold = f.cachedTokens === undefined ||
+        f.promptTokens === undefined ||
+        f.cachedTokens * 2 < f.promptTokens;
+      if (cold && f.ttftMs !== undefined) {
+        this.#figures.coldTtftMs.push(f.ttftMs);
+      }
       return;
     }
     this.#figures.reuses++;
@@ -125,6 +132,25 @@ export interface VerdictOptions {
  * assert.equal(v.offloadShare, 0.9); // 36 000 of 40 000 reusable tokens
  * assert.ok(v.text.includes("3.30 s for cold prefills: 5.5× faster"));
  * ```
+ *
+ * @example Slower from cache, or nothing cold to compare with
+ * ```ts
+ * import { benchmarkVerdict } from "./verdict.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const split = { prompt: 4_000, computed: 0, device: 0, offload: 4_100 };
+ * const slower = benchmarkVerdict(
+ *   { reuses: 2, reusableTokens: 4_000, hitTtftMs: [300, 300], coldTtftMs: [200], reuseTtftMs: [300, 300] },
+ *   { split },
+ * );
+ * assert.ok(slower.text.includes("0.20 s for cold prefills: 1.5× slower"));
+ * assert.ok(slower.text.includes("recomputed 0.0%")); // never below zero
+ * const warm = benchmarkVerdict(
+ *   { reuses: 2, reusableTokens: 4_000, hitTtftMs: [300, 300], coldTtftMs: [], reuseTtftMs: [300, 300] },
+ *   { split },
+ * );
+ * assert.ok(warm.text.endsWith("(2 requests); no cold prefill to compare with (every context was already cached when the run began)."));
+ * ```
  */
 export function benchmarkVerdict(
   reuse: ReuseFigures,
@@ -150,7 +176,9 @@ export function benchmarkVerdict(
         n(reusable)
       } reusable prompt tokens (GPU prefix cache ${
         pct(verdict.deviceShare)
-      }, recomputed ${pct(1 - verdict.offloadShare - verdict.deviceShare)}).`,
+      }, recomputed ${
+        pct(Math.max(0, 1 - verdict.offloadShare - verdict.deviceShare))
+      }).`,
     );
   } else if (split?.cached !== undefined) {
     parts.push(
@@ -175,7 +203,17 @@ export function benchmarkVerdict(
         hit.toFixed(2)
       } s (${reuse.hitTtftMs.length} requests) against ${
         cold.toFixed(2)
-      } s for cold prefills: ${(cold / hit).toFixed(1)}× faster.`,
+      } s for cold prefills: ${
+        cold >= hit
+          ? `${(cold / hit).toFixed(1)}× faster`
+          : `${(hit / cold).toFixed(1)}× slower`
+      }.`,
+    );
+  } else if (reuse.hitTtftMs.length > 0) {
+    parts.push(
+      `Reuses served from cache had a mean TTFT of ${
+        (mean(reuse.hitTtftMs) / 1000).toFixed(2)
+      } s (${reuse.hitTtftMs.length} requests); no cold prefill to compare with (every context was already cached when the run began).`,
     );
   } else if (reuse.hitTtftMs.length === 0) {
     parts.push("No reuse was served from cache: every one was recomputed.");

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readTextOr } from "../../engine/io/read_text.ts";
 
 /**
  * One trace of a trie workload, as one JSONL row (snake_case as in the file).
@@ -181,14 +182,6 @@ export function validateRow(value: unknown, where: string): TraceRow {
  * ```
  */
 export async function loadTraceFile(path: string): Promise<TraceRow[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    throw new Error(`Cannot load workload "${path}": ${reason}`);
-  }
+  const text = await readTextOr(path, `Cannot load workload "${path}"`);
   return parseTraceRows(text, path);
 }
