@@ -39,6 +39,7 @@ import {
 import { TrieAccounting } from "../workloads/trie/accounting.ts";
 import { renderTrieReport, trieSummaryJson } from "../workloads/trie/report.ts";
 import { loadTraceFile } from "../workloads/trie/trace_file.ts";
+import { resolveWorkloadPath } from "../workloads/trie/dataset.ts";
 import {
   type Command,
   err,
@@ -500,7 +501,8 @@ async function trieFigures(
   const path = c.workload ?? params.workload_path as string;
   let rows;
   try {
-    rows = await loadTraceFile(path);
+    // An alias (agentic, qa, office) is the dataset's file, cached or fetched.
+    rows = await loadTraceFile(await resolveWorkloadPath(path));
   } catch (error) {
     throw new Error(
       `Cannot merge the trie runs: ${
@@ -513,7 +515,10 @@ async function trieFigures(
     stream: params.stream === true,
     slos,
   });
-  for (const record of records) accounting.add(record);
+  for (const record of records) {
+    accounting.add(record);
+    accounting.result.distributions.add(record);
+  }
   const result = accounting.result;
   result.wallTime = c.elapsedMs / 1000;
   const numGpus = (params.num_gpus as number | null) ?? undefined;

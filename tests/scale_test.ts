@@ -337,3 +337,55 @@ Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need r
     "start_at",
   ]);
 });
+
+Deno.test("trie shards merged: every trace once, the trie tables and distributions of the union", async () => {
+  const tok = await qwen3TokenizerDir();
+  await using sim = await startSimulator({ timeScale: 0.01, seed: 2 });
+  const root = `${RUNS_DIR}/trie-shards-${crypto.randomUUID()}`;
+  try {
+    const shards = await Promise.all([0, 1].map((k) =>
+      runCli([
+        "trie",
+        `workload_path=${TRACES}`,
+        `endpoint=${sim.url}`,
+        `model=${sim.model}`,
+        `tokenizer_model=${tok}`,
+        "concurrency=2",
+        "max_traces=8",
+        "duration=120",
+        "stream=True",
+        "seed=4",
+        `shard=${k}/2`,
+        `output_dir=${root}/s${k}`,
+      ])
+    ));
+    for (const shard of shards) assert.equal(shard.code, 0, shard.stderr);
+    assert.match(shards[0].stdout, /completed=4\/4/);
+    const merged = await runCli([
+      "merge",
+      `${root}/s0`,
+      `${root}/s1`,
+      "--output-dir",
+      `${root}/m`,
+    ]);
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.match(merged.stdout, /completed=8\/8/);
+    const union = (await Promise.all([`${root}/s0`, `${root}/s1`].map(records)))
+      .flat();
+    assert.deepEqual(
+      [...new Set(union.map((r) => r.session))].sort((a, b) => a - b),
+      [...Array(8).keys()],
+    );
+    const distributions = new LatencyDistributions();
+    for (const r of union) distributions.add(r);
+    const summary = JSON.parse(
+      await Deno.readTextFile(`${root}/m/summary.json`),
+    );
+    assert.deepEqual(
+      summary.distributions.ttftMs.percentiles,
+      distributions.summary({ percentiles: [50, 90, 99] }).ttftMs!.percentiles,
+    );
+  } finally {
+    await Deno.remove(tok, { recursive: true });
+  }
+});
