@@ -12,6 +12,7 @@ import {
 } from "../../testing/scripted_server.ts";
 import { http1Transport } from "../transport/http1.ts";
 import { fetchTransport } from "../transport/fetch.ts";
+import type { Transport } from "../transport/transport.ts";
 
 async function serve(
   script: (body: Record<string, unknown>) => Script,
@@ -28,39 +29,76 @@ async function serve(
   }
 }
 
+/**
+ * A transport that answers with SSE events handed over at times the test
+ * chooses (ms after the send; events due at the same time in one read):
+ * timing asserted against what the test controls, never the machine's clock.
+ */
+function timedTransport(
+  events: { atMs: number; data: string }[],
+): Transport & { sentAt?: number } {
+  const encoder = new TextEncoder();
+  return {
+    name: "timed",
+    send(_request, sink): Promise<void> {
+      const sentAt = this.sentAt = performance.now();
+      sink.head(200, new Headers({ "content-type": "text/event-stream" }));
+      // Events due at the same time arrive in one read.
+      for (let i = 0; i < events.length;) {
+        let text = "";
+        const atMs = events[i].atMs;
+        for (; i < events.length && events[i].atMs === atMs; i++) {
+          text += `data: ${events[i].data}\n\n`;
+        }
+        sink.data(encoder.encode(text), sentAt + atMs);
+      }
+      return Promise.resolve();
+    },
+    close() {},
+  };
+}
+
 for (const field of ["reasoning_content", "reasoning"] as const) {
   Deno.test(`reasoning then content (delta.${field}): TTFT at the first reasoning token, the answer beside it, reasoning counted as output`, async () => {
-    await serve(() => ({
-      reasoning: ["Let", " me", " think"],
-      reasoningField: field,
-      tokens: ["The", " answer"],
-      firstTokenMs: 30,
-      gapMs: 40,
-      usage: { prompt_tokens: 10, completion_tokens: 5 },
-    }), async (baseUrl) => {
-      const r = await sendRequest(
-        { baseUrl, model: "m" },
-        { prompt: "Why?", maxTokens: 5, api: "chat", keepText: true },
-      );
-      strictEqual(r.ok, true, JSON.stringify(r.error));
-      strictEqual(r.chunks, 5);
-      strictEqual(r.reasoningChunks, 3);
-      strictEqual(r.outputText, "The answer"); // the answer only: the history of a conversation
-      strictEqual(r.outputChars, 12 + 10); // "Let me think" and "The answer"
-      // The answer came three 40 ms gaps after the first reasoning token
-      // (lower bounds: the server is never early, the client only late).
-      ok(
-        r.firstAnswerAt! - r.firstTokenAt! >= 3 * 40 - 1,
-        `${r.firstAnswerAt! - r.firstTokenAt!}`,
-      );
-      const f = requestFigures(r);
-      deepStrictEqual([f.reasoningEvents, f.answerEvents], [3, 2]);
-      strictEqual(f.outputTokens, 5);
-      // Five reads, four gaps of at least 40 ms each.
-      strictEqual(r.readGaps!.length, 4);
-      ok(r.readGaps!.every((g) => g >= 395), `${r.readGaps}`);
-      strictEqual(r.readEvents, undefined); // one event per read
-    });
+    const delta = (d: Record<string, string>) =>
+      JSON.stringify({
+        choices: [{ index: 0, delta: d, finish_reason: null }],
+      });
+    // Three reasoning tokens, then two answer tokens, 40 ms apart from 30 ms.
+    const words = ["Let", " me", " think", "The", " answer"];
+    const events = words.map((word, i) => ({
+      atMs: 30 + 40 * i,
+      data: delta(i < 3 ? { [field]: word } : { content: word }),
+    }));
+    events.push(
+      {
+        atMs: 190,
+        data: JSON.stringify({
+          choices: [],
+          usage: { prompt_tokens: 10, completion_tokens: 5 },
+        }),
+      },
+      { atMs: 190, data: "[DONE]" },
+    );
+    const transport = timedTransport(events);
+    const r = await sendRequest(
+      { baseUrl: "http://kvbench.test/v1/", model: "m", transport },
+      { prompt: "Why?", maxTokens: 5, api: "chat", keepText: true },
+    );
+    strictEqual(r.ok, true, JSON.stringify(r.error));
+    strictEqual(r.chunks, 5);
+    strictEqual(r.reasoningChunks, 3);
+    strictEqual(r.outputText, "The answer"); // the answer only: the history of a conversation
+    strictEqual(r.outputChars, 12 + 10); // "Let me think" and "The answer"
+    // TTFT at the first reasoning token; the answer three gaps later.
+    strictEqual(r.firstTokenAt! - transport.sentAt!, 30);
+    strictEqual(r.firstAnswerAt! - r.firstTokenAt!, 120);
+    const f = requestFigures(r);
+    deepStrictEqual([f.reasoningEvents, f.answerEvents], [3, 2]);
+    strictEqual(f.outputTokens, 5);
+    // Five reads, four gaps of 40 ms, one event each.
+    deepStrictEqual(r.readGaps, [400, 400, 400, 400]);
+    strictEqual(r.readEvents, undefined);
   });
 }
 
@@ -130,32 +168,39 @@ Deno.test("usage on the last text event or on an event of its own: read the same
 });
 
 Deno.test("several events in one read share its time: events per read kept, one gap per read, no decode rate from a single read", async () => {
-  await serve(() => ({
-    tokens: ["a", "b", "c", "d", "e", "f"],
-    together: 3, // two writes of three events
-    firstTokenMs: 10,
-    gapMs: 50,
-    usage: { prompt_tokens: 5, completion_tokens: 6 },
-  }), async (baseUrl) => {
-    const r = await sendRequest({ baseUrl, model: "m" }, {
-      prompt: "x",
-      maxTokens: 6,
-    });
-    strictEqual(r.ok, true);
-    strictEqual(r.chunks, 6);
-    deepStrictEqual(r.readEvents, [3, 3]);
-    strictEqual(r.readGaps!.length, 1);
-    ok(r.readGaps![0] >= 495, `${r.readGaps}`);
-    // Three inter-token latencies of a third of the gap each.
-    const itl = interTokenLatencies(r);
-    strictEqual(itl.length, 3);
-    ok(itl.every((x) => x === r.readGaps![0] / 10 / 3));
-    // Everything after the first read came in one read of several events:
-    // the decode window cannot be measured.
-    const f = requestFigures(r);
-    strictEqual(f.decodeUnmeasured, true);
-    strictEqual(f.decodeTps, undefined);
-  });
+  // Six tokens in two reads of three, 50 ms apart.
+  const events = ["a", "b", "c", "d", "e", "f"].map((text, i) => ({
+    atMs: i < 3 ? 10 : 60,
+    data: JSON.stringify({
+      choices: [{ index: 0, text, finish_reason: null }],
+    }),
+  }));
+  events.push({
+    atMs: 60,
+    data: JSON.stringify({
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: 6 },
+    }),
+  }, { atMs: 60, data: "[DONE]" });
+  const r = await sendRequest(
+    {
+      baseUrl: "http://kvbench.test/v1/",
+      model: "m",
+      transport: timedTransport(events),
+    },
+    { prompt: "x", maxTokens: 6 },
+  );
+  strictEqual(r.ok, true, JSON.stringify(r.error));
+  strictEqual(r.chunks, 6);
+  deepStrictEqual(r.readEvents, [3, 3]);
+  deepStrictEqual(r.readGaps, [500]);
+  // Three inter-token latencies of a third of the gap each.
+  deepStrictEqual(interTokenLatencies(r), [50 / 3, 50 / 3, 50 / 3]);
+  // Everything after the first read came in one read of several events:
+  // the decode window cannot be measured.
+  const f = requestFigures(r);
+  strictEqual(f.decodeUnmeasured, true);
+  strictEqual(f.decodeTps, undefined);
 });
 
 Deno.test("extra body fields and headers are sent; stream_options is merged, include_usage kept; stream stays kvbench's", async () => {

@@ -51,9 +51,10 @@ Deno.test("sendRequest streams, times and reads usage", async () => {
       strictEqual(r.cachedTokens, 8);
       strictEqual(r.finishReason, "length");
       const ttft = r.firstTokenAt! - r.sentAt;
-      ok(ttft >= 55 && ttft < 200, `ttft ${ttft}`);
+      // Lower bounds: the server is never early, the client only late.
+      ok(ttft >= 55, `ttft ${ttft}`);
       const decode = r.endAt - r.firstTokenAt!;
-      ok(decode >= 35 && decode < 200, `decode ${decode}`);
+      ok(decode >= 35, `decode ${decode}`);
       const body = server.received[0].body!;
       deepStrictEqual(body, {
         model: "test-model",

@@ -391,7 +391,7 @@ Deno.test("vllm_v1_single_process_with_created.prom: _created families and decla
   );
 });
 
-Deno.test("parsePrometheusText reads 100 000 samples quickly", () => {
+Deno.test("parsePrometheusText reads 100 000 samples (its speed is deno bench's)", () => {
   const lines = [];
   for (let i = 0; i < 100_000; i++) {
     lines.push(
@@ -399,10 +399,7 @@ Deno.test("parsePrometheusText reads 100 000 samples quickly", () => {
     );
   }
   const text = lines.join("\n");
-  const start = performance.now();
   const { samples } = parsePrometheusText(text);
-  const ms = performance.now() - start;
   assert.equal(samples.length, 100_000);
   assert.equal(samples[99_999].value, 99_999.5);
-  assert.ok(ms < 2000, `${ms} ms`);
 });
