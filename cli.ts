@@ -101,7 +101,9 @@ export async function main(args: string[]): Promise<number> {
     return await command.run(rest, controller.signal);
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`${error.usage}\nkvbench ${name}: error: ${error.message}\n`);
+      // As argparse does: the synopsis (its first paragraph), then the error.
+      const synopsis = error.usage.split(/\n\s*\n/)[0].trimEnd();
+      err(`${synopsis}\nkvbench ${name}: error: ${error.message}\n`);
       return 2;
     }
     if (error instanceof ReportedError) return error.code;

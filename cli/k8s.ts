@@ -14,10 +14,10 @@ const USAGE = `usage: kvbench k8s [options] -- benchmark|trie ARGUMENTS...
 
 Print a Kubernetes Indexed Job that runs N shards of one run, one per pod
 (completionMode: Indexed, parallelism = completions = N): each pod runs the
-command with --shards N (trie: shards=N), its index read from
-JOB_COMPLETION_INDEX, one --seed (unless the arguments give one) and one
---start-at so the shards draw one workload and start together; each writes its
-run directory to the volume. Then:
+command with --shard $(JOB_COMPLETION_INDEX)/N (trie: shard=...), the pod's
+index expanded by Kubernetes from JOB_COMPLETION_INDEX, one --seed (unless the
+arguments give one) and one --start-at so the shards draw one workload and
+start together; each writes its run directory to the volume. Then:
 
   kubectl apply -f job.yaml
   kubectl wait --for=condition=complete --timeout=2h job/NAME
@@ -94,6 +94,9 @@ export interface IndexedJobOptions {
  * assert.equal(spec.completionMode, "Indexed");
  * assert.equal(spec.completions, 2);
  * assert.equal(spec.parallelism, 2);
+ * const pod = (spec.template as { spec: { containers: { args: string[] }[] } }).spec;
+ * const args = pod.containers[0].args;
+ * assert.deepEqual(args.slice(args.indexOf("--shard"), -2), ["--shard", "$(JOB_COMPLETION_INDEX)/2"]);
  * ```
  */
 export function indexedJob(
@@ -112,9 +115,12 @@ export function indexedJob(
     : sub === "trie"
     ? [`seed=${options.seed}`]
     : ["--seed", String(options.seed)];
+  // Kubernetes expands $(JOB_COMPLETION_INDEX) in args from the container's
+  // environment (set below from the pod's completion-index annotation).
+  const shard = `$(JOB_COMPLETION_INDEX)/${options.shards}`;
   const shardArgs = sub === "trie"
-    ? [...seed, `shards=${options.shards}`, `start_at=${startAt}`]
-    : [...seed, "--shards", String(options.shards), "--start-at", startAt];
+    ? [...seed, `shard=${shard}`, `start_at=${startAt}`]
+    : [...seed, "--shard", shard, "--start-at", startAt];
   const labels = {
     "app.kubernetes.io/name": "kvbench",
     "app.kubernetes.io/instance": options.name,
@@ -149,6 +155,17 @@ export function indexedJob(
             command: [command],
             args: [...commandArgs, sub, ...rest, ...shardArgs],
             env: [
+              // Set by the Job controller since Kubernetes 1.22; spelled out
+              // so the args expand it on any version.
+              {
+                name: "JOB_COMPLETION_INDEX",
+                valueFrom: {
+                  fieldRef: {
+                    fieldPath:
+                      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+                  },
+                },
+              },
               { name: "KVBENCH_RUNS_DIR", value: `/runs/${options.name}` },
               ...(options.apiKeySecret === undefined ? [] : [{
                 name: "OPENAI_API_KEY",

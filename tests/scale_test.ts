@@ -157,12 +157,29 @@ Deno.test("benchmark shards run as a Kubernetes Indexed Job runs them, merged: t
     "-A",
     "jsr:@kvbench/cli@0.1.0",
   ]);
-  // Run the pods' command here, as the Job would: index in the environment.
+  assert.deepEqual(args.slice(args.indexOf("--shard"), -2), [
+    "--shard",
+    "$(JOB_COMPLETION_INDEX)/2",
+  ]);
+  assert.deepEqual(container.env[0], {
+    name: "JOB_COMPLETION_INDEX",
+    valueFrom: {
+      fieldRef: {
+        fieldPath:
+          "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+      },
+    },
+  });
+  // Run the pods' command here, as the kubelet would: index in the
+  // environment, $(JOB_COMPLETION_INDEX) in the args expanded from it.
   const runs = `${RUNS_DIR}/job-${crypto.randomUUID()}`;
   const shards = await Promise.all([0, 1].map((k) =>
-    runCli(args.slice(sub), {
-      env: { JOB_COMPLETION_INDEX: String(k), KVBENCH_RUNS_DIR: runs },
-    })
+    runCli(
+      args.slice(sub).map((a) =>
+        a.replaceAll("$(JOB_COMPLETION_INDEX)", String(k))
+      ),
+      { env: { JOB_COMPLETION_INDEX: String(k), KVBENCH_RUNS_DIR: runs } },
+    )
   ));
   for (const shard of shards) assert.equal(shard.code, 0, shard.stderr);
   assert.match(
@@ -332,8 +349,8 @@ Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need r
   const args: string[] = parse(job.stdout).spec.template.spec.containers[0]
     .args;
   assert.equal(args.filter((a) => /^seed=\d+$/.test(a)).length, 1);
-  assert.deepEqual(args.slice(-2).map((a) => a.replace(/=.*/, "")), [
-    "shards",
+  assert.deepEqual(args.slice(-2).map((a) => a.replace(/=\d.*/, "")), [
+    "shard=$(JOB_COMPLETION_INDEX)/2",
     "start_at",
   ]);
 });
