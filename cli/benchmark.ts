@@ -31,6 +31,7 @@ import {
 } from "../workloads/benchmark/sizing.ts";
 import {
   type ApiName,
+  checkOutputPath,
   chooseTransport,
   type Command,
   err,
@@ -44,6 +45,7 @@ import {
   parseJsonObject,
   parseTransport,
   ReportedError,
+  secondsFlag,
   type TransportName,
   UsageError,
 } from "./common.ts";
@@ -82,6 +84,7 @@ import {
   prepareStart,
   resolveShard,
   runAsWorker,
+  withWorkers,
   WorkerPool,
 } from "./scale.ts";
 import { partConcurrency } from "../engine/run/part.ts";
@@ -119,7 +122,8 @@ options:
   --header NAME:VALUE     an extra request header (repeatable)
   --duration S            stop after S seconds (default: run until interrupted)
   --interval S            seconds between reports (default 5)
-  --seed N                seed of the question draw (default: random, printed)
+  --seed N                seed of the question draw (default: random; run.json and the
+                          summary JSON record it, so --seed N repeats the draw)
   --percentiles LIST      percentiles of the distributions (default 50,90,99)
   --goodput SLOS          count requests meeting SLOs in ms, e.g. ttft:500,tpot:50 (keys
                           ttft, tpot, e2el)
@@ -168,12 +172,30 @@ function number(
   return numberFlag(value, flag, { check, usage: USAGE });
 }
 
+function seconds(value: string | undefined, flag: string): number | undefined {
+  return secondsFlag(value, flag, { usage: USAGE });
+}
+
 const positive = (n: number): boolean => n > 0;
 const positiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 const nonNegativeInt = (n: number): boolean => Number.isInteger(n) && n >= 0;
 
 /** The parsed command line. */
 type Options = NonNullable<ReturnType<typeof parse>>;
+
+/**
+ * Refuse, with the {@linkcode UsageError} `kvbench benchmark` would give,
+ * arguments it would refuse; runs nothing (for `kvbench k8s`).
+ */
+export function checkBenchmarkArgs(args: string[]): void {
+  const opts = parse(args);
+  if (opts === undefined) return;
+  try {
+    normalizeEndpoint(opts.endpoint);
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+}
 
 function parse(args: string[]) {
   const values = parseFlags(args, {
@@ -293,6 +315,16 @@ function parse(args: string[]) {
     values.concurrency === undefined ? "--max-inflight" : "--concurrency",
     { check: positiveInt, usage: USAGE },
   );
+  const split = workers * (part?.count ?? 1);
+  const short = values.workers === "auto" || values.worker
+    ? undefined
+    : maxInFlight?.find((n) => n < split);
+  if (short !== undefined) {
+    throw new UsageError(
+      `--max-inflight ${short} cannot be split over ${split} processes: each needs at least 1 request in flight`,
+      USAGE,
+    );
+  }
   if (requestRates !== undefined && (maxInFlight?.length ?? 0) > 1) {
     throw new UsageError(
       "sweep one load at a time: a list of --request-rate or of --max-inflight, not both",
@@ -361,17 +393,15 @@ function parse(args: string[]) {
     artifacts: !values["no-artifacts"],
     numPrompts: number(values["num-prompts"], "--num-prompts", positiveInt),
     warmup: number(values.warmup, "--warmup", nonNegativeInt) ?? 0,
-    connectTimeout: number(
+    connectTimeout: seconds(
       values["connect-timeout"],
       "--connect-timeout",
-      positive,
     ),
-    firstTokenTimeout: number(
+    firstTokenTimeout: seconds(
       values["first-token-timeout"],
       "--first-token-timeout",
-      positive,
     ),
-    idleTimeout: number(values["idle-timeout"], "--idle-timeout", positive),
+    idleTimeout: seconds(values["idle-timeout"], "--idle-timeout"),
     apiKey: values["api-key"] ?? Deno.env.get("OPENAI_API_KEY"),
     model: values.model,
     modelConfigs: values["model-configs"],
@@ -387,14 +417,14 @@ function parse(args: string[]) {
       number(values["output-length"], "--output-length", positiveInt) ?? 100,
     maxInFlight,
     ignoreEos: values["ignore-eos"] ?? false,
-    duration: number(values.duration, "--duration", positive),
-    interval: number(values.interval, "--interval", positive) ?? 5,
+    duration: seconds(values.duration, "--duration"),
+    interval: seconds(values.interval, "--interval") ?? 5,
     seed: number(values.seed, "--seed", Number.isSafeInteger),
     records: values.records,
     output: values.output,
     maxRetries:
       number(values["max-retries"], "--max-retries", nonNegativeInt) ?? 0,
-    timeout: number(values.timeout, "--timeout", positive) ?? 600,
+    timeout: seconds(values.timeout, "--timeout") ?? 600,
   };
 }
 
@@ -561,6 +591,15 @@ export const benchmarkCommand: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message, USAGE);
     }
+    if (opts.output !== undefined) {
+      await checkOutputPath(opts.output, "--output");
+    }
+    if (opts.records !== undefined) {
+      await checkOutputPath(opts.records, "--records");
+    }
+    if (opts.metricsOut !== undefined) {
+      await checkOutputPath(opts.metricsOut, "--metrics-out");
+    }
     const configs = opts.modelConfigs
       ? await loadModelConfigs(opts.modelConfigs)
       : BUNDLED_MODEL_CONFIGS;
@@ -585,9 +624,15 @@ export const benchmarkCommand: Command = {
     sizing.maxInFlight = levels[0].maxInFlight;
     const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
     out(`offload_size: ${sizing.offloadSizeGib}\n`);
-    const runs = opts.duration === undefined
+    const stops = [
+      opts.numPrompts === undefined ? "" : `send ${opts.numPrompts} requests`,
+      opts.duration === undefined ? "" : `run for ${opts.duration} s`,
+    ].filter(Boolean);
+    const runs = stops.length === 0
       ? "will run forever until you interrupt the process."
-      : `will run for ${opts.duration} s (or until you interrupt the process).`;
+      : `will ${stops.join(" or ")}${
+        stops.length > 1 ? ", whichever comes first" : ""
+      } (or until you interrupt the process).`;
     out(
       `\n\n\nNOTE: kvbench benchmark ${runs}\n\n\n${
         renderBenchmarkSpec(sizing)
@@ -704,19 +749,16 @@ interface LevelContext {
  */
 async function runLevel(c: LevelContext): Promise<LevelRow> {
   if (c.opts.workers <= 1) return await runLevelIn(c);
-  const dir = c.dir ?? await Deno.makeTempDir({ prefix: "kvbench-workers-" });
-  const pool = await spawnWorkers(c, dir);
-  out(
-    `[INFO] ${pool.pids.length} workers (pids ${
-      pool.pids.join(", ")
-    }) writing into ${dir}\n`,
-  );
-  try {
-    return await runLevelIn({ ...c, pool });
-  } finally {
-    await pool[Symbol.asyncDispose]();
-    if (c.dir === undefined) await Deno.remove(dir, { recursive: true });
-  }
+  return await withWorkers((pool) => runLevelIn({ ...c, pool }), {
+    dir: c.dir,
+    spawn: (dir) => spawnWorkers(c, dir),
+    onStarted: (pool, dir) =>
+      out(
+        `[INFO] ${pool.pids.length} workers (pids ${
+          pool.pids.join(", ")
+        }) writing into ${dir}\n`,
+      ),
+  });
 }
 
 /** Run one level: its requests, its reports, its files. */
@@ -829,7 +871,10 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
   let code = 0;
   const drawStatus = () =>
     live.update(
-      progress.line((performance.now() - startedAt) / 1000, opts.duration),
+      progress.line(
+        Math.max(0, performance.now() - startedAt) / 1000,
+        opts.duration,
+      ),
     );
   if (live.active) drawStatus();
   const liveTimer = live.active ? setInterval(drawStatus, 1000) : undefined;
@@ -882,6 +927,7 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
     await pending;
     await serverMetrics?.scrape();
     if ((pool?.failures.length ?? 0) > 0) code = 1;
+    const { ok, failed } = result.summary.requests;
     if (
       !c.isStopping() && opts.duration !== undefined &&
       result.summary.stopReason === "duration"
@@ -910,6 +956,12 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         "--no-metrics: the server's metrics were not read",
     });
     out(`\n${verdict.text}\n\n`);
+    if (ok === 0 && failed > 0) {
+      err(
+        `[ERROR] every request failed (${failed}): nothing was measured\n`,
+      );
+      code = 1;
+    }
     if (opts.requireOffload !== undefined) {
       const share = verdict.offloadShare;
       if (share === undefined || share < opts.requireOffload) {
@@ -967,8 +1019,7 @@ function endpointConfig(
   opts: Options,
   c: { baseUrl: string; model: string; transport: Transport },
 ): EndpointConfig {
-  const seconds = (s: number | undefined) =>
-    s === undefined ? undefined : s * 1000;
+  const ms = (s: number | undefined) => s === undefined ? undefined : s * 1000;
   return {
     baseUrl: c.baseUrl,
     model: c.model,
@@ -976,9 +1027,9 @@ function endpointConfig(
     transport: c.transport,
     maxRetries: opts.maxRetries,
     timeoutMs: opts.timeout * 1000,
-    connectTimeoutMs: seconds(opts.connectTimeout),
-    firstTokenTimeoutMs: seconds(opts.firstTokenTimeout),
-    idleTimeoutMs: seconds(opts.idleTimeout),
+    connectTimeoutMs: ms(opts.connectTimeout),
+    firstTokenTimeoutMs: ms(opts.firstTokenTimeout),
+    idleTimeoutMs: ms(opts.idleTimeout),
     extraBody: opts.extraBody,
     headers: opts.headers,
   };

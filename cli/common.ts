@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { writeAllSync } from "../engine/io/write_all.ts";
 import { fetchTransport } from "../engine/transport/fetch.ts";
@@ -115,6 +116,49 @@ export function numberFlag(
     throw new UsageError(`${flag}: invalid value "${value}"`, options.usage);
   }
   return n;
+}
+
+/**
+ * Refuse, before a run, a file path it could only fail to write at the end:
+ * an empty path, a directory, or a path in a folder that does not exist.
+ */
+export async function checkOutputPath(
+  path: string,
+  name: string,
+): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new Error(`Cannot write ${name} "${path}": ${why}`);
+  };
+  if (path === "") refuse("the path is empty");
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (info?.isDirectory) refuse("it is a directory");
+  const dir = dirname(path);
+  const parent = await Deno.stat(dir).catch(() => undefined);
+  if (parent === undefined) refuse(`there is no folder "${dir}"`);
+  if (!parent!.isDirectory) refuse(`"${dir}" is not a folder`);
+}
+
+/** The longest wait a timer can take, in seconds: 2^31 − 1 ms (24.8 days). */
+export const MAX_WAIT_S = (2 ** 31 - 1) / 1000;
+
+/**
+ * A time in seconds given to `flag`, or undefined when it was not given: a
+ * number more than 0 and at most {@linkcode MAX_WAIT_S}, else a
+ * {@linkcode UsageError} (a longer wait would fire at once).
+ */
+export function secondsFlag(
+  value: string | undefined,
+  flag: string,
+  options: { usage: string },
+): number | undefined {
+  const s = numberFlag(value, flag, { check: (n) => n > 0, ...options });
+  if (s !== undefined && s > MAX_WAIT_S) {
+    throw new UsageError(
+      `${flag}: ${value} s is longer than a timer can wait (at most ${MAX_WAIT_S} s, 24.8 days)`,
+      options.usage,
+    );
+  }
+  return s;
 }
 
 /**

@@ -9,6 +9,8 @@ import { parseArgs } from "node:util";
 import { stringify } from "npm:yaml@2.9.1";
 import { type Command, err, numberFlag, out, UsageError } from "./common.ts";
 import { VERSION } from "./version.ts";
+import { checkBenchmarkArgs } from "./benchmark.ts";
+import { checkTrieArgs } from "./trie.ts";
 
 const USAGE = `usage: kvbench k8s [options] -- benchmark|trie ARGUMENTS...
 
@@ -304,13 +306,15 @@ export const k8sCommand: Command = {
         "[WARN] the API key is written into the manifest: prefer --api-key-secret NAME\n",
       );
     }
+    const command =
+      (values.command ?? `deno run -A jsr:@kvbench/cli@${VERSION}`)
+        .split(/\s+/).filter((w) => w !== "");
     const job = indexedJob({
       shards,
       name,
       namespace: values.namespace,
       image: values.image ?? "denoland/deno:2.9.6",
-      command: (values.command ?? `deno run -A jsr:@kvbench/cli@${VERSION}`)
-        .split(/\s+/).filter((w) => w !== ""),
+      command,
       args: run,
       // Whole seconds: the start reads well and parses anywhere.
       startAtMs: Math.ceil((Date.now() + delay * 1000) / 1000) * 1000,
@@ -324,6 +328,22 @@ export const k8sCommand: Command = {
         key: secret.includes(":") ? secret.replace(/^[^:]*:/, "") : "api-key",
       },
     });
+    // Refuse what every pod would refuse: shard 0's arguments, parsed.
+    const pod = (job.spec as {
+      template: { spec: { containers: { args: string[] }[] } };
+    }).template.spec.containers[0].args;
+    const [sub, ...podArgs] = pod.slice(command.length - 1).map((a) =>
+      a.replace("$(JOB_COMPLETION_INDEX)", "0")
+    );
+    try {
+      (sub === "trie" ? checkTrieArgs : checkBenchmarkArgs)(podArgs);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      throw new UsageError(
+        `the pods would refuse the run: kvbench ${sub}: ${error.message}`,
+        USAGE,
+      );
+    }
     out(renderJob(job, { name, pvc, namespace: values.namespace }));
     return Promise.resolve(0);
   },

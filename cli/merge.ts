@@ -108,7 +108,14 @@ async function readPart(dir: string): Promise<Omit<Part, "delta">> {
       `Cannot merge "${dir}": run.json has no timeOrigin and runStartedAt`,
     );
   }
-  const { records, run } = await readRecordsFile(`${dir}/records.jsonl`);
+  const { records, run, cutLine } = await readRecordsFile(
+    `${dir}/records.jsonl`,
+  );
+  if (cutLine !== undefined) {
+    err(
+      `[WARN] ${dir}/records.jsonl: line ${cutLine} was cut short (the run was killed while writing it): skipped\n`,
+    );
+  }
   return { dir, info, records, run };
 }
 
@@ -326,11 +333,33 @@ function reporting(
   };
 }
 
-/** Shards of one run: the same count, no index twice; a missing one is said. */
+/**
+ * Parts of one run: no run twice, no whole run among shards, the same count,
+ * no index twice; a missing one is said.
+ */
 function checkShards(parts: Omit<Part, "delta">[]): void {
+  const same = new Map<string, string>();
+  for (const p of parts) {
+    const key = `${p.info.timeOrigin} ${p.info.runStartedAt}`;
+    const first = same.get(key);
+    if (first !== undefined) {
+      throw new Error(
+        first === p.dir
+          ? `Cannot merge "${p.dir}" twice`
+          : `Cannot merge "${first}" with "${p.dir}": they are the same run`,
+      );
+    }
+    same.set(key, p.dir);
+  }
   const shards = parts.map((p) => p.info.part?.shard ?? p.info.part?.worker)
     .filter((s) => s != null);
   if (shards.length === 0) return;
+  const whole = parts.find((p) => !(p.info.part?.shard ?? p.info.part?.worker));
+  if (whole !== undefined) {
+    throw new Error(
+      `Cannot merge "${whole.dir}" with shards: it is a whole run, not a part of one`,
+    );
+  }
   const count = shards[0]!.count;
   if (shards.some((s) => s!.count !== count)) {
     throw new Error(

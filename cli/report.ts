@@ -10,6 +10,7 @@ import { loadRun, type RunData } from "../report/data.ts";
 import { renderReport } from "../report/html.ts";
 import { renderComparison } from "./compare_figures.ts";
 import {
+  checkOutputPath,
   type Command,
   err,
   out,
@@ -26,6 +27,8 @@ export interface WriteRunReportOptions {
   /** Percentiles of the table (the run's own, when it chose them). */
   percentiles?: readonly number[];
 }
+
+const onWarning = (message: string): void => err(`[WARN] ${message}\n`);
 
 /**
  * Read runs (directories, records files, or sweep directories whose levels
@@ -52,7 +55,7 @@ export async function writeRunReport(
   }
   const runs = await Promise.all(
     expanded.map(({ path, name }) =>
-      loadRun(path, { name, percentiles: options.percentiles })
+      loadRun(path, { name, percentiles: options.percentiles, onWarning })
     ),
   );
   await Deno.writeTextFile(
@@ -164,6 +167,7 @@ export const reportCommand: Command = {
       (positionals.length === 1 && await isDirectory(positionals[0])
         ? `${positionals[0].replace(/\/+$/, "")}/report.html`
         : "kvbench-report.html");
+    await checkOutputPath(output, "--output");
     const runs = await writeRunReport(positionals, output, {
       names: values.name,
       title: values.title,
@@ -207,10 +211,13 @@ export const compareCommand: Command = {
     let output: string | undefined;
     if (values["no-html"]) {
       runs = await Promise.all(
-        positionals.map((path, i) => loadRun(path, { name: names?.[i] })),
+        positionals.map((path, i) =>
+          loadRun(path, { name: names?.[i], onWarning })
+        ),
       );
     } else {
       output = values.output ?? "kvbench-compare.html";
+      await checkOutputPath(output, "--output");
       runs = await writeRunReport(positionals, output, {
         names,
         title: "kvbench comparison",

@@ -27,8 +27,21 @@ export async function createRunDir(
   command: string,
   explicit?: string,
 ): Promise<string> {
+  const mkdirs = async (path: string): Promise<void> => {
+    try {
+      await Deno.mkdir(path, { recursive: true });
+    } catch (error) {
+      throw new Error(
+        `Cannot write the run into "${path}": ${
+          error instanceof Deno.errors.AlreadyExists
+            ? "a file of that name exists"
+            : (error as Error).message
+        }`,
+      );
+    }
+  };
   if (explicit !== undefined) {
-    await Deno.mkdir(explicit, { recursive: true });
+    await mkdirs(explicit);
     for await (const _ of Deno.readDir(explicit)) {
       throw new Error(
         `Cannot write the run into "${explicit}": the directory is not empty`,
@@ -41,7 +54,7 @@ export async function createRunDir(
     "-",
   );
   const parent = runsParent();
-  await Deno.mkdir(parent, { recursive: true });
+  await mkdirs(parent);
   for (let n = 0;; n++) {
     const path = `${parent}/${stamp}-${command}${n ? `-${n}` : ""}`;
     try {

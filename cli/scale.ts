@@ -109,18 +109,22 @@ export async function waitUntilWall(
   const startedAt = wallMs - performance.timeOrigin;
   const wait = startedAt - performance.now();
   if (wait <= 0) return { startedAt, lateMs: -wait };
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, wait);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-  // A timer never fires early by more than the clock's grain; never start early.
-  while (performance.now() < startedAt && !signal.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  // Timers wait at most 2^31 − 1 ms and may fire a little early: wait in
+  // steps until the time has come, never starting early.
+  for (
+    let left = wait;
+    left > 0 && !signal.aborted;
+    left = startedAt - performance.now()
+  ) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(Math.ceil(left), 2 ** 31 - 1));
+      signal.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+    });
   }
   return { startedAt, lateMs: 0 };
 }
@@ -455,6 +459,45 @@ export interface WorkerFailure {
 }
 
 const encoder = new TextEncoder();
+
+/** Options of {@linkcode withWorkers}. */
+export interface WithWorkersOptions {
+  /** The run's directory; undefined: a temporary one, removed at the end. */
+  dir?: string;
+  /** Start the workers, writing into `dir`. */
+  spawn: (dir: string) => Promise<WorkerPool>;
+  /** Told once they started. */
+  onStarted: (pool: WorkerPool, dir: string) => void;
+}
+
+/**
+ * Start a level's workers, run `body` with them, and stop them whatever
+ * happens; a temporary directory is removed, also when they cannot start.
+ */
+export async function withWorkers<T>(
+  body: (pool: WorkerPool) => Promise<T>,
+  options: WithWorkersOptions,
+): Promise<T> {
+  const dir = options.dir ??
+    await Deno.makeTempDir({ prefix: "kvbench-workers-" });
+  const removeTemporary = async (): Promise<void> => {
+    if (options.dir === undefined) await Deno.remove(dir, { recursive: true });
+  };
+  let pool: WorkerPool;
+  try {
+    pool = await options.spawn(dir);
+  } catch (error) {
+    await removeTemporary(); // nothing ran: leave no empty folder behind
+    throw error;
+  }
+  options.onStarted(pool, dir);
+  try {
+    return await body(pool);
+  } finally {
+    await pool[Symbol.asyncDispose]();
+    await removeTemporary();
+  }
+}
 
 /** Worker processes of one run on this host, and the records they write. */
 export class WorkerPool implements AsyncDisposable {

@@ -17,6 +17,7 @@ import { startSimulator } from "../sim/server.ts";
 import { loadTokenizer } from "../engine/text/tokenizer.ts";
 import {
   type Command,
+  err,
   numberFlag,
   out,
   parseFlags,
@@ -216,7 +217,14 @@ export const simCommand: Command = {
         : parsed.tokenizer;
       options.tokenizer = await loadTokenizer(spec, { signal });
     }
-    const sim = await startSimulator({ ...options, modelConfigs });
+    const sim = await startSimulator({
+      ...options,
+      modelConfigs,
+      onListenError: (error, retryMs) =>
+        err(
+          `[WARN] kvbench sim: cannot accept connections (${error.message}): listening again in ${retryMs} ms; raise the open-file limit (ulimit -n) for this many clients\n`,
+        ),
+    });
     const { gpuKvTokens, offloadTokens } = sim.stats();
     const tokens = options.tokenizer
       ? `tokenizer ${parsed.tokenizer}`

@@ -36,12 +36,15 @@ import {
   prepareStart,
   resolveShard,
   runAsWorker,
+  withWorkers,
   WorkerPool,
 } from "./scale.ts";
 import {
+  checkOutputPath,
   chooseTransport,
   type Command,
   err,
+  MAX_WAIT_S,
   out,
   parseApi,
   parseJsonObject,
@@ -275,6 +278,9 @@ const SCHEMA: KvSchema = {
   },
 };
 
+/** Failed requests warned about one by one, per level. */
+const FAILURES_SHOWN = 20;
+
 const USAGE =
   `usage: kvbench trie workload_path=… endpoint=… model=… (concurrency=N | arrival_rate=R) [key=value …]
 
@@ -333,6 +339,15 @@ function parse(args: string[]) {
         ? undefined
         : parseStartAt(v.start_at as string),
     };
+    const split = scale.workers * (scale.part?.count ?? 1);
+    const short = scale.workersAuto || v.worker
+      ? undefined
+      : concurrency?.find((n) => n < split);
+    if (short !== undefined && short !== null) {
+      throw new TypeError(
+        `concurrency=${short} cannot be split over ${split} processes: each needs at least 1 trace in flight`,
+      );
+    }
     if (scale.part !== undefined && !v.worker && levels.length > 1) {
       throw new TypeError(
         "a shard runs one load level: run one job per level of a sweep",
@@ -347,6 +362,12 @@ function parse(args: string[]) {
   const positive = (key: string) => {
     if (v[key] !== null && !((v[key] as number) > 0)) {
       throw new UsageError(`${key} must be > 0`, USAGE);
+    }
+    if (key !== "max_traces" && (v[key] as number) > MAX_WAIT_S) {
+      throw new UsageError(
+        `${key} must be at most ${MAX_WAIT_S} seconds (24.8 days): a longer wait would fire at once`,
+        USAGE,
+      );
     }
   };
   [
@@ -392,6 +413,14 @@ function parse(args: string[]) {
   return { v, baseUrl, shaping, levels, scale };
 }
 
+/**
+ * Refuse, with the {@linkcode UsageError} `kvbench trie` would give,
+ * arguments it would refuse; runs nothing (for `kvbench k8s`).
+ */
+export function checkTrieArgs(args: string[]): void {
+  parse(args);
+}
+
 /** Workers, shard and start time of a run. */
 interface Scale {
   workers: number;
@@ -409,6 +438,9 @@ function stringValues(object: Record<string, unknown>): Record<string, string> {
     if (typeof value !== "string") {
       throw new TypeError(`headers: the value of "${k}" must be a string`);
     }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) {
+      throw new TypeError(`headers: "${k}" is not a header name`);
+    }
     out[k] = value;
   }
   return out;
@@ -425,7 +457,7 @@ function progressDisplay(
   let last = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   let current: TrieResult | undefined;
-  const elapsed = () => (performance.now() - startedAt) / 1000;
+  const elapsed = () => Math.max(0, performance.now() - startedAt) / 1000;
   const draw = () => {
     if (!current) return;
     const lines = renderProgress(current, { elapsedS: elapsed(), durationS });
@@ -473,6 +505,9 @@ export const trieCommand: Command = {
       return 0;
     }
     const { v, baseUrl, shaping, levels, scale } = parsed;
+    for (const key of ["output_json", "records"]) {
+      if (v[key] !== null) await checkOutputPath(v[key] as string, key);
+    }
     const { transport, label } = chooseTransport(shaping.transport, baseUrl);
     const path = await resolveWorkloadPath(v.workload_path as string, {
       progress: true,
@@ -517,6 +552,7 @@ export const trieCommand: Command = {
       : undefined;
     const done: { level: TrieLevel; summary: Record<string, unknown> }[] = [];
     let workersDied = false;
+    let allFailed = false;
     try {
       for (const [i, level] of levels.entries()) {
         if (signal.aborted) break;
@@ -546,6 +582,17 @@ export const trieCommand: Command = {
         });
         done.push({ level, summary: ran.summary });
         workersDied ||= ran.workersDied;
+        const { completed_requests: ok, failed_requests: failed } = ran
+          .summary as { completed_requests: number; failed_requests: number };
+        if (ok === 0 && failed > 0) {
+          err(
+            logLine(
+              "error",
+              `every trace failed (${failed}): nothing was measured; exit 1`,
+            ) + "\n",
+          );
+          allFailed = true;
+        }
       }
       if (done.length > 1) {
         out(renderTrieSweep(done));
@@ -564,8 +611,9 @@ export const trieCommand: Command = {
           }\n`,
         );
       }
-      // A worker that died leaves a partial run: said above, and exit 1.
-      return workersDied ? 1 : 0;
+      // A worker that died leaves a partial run, a level where every trace
+      // failed measured nothing: said above, and exit 1.
+      return workersDied || allFailed ? 1 : 0;
     } finally {
       transport.close();
     }
@@ -655,22 +703,21 @@ async function runTrieLevel(
   if (c.scale.workers <= 1) {
     return { summary: await runTrieLevelIn(c), workersDied: false };
   }
-  const dir = c.dir ?? await Deno.makeTempDir({ prefix: "kvbench-workers-" });
-  const pool = await spawnTrieWorkers(c, dir);
-  out(
-    logLine("info", "workers started", {
-      workers: pool.pids.length,
-      pids: pool.pids.join(","),
-      dir,
-    }) + "\n",
-  );
-  try {
+  return await withWorkers(async (pool) => {
     const summary = await runTrieLevelIn({ ...c, pool });
     return { summary, workersDied: pool.failures.length > 0 };
-  } finally {
-    await pool[Symbol.asyncDispose]();
-    if (c.dir === undefined) await Deno.remove(dir, { recursive: true });
-  }
+  }, {
+    dir: c.dir,
+    spawn: (dir) => spawnTrieWorkers(c, dir),
+    onStarted: (pool, dir) =>
+      out(
+        logLine("info", "workers started", {
+          workers: pool.pids.length,
+          pids: pool.pids.join(","),
+          dir,
+        }) + "\n",
+      ),
+  });
 }
 
 /** Run one level: log lines, tables, distributions, files; resolves to its summary. */
@@ -786,6 +833,7 @@ async function runTrieLevelIn(
     startedAt,
   );
   let result: TrieResult;
+  let failuresShown = 0;
   try {
     result = await runTrie(c.rows, {
       ...trieRunOptions(c),
@@ -802,14 +850,26 @@ async function runTrieLevelIn(
           },
         });
       },
-      onFailure: ({ traceId, turn, record }) =>
+      onFailure: ({ traceId, turn, record }) => {
+        // As trie, one warning per failed trace; a dead endpoint would fail
+        // thousands, so after the first FAILURES_SHOWN one line says so.
+        if (++failuresShown > FAILURES_SHOWN) return;
         err(
           logLine("warning", "request failed", {
             error: record.error?.message,
             request_id: traceId,
             turn,
           }) + "\n",
-        ),
+        );
+        if (failuresShown === FAILURES_SHOWN) {
+          err(
+            logLine(
+              "warning",
+              `further failures are not printed; failed_requests counts them all`,
+            ) + "\n",
+          );
+        }
+      },
       onUsageMissing: () =>
         err(
           logLine(

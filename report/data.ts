@@ -305,6 +305,8 @@ export interface RunDataOptions {
   itlPoints?: number;
   /** Quantiles per CDF (default 1 000). */
   cdfPoints?: number;
+  /** Told what was read but not used (a last records line cut short). */
+  onWarning?: (message: string) => void;
 }
 
 /** What a run is made from (the files' contents). */
@@ -550,8 +552,15 @@ export async function loadRun(
   }
   const name = options.name ??
     basename(pathOrDir.replace(/\/+$/, "")).replace(/\.jsonl$/, "");
+  const cut = (file: string, contents: RecordsFileContents): void => {
+    if (contents.cutLine === undefined) return;
+    options.onWarning?.(
+      `${file}: line ${contents.cutLine} was cut short (the run was killed while writing it): skipped`,
+    );
+  };
   if (!stat.isDirectory) {
     const records = await readRecordsFile(pathOrDir);
+    cut(pathOrDir, records);
     return runData({ source: pathOrDir, records }, { ...options, name });
   }
   const dir = pathOrDir.replace(/\/+$/, "");
@@ -569,6 +578,7 @@ export async function loadRun(
       `Cannot read run "${pathOrDir}": ${(error as Error).message}`,
     );
   }
+  cut(`${dir}/records.jsonl`, records);
   const info = await readJson(`${dir}/run.json`, what("run.json")) as
     | RunInfo
     | undefined;

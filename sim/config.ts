@@ -60,6 +60,12 @@ export interface SimOptions {
   hostname?: string;
   /** Port (default 0: any free port). */
   port?: number;
+  /**
+   * Called when accepting connections fails (for instance "Too many open
+   * files"): the connections already open go on, and the simulator listens
+   * again on its port after `retryMs` (the library never prints).
+   */
+  onListenError?: (error: Error, retryMs: number) => void;
   /** Model id served (default {@linkcode DEFAULT_SIM_MODEL}); sizes come from its `model_configs.json` entry, or the default model's. */
   model?: string;
   /** When set, requests to `/v1/…` need `Authorization: Bearer <apiKey>`. */

@@ -232,22 +232,54 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
   });
 
   const hostname = options.hostname ?? "127.0.0.1";
-  const server = Deno.serve({
-    hostname,
-    port: options.port ?? 0,
-    onListen() {},
-    // A deliberately cut stream lands here; stay quiet (the library never prints).
-    onError: () => errorResponse(500, "Internal server error"),
-  }, handler);
   let closing: Promise<void> | undefined;
+  const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+    const server = Deno.serve({
+      hostname,
+      port,
+      onListen() {},
+      // A deliberately cut stream lands here; stay quiet (the library never prints).
+      onError: () => errorResponse(500, "Internal server error"),
+    }, handler);
+    // Accepting fails for good on an error such as "Too many open files":
+    // the connections already open go on; listen again on the same port.
+    server.finished.catch(async (error: Error) => {
+      for (let waitMs = 100; closing === undefined;) {
+        options.onListenError?.(error, waitMs);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        if (closing !== undefined) return;
+        try {
+          current = listen(server.addr.port);
+          return;
+        } catch (again) {
+          error = again as Error;
+          waitMs = Math.min(waitMs * 2, 5000);
+        }
+      }
+    });
+    return server;
+  };
+  let current: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    current = listen(options.port ?? 0);
+  } catch (error) {
+    engine.close();
+    throw new Error(
+      `Cannot listen on ${urlHost(hostname)}:${options.port ?? 0}: ${
+        error instanceof Deno.errors.AddrInUse
+          ? "the address is in use (is another server running there?)"
+          : (error as Error).message
+      }`,
+    );
+  }
+  const port = current.addr.port;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
       engine.close();
-      await server.shutdown();
+      await current.shutdown().catch(() => {});
     })();
     return closing;
   };
-  const port = server.addr.port;
   return Promise.resolve({
     url: `http://${urlHost(hostname)}:${port}/v1/`,
     port,

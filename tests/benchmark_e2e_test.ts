@@ -204,6 +204,39 @@ Deno.test("benchmark: --duration stops by itself; failures are counted once per 
   }
 });
 
+Deno.test("benchmark: a run where every request failed says so and exits 1", async () => {
+  const server = startScriptedServer({
+    models: [QWEN],
+    script: () => ({ status: 500, message: "engine down" }),
+  });
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      "--endpoint",
+      server.origin,
+      "--num-prompts",
+      "5",
+      "--no-metrics",
+    ]);
+    strictEqual(code, 1, stderr);
+    ok(
+      stdout.includes(
+        "NOTE: kvbench benchmark will send 5 requests (or until you interrupt the process).\n",
+      ),
+      stdout,
+    );
+    ok(stdout.includes("Failed Requests: 5 (5 in interval)\n"), stdout);
+    ok(
+      stderr.endsWith(
+        "[ERROR] every request failed (5): nothing was measured\n",
+      ),
+      stderr,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("benchmark: unreachable endpoint gives tmesh-cli's three-line error and exit 1", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -240,24 +273,32 @@ Deno.test("benchmark: an unknown model lists the known ones (exit 1); --offload-
       bad.stderr,
     );
     ok(bad.stderr.includes("--offload-size GB --bytes-per-token N"));
-    const good = await runCli([
-      "benchmark",
-      "--endpoint",
-      server.origin,
-      "--offload-size",
-      "10",
-      "--bytes-per-token",
-      "98304",
-      "--input-length",
-      "1000",
-      "--duration",
-      "0.5",
-    ]);
+    const sized = (bytesPerToken: string, inputLength: string) =>
+      runCli([
+        ...["benchmark", "--endpoint", server.origin, "--offload-size", "10"],
+        ...["--bytes-per-token", bytesPerToken, "--input-length", inputLength],
+        ...["--duration", "0.5"],
+      ]);
+    const good = await sized("98304", "1000");
     strictEqual(good.code, 0, good.stderr);
     // floor(0.9 × 10 / (98304 × 1000 / 2^30)) = floor(98.30) = 98 contexts, 32 in flight
     ok(good.stdout.includes("Number of Contexts: 98\n"), good.stdout);
     ok(good.stdout.includes("Max Inflight Requests (Load-Balancing): 32\n"));
     ok(good.stdout.includes("Input Length: 1000\n"));
+    // A 1-token context: 0.9 × 10 GiB / 98,304 B = 98,304 contexts is fine,
+    // but 1,024 B/token makes 9,437,184 of them: refused before any request.
+    const sentBefore = server.received.length;
+    const tiny = await sized("1024", "1");
+    strictEqual(tiny.code, 1);
+    strictEqual(
+      tiny.stderr,
+      "\n[ERROR] Cannot size the workload: 9437184 contexts of 1 tokens (more than 100000, with 3145728 requests in flight) would fill 0.9 × 10 GiB: give a longer input length or a smaller offload size\n",
+    );
+    strictEqual(
+      server.received.slice(sentBefore).filter((r) => r.method === "POST")
+        .length,
+      0,
+    );
   } finally {
     await server.close();
   }
@@ -314,6 +355,48 @@ Deno.test("benchmark: usage errors print the synopsis and the error, exit 2; --h
   ]);
   strictEqual(badNumber.code, 2);
   ok(badNumber.stderr.includes(`--duration: invalid value "soon"`));
+  const overSplit = await runCli([
+    "benchmark",
+    "--endpoint",
+    "x",
+    "--workers",
+    "3",
+    "--max-inflight",
+    "2",
+  ]);
+  strictEqual(overSplit.code, 2);
+  ok(
+    overSplit.stderr.endsWith(
+      "kvbench benchmark: error: --max-inflight 2 cannot be split over 3 processes: each needs at least 1 request in flight\n",
+    ),
+    overSplit.stderr,
+  );
+  // A file it could only fail to write after the run is refused before it.
+  for (
+    const [flag, path, why] of [
+      ["--output", "/nonexistent/s.json", 'there is no folder "/nonexistent"'],
+      ["--records", "", "the path is empty"],
+      ["--metrics-out", "/tmp", "it is a directory"],
+    ]
+  ) {
+    const bad = await runCli(["benchmark", "--endpoint", "x", flag, path]);
+    strictEqual(bad.code, 1);
+    strictEqual(
+      bad.stderr,
+      `kvbench benchmark: error: Cannot write ${flag} "${path}": ${why}\n`,
+    );
+  }
+  // Past 2^31 − 1 ms a timer fires at once: refused, not a 1 ms timeout.
+  for (const flag of ["--timeout", "--duration", "--interval"]) {
+    const tooLong = await runCli(["benchmark", "--endpoint", "x", flag, "1e7"]);
+    strictEqual(tooLong.code, 2);
+    ok(
+      tooLong.stderr.endsWith(
+        `kvbench benchmark: error: ${flag}: 1e7 s is longer than a timer can wait (at most 2147483.647 s, 24.8 days)\n`,
+      ),
+      tooLong.stderr,
+    );
+  }
   const help = await runCli(["benchmark", "--help"]);
   strictEqual(help.code, 0);
   ok(help.stdout.includes("--offload-size GB"));

@@ -41,10 +41,20 @@ export interface CliProcess {
 /** Start `deno run -A cli.ts <args>`. */
 export function startCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; fileLimit?: number } =
+    {},
 ): CliProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
+  const argv = [Deno.execPath(), "run", "-A", "--quiet", CLI, ...args];
+  // With `fileLimit`, as after `ulimit -n N` in a shell.
+  const limited = options.fileLimit === undefined ? argv : [
+    "sh",
+    "-c",
+    `ulimit -n ${options.fileLimit} && exec "$@"`,
+    "sh",
+    ...argv,
+  ];
+  const child = new Deno.Command(limited[0], {
+    args: limited.slice(1),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

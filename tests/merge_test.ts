@@ -23,7 +23,8 @@ interface PartSpec {
   timeOrigin: number;
   runStartedAt: number;
   clock: Record<string, unknown>;
-  shard: { index: number; count: number };
+  /** Absent: a whole run, not a shard. */
+  shard?: { index: number; count: number };
   records: ReturnType<typeof testRecord>[];
   end?: { startedAt: number; elapsedMs: number; stopReason: string };
 }
@@ -38,7 +39,7 @@ async function writePart(dir: string, spec: PartSpec): Promise<void> {
       runStartedAt: spec.runStartedAt,
       params: {},
       workload: SIZING,
-      part: { shard: spec.shard },
+      part: spec.shard === undefined ? undefined : { shard: spec.shard },
       clock: spec.clock,
     }),
   );
@@ -171,7 +172,37 @@ Deno.test("merge: refuses a shard twice, different splits, other commands; says 
   assert.equal(twice.code, 1);
   assert.equal(
     twice.stderr,
-    "kvbench merge: error: Cannot merge shard 0/2 twice\n",
+    `kvbench merge: error: Cannot merge "${a}" twice\n`,
+  );
+  // A copy of a part is the same run (the same clock origin and start).
+  await Deno.mkdir(`${root}/copy`);
+  for (const file of ["run.json", "records.jsonl"]) {
+    await Deno.copyFile(`${a}/${file}`, `${root}/copy/${file}`);
+  }
+  const copied = await runCli(["merge", a, `${root}/copy`]);
+  assert.equal(copied.code, 1);
+  assert.equal(
+    copied.stderr,
+    `kvbench merge: error: Cannot merge "${a}" with "${root}/copy": they are the same run\n`,
+  );
+  // A run that was not split is no part of a split one.
+  await writePart(`${root}/whole`, {
+    timeOrigin: 2_000_000,
+    runStartedAt: 100,
+    clock: { method: "server-date", offsetMs: 0, uncertaintyMs: 1 },
+    records: [record(0, 200, 300)],
+  });
+  const whole = await runCli(["merge", a, `${root}/whole`]);
+  assert.equal(whole.code, 1);
+  assert.equal(
+    whole.stderr,
+    `kvbench merge: error: Cannot merge "${root}/whole" with shards: it is a whole run, not a part of one\n`,
+  );
+  const shardTwice = await runCli(["merge", a, b, a]);
+  assert.equal(shardTwice.code, 1);
+  assert.equal(
+    shardTwice.stderr,
+    `kvbench merge: error: Cannot merge "${a}" twice\n`,
   );
   const alone = await runCli(["merge", a, "--output-dir", `${root}/o2`]);
   assert.equal(alone.code, 0, alone.stderr);

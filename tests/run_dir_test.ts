@@ -260,6 +260,16 @@ Deno.test("kvbench report and compare from run directories and records files; ba
       ]);
       assert.equal(code, 0, stderr);
     }
+    await Deno.writeTextFile(`${dir}/file`, "");
+    const onFile = await runCli([
+      "benchmark",
+      ...["--endpoint", sim.url, ...SMALL, "--output-dir", `${dir}/file`],
+    ]);
+    assert.equal(onFile.code, 1);
+    assert.equal(
+      onFile.stderr,
+      `kvbench benchmark: error: Cannot write the run into "${dir}/file": a file of that name exists\n`,
+    );
     // A records file alone, and two runs overlaid under names given.
     const one = await runCli([
       "report",
@@ -315,6 +325,47 @@ Deno.test("kvbench report and compare from run directories and records files; ba
     ]);
     assert.equal(names.code, 2);
     assert.match(names.stderr, /error: --names gives 1 names for 2 runs/);
+    // A run killed while writing a line: that line is skipped, with a word.
+    const lines = (await Deno.readTextFile(`${dir}/a.jsonl`)).split("\n");
+    await Deno.writeTextFile(
+      `${dir}/cut.jsonl`,
+      lines.slice(0, 6).join("\n") + "\n" + lines[6].slice(0, 40),
+    );
+    const cut = await runCli([
+      "report",
+      `${dir}/cut.jsonl`,
+      "--output",
+      `${dir}/cut.html`,
+    ]);
+    assert.equal(cut.code, 0, cut.stderr);
+    assert.equal(
+      cut.stderr,
+      `[WARN] ${dir}/cut.jsonl: line 7 was cut short (the run was killed while writing it): skipped\n`,
+    );
+    assert.match(cut.stdout, /Report of 1 run \(6 records/);
+    // Not the last line, or ended by a newline: it is bad input, not a cut.
+    await Deno.writeTextFile(
+      `${dir}/bad.jsonl`,
+      lines.slice(0, 6).join("\n") + "\n" + lines[6].slice(0, 40) + "\n",
+    );
+    const bad = await runCli(["report", `${dir}/bad.jsonl`]);
+    assert.equal(bad.code, 1);
+    assert.equal(
+      bad.stderr,
+      `kvbench report: error: Cannot read records file "${dir}/bad.jsonl": line 7 is not JSON\n`,
+    );
+    const toFolder = await runCli([
+      "compare",
+      `${dir}/a`,
+      `${dir}/b`,
+      "--output",
+      dir,
+    ]);
+    assert.equal(toFolder.code, 1);
+    assert.equal(
+      toFolder.stderr,
+      `kvbench compare: error: Cannot write --output "${dir}": it is a directory\n`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

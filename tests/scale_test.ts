@@ -320,12 +320,30 @@ Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need r
     ...base,
     ...["--max-inflight", "2", "--workers", "3", "--no-artifacts"],
   ]);
-  assert.equal(crowded.code, 1);
+  assert.equal(crowded.code, 2);
   assert.match(
     crowded.stderr,
+    /^kvbench benchmark: error: --max-inflight 2 cannot be split over 3 processes: each needs at least 1 request in flight\n$/m,
+  );
+  // The same when the sizing gives the in-flight count: floor(0.9 × 1.5 /
+  // 0.183 GiB) = 7 contexts, 2 in flight, known only once the model is.
+  const tmp = await Deno.makeTempDir();
+  const sized = await runCli([
+    ...["benchmark", "--endpoint", sim.url, "--offload-size", "1.5"],
+    ...["--input-length", "2000", "--workers", "3", "--no-artifacts"],
+  ], { env: { TMPDIR: tmp } });
+  assert.equal(sized.code, 1);
+  assert.match(
+    sized.stderr,
     /^kvbench benchmark: error: Cannot split a concurrency of 2 over 3 parts: each needs at least 1\n$/m,
   );
-  assert.ok(!crowded.stdout.includes("workers (pids"), "no worker started");
+  assert.ok(!sized.stdout.includes("workers (pids"), "no worker started");
+  assert.deepEqual(
+    await Array.fromAsync(Deno.readDir(tmp)),
+    [],
+    "no folder left behind",
+  );
+  await Deno.remove(tmp);
   // auto: one worker per core, but never more than requests in flight.
   const auto = await runCli([
     ...base,
@@ -353,6 +371,34 @@ Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need r
     "shard=$(JOB_COMPLETION_INDEX)/2",
     "start_at",
   ]);
+  // No manifest for a run every pod would refuse: the pods' arguments are
+  // parsed as shard 0 gets them.
+  for (
+    const [run, message] of [
+      [
+        ["benchmark", "--duration", "60"],
+        "kvbench benchmark: the following arguments are required: --endpoint",
+      ],
+      [
+        ["benchmark", "--endpoint", "http://vllm:8000", "--max-inflight", "1"],
+        "kvbench benchmark: --max-inflight 1 cannot be split over 2 processes: each needs at least 1 request in flight",
+      ],
+      [
+        ["trie", "workload_path=agentic", "endpoint=h", "model=m"],
+        "kvbench trie: specify exactly one of concurrency or arrival_rate",
+      ],
+    ]
+  ) {
+    const refused = await runCli(["k8s", "--", ...run]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stdout, "");
+    assert.ok(
+      refused.stderr.endsWith(
+        `kvbench k8s: error: the pods would refuse the run: ${message}\n`,
+      ),
+      refused.stderr,
+    );
+  }
 });
 
 Deno.test("trie shards merged: every trace once, the trie tables and distributions of the union", async () => {

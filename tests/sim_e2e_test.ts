@@ -53,6 +53,43 @@ Deno.test("kvbench sim: prints its URL, serves, counts, and stops on SIGTERM", a
   strictEqual(stderr, "");
 });
 
+Deno.test("kvbench sim: out of file descriptors, it warns and serves on (it does not crash)", async () => {
+  const p = startCli(["sim", "--port", "0"], { fileLimit: 64 });
+  const [, url] = await p.waitFor(/at (http:\/\/127\.0\.0\.1:\d+\/v1\/) \(/);
+  const { port } = new URL(url);
+  // More connections than the process may open files: accepting fails.
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < 100; i++) {
+    try {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: +port }));
+    } catch {
+      break; // refused or reset while the simulator had no free descriptor
+    }
+  }
+  for (let i = 0; i < 200 && !p.stderr().includes("Too many open files"); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (const conn of conns) conn.close();
+  // It listens again on the same port and answers.
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    status = await fetch(url.replace("/v1/", "/health"))
+      .then(async (r) => (await r.body?.cancel(), r.status), () => 0);
+  }
+  strictEqual(status, 200);
+  p.kill("SIGTERM");
+  const { code, stderr } = await p.done();
+  strictEqual(code, 0, stderr);
+  ok(
+    stderr.startsWith(
+      "[WARN] kvbench sim: cannot accept connections (Error: Too many open files (os error 24)): listening again in 100 ms; raise the open-file limit (ulimit -n) for this many clients\n",
+    ),
+    stderr,
+  );
+  ok(!stderr.includes("Uncaught"), stderr);
+});
+
 Deno.test("kvbench sim: bad options exit 2 with one line", async () => {
   for (
     const [args, message] of [
@@ -70,6 +107,18 @@ Deno.test("kvbench sim: bad options exit 2 with one line", async () => {
     const { code, stderr } = await runCli(["sim", ...args]);
     strictEqual(code, 2);
     ok(stderr.trimEnd().endsWith(message), stderr);
+  }
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const { port } = taken.addr as Deno.NetAddr;
+    const inUse = await runCli(["sim", "--port", String(port)]);
+    strictEqual(inUse.code, 1);
+    strictEqual(
+      inUse.stderr,
+      `kvbench sim: error: Cannot listen on 127.0.0.1:${port}: the address is in use (is another server running there?)\n`,
+    );
+  } finally {
+    taken.close();
   }
   const help = await runCli(["sim", "--help"]);
   strictEqual(help.code, 0);

@@ -165,6 +165,54 @@ Deno.test("trie: SIGTERM prints the summary of the partial run and exits 0", asy
   }
 });
 
+Deno.test("trie: when every trace fails, 20 warnings then one line, the tables, and exit 1", async () => {
+  const server = startScriptedServer({
+    models: ["m"],
+    script: () => ({ status: 500, message: "engine down" }),
+  });
+  const tok = await qwen3TokenizerDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    // 30 traces, each failing at its first request (no retries).
+    const line = (await Deno.readTextFile(TRACES)).split("\n")[0];
+    await Deno.writeTextFile(
+      `${dir}/t.jsonl`,
+      (line + "\n").repeat(30),
+    );
+    const { code, stdout, stderr } = await runCli([
+      "trie",
+      `workload_path=${dir}/t.jsonl`,
+      `endpoint=${server.origin}/v1`,
+      "model=m",
+      `tokenizer_model=${tok}`,
+      "concurrency=2",
+      "max_retries=0",
+      "max_traces=30",
+      "metrics=False",
+    ]);
+    strictEqual(code, 1, stderr);
+    const lines = stderr.trimEnd().split("\n");
+    strictEqual(
+      lines.filter((l) => l.startsWith("[warning  ] request failed")).length,
+      20,
+      stderr,
+    );
+    strictEqual(
+      lines[20],
+      "[warning  ] further failures are not printed; failed_requests counts them all",
+    );
+    strictEqual(
+      lines.at(-1),
+      "[error    ] every trace failed (30): nothing was measured; exit 1",
+    );
+    ok(stdout.includes("failed_requests=30"), stdout);
+  } finally {
+    await server.close();
+    await Deno.remove(tok, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("trie: an alias is downloaded once into TRIE_DATASET_CACHE via HF_ENDPOINT, then reused", async () => {
   const traces = await Deno.readTextFile(TRACES);
   let downloads = 0;
@@ -219,42 +267,57 @@ Deno.test("trie: an alias is downloaded once into TRIE_DATASET_CACHE via HF_ENDP
 });
 
 Deno.test("trie: bad arguments exit 2 with one line; bad rows and missing tokenizers exit 1", async () => {
-  const unknown = await runCli([
-    "trie",
-    "workload_path=x",
-    "endpoint=h",
-    "model=m",
-    "concurency=2",
-  ]);
+  const trieArgs = (...args: string[]) =>
+    runCli(["trie", "workload_path=x", "endpoint=h", "model=m", ...args]);
+  const unknown = await trieArgs("concurency=2");
   strictEqual(unknown.code, 2);
   ok(
     unknown.stderr.endsWith(
       `kvbench trie: error: Unknown argument "concurency"; did you mean "concurrency"?\n`,
     ),
   );
-  const both = await runCli([
-    "trie",
-    "workload_path=x",
-    "endpoint=h",
-    "model=m",
-    "concurrency=2",
-    "arrival_rate=1",
-  ]);
+  const both = await trieArgs("concurrency=2", "arrival_rate=1");
   strictEqual(both.code, 2);
   ok(
     both.stderr.endsWith(
       "error: specify exactly one of concurrency or arrival_rate\n",
     ),
   );
-  const badBool = await runCli([
-    "trie",
-    "workload_path=x",
-    "endpoint=h",
-    "model=m",
-    "concurrency=2",
-    "stream=yes",
-  ]);
+  const badBool = await trieArgs("concurrency=2", "stream=yes");
   strictEqual(badBool.code, 2);
+  const tooLong = await trieArgs("concurrency=2", "timeout=1e7");
+  const overSplit = await trieArgs("concurrency=4,2", "workers=3");
+  strictEqual(overSplit.code, 2);
+  ok(
+    overSplit.stderr.endsWith(
+      "kvbench trie: error: concurrency=2 cannot be split over 3 processes: each needs at least 1 trace in flight\n",
+    ),
+    overSplit.stderr,
+  );
+  const badHeader = await trieArgs("concurrency=2", 'headers={"X Team":"kv"}');
+  strictEqual(badHeader.code, 2);
+  ok(
+    badHeader.stderr.endsWith(
+      'kvbench trie: error: headers: "X Team" is not a header name\n',
+    ),
+    badHeader.stderr,
+  );
+  const noFolder = await trieArgs(
+    "concurrency=2",
+    "output_json=/nonexistent/o.json",
+  );
+  strictEqual(noFolder.code, 1);
+  strictEqual(
+    noFolder.stderr,
+    'kvbench trie: error: Cannot write output_json "/nonexistent/o.json": there is no folder "/nonexistent"\n',
+  );
+  strictEqual(tooLong.code, 2);
+  ok(
+    tooLong.stderr.endsWith(
+      "kvbench trie: error: timeout must be at most 2147483.647 seconds (24.8 days): a longer wait would fire at once\n",
+    ),
+    tooLong.stderr,
+  );
   const help = await runCli(["trie", "--help"]);
   strictEqual(help.code, 0);
   ok(

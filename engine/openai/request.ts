@@ -416,7 +416,7 @@ class Attempt implements ResponseSink {
             "TimeoutError",
           ),
         ),
-      total,
+      Math.min(total, 2 ** 31 - 1), // a longer delay would fire at once
     );
     const onOuterAbort = (): void => controller.abort(outer!.reason);
     if (outer?.aborted) controller.abort(outer.reason);

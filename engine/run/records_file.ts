@@ -183,11 +183,17 @@ export interface RecordsFileContents {
   run?: RunEnd;
   /** The periodic reports printed: when, and after how many records. */
   reports: { elapsedMs: number; after: number }[];
+  /**
+   * The number of a last line cut short (no newline and not JSON: the writer
+   * was killed while writing it), which was skipped.
+   */
+  cutLine?: number;
 }
 
 /**
  * Read a records file back: its records in order, and the run's last line.
- * An unreadable line is an error naming it.
+ * An unreadable line is an error naming it, but for a last line cut short
+ * (`cutLine`: a run killed while writing), which is skipped.
  *
  * @example Write, then read back
  * ```ts
@@ -213,7 +219,16 @@ export async function readRecordsFile(
   const out: RecordsFileContents = { records: [], reports: [] };
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = parseRecordsLine(lines[i], { path, line: i + 1 });
+    let line: RecordsLine | undefined;
+    try {
+      line = parseRecordsLine(lines[i], { path, line: i + 1 });
+    } catch (error) {
+      // Every line a writer finished ends in a newline: a last one without
+      // it was being written when the process died. Skip it, say so.
+      if (i < lines.length - 1 || !(error instanceof SyntaxError)) throw error;
+      out.cutLine = i + 1;
+      continue;
+    }
     if (line === undefined) continue;
     if (line.kind === "run") out.run = line.run;
     else if (line.kind === "report") {

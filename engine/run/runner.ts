@@ -163,6 +163,12 @@ export async function run(
   return state.summary();
 }
 
+/** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** How long admission may run without giving the event loop a turn. */
+const YIELD_EVERY_MS = 25;
+
 class RunState {
   readonly startedAt: number;
   readonly stopController = new AbortController();
@@ -194,15 +200,16 @@ class RunState {
     if (stop.signal?.aborted) this.stop("signal");
     stop.signal?.addEventListener("abort", this.#onOuterAbort, { once: true });
     if (stop.durationMs !== undefined) {
-      const delay = Math.max(
-        0,
-        this.startedAt + stop.durationMs - performance.now(),
-      );
-      this.#timer = setTimeout(
-        () =>
-          stop.drain ? this.closeAdmission("duration") : this.stop("duration"),
-        delay,
-      );
+      const end = this.startedAt + stop.durationMs;
+      // Re-armed in steps a timer can take: a longer delay would fire at once.
+      const arm = (): void => {
+        const left = end - performance.now();
+        if (left > 0) {
+          this.#timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        } else if (stop.drain) this.closeAdmission("duration");
+        else this.stop("duration");
+      };
+      arm();
     }
   }
 
@@ -236,8 +243,17 @@ class RunState {
     let index = 0;
     let nextArrival = this.startedAt +
       (load.kind === "open" ? load.startMs ?? 0 : 0);
+    // Behind schedule (an arrival rate past what this process can send), the
+    // loop below never waits on a timer: give the event loop a turn every
+    // YIELD_EVERY_MS so the duration timer, signals and responses still run.
+    let turnAt = performance.now();
     try {
       while (this.#admitting) {
+        if (performance.now() - turnAt >= YIELD_EVERY_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          turnAt = performance.now();
+          if (!this.#admitting) break;
+        }
         if (
           maxSessions !== undefined && this.#sessions.started >= maxSessions
         ) {
@@ -254,7 +270,7 @@ class RunState {
           scheduledAt = performance.now();
         } else {
           scheduledAt = nextArrival;
-          await this.#sleepUntil(nextArrival);
+          if (await this.#sleepUntil(nextArrival)) turnAt = performance.now();
           if (!this.#admitting) break;
           nextArrival += load.arrivals(index, nextArrival - this.startedAt);
         }
@@ -277,20 +293,24 @@ class RunState {
     }
   }
 
-  async #sleepUntil(at: number): Promise<void> {
+  /** Sleep until `at` (or admission closes); true if it waited on a timer. */
+  async #sleepUntil(at: number): Promise<boolean> {
     // A timer may fire a fraction of a millisecond early: sleep again until
     // the arrival is due, so nothing is sent before its scheduled time.
+    let slept = false;
     for (let delay = at - performance.now(); delay > 0 && this.#admitting;) {
+      slept = true;
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         new Promise<void>((resolve) =>
-          timer = setTimeout(resolve, Math.ceil(delay))
+          timer = setTimeout(resolve, Math.min(Math.ceil(delay), MAX_TIMER_MS))
         ),
         this.#admissionClosed,
       ]);
       clearTimeout(timer);
       delay = at - performance.now();
     }
+    return slept;
   }
 
   #launch(session: Session, id: number, scheduledAt: number): void {
@@ -424,7 +444,8 @@ class RunState {
 
   async settle(): Promise<void> {
     while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
-    this.#endedAt = performance.now();
+    // A run stopped before its start time ends at its start.
+    this.#endedAt = Math.max(performance.now(), this.startedAt);
     clearTimeout(this.#timer);
     this.#options.stop?.signal?.removeEventListener(
       "abort",
@@ -504,7 +525,7 @@ export function abortableSleep(
         resolve();
         return;
       }
-      timer = setTimeout(arm, Math.ceil(left));
+      timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     arm();

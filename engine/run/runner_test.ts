@@ -86,6 +86,44 @@ Deno.test("a session's sleep is cut short by the stop signal", async () => {
   strictEqual(summary.sessions.cancelled, 1);
 });
 
+Deno.test("an arrival rate past what the process can send still stops at the duration and on a signal", async () => {
+  // 1e9 sessions/s: every arrival is already due, so admission never waits on
+  // a timer. The workload ends by itself after 3M sessions, long after 50 ms:
+  // a run that starved its own duration timer ends "exhausted" instead.
+  function* flood(): Generator<Session> {
+    for (let i = 0; i < 3_000_000; i++) yield async () => {};
+  }
+  const endpoint = { baseUrl: "http://127.0.0.1:1/v1/", model: "m" };
+  const timed = await run(flood(), {
+    endpoint,
+    load: openLoop(constantRate(1e9)),
+    stop: { durationMs: 50 },
+  });
+  strictEqual(timed.stopReason, "duration");
+  ok(timed.sessions.started < 3_000_000, `${timed.sessions.started} started`);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  const signalled = await run(flood(), {
+    endpoint,
+    load: openLoop(constantRate(1e9)),
+    stop: { signal: controller.signal },
+  });
+  strictEqual(signalled.stopReason, "signal");
+});
+
+Deno.test("a duration longer than a timer can take (2^31 ms) does not end the run at once", async () => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 100);
+  const summary = await run([async (ctx) => await ctx.sleep(2 ** 32)], {
+    endpoint: { baseUrl: "http://127.0.0.1:1/v1/", model: "m" },
+    stop: { durationMs: 2 ** 32, signal: controller.signal },
+  });
+  // Neither the 2^32 ms sleep nor the 2^32 ms duration fired early: the
+  // signal at 100 ms ended the run.
+  strictEqual(summary.stopReason, "signal");
+  strictEqual(summary.sessions.cancelled, 1);
+});
+
 Deno.test("open loop admits at the arrival times, however many are running", async () => {
   const server = startScriptedServer({ script: () => ({ firstTokenMs: 300 }) });
   try {

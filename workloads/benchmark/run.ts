@@ -114,7 +114,10 @@ export async function runBenchmark(
   const write = options.write ?? (() => {});
   const warn = options.warn ?? (() => {});
   const warned = new Set<RequestErrorKind | "usage">();
-  const elapsed = (): number => (performance.now() - startedAt) / 1000;
+  // Never negative: a run interrupted while it waits for its start time
+  // (--start-at) ends at its start.
+  const elapsed = (): number =>
+    Math.max(0, performance.now() - startedAt) / 1000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = (): void => {
     if (metrics.pending) {
@@ -183,7 +186,7 @@ export async function runBenchmark(
     // they were all read here.
     const end = options.source === undefined
       ? elapsed()
-      : (summary.endedAt - startedAt) / 1000;
+      : Math.max(0, summary.endedAt - startedAt) / 1000;
     return { final: metrics.report(end), summary, distributions };
   } finally {
     clearTimeout(timer);

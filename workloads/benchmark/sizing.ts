@@ -26,6 +26,13 @@ export interface BenchmarkSizing {
   outputLength: number;
 }
 
+/**
+ * The most contexts a workload is sized to: more would need a third as many
+ * connections in flight and hold every prompt in memory, and only comes of an
+ * input length far too short for the offload tier.
+ */
+export const MAX_CONTEXTS = 100_000;
+
 /** Options of {@linkcode sizeBenchmark}. */
 export interface SizeBenchmarkOptions {
   /** Offload capacity, GiB. */
@@ -43,7 +50,8 @@ export interface SizeBenchmarkOptions {
 /**
  * Size the workload as tmesh-cli: contexts = floor(0.9 × offload /
  * (bytes per token × input length / 1024³)), questions = contexts, in flight
- * = floor(contexts / 3) but at least 1 (tmesh-cli hung below 3 contexts).
+ * = floor(contexts / 3) but at least 1 (tmesh-cli hung below 3 contexts);
+ * more than {@linkcode MAX_CONTEXTS} contexts is a `RangeError`.
  *
  * @example Qwen3-30B-A3B with a 100 GiB offload tier
  * ```ts
@@ -86,6 +94,13 @@ export function sizeBenchmark(
       `Cannot size the workload: one ${inputLength}-token context (${
         perContextGib.toFixed(2)
       } GiB) does not fit in ${fillRatio} × ${offloadSizeGib} GiB`,
+    );
+  }
+  if (contexts > MAX_CONTEXTS) {
+    throw new RangeError(
+      `Cannot size the workload: ${contexts} contexts of ${inputLength} tokens (more than ${MAX_CONTEXTS}, with ${
+        Math.floor(contexts / 3)
+      } requests in flight) would fill ${fillRatio} × ${offloadSizeGib} GiB: give a longer input length or a smaller offload size`,
     );
   }
   return {

@@ -5,7 +5,7 @@ import {
   offloadSizeGib,
   parseGib,
 } from "../../engine/models/model_config.ts";
-import { renderBenchmarkSpec, sizeBenchmark } from "./sizing.ts";
+import { MAX_CONTEXTS, renderBenchmarkSpec, sizeBenchmark } from "./sizing.ts";
 import { benchmarkWorkload } from "./workload.ts";
 import type { RequestSpec, SessionContext } from "../../engine/types.ts";
 
@@ -69,6 +69,33 @@ Deno.test("sizing keeps at least one request in flight and refuses a context tha
     () => sizeBenchmark("m", { offloadSizeGib: 1, bytesPerToken: 98304 }),
     /does not fit/,
   );
+});
+
+Deno.test("sizing refuses more than MAX_CONTEXTS contexts (an input length far too short)", () => {
+  // 1 GiB / (1024 B/token × 1 token) × 0.9 = 943,718 contexts: refused.
+  throws(
+    () =>
+      sizeBenchmark("m", {
+        offloadSizeGib: 1,
+        bytesPerToken: 1024,
+        inputLength: 1,
+      }),
+    {
+      name: "RangeError",
+      message:
+        "Cannot size the workload: 943718 contexts of 1 tokens (more than 100000, with 314572 requests in flight) would fill 0.9 × 1 GiB: give a longer input length or a smaller offload size",
+    },
+  );
+  // 943,718.4 / 10 tokens = 94,371 contexts: under MAX_CONTEXTS, sized.
+  strictEqual(
+    sizeBenchmark("m", {
+      offloadSizeGib: 1,
+      bytesPerToken: 1024,
+      inputLength: 10,
+    }).contexts,
+    94371,
+  );
+  strictEqual(MAX_CONTEXTS, 100_000);
 });
 
 Deno.test("renderBenchmarkSpec prints tmesh-cli's block", () => {
