@@ -38,7 +38,11 @@ export interface RunOptions {
   endpoint: EndpointConfig;
   /** How sessions are admitted (default: one at a time). */
   load?: LoadPolicy;
-  /** A cap on requests in flight across all sessions; extra requests queue in the client (the wait is `sentAt − scheduledAt`). */
+  /**
+   * A cap on requests in flight across all sessions; extra requests queue in
+   * the client (the wait is `sentAt − scheduledAt`). While 10,000 wait, an
+   * open loop admits no new session (its lag then shows the same way).
+   */
   maxInFlight?: number;
   /** When to stop. */
   stop?: StopOptions;
@@ -166,6 +170,12 @@ export async function run(
 /** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * Requests waiting for an in-flight slot beyond which an open loop stops
+ * admitting until some are sent (memory stays bounded at any arrival rate).
+ */
+const MAX_WAITING = 10_000;
+
 /** How long admission may run without giving the event loop a turn. */
 const YIELD_EVERY_MS = 25;
 
@@ -187,7 +197,9 @@ class RunState {
   #sessions = { started: 0, completed: 0, failed: 0, cancelled: 0 };
   #requests = { sent: 0, ok: 0, failed: 0, aborted: 0 };
   #inFlight = 0;
-  #queue: (() => void)[] = [];
+  /** Requests waiting for a slot, first at `#queueHead` (no O(n) shift). */
+  #queue: ((() => void) | undefined)[] = [];
+  #queueHead = 0;
   #endedAt = 0;
 
   constructor(options: RunOptions) {
@@ -269,6 +281,15 @@ class RunState {
           if (!this.#admitting) break;
           scheduledAt = performance.now();
         } else {
+          // Past what the server takes, requests would queue here without
+          // bound: admission waits while MAX_WAITING do, and the sessions it
+          // admits late carry their due time, so the lag shows.
+          while (this.#admitting && this.#waiting() >= MAX_WAITING) {
+            await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+            this.#slotFreed = undefined;
+            turnAt = performance.now();
+          }
+          if (!this.#admitting) break;
           scheduledAt = nextArrival;
           if (await this.#sleepUntil(nextArrival)) turnAt = performance.now();
           if (!this.#admitting) break;
@@ -437,9 +458,29 @@ class RunState {
 
   #release(): void {
     if (this.#options.maxInFlight === undefined) return;
-    const next = this.#queue.shift();
-    if (next) next(); // the slot passes straight to the next waiter
-    else this.#inFlight--;
+    if (this.#queueHead === this.#queue.length) {
+      this.#inFlight--;
+      return;
+    }
+    const next = this.#queue[this.#queueHead]!;
+    this.#queue[this.#queueHead++] = undefined;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (
+      this.#queueHead >= 1024 && this.#queueHead * 2 >= this.#queue.length
+    ) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    // Admission paused on a full backlog may go on.
+    if (this.#waiting() === MAX_WAITING - 1) this.#slotFreed?.();
+    next(); // the slot passes straight to the next waiter
+  }
+
+  /** Requests waiting for a slot. */
+  #waiting(): number {
+    return this.#queue.length - this.#queueHead;
   }
 
   async settle(): Promise<void> {

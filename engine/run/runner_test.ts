@@ -111,6 +111,33 @@ Deno.test("an arrival rate past what the process can send still stops at the dur
   strictEqual(signalled.stopReason, "signal");
 });
 
+Deno.test("past what the server takes, an open loop stops admitting while 10,000 requests wait for a slot", async () => {
+  const server = startScriptedServer({
+    script: () => ({ firstTokenMs: 5_000 }),
+  });
+  try {
+    function* flood(): Generator<Session> {
+      for (let i = 0; i < 1_000_000; i++) {
+        yield async (ctx) => void await ctx.send({ prompt: "x", maxTokens: 1 });
+      }
+    }
+    const summary = await run(flood(), {
+      endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" },
+      load: openLoop(constantRate(1e9)),
+      maxInFlight: 1,
+      stop: { durationMs: 1_000 },
+    });
+    // One request in flight (held 5 s), 10,000 waiting: then admission
+    // waited, where it used to admit every due arrival (a million here).
+    const started = summary.sessions.started;
+    ok(started >= 10_001 && started <= 10_100, `${started} sessions started`);
+    strictEqual(summary.stopReason, "duration");
+    strictEqual(summary.requests.aborted, started);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("a duration longer than a timer can take (2^31 ms) does not end the run at once", async () => {
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 100);
