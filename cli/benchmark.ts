@@ -591,14 +591,14 @@ export const benchmarkCommand: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message, USAGE);
     }
-    if (opts.output !== undefined) {
-      await checkOutputPath(opts.output, "--output");
-    }
-    if (opts.records !== undefined) {
-      await checkOutputPath(opts.records, "--records");
-    }
-    if (opts.metricsOut !== undefined) {
-      await checkOutputPath(opts.metricsOut, "--metrics-out");
+    for (
+      const [path, flag] of [
+        [opts.output, "--output"],
+        [opts.records, "--records"],
+        [opts.metricsOut, "--metrics-out"],
+      ]
+    ) {
+      if (path !== undefined) await checkOutputPath(path, flag!);
     }
     const configs = opts.modelConfigs
       ? await loadModelConfigs(opts.modelConfigs)

@@ -120,7 +120,8 @@ export function numberFlag(
 
 /**
  * Refuse, before a run, a file path it could only fail to write at the end:
- * an empty path, a directory, or a path in a folder that does not exist.
+ * a directory, a path ending in "/", or a path in a folder that does not
+ * exist. An empty path means "none" (as trie's), and passes.
  */
 export async function checkOutputPath(
   path: string,
@@ -129,7 +130,8 @@ export async function checkOutputPath(
   const refuse = (why: string): never => {
     throw new Error(`Cannot write ${name} "${path}": ${why}`);
   };
-  if (path === "") refuse("the path is empty");
+  if (path === "") return;
+  if (path.endsWith("/")) refuse("it names a folder, not a file");
   const info = await Deno.stat(path).catch(() => undefined);
   if (info?.isDirectory) refuse("it is a directory");
   const dir = dirname(path);

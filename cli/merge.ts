@@ -340,7 +340,10 @@ function reporting(
 function checkShards(parts: Omit<Part, "delta">[]): void {
   const same = new Map<string, string>();
   for (const p of parts) {
-    const key = `${p.info.timeOrigin} ${p.info.runStartedAt}`;
+    // Workers of one run share its clock and start: their part tells them apart.
+    const key = `${p.info.timeOrigin} ${p.info.runStartedAt} ${
+      JSON.stringify(p.info.part ?? null)
+    }`;
     const first = same.get(key);
     if (first !== undefined) {
       throw new Error(

@@ -505,7 +505,7 @@ export const trieCommand: Command = {
       return 0;
     }
     const { v, baseUrl, shaping, levels, scale } = parsed;
-    for (const key of ["output_json", "records"]) {
+    for (const key of ["output_json", "records", "metrics_out"]) {
       if (v[key] !== null) await checkOutputPath(v[key] as string, key);
     }
     const { transport, label } = chooseTransport(shaping.transport, baseUrl);
@@ -853,7 +853,17 @@ async function runTrieLevelIn(
       onFailure: ({ traceId, turn, record }) => {
         // As trie, one warning per failed trace; a dead endpoint would fail
         // thousands, so after the first FAILURES_SHOWN one line says so.
-        if (++failuresShown > FAILURES_SHOWN) return;
+        if (++failuresShown > FAILURES_SHOWN) {
+          if (failuresShown === FAILURES_SHOWN + 1) {
+            err(
+              logLine(
+                "warning",
+                `more requests failed: not printed; failed_requests counts them all`,
+              ) + "\n",
+            );
+          }
+          return;
+        }
         err(
           logLine("warning", "request failed", {
             error: record.error?.message,
@@ -861,14 +871,6 @@ async function runTrieLevelIn(
             turn,
           }) + "\n",
         );
-        if (failuresShown === FAILURES_SHOWN) {
-          err(
-            logLine(
-              "warning",
-              `further failures are not printed; failed_requests counts them all`,
-            ) + "\n",
-          );
-        }
       },
       onUsageMissing: () =>
         err(

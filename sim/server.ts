@@ -270,6 +270,7 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
           ? "the address is in use (is another server running there?)"
           : (error as Error).message
       }`,
+      { cause: error },
     );
   }
   const port = current.addr.port;

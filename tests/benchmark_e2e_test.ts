@@ -375,7 +375,7 @@ Deno.test("benchmark: usage errors print the synopsis and the error, exit 2; --h
   for (
     const [flag, path, why] of [
       ["--output", "/nonexistent/s.json", 'there is no folder "/nonexistent"'],
-      ["--records", "", "the path is empty"],
+      ["--records", "runs/", "it names a folder, not a file"],
       ["--metrics-out", "/tmp", "it is a directory"],
     ]
   ) {

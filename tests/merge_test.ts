@@ -23,8 +23,10 @@ interface PartSpec {
   timeOrigin: number;
   runStartedAt: number;
   clock: Record<string, unknown>;
-  /** Absent: a whole run, not a shard. */
+  /** Absent (and no worker): a whole run, not a part. */
   shard?: { index: number; count: number };
+  /** A worker of a `--workers` run. */
+  worker?: { index: number; count: number };
   records: ReturnType<typeof testRecord>[];
   end?: { startedAt: number; elapsedMs: number; stopReason: string };
 }
@@ -39,7 +41,11 @@ async function writePart(dir: string, spec: PartSpec): Promise<void> {
       runStartedAt: spec.runStartedAt,
       params: {},
       workload: SIZING,
-      part: spec.shard === undefined ? undefined : { shard: spec.shard },
+      part: spec.shard !== undefined
+        ? { shard: spec.shard }
+        : spec.worker !== undefined
+        ? { worker: spec.worker }
+        : undefined,
       clock: spec.clock,
     }),
   );
@@ -198,6 +204,26 @@ Deno.test("merge: refuses a shard twice, different splits, other commands; says 
     whole.stderr,
     `kvbench merge: error: Cannot merge "${root}/whole" with shards: it is a whole run, not a part of one\n`,
   );
+  // Workers of one run share its clock origin and start: not the same run.
+  for (const index of [0, 1]) {
+    await writePart(`${root}/w${index}`, {
+      timeOrigin: 3_000_000,
+      runStartedAt: 100,
+      clock: { method: "same-host", offsetMs: 0, uncertaintyMs: 0 },
+      worker: { index, count: 2 },
+      records: [record(index, 200 + index, 300 + index)],
+      end: { startedAt: 100, elapsedMs: 250, stopReason: "max_requests" },
+    });
+  }
+  const workers = await runCli([
+    "merge",
+    `${root}/w0`,
+    `${root}/w1`,
+    "--output-dir",
+    `${root}/ow`,
+  ]);
+  assert.equal(workers.code, 0, workers.stderr);
+  assert.match(workers.stdout, /Merged 2 runs \(2 records/);
   const shardTwice = await runCli(["merge", a, b, a]);
   assert.equal(shardTwice.code, 1);
   assert.equal(

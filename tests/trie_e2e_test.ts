@@ -199,7 +199,7 @@ Deno.test("trie: when every trace fails, 20 warnings then one line, the tables, 
     );
     strictEqual(
       lines[20],
-      "[warning  ] further failures are not printed; failed_requests counts them all",
+      "[warning  ] more requests failed: not printed; failed_requests counts them all",
     );
     strictEqual(
       lines.at(-1),

@@ -277,6 +277,7 @@ class RunState {
           while (this.#admitting && this.#active.size >= load.concurrency) {
             await new Promise<void>((resolve) => (this.#slotFreed = resolve));
             this.#slotFreed = undefined;
+            turnAt = performance.now(); // the event loop has had its turn
           }
           if (!this.#admitting) break;
           scheduledAt = performance.now();

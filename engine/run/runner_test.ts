@@ -115,12 +115,12 @@ Deno.test("past what the server takes, an open loop stops admitting while 10,000
   const server = startScriptedServer({
     script: () => ({ firstTokenMs: 5_000 }),
   });
-  try {
-    function* flood(): Generator<Session> {
-      for (let i = 0; i < 1_000_000; i++) {
-        yield async (ctx) => void await ctx.send({ prompt: "x", maxTokens: 1 });
-      }
+  function* flood(): Generator<Session> {
+    for (let i = 0; i < 1_000_000; i++) {
+      yield async (ctx) => void await ctx.send({ prompt: "x", maxTokens: 1 });
     }
+  }
+  try {
     const summary = await run(flood(), {
       endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" },
       load: openLoop(constantRate(1e9)),
