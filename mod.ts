@@ -389,8 +389,12 @@ export { RecordsTail } from "./engine/run/records_tail.ts";
 
 // The simulator (also `@kvbench/cli/sim`).
 export {
+  type EngineStats,
+  type FaultCounts,
+  type FaultOptions,
   type SimOptions,
   type SimServer,
   type SimStats,
+  type SimTokenizer,
   startSimulator,
 } from "./sim/mod.ts";

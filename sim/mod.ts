@@ -28,3 +28,4 @@ export type { FaultCounts, SimStats } from "./metrics.ts";
 export type { FaultOptions } from "./faults.ts";
 export type { EngineStats } from "./engine.ts";
 export type { SimTokenizer } from "./token_count.ts";
+export type { ModelConfig } from "../engine/models/model_config.ts";

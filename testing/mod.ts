@@ -36,6 +36,8 @@ export {
   startScriptedServer,
 } from "./scripted_server.ts";
 export { testRecord } from "./records.ts";
+export type { RequestErrorKind, RequestRecord } from "../engine/types.ts";
+export type { Tokenizer } from "../engine/text/tokenizer.ts";
 export {
   gptossTokenizer,
   QWEN3_TOKENIZER_FILES,
