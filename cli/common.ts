@@ -7,6 +7,7 @@
 import { dirname } from "node:path";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { writeAllSync } from "../engine/io/write_all.ts";
+import { MAX_TIMER_MS } from "../engine/timer.ts";
 import { fetchTransport } from "../engine/transport/fetch.ts";
 import { http1Transport, usesProxy } from "../engine/transport/http1.ts";
 import type { Transport } from "../engine/transport/transport.ts";
@@ -141,7 +142,7 @@ export async function checkOutputPath(
 }
 
 /** The longest wait a timer can take, in seconds: 2^31 − 1 ms (24.8 days). */
-export const MAX_WAIT_S = (2 ** 31 - 1) / 1000;
+export const MAX_WAIT_S: number = MAX_TIMER_MS / 1000;
 
 /**
  * A time in seconds given to `flag`, or undefined when it was not given: a
@@ -164,6 +165,22 @@ export function secondsFlag(
 }
 
 /**
+ * Whether `name` is an HTTP header name (an RFC 9110 token).
+ *
+ * @example Usage
+ * ```ts
+ * import { isHeaderName } from "./common.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isHeaderName("X-Team"), true);
+ * assert.equal(isHeaderName("X Team"), false);
+ * ```
+ */
+export function isHeaderName(name: string): boolean {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name);
+}
+
+/**
  * `K:V` header arguments as a header object; a value without a colon, or an
  * empty name, is an error (thrown as a `TypeError` naming the argument).
  */
@@ -174,7 +191,7 @@ export function parseHeaders(
   for (const value of values) {
     const colon = value.indexOf(":");
     const name = value.slice(0, colon).trim();
-    if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    if (colon <= 0 || !isHeaderName(name)) {
       throw new TypeError(`header "${value}": expected NAME:VALUE`);
     }
     headers[name] = value.slice(colon + 1).trim();

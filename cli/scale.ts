@@ -16,6 +16,7 @@
  */
 import { clockDelta, rebaseRecord } from "../engine/run/align.ts";
 import { parsePart } from "../engine/run/part.ts";
+import { abortableSleep } from "../engine/run/runner.ts";
 import { RecordsTail } from "../engine/run/records_tail.ts";
 import type {
   RecordHandlers,
@@ -109,23 +110,9 @@ export async function waitUntilWall(
   const startedAt = wallMs - performance.timeOrigin;
   const wait = startedAt - performance.now();
   if (wait <= 0) return { startedAt, lateMs: -wait };
-  // Timers wait at most 2^31 − 1 ms and may fire a little early: wait in
-  // steps until the time has come, never starting early.
-  for (
-    let left = wait;
-    left > 0 && !signal.aborted;
-    left = startedAt - performance.now()
-  ) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(Math.ceil(left), 2 ** 31 - 1));
-      signal.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-    });
-  }
+  // Never early, however long (it re-arms past a timer's longest delay);
+  // an abort ends the wait and the run starts (and stops) at once.
+  await abortableSleep(wait, signal).catch(() => {});
   return { startedAt, lateMs: 0 };
 }
 

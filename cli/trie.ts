@@ -44,6 +44,7 @@ import {
   chooseTransport,
   type Command,
   err,
+  isHeaderName,
   MAX_WAIT_S,
   out,
   parseApi,
@@ -438,7 +439,7 @@ function stringValues(object: Record<string, unknown>): Record<string, string> {
     if (typeof value !== "string") {
       throw new TypeError(`headers: the value of "${k}" must be a string`);
     }
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) {
+    if (!isHeaderName(k)) {
       throw new TypeError(`headers: "${k}" is not a header name`);
     }
     out[k] = value;

@@ -9,24 +9,31 @@ const ROOT = new URL("../", import.meta.url);
 
 /**
  * What each area may import besides itself. Engine layers, bottom up:
- * foundations (types, rng, format, io, models), then metrics, text and
+ * foundations (types, rng, timer, format, io, models), then metrics, text and
  * transport, then the OpenAI protocol, then the runner.
  */
 const ALLOWED: Record<string, readonly string[]> = {
   "engine/types": [],
   "engine/rng": [],
+  "engine/timer": [],
   "engine/format": [],
   "engine/io": [],
   "engine/models": [],
   "engine/metrics": ["engine/types", "engine/format"],
   "engine/text": ["engine/io", "engine/rng"],
   "engine/transport": ["engine/io"],
-  "engine/openai": ["engine/types", "engine/text", "engine/transport"],
+  "engine/openai": [
+    "engine/types",
+    "engine/timer",
+    "engine/text",
+    "engine/transport",
+  ],
   // The server's view (Prometheus metrics, engine detection): on its own.
   "engine/server": [],
   "engine/run": [
     "engine/types",
     "engine/rng",
+    "engine/timer",
     "engine/io",
     "engine/openai",
     "engine/transport",

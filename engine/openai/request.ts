@@ -8,6 +8,7 @@
 import { codePoints } from "../text/code_points.ts";
 import { networkErrorText } from "../transport/network_error.ts";
 import { ChunkScan } from "./chunk_scan.ts";
+import { MAX_TIMER_MS } from "../timer.ts";
 import { SseParser } from "./sse.ts";
 import { defaultTransport } from "../transport/http1.ts";
 import type {
@@ -416,7 +417,7 @@ class Attempt implements ResponseSink {
             "TimeoutError",
           ),
         ),
-      Math.min(total, 2 ** 31 - 1), // a longer delay would fire at once
+      Math.min(total, MAX_TIMER_MS), // a longer delay would fire at once
     );
     const onOuterAbort = (): void => controller.abort(outer!.reason);
     if (outer?.aborted) controller.abort(outer.reason);

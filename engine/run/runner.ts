@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MAX_TIMER_MS } from "../timer.ts";
 import { closedLoop, type LoadPolicy } from "./load.ts";
 import { type EndpointConfig, sendRequest } from "../openai/request.ts";
 import type {
@@ -166,9 +167,6 @@ export async function run(
   if (state.sinkError !== undefined) throw state.sinkError;
   return state.summary();
 }
-
-/** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Requests waiting for an in-flight slot beyond which an open loop stops
