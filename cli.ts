@@ -21,14 +21,14 @@ import {
   out,
   ReportedError,
   UsageError,
-} from "./cli/common.ts";
-import { benchmarkCommand } from "./cli/benchmark.ts";
-import { trieCommand } from "./cli/trie.ts";
-import { simCommand } from "./cli/sim.ts";
-import { mergeCommand } from "./cli/merge.ts";
-import { k8sCommand } from "./cli/k8s.ts";
-import { compareCommand, reportCommand } from "./cli/report.ts";
-import { VERSION } from "./cli/version.ts";
+} from "./lib/cli/common.ts";
+import { benchmarkCommand } from "./workloads/benchmark/command.ts";
+import { trieCommand } from "./workloads/trie/command.ts";
+import { simCommand } from "./lib/cli/sim_command.ts";
+import { mergeCommand } from "./lib/cli/merge_command.ts";
+import { k8sCommand } from "./lib/cli/k8s_command.ts";
+import { compareCommand, reportCommand } from "./lib/cli/report_command.ts";
+import { VERSION } from "./lib/cli/version.ts";
 
 const COMMANDS: readonly Command[] = [
   benchmarkCommand,

@@ -81,7 +81,7 @@ export type {
   Session,
   SessionContext,
   Workload,
-} from "./engine/types.ts";
+} from "./lib/types.ts";
 
 // Engine: transport, OpenAI protocol, run and load.
 export type {
@@ -89,23 +89,23 @@ export type {
   ResponseSink,
   SendOptions,
   Transport,
-} from "./engine/transport/transport.ts";
-export { fetchTransport } from "./engine/transport/fetch.ts";
+} from "./lib/transport/transport.ts";
+export { fetchTransport } from "./lib/transport/fetch.ts";
 export {
   defaultTransport,
   type Http1Options,
   http1Transport,
-} from "./engine/transport/http1.ts";
+} from "./lib/transport/http1.ts";
 export {
   discoverModels,
   type DiscoverOptions,
   normalizeEndpoint,
-} from "./engine/openai/endpoint.ts";
+} from "./lib/openai/endpoint.ts";
 export {
   type EndpointConfig,
   type RequestContext,
   sendRequest,
-} from "./engine/openai/request.ts";
+} from "./lib/openai/request.ts";
 export {
   type RecordHandlers,
   type RecordSource,
@@ -116,7 +116,7 @@ export {
   type SessionOutcome,
   type StopOptions,
   type StopReason,
-} from "./engine/run/runner.ts";
+} from "./lib/run/runner.ts";
 export {
   type ArrivalProcess,
   closedLoop,
@@ -128,14 +128,14 @@ export {
   poisson,
   ramp,
   type RandomOptions,
-} from "./engine/run/load.ts";
+} from "./lib/run/load.ts";
 export {
   parsePart,
   partConcurrency,
   partCount,
   partLoad,
-} from "./engine/run/part.ts";
-export { type Random, seededRandom } from "./engine/rng.ts";
+} from "./lib/run/part.ts";
+export { type Random, seededRandom } from "./lib/rng.ts";
 export {
   type LineSource,
   openRecordsFile,
@@ -146,7 +146,7 @@ export {
   type RecordsFileContents,
   type RecordsLine,
   type RunEnd,
-} from "./engine/run/records_file.ts";
+} from "./lib/run/records_file.ts";
 
 // Engine: metrics.
 export {
@@ -156,7 +156,7 @@ export {
   type OutputTokensSource,
   type RequestFigures,
   requestFigures,
-} from "./engine/metrics/figures.ts";
+} from "./lib/metrics/figures.ts";
 export {
   DEFAULT_PERCENTILES,
   type Distribution,
@@ -168,20 +168,20 @@ export {
   type RenderDistributionsOptions,
   type Slos,
   type SummaryOptions,
-} from "./engine/metrics/distributions.ts";
-export { CountedSamples, Samples } from "./engine/metrics/samples.ts";
-export { type RecordTotals, recordTotals } from "./engine/metrics/totals.ts";
+} from "./lib/metrics/distributions.ts";
+export { CountedSamples, Samples } from "./lib/metrics/samples.ts";
+export { type RecordTotals, recordTotals } from "./lib/metrics/totals.ts";
 export {
   mean,
   percentile,
   summarize,
   type Summary,
-} from "./engine/metrics/stats.ts";
+} from "./lib/metrics/stats.ts";
 export {
   renderTable,
   type RenderTableOptions,
   type TableColumn,
-} from "./engine/format/table.ts";
+} from "./lib/format/table.ts";
 
 // Engine: text and tokenization.
 export {
@@ -190,13 +190,13 @@ export {
   type Tokenizer,
   tokenizerFromJson,
   type TokenizerFromJsonOptions,
-} from "./engine/text/tokenizer.ts";
+} from "./lib/text/tokenizer.ts";
 export {
   createSynthesizer,
   type SynthesisWarning,
   type Synthesizer,
   type SynthesizerOptions,
-} from "./engine/text/synth.ts";
+} from "./lib/text/synth.ts";
 export {
   BUNDLED_MODEL_CONFIGS,
   bytesPerToken,
@@ -204,7 +204,7 @@ export {
   loadModelConfigs,
   type ModelConfig,
   offloadSizeGib,
-} from "./engine/models/model_config.ts";
+} from "./lib/models/model_config.ts";
 
 // Workload shapes.
 export {
@@ -215,13 +215,13 @@ export {
   shuffled,
   type ShuffledOptions,
   tile,
-} from "./shapes/orders.ts";
+} from "./lib/shapes/orders.ts";
 export {
   numberedQuestions,
   type NumberedQuestionsOptions,
   repeatedWordContexts,
   type RepeatedWordOptions,
-} from "./shapes/prompts.ts";
+} from "./lib/shapes/prompts.ts";
 export {
   multiTurn,
   type MultiTurnOptions,
@@ -231,43 +231,43 @@ export {
   type SingleRequestOptions,
   type TextSource,
   type TurnSpec,
-} from "./shapes/sessions.ts";
+} from "./lib/shapes/sessions.ts";
 
 // Engine: the server's view (its Prometheus metrics, engine and version).
 export {
   parsePrometheusText,
   type PromExposition,
   type PromSample,
-} from "./engine/server/prometheus.ts";
+} from "./lib/server/prometheus.ts";
 export {
   type CacheGauges,
   type EngineName,
   type EngineReading,
   readEngineMetrics,
   type TierCounters,
-} from "./engine/server/engines.ts";
+} from "./lib/server/engines.ts";
 export {
   MetricsScraper,
   type MetricsScraperOptions,
   type Scrape,
-} from "./engine/server/scrape.ts";
+} from "./lib/server/scrape.ts";
 export {
   type AttributionOptions,
   type PromptSplit,
   promptSplit,
   renderAttribution,
-} from "./engine/server/attribution.ts";
+} from "./lib/server/attribution.ts";
 export {
   type Preflight,
   preflight,
   type PreflightOptions,
   type PreflightVerdict,
-} from "./engine/server/preflight.ts";
+} from "./lib/server/preflight.ts";
 export {
   detectServer,
   type DetectServerOptions,
   type ServerInfo,
-} from "./engine/server/detect.ts";
+} from "./lib/server/detect.ts";
 
 // The built-in workloads: `kvbench benchmark` …
 export {
@@ -370,22 +370,22 @@ export {
   type ServerCacheTimeline,
   type Timeline,
   type TurnFigures,
-} from "./report/data.ts";
-export { renderReport, type RenderReportOptions } from "./report/html.ts";
+} from "./lib/report/data.ts";
+export { renderReport, type RenderReportOptions } from "./lib/report/html.ts";
 
 // Runs on several processes and hosts.
 export {
   type ClockOffset,
   estimateClockOffset,
   type EstimateClockOffsetOptions,
-} from "./engine/run/clock_offset.ts";
+} from "./lib/run/clock_offset.ts";
 export {
   clockDelta,
   type ProcessClock,
   type RebaseOptions,
   rebaseRecord,
-} from "./engine/run/align.ts";
-export { RecordsTail } from "./engine/run/records_tail.ts";
+} from "./lib/run/align.ts";
+export { RecordsTail } from "./lib/run/records_tail.ts";
 
 // The simulator (also `@kvbench/cli/sim`).
 export {
@@ -397,4 +397,4 @@ export {
   type SimStats,
   type SimTokenizer,
   startSimulator,
-} from "./sim/mod.ts";
+} from "./lib/sim/mod.ts";

@@ -9,7 +9,7 @@
  * report; `--records FILE` also writes every request as a JSON line.
  *
  * ```sh
- * deno run -A examples/poisson_trace.ts testdata/traces_small.jsonl \
+ * deno run -A examples/poisson_trace.ts tests/testdata/traces_small.jsonl \
  *   --endpoint http://127.0.0.1:8000 --rate 2 --traces 20 --seed 1
  * ```
  *

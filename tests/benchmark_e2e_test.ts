@@ -4,8 +4,8 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCli, startCli } from "./cli_process.ts";
-import { startScriptedServer } from "../testing/scripted_server.ts";
-import { readRecordsFile } from "../engine/run/records_file.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
 
 const QWEN = "Qwen/Qwen3-30B-A3B-Instruct-2507";
 

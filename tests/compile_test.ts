@@ -1,6 +1,6 @@
 /**
  * The single executable: `cli.ts` reaches everything it needs through static
- * imports (so `deno compile` embeds it all), and `tasks/compile.ts` either
+ * imports (so `deno compile` embeds it all), and `_tools/compile.ts` either
  * builds a working `kvbench` or says in one line why it cannot, leaving no
  * partial binary behind.
  *
@@ -53,7 +53,7 @@ function closedPort(): number {
 async function* sourceFiles(): AsyncGenerator<string> {
   yield "cli.ts";
   yield "mod.ts";
-  for (const dir of ["cli", "engine", "shapes", "workloads", "sim"]) {
+  for (const dir of ["lib", "workloads"]) {
     const pending = [dir];
     while (pending.length > 0) {
       const current = pending.pop()!;
@@ -92,7 +92,7 @@ Deno.test("cli.ts: the module graph holds only local files, npm packages and bui
   assert.ok(
     info.modules.some((m) =>
       m.specifier ===
-        new URL("engine/models/model_configs.json", ROOT).href &&
+        new URL("model_configs.json", ROOT).href &&
       m.kind === "asserted"
     ),
   );
@@ -127,7 +127,7 @@ Deno.test("deno task compile: without DENORT_BIN and without network, one line, 
     await Deno.symlink(info.npmCache, `${denoDir}/npm`);
     const proxy = `http://127.0.0.1:${closedPort()}`;
     const result = await deno(
-      ["run", "-A", "tasks/compile.ts", "--output", `${out}/dist/kvbench`],
+      ["run", "-A", "_tools/compile.ts", "--output", `${out}/dist/kvbench`],
       {
         DENO_DIR: denoDir,
         HTTPS_PROXY: proxy,
@@ -158,7 +158,7 @@ Deno.test("deno task compile: a DENORT_BIN that is not a file is refused in one 
     const result = await deno([
       "run",
       "-A",
-      "tasks/compile.ts",
+      "_tools/compile.ts",
       "--output",
       `${out}/kvbench`,
     ], { DENORT_BIN: `${out}/missing-denort` });
@@ -180,7 +180,7 @@ Deno.test("deno task compile: a DENORT_BIN that is deno itself builds nothing th
     const result = await deno([
       "run",
       "-A",
-      "tasks/compile.ts",
+      "_tools/compile.ts",
       "--output",
       `${out}/kvbench`,
     ], { DENORT_BIN: Deno.execPath() });
@@ -204,7 +204,7 @@ Deno.test({
       const result = await deno([
         "run",
         "-A",
-        "tasks/compile.ts",
+        "_tools/compile.ts",
         "--output",
         `${out}/kvbench`,
       ]);

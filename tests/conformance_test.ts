@@ -19,7 +19,7 @@ import {
   sendRequest,
   type Tokenizer,
 } from "../mod.ts";
-import { qwen3Tokenizer } from "../testing/tokenizers.ts";
+import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
 
 const ENDPOINT = Deno.env.get("KVBENCH_REAL_ENDPOINT");
 

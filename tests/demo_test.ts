@@ -6,7 +6,7 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { RUNS_DIR } from "./cli_process.ts";
 
-const DEMO = new URL("../tasks/demo.ts", import.meta.url).pathname;
+const DEMO = new URL("../_tools/demo.ts", import.meta.url).pathname;
 
 /** `/proc/<pid>/stat`'s start time, which tells a pid from a later reuse of it. */
 async function startTime(pid: number): Promise<string | undefined> {

@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { poisson } from "../mod.ts";
-import { startSimulator } from "../sim/server.ts";
-import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
-import { startScriptedServer } from "../testing/scripted_server.ts";
+import { startSimulator } from "../lib/sim/server.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -196,14 +196,14 @@ Deno.test("poisson_trace: a JSONL trace replayed with seeded Poisson arrivals", 
   const server = startScriptedServer();
   try {
     const { stdout } = await runExample("poisson_trace.ts", [
-      "testdata/traces_small.jsonl",
+      "tests/testdata/traces_small.jsonl",
       ...["--endpoint", server.origin, "--tokenizer", tokenizer],
       ...["--rate", "20", "--traces", "6", "--seed", "3"],
       ...["--records", records],
     ]);
     assert.match(
       stdout,
-      /^testdata\/traces_small\.jsonl: 6 traces at Poisson rate 20\/s \(seed 3\) on test-model\n/,
+      /^tests\/testdata\/traces_small\.jsonl: 6 traces at Poisson rate 20\/s \(seed 3\) on test-model\n/,
     );
     assert.match(stdout, /completed=6\/6 {2}trace\/s=/);
     // Trace k (session k) was due at the seeded Poisson times: the sum of

@@ -15,10 +15,10 @@ Deno.test("a script in another folder imports mod.ts, sim/mod.ts and testing/mod
       JSON.stringify(new URL("mod.ts", ROOT).href)
     };
       import { startSimulator } from ${
-      JSON.stringify(new URL("sim/mod.ts", ROOT).href)
+      JSON.stringify(new URL("lib/sim/mod.ts", ROOT).href)
     };
       import { qwen3Tokenizer } from ${
-      JSON.stringify(new URL("testing/mod.ts", ROOT).href)
+      JSON.stringify(new URL("lib/testing/mod.ts", ROOT).href)
     };
       const synth = createSynthesizer(qwen3Tokenizer(), { seed: 1 });
       await using sim = await startSimulator({ timeScale: 0.01 });

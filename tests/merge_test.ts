@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { runCli, RUNS_DIR } from "./cli_process.ts";
-import { readRecordsFile } from "../engine/run/records_file.ts";
-import { estimateClockOffset } from "../engine/run/clock_offset.ts";
-import { testRecord } from "../testing/records.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
+import { estimateClockOffset } from "../lib/run/clock_offset.ts";
+import { testRecord } from "../lib/testing/records.ts";
 
 const SIZING = {
   model: "m",

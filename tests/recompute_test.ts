@@ -15,13 +15,13 @@ import {
   renderTrieReport,
   TrieAccounting,
 } from "../mod.ts";
-import { startSimulator } from "../sim/mod.ts";
-import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { startSimulator } from "../lib/sim/mod.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 import { completeLogFields } from "../workloads/trie/report.ts";
 import { logLine } from "../workloads/trie/log_line.ts";
 
 const TRACES =
-  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+  new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
 
 Deno.test("benchmark: the final block, every periodic block and the distributions recomputed from --records alone", async () => {
   // Real time: nine cold 2000-token prefills at 20 000 tok/s take 0.9 s of

@@ -3,15 +3,15 @@
  * cli.ts against the simulator.
  */
 import assert from "node:assert/strict";
-import { LatencyDistributions } from "../engine/metrics/distributions.ts";
+import { LatencyDistributions } from "../lib/metrics/distributions.ts";
 import { runCli, RUNS_DIR } from "./cli_process.ts";
-import { readRecordsFile } from "../engine/run/records_file.ts";
-import { startSimulator } from "../sim/mod.ts";
-import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
-import { parseTables } from "../testing/tables.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
+import { startSimulator } from "../lib/sim/mod.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
+import { parseTables } from "../lib/testing/tables.ts";
 
 const TRACES =
-  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+  new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
 const SMALL = [
   ...["--offload-size", "2", "--input-length", "2000", "--output-length", "8"],
   ...["--ignore-eos", "--duration", "120", "--seed", "1"],

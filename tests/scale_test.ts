@@ -10,15 +10,15 @@ import assert from "node:assert/strict";
 import { parse } from "npm:yaml@2.9.1";
 import { Job } from "npm:kubernetes-models@5.1.0/batch/v1/Job";
 import { runCli, RUNS_DIR, startCli } from "./cli_process.ts";
-import { LatencyDistributions } from "../engine/metrics/distributions.ts";
-import { readRecordsFile } from "../engine/run/records_file.ts";
-import type { RequestRecord } from "../engine/types.ts";
-import { startSimulator } from "../sim/mod.ts";
-import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { LatencyDistributions } from "../lib/metrics/distributions.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
+import type { RequestRecord } from "../lib/types.ts";
+import { startSimulator } from "../lib/sim/mod.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 import { loadTraceFile } from "../workloads/trie/trace_file.ts";
 
 const TRACES =
-  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+  new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
 
 /** Nine contexts of 2000 tokens, three in GPU KV, all in the offload tier. */
 const SIM = {

@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { runCli } from "./cli_process.ts";
-import { startSimulator } from "../sim/mod.ts";
-import type { SimOptions } from "../sim/mod.ts";
+import { startSimulator } from "../lib/sim/mod.ts";
+import type { SimOptions } from "../lib/sim/mod.ts";
 
 // 9 contexts of 2000 tokens (0.9 × 2 GiB / 0.18 GiB at 98 304 B/token), 3 in
 // flight, three laps: a working set of 9 × 2008 = 18 072 tokens.

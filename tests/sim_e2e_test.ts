@@ -4,14 +4,14 @@
  * summary is printed.
  */
 import { ok, strictEqual } from "node:assert/strict";
-import type { FaultOptions } from "../sim/faults.ts";
-import { startSimulator } from "../sim/server.ts";
-import { readRecordsFile } from "../engine/run/records_file.ts";
+import type { FaultOptions } from "../lib/sim/faults.ts";
+import { startSimulator } from "../lib/sim/server.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
 import { runCli, startCli } from "./cli_process.ts";
-import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 
 const TRACES =
-  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+  new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
 
 Deno.test("kvbench sim: prints its URL, serves, counts, and stops on SIGTERM", async () => {
   const p = startCli([

@@ -4,13 +4,13 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCli, startCli } from "./cli_process.ts";
-import { qwen3TokenizerDir } from "../testing/tokenizers.ts";
-import { startScriptedServer } from "../testing/scripted_server.ts";
-import { parseTables } from "../testing/tables.ts";
-import { readRecordsFile } from "../engine/run/records_file.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
+import { parseTables } from "../lib/testing/tables.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
 
 const TRACES =
-  new URL("../testdata/traces_small.jsonl", import.meta.url).pathname;
+  new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
 
 function usageScript(b: Record<string, unknown>) {
   return {

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { requestFigures } from "../../engine/metrics/figures.ts";
-import type { RequestErrorKind, RequestRecord } from "../../engine/types.ts";
+import { requestFigures } from "../../lib/metrics/figures.ts";
+import type { RequestErrorKind, RequestRecord } from "../../lib/types.ts";
 
 /** Sums behind one window (the whole run, or one interval). */
 export interface BenchmarkWindow {
@@ -80,7 +80,7 @@ export interface BenchmarkSnapshot {
  * @example Usage
  * ```ts
  * import { BenchmarkMetrics } from "./metrics.ts";
- * import { testRecord } from "../../testing/records.ts";
+ * import { testRecord } from "../../lib/testing/records.ts";
  * import assert from "node:assert/strict";
  *
  * const metrics = new BenchmarkMetrics();

@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { BenchmarkMetrics } from "./metrics.ts";
 import { renderBenchmarkBlock } from "./report.ts";
-import type { RequestRecord } from "../../engine/types.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 
 function rec(over: Partial<RequestRecord>): RequestRecord {
   return {

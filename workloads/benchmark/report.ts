@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { redactSecrets } from "../../engine/format/redact.ts";
-import type { LatencyDistributions } from "../../engine/metrics/distributions.ts";
-import type { RunSummary } from "../../engine/run/runner.ts";
+import { redactSecrets } from "../../lib/format/redact.ts";
+import type { LatencyDistributions } from "../../lib/metrics/distributions.ts";
+import type { RunSummary } from "../../lib/run/runner.ts";
 import { benchmarkAverages, type BenchmarkSnapshot } from "./metrics.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 
@@ -105,7 +105,7 @@ export interface BenchmarkSummaryOptions {
  * import { benchmarkSummaryJson } from "./report.ts";
  * import { BenchmarkMetrics } from "./metrics.ts";
  * import { sizeBenchmark } from "./sizing.ts";
- * import { LatencyDistributions } from "../../engine/metrics/distributions.ts";
+ * import { LatencyDistributions } from "../../lib/metrics/distributions.ts";
  * import assert from "node:assert/strict";
  *
  * const sizing = sizeBenchmark("m", { offloadSizeGib: 100, bytesPerToken: 98304 });

@@ -8,16 +8,12 @@
 import {
   LatencyDistributions,
   type Slos,
-} from "../../engine/metrics/distributions.ts";
-import { closedLoop, type LoadPolicy } from "../../engine/run/load.ts";
-import type { EndpointConfig } from "../../engine/openai/request.ts";
-import { partConcurrency, partCount, partLoad } from "../../engine/run/part.ts";
-import {
-  type RecordSource,
-  run,
-  type RunPart,
-} from "../../engine/run/runner.ts";
-import type { RequestErrorKind, RequestRecord } from "../../engine/types.ts";
+} from "../../lib/metrics/distributions.ts";
+import { closedLoop, type LoadPolicy } from "../../lib/run/load.ts";
+import type { EndpointConfig } from "../../lib/openai/request.ts";
+import { partConcurrency, partCount, partLoad } from "../../lib/run/part.ts";
+import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
+import type { RequestErrorKind, RequestRecord } from "../../lib/types.ts";
 import { BenchmarkMetrics } from "./metrics.ts";
 import { type BenchmarkRunResult, renderBenchmarkBlock } from "./report.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
@@ -86,7 +82,7 @@ export interface BenchmarkRunOptions {
  * ```ts
  * import { runBenchmark } from "./run.ts";
  * import { sizeBenchmark } from "./sizing.ts";
- * import { startSimulator } from "../../sim/server.ts";
+ * import { startSimulator } from "../../lib/sim/server.ts";
  * import assert from "node:assert/strict";
  *
  * await using sim = await startSimulator({ timeScale: 0.01 });

@@ -4,10 +4,10 @@ import {
   bytesPerToken,
   offloadSizeGib,
   parseGib,
-} from "../../engine/models/model_config.ts";
+} from "../../lib/models/model_config.ts";
 import { MAX_CONTEXTS, renderBenchmarkSpec, sizeBenchmark } from "./sizing.ts";
 import { benchmarkWorkload } from "./workload.ts";
-import type { RequestSpec, SessionContext } from "../../engine/types.ts";
+import type { RequestSpec, SessionContext } from "../../lib/types.ts";
 
 // Hand-computed from contexts = floor(0.9 × offload / (bpt × 32000 / 1024³)):
 // gpt-oss-120b: 0.9×100 / (73728×32000/2^30 = 2.197266) = 40.96 → 40, in flight 13

@@ -6,15 +6,15 @@
  *
  * @module
  */
-import { seededRandom } from "../../engine/rng.ts";
-import type { RunPart } from "../../engine/run/runner.ts";
-import type { Session } from "../../engine/types.ts";
-import { tile } from "../../shapes/orders.ts";
+import { seededRandom } from "../../lib/rng.ts";
+import type { RunPart } from "../../lib/run/runner.ts";
+import type { Session } from "../../lib/types.ts";
+import { tile } from "../../lib/shapes/orders.ts";
 import {
   numberedQuestions,
   repeatedWordContexts,
-} from "../../shapes/prompts.ts";
-import { singleRequest } from "../../shapes/sessions.ts";
+} from "../../lib/shapes/prompts.ts";
+import { singleRequest } from "../../lib/shapes/sessions.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 
 /**
@@ -52,8 +52,8 @@ export interface BenchmarkWorkloadOptions {
  * ```ts
  * import { benchmarkWorkload } from "./workload.ts";
  * import { sizeBenchmark } from "./sizing.ts";
- * import { testRecord } from "../../testing/records.ts";
- * import type { RequestSpec, Session } from "../../engine/types.ts";
+ * import { testRecord } from "../../lib/testing/records.ts";
+ * import type { RequestSpec, Session } from "../../lib/types.ts";
  * import assert from "node:assert/strict";
  *
  * const sizing = sizeBenchmark("m", { offloadSizeGib: 100, bytesPerToken: 98304 });

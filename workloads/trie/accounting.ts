@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Slos } from "../../engine/metrics/distributions.ts";
-import type { RequestRecord } from "../../engine/types.ts";
+import type { Slos } from "../../lib/metrics/distributions.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 import { TraceAccumulator, TrieResult } from "./metrics.ts";
 import type { TraceRow } from "./trace_file.ts";
 
@@ -45,7 +45,7 @@ export interface TrieAccountingOptions {
  * @example One trace of two requests, recomputed from its records
  * ```ts
  * import { TrieAccounting } from "./accounting.ts";
- * import { testRecord } from "../../testing/records.ts";
+ * import { testRecord } from "../../lib/testing/records.ts";
  * import assert from "node:assert/strict";
  *
  * const row = {

@@ -4,12 +4,9 @@
  *
  * @module
  */
-import { normalizeEndpoint } from "../../engine/openai/endpoint.ts";
-import {
-  createSynthesizer,
-  type Synthesizer,
-} from "../../engine/text/synth.ts";
-import { loadTokenizer } from "../../engine/text/tokenizer.ts";
+import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
+import { createSynthesizer, type Synthesizer } from "../../lib/text/synth.ts";
+import { loadTokenizer } from "../../lib/text/tokenizer.ts";
 import { resolveWorkloadPath } from "./dataset.ts";
 import type { TrieResult } from "./metrics.ts";
 import { runTrie, type TrieRunOptions } from "./run.ts";
@@ -47,8 +44,8 @@ export type ClientRunOptions = Omit<
  * ```ts
  * import { Client } from "./client.ts";
  * import { renderTrieReport } from "./report.ts";
- * import { startSimulator } from "../../sim/server.ts";
- * import { qwen3TokenizerDir } from "../../testing/tokenizers.ts";
+ * import { startSimulator } from "../../lib/sim/server.ts";
+ * import { qwen3TokenizerDir } from "../../lib/testing/tokenizers.ts";
  * import assert from "node:assert/strict";
  *
  * await using sim = await startSimulator({ timeScale: 0.01 });

@@ -13,7 +13,7 @@ import {
   hfEndpoint,
   hfToken,
   progressBar,
-} from "../../engine/io/hub.ts";
+} from "../../lib/io/hub.ts";
 
 /** The Hugging Face dataset the aliases come from. */
 export const TRIE_DATASET_REPO = "lightseekorg/trie-dataset";
@@ -46,7 +46,7 @@ export interface ResolveWorkloadOptions {
  * @example Usage
  * ```ts
  * import { trieDatasetCacheDir } from "./dataset.ts";
- * import { withEnv } from "../../testing/with_env.ts";
+ * import { withEnv } from "../../lib/testing/with_env.ts";
  * import assert from "node:assert/strict";
  *
  * await withEnv({ TRIE_DATASET_CACHE: undefined }, () => {
@@ -73,7 +73,7 @@ export function trieDatasetCacheDir(): string {
  * @example Usage
  * ```ts
  * import { resolveWorkloadPath } from "./dataset.ts";
- * import { serveFakeHub } from "../../testing/fake_hub.ts";
+ * import { serveFakeHub } from "../../lib/testing/fake_hub.ts";
  * import assert from "node:assert/strict";
  *
  * // A stand-in for the Hub on loopback (the default endpoint is https://huggingface.co).

@@ -5,8 +5,8 @@ import {
   TRIE_DATASET_ALIASES,
   trieDatasetCacheDir,
 } from "./dataset.ts";
-import { withEnv } from "../../testing/with_env.ts";
-import { type FakeHub, serveFakeHub } from "../../testing/fake_hub.ts";
+import { withEnv } from "../../lib/testing/with_env.ts";
+import { type FakeHub, serveFakeHub } from "../../lib/testing/fake_hub.ts";
 
 const ROW = JSON.stringify({
   num_turns: 1,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { formatPyFloat } from "../../engine/format/py_format.ts";
+import { formatPyFloat } from "../../lib/format/py_format.ts";
 
 /** The levels kvbench logs at. */
 export type LogLevel = "info" | "warning" | "error";

@@ -13,9 +13,9 @@
 import {
   LatencyDistributions,
   type Slos,
-} from "../../engine/metrics/distributions.ts";
-import { requestFigures } from "../../engine/metrics/figures.ts";
-import type { RequestRecord } from "../../engine/types.ts";
+} from "../../lib/metrics/distributions.ts";
+import { requestFigures } from "../../lib/metrics/figures.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 import { cumulativePromptTokens, type TraceRow } from "./trace_file.ts";
 
 /**
@@ -399,7 +399,7 @@ export class TraceAccumulator {
    * @example Usage
    * ```ts
    * import { TraceAccumulator } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const trace = new TraceAccumulator(0);
@@ -441,7 +441,7 @@ export class TraceAccumulator {
    * @example Usage
    * ```ts
    * import { TraceAccumulator } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const trace = new TraceAccumulator(0);
@@ -461,7 +461,7 @@ export class TraceAccumulator {
    * @example Usage
    * ```ts
    * import { TraceAccumulator } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const trace = new TraceAccumulator(1000);
@@ -481,7 +481,7 @@ export class TraceAccumulator {
    * @example Usage
    * ```ts
    * import { TraceAccumulator } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const trace = new TraceAccumulator(1000);
@@ -501,7 +501,7 @@ export class TraceAccumulator {
    * @example Usage
    * ```ts
    * import { TraceAccumulator } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const trace = new TraceAccumulator(1000);
@@ -523,7 +523,7 @@ export class TraceAccumulator {
    * @example Usage
    * ```ts
    * import { TraceAccumulator } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const trace = new TraceAccumulator(0);
@@ -701,7 +701,7 @@ export class TrieResult {
    * @example Usage
    * ```ts
    * import { TraceAccumulator, TrieResult } from "./metrics.ts";
-   * import { testRecord } from "../../testing/records.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
    * import assert from "node:assert/strict";
    *
    * const row = {

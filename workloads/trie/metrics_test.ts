@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { RequestRecord } from "../../engine/types.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 import {
   type CompletionPoint,
   lastWindowRates,

@@ -8,14 +8,14 @@
  */
 
 import { PyFloat } from "./log_line.ts";
-import { formatFixed } from "../../engine/format/py_format.ts";
+import { formatFixed } from "../../lib/format/py_format.ts";
 import {
   summarize,
   type Summary,
   SUMMARY_STATS,
-} from "../../engine/metrics/stats.ts";
-import { redactSecrets } from "../../engine/format/redact.ts";
-import { renderTable } from "../../engine/format/table.ts";
+} from "../../lib/metrics/stats.ts";
+import { redactSecrets } from "../../lib/format/redact.ts";
+import { renderTable } from "../../lib/format/table.ts";
 import {
   overallRates,
   type ThroughputRates,

@@ -9,17 +9,13 @@ import {
   constantRate,
   type LoadPolicy,
   openLoop,
-} from "../../engine/run/load.ts";
-import type { EndpointConfig } from "../../engine/openai/request.ts";
-import type { Slos } from "../../engine/metrics/distributions.ts";
-import { partCount, partLoad } from "../../engine/run/part.ts";
-import {
-  type RecordSource,
-  run,
-  type RunPart,
-} from "../../engine/run/runner.ts";
-import type { Synthesizer } from "../../engine/text/synth.ts";
-import type { RequestRecord } from "../../engine/types.ts";
+} from "../../lib/run/load.ts";
+import type { EndpointConfig } from "../../lib/openai/request.ts";
+import type { Slos } from "../../lib/metrics/distributions.ts";
+import { partCount, partLoad } from "../../lib/run/part.ts";
+import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
+import type { Synthesizer } from "../../lib/text/synth.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 import { TrieResult } from "./metrics.ts";
 import { type TraceFailure, TrieAccounting } from "./accounting.ts";
 import { trieWorkload } from "./session.ts";
@@ -125,9 +121,9 @@ export function trieLoad(
  * @example Usage
  * ```ts
  * import { runTrie } from "./run.ts";
- * import { createSynthesizer } from "../../engine/text/synth.ts";
- * import { startSimulator } from "../../sim/server.ts";
- * import { qwen3Tokenizer } from "../../testing/tokenizers.ts";
+ * import { createSynthesizer } from "../../lib/text/synth.ts";
+ * import { startSimulator } from "../../lib/sim/server.ts";
+ * import { qwen3Tokenizer } from "../../lib/testing/tokenizers.ts";
  * import assert from "node:assert/strict";
  *
  * await using sim = await startSimulator({ timeScale: 0.01 });

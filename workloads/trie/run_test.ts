@@ -1,4 +1,4 @@
-import type { RequestRecord } from "../../engine/types.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 import {
   deepStrictEqual,
   ok,
@@ -6,11 +6,11 @@ import {
   strictEqual,
   throws,
 } from "node:assert/strict";
-import { closedLoop, constantRate, openLoop } from "../../engine/run/load.ts";
-import { createSynthesizer } from "../../engine/text/synth.ts";
-import { qwen3Tokenizer } from "../../testing/tokenizers.ts";
+import { closedLoop, constantRate, openLoop } from "../../lib/run/load.ts";
+import { createSynthesizer } from "../../lib/text/synth.ts";
+import { qwen3Tokenizer } from "../../lib/testing/tokenizers.ts";
 import type { TraceRow } from "./trace_file.ts";
-import { startScriptedServer } from "../../testing/scripted_server.ts";
+import { startScriptedServer } from "../../lib/testing/scripted_server.ts";
 import { parseTraceRows } from "./trace_file.ts";
 import { runTrie, trieLoad } from "./run.ts";
 

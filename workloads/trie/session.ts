@@ -6,11 +6,11 @@
  *
  * @module
  */
-import type { Synthesizer } from "../../engine/text/synth.ts";
-import type { Session } from "../../engine/types.ts";
-import { tile } from "../../shapes/orders.ts";
-import type { RunPart } from "../../engine/run/runner.ts";
-import { multiTurn, type TurnSpec } from "../../shapes/sessions.ts";
+import type { Synthesizer } from "../../lib/text/synth.ts";
+import type { Session } from "../../lib/types.ts";
+import { tile } from "../../lib/shapes/orders.ts";
+import type { RunPart } from "../../lib/run/runner.ts";
+import { multiTurn, type TurnSpec } from "../../lib/shapes/sessions.ts";
 import { cumulativePromptTokens, type TraceRow } from "./trace_file.ts";
 
 /** Options of {@linkcode traceSession}. */
@@ -44,10 +44,10 @@ export interface TraceSessionOptions {
  * ```ts
  * import { traceSession } from "./session.ts";
  * import { TrieAccounting } from "./accounting.ts";
- * import { run } from "../../engine/run/runner.ts";
- * import { createSynthesizer } from "../../engine/text/synth.ts";
- * import { startSimulator } from "../../sim/server.ts";
- * import { qwen3Tokenizer } from "../../testing/tokenizers.ts";
+ * import { run } from "../../lib/run/runner.ts";
+ * import { createSynthesizer } from "../../lib/text/synth.ts";
+ * import { startSimulator } from "../../lib/sim/server.ts";
+ * import { qwen3Tokenizer } from "../../lib/testing/tokenizers.ts";
  * import assert from "node:assert/strict";
  *
  * await using sim = await startSimulator({ timeScale: 0.01 });
@@ -127,10 +127,10 @@ export interface TrieWorkloadOptions
  * ```ts
  * import { trieWorkload } from "./session.ts";
  * import { TrieAccounting } from "./accounting.ts";
- * import { run } from "../../engine/run/runner.ts";
- * import { createSynthesizer } from "../../engine/text/synth.ts";
- * import { startScriptedServer } from "../../testing/scripted_server.ts";
- * import { qwen3Tokenizer } from "../../testing/tokenizers.ts";
+ * import { run } from "../../lib/run/runner.ts";
+ * import { createSynthesizer } from "../../lib/text/synth.ts";
+ * import { startScriptedServer } from "../../lib/testing/scripted_server.ts";
+ * import { qwen3Tokenizer } from "../../lib/testing/tokenizers.ts";
  * import assert from "node:assert/strict";
  *
  * const server = startScriptedServer();

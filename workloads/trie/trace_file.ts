@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readTextOr } from "../../engine/io/read_text.ts";
+import { readTextOr } from "../../lib/io/read_text.ts";
 
 /**
  * One trace of a trie workload, as one JSONL row (snake_case as in the file).
@@ -175,7 +175,7 @@ export function validateRow(value: unknown, where: string): TraceRow {
  * import { fileURLToPath } from "node:url";
  * import assert from "node:assert/strict";
  *
- * const path = fileURLToPath(new URL("../../testdata/traces_small.jsonl", import.meta.url));
+ * const path = fileURLToPath(new URL("../../tests/testdata/traces_small.jsonl", import.meta.url));
  * const rows = await loadTraceFile(path);
  * assert.deepEqual(rows.map((row) => row.num_turns), [2, 0, 3]); // the blank line is skipped
  * await assert.rejects(loadTraceFile("missing.jsonl"), /"missing.jsonl": no such file/);

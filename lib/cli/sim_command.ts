@@ -1,0 +1,241 @@
+/**
+ * `kvbench sim`: serve a simulated OpenAI-compatible endpoint with a KV cache
+ * (GPU tier + offload tier) until Ctrl+C / SIGTERM.
+ *
+ * @module
+ */
+import { loadModelConfigs, type ModelConfig } from "../models/model_config.ts";
+import {
+  DEFAULT_SIM_MODEL,
+  SIM_DEFAULTS,
+  type SimOptions,
+} from "../sim/config.ts";
+import { startSimulator } from "../sim/server.ts";
+import { loadTokenizer } from "../text/tokenizer.ts";
+import {
+  type Command,
+  err,
+  numberFlag,
+  out,
+  parseFlags,
+  UsageError,
+} from "./common.ts";
+
+const D = SIM_DEFAULTS;
+
+const USAGE =
+  `usage: kvbench sim [--port 8000] [--host 127.0.0.1] [--model NAME] [options]
+
+A simulated OpenAI-compatible server (/v1/models, /v1/completions,
+/v1/chat/completions, /health, /metrics) whose prefix cache and timing model
+one engine with a GPU KV tier and an offload tier (vLLM + LMCache). Defaults
+are loosely one H100 serving Qwen3-30B-A3B. Runs until Ctrl+C / SIGTERM.
+
+server:
+  --port N                port (default 8000; 0 picks a free one)
+  --host ADDR             interface to listen on (default ${D.hostname})
+  --model NAME            model id served; sizes come from its model_configs.json
+                          entry, else the default model's (default ${DEFAULT_SIM_MODEL})
+  --model-configs FILE    model_configs.json to use instead of the bundled one
+  --api-key KEY           require "Authorization: Bearer KEY" on /v1/ (default: none)
+  --tokenizer SPEC        exact token counts: a tokenizer folder, a tokenizer.json,
+                          a Hugging Face model id, or "model" for the served model's
+                          id (default: a fast approximation, see sim/token_count.ts;
+                          exact counts cost server CPU, about 0.2 s per 32k-token
+                          prompt with Qwen3, which lands in TTFT)
+  --seed N                seed of generated text, lengths and faults (default ${D.seed})
+
+engine:
+  --block-size N          tokens per KV block (default ${D.blockSize})
+  --gpu-kv-gb GB          GPU KV capacity in GiB (default ${D.gpuKvGb})
+  --gpu-kv-tokens N       GPU KV capacity in tokens (instead of --gpu-kv-gb)
+  --offload-gb GB         offload capacity in GiB, 0 disables it (default: the
+                          model's offload size in model_configs.json)
+  --offload-tokens N      offload capacity in tokens (instead of --offload-gb)
+  --prefill-tps N         prefill rate, tokens/s (default ${D.prefillTokensPerS})
+  --load-tps N            offload → GPU load rate, tokens/s (default ${D.loadGbPerS} GB/s
+                          divided by the model's KV bytes per token)
+  --itl-ms MS             inter-token time of a lone sequence (default ${D.itlBaseMs})
+  --itl-per-seq-ms MS     inter-token time added per decoding sequence (default ${D.itlPerSeqMs})
+  --max-running N         cap on running sequences (default ${D.maxRunningSeqs})
+  --time-scale X          wall time per model time; 0.01 runs 100x faster (default ${D.timeScale})
+
+faults (rates are fractions of requests, default 0):
+  --error-rate-500 R      answer 500
+  --error-rate-429 R      answer 429 with Retry-After
+  --retry-after S         Retry-After of a 429, seconds (default 1)
+  --cut-rate R            cut streams after some but not all tokens
+  --malformed-rate R      put one malformed SSE line in streams
+  --stall-ms MS           stall before the first token (default 0)
+  --stall-rate R          fraction of requests that stall (default 1)
+  --jitter-ms MS          add uniform [0, MS) to TTFT and every inter-token time (default 0)
+
+  -h, --help              show this help
+`;
+
+const STRING_OPTIONS = [
+  "port",
+  "host",
+  "model",
+  "model-configs",
+  "api-key",
+  "tokenizer",
+  "seed",
+  "block-size",
+  "gpu-kv-gb",
+  "gpu-kv-tokens",
+  "offload-gb",
+  "offload-tokens",
+  "prefill-tps",
+  "load-tps",
+  "itl-ms",
+  "itl-per-seq-ms",
+  "max-running",
+  "time-scale",
+  "error-rate-500",
+  "error-rate-429",
+  "retry-after",
+  "cut-rate",
+  "malformed-rate",
+  "stall-ms",
+  "stall-rate",
+  "jitter-ms",
+] as const;
+
+type Values = Partial<Record<(typeof STRING_OPTIONS)[number], string>>;
+
+const isInt = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+const isPositive = (n: number): boolean => n > 0;
+const isNonNegative = (n: number): boolean => n >= 0;
+const isRate = (n: number): boolean => n >= 0 && n <= 1;
+
+function num(
+  values: Values,
+  flag: keyof Values,
+  check: (n: number) => boolean,
+): number | undefined {
+  return numberFlag(values[flag], `--${flag}`, { check, usage: USAGE });
+}
+
+/** What the command line asks for, before files are read. */
+interface SimArgs {
+  options: SimOptions;
+  tokenizer?: string;
+  modelConfigs?: string;
+}
+
+function parse(args: string[]): SimArgs | undefined {
+  const values: Values & { help?: boolean } = parseFlags(args, {
+    ...Object.fromEntries(
+      STRING_OPTIONS.map((name) => [name, { type: "string" as const }]),
+    ),
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
+  if (values.help) return undefined;
+  const port = num(values, "port", (n) => isInt(n) && n <= 65535) ?? 8000;
+  if (
+    values["gpu-kv-gb"] !== undefined && values["gpu-kv-tokens"] !== undefined
+  ) {
+    throw new UsageError(
+      "give --gpu-kv-gb or --gpu-kv-tokens, not both",
+      USAGE,
+    );
+  }
+  if (
+    values["offload-gb"] !== undefined && values["offload-tokens"] !== undefined
+  ) {
+    throw new UsageError(
+      "give --offload-gb or --offload-tokens, not both",
+      USAGE,
+    );
+  }
+  return {
+    tokenizer: values.tokenizer,
+    modelConfigs: values["model-configs"],
+    options: {
+      hostname: values.host ?? D.hostname,
+      port,
+      model: values.model,
+      apiKey: values["api-key"],
+      seed: num(values, "seed", Number.isSafeInteger),
+      blockSize: num(values, "block-size", (n) => isInt(n) && n > 0),
+      gpuKvGb: num(values, "gpu-kv-gb", isPositive),
+      gpuKvTokens: num(values, "gpu-kv-tokens", (n) => isInt(n) && n > 0),
+      offloadGb: num(values, "offload-gb", isNonNegative),
+      offloadTokens: num(values, "offload-tokens", isInt),
+      prefillTokensPerS: num(values, "prefill-tps", isPositive),
+      loadTokensPerS: num(values, "load-tps", isPositive),
+      itlBaseMs: num(values, "itl-ms", isNonNegative),
+      itlPerSeqMs: num(values, "itl-per-seq-ms", isNonNegative),
+      maxRunningSeqs: num(values, "max-running", (n) => isInt(n) && n > 0),
+      timeScale: num(values, "time-scale", isPositive),
+      faults: {
+        errorRate500: num(values, "error-rate-500", isRate),
+        errorRate429: num(values, "error-rate-429", isRate),
+        retryAfterS: num(values, "retry-after", isNonNegative),
+        cutRate: num(values, "cut-rate", isRate),
+        malformedRate: num(values, "malformed-rate", isRate),
+        stallMs: num(values, "stall-ms", isNonNegative),
+        stallRate: num(values, "stall-rate", isRate),
+        jitterMs: num(values, "jitter-ms", isNonNegative),
+      },
+    },
+  };
+}
+
+function wait(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
+const group = (n: number): string => n.toLocaleString("en-US");
+
+/** The `sim` subcommand. */
+export const simCommand: Command = {
+  name: "sim",
+  summary:
+    "serve a simulated OpenAI-compatible endpoint with a KV cache (for tests and demos)",
+  async run(args: string[], signal: AbortSignal): Promise<number> {
+    const parsed = parse(args);
+    if (!parsed) {
+      out(USAGE);
+      return 0;
+    }
+    const { options } = parsed;
+    let modelConfigs: ModelConfig[] | undefined;
+    if (parsed.modelConfigs !== undefined) {
+      modelConfigs = await loadModelConfigs(parsed.modelConfigs);
+    }
+    if (parsed.tokenizer !== undefined) {
+      const spec = parsed.tokenizer === "model"
+        ? options.model ?? DEFAULT_SIM_MODEL
+        : parsed.tokenizer;
+      options.tokenizer = await loadTokenizer(spec, { signal });
+    }
+    const sim = await startSimulator({
+      ...options,
+      modelConfigs,
+      onListenError: (error, retryMs) =>
+        err(
+          `[WARN] kvbench sim: cannot accept connections (${error.message}): listening again in ${retryMs} ms; raise the open-file limit (ulimit -n) for this many clients\n`,
+        ),
+    });
+    const { gpuKvTokens, offloadTokens } = sim.stats();
+    const tokens = options.tokenizer
+      ? `tokenizer ${parsed.tokenizer}`
+      : "approximate token counts";
+    out(
+      `kvbench sim: serving ${sim.model} at ${sim.url} (GPU KV ${
+        group(gpuKvTokens)
+      } tokens, ` +
+        `offload ${
+          offloadTokens ? group(offloadTokens) + " tokens" : "disabled"
+        }, ${tokens})\n`,
+    );
+    await wait(signal);
+    await sim.shutdown();
+    return 0;
+  },
+};

@@ -1,0 +1,177 @@
+/**
+ * Endpoint URLs: normalise what users type to one base URL ending in `/v1/`,
+ * and discover the served model.
+ *
+ * @module
+ */
+import { networkErrorText } from "../transport/network_error.ts";
+
+/**
+ * Normalise an endpoint to a base URL ending in `/v1/`.
+ *
+ * Accepts every form tmesh-cli documented (`http://localhost:8000`, with `/`,
+ * `/v1`, `/v1/`, bare `localhost:8000`) and, unlike tmesh-cli, keeps `https`
+ * (the key must not travel in clear text), keeps a path prefix before `/v1`
+ * (`https://api.example.com/inference/v1`) and cuts whatever follows `/v1`
+ * (`…/v1/chat/completions`). Query and fragment are dropped.
+ *
+ * @example Usage
+ * ```ts
+ * import { normalizeEndpoint } from "./endpoint.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(normalizeEndpoint("localhost:8000"), "http://localhost:8000/v1/");
+ * assert.equal(
+ *   normalizeEndpoint("https://api.example.com/inference/v1/completions"),
+ *   "https://api.example.com/inference/v1/",
+ * );
+ * assert.throws(() => normalizeEndpoint("ftp://host"), TypeError);
+ * ```
+ */
+export function normalizeEndpoint(endpoint: string): string {
+  const raw = endpoint.trim();
+  if (raw === "") throw new TypeError('Cannot use endpoint "": it is empty');
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw)
+    ? raw
+    : `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new TypeError(`Cannot use endpoint "${endpoint}": not a valid URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(
+      `Cannot use endpoint "${endpoint}": scheme "${
+        url.protocol.slice(0, -1)
+      }" is not http or https`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new TypeError(
+      `Cannot use endpoint "${endpoint}": credentials in the URL are not supported; pass the key as the API key`,
+    );
+  }
+  if (url.hostname === "") {
+    throw new TypeError(`Cannot use endpoint "${endpoint}": it has no host`);
+  }
+  const segments = url.pathname.split("/").filter((s) => s !== "");
+  const v1 = segments.indexOf("v1");
+  const kept = v1 === -1 ? [...segments, "v1"] : segments.slice(0, v1 + 1);
+  return `${url.protocol}//${url.host}/${kept.join("/")}/`;
+}
+
+/**
+ * Mask an API key for printing: the first and last four characters, or
+ * `****` when the key is too short to show any of it safely.
+ *
+ * @example Usage
+ * ```ts
+ * import { maskKey } from "./endpoint.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(maskKey("sk-1234567890abcdef"), "sk-1…cdef");
+ * assert.equal(maskKey("sk-short"), "****");
+ * ```
+ */
+export function maskKey(key: string): string {
+  if (key.length <= 12) return "****";
+  return `${key.slice(0, 4)}…${key.slice(-4)}`;
+}
+
+/** Why model discovery failed: the server could not be reached, refused the key, or answered oddly. */
+export type DiscoveryFailure = "connect" | "auth" | "http" | "invalid";
+
+/** Options of {@linkcode discoverModels}. */
+export interface DiscoverOptions {
+  /** Sent as `Authorization: Bearer <key>`. */
+  apiKey?: string;
+  /** Give up after this many milliseconds (default 30 000). */
+  timeoutMs?: number;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
+/**
+ * List the ids served at `GET <base>models`, in the server's order. Failures
+ * throw an `Error` whose `cause` is `{ kind: DiscoveryFailure, status? }`.
+ *
+ * @example Usage
+ * ```ts
+ * import { discoverModels } from "./endpoint.ts";
+ * import { startScriptedServer } from "../testing/scripted_server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const server = startScriptedServer({ models: ["my-model"] });
+ * try {
+ *   const [model] = await discoverModels(`${server.origin}/v1/`);
+ *   assert.equal(model, "my-model");
+ * } finally {
+ *   await server.close();
+ * }
+ * ```
+ */
+export async function discoverModels(
+  baseUrl: string,
+  options: DiscoverOptions = {},
+): Promise<string[]> {
+  const url = new URL("models", baseUrl);
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, timeout])
+    : timeout;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers, signal });
+  } catch (error) {
+    const reason = signal.aborted
+      ? `no answer within ${options.timeoutMs ?? 30_000} ms`
+      : networkErrorText(error);
+    throw new Error(`Cannot reach ${url.href}: ${reason}`, {
+      cause: { kind: "connect" },
+    });
+  }
+  const text = await response.text().catch(() => "");
+  if (response.status === 401 || response.status === 403) {
+    throw new Error(
+      `The server refused the API key (HTTP ${response.status}${detail(text)})`,
+      { cause: { kind: "auth", status: response.status } },
+    );
+  }
+  if (!response.ok) {
+    throw new Error(`HTTP ${response.status} from ${url.href}${detail(text)}`, {
+      cause: { kind: "http", status: response.status },
+    });
+  }
+  let ids: unknown;
+  try {
+    ids = (JSON.parse(text) as { data?: { id?: unknown }[] }).data?.map((m) =>
+      m.id
+    );
+  } catch {
+    throw new Error(`${url.href} did not answer with JSON`, {
+      cause: { kind: "invalid" },
+    });
+  }
+  if (
+    !Array.isArray(ids) || ids.length === 0 ||
+    !ids.every((id) => typeof id === "string")
+  ) {
+    throw new Error(`${url.href} lists no models`, {
+      cause: { kind: "invalid" },
+    });
+  }
+  return ids as string[];
+}
+
+function detail(body: string): string {
+  if (!body) return "";
+  try {
+    const parsed = JSON.parse(body);
+    const message = parsed?.error?.message ?? parsed?.message ?? parsed?.detail;
+    if (typeof message === "string") return `: ${message}`;
+  } catch { /* not JSON: show the text */ }
+  return `: ${body.replace(/\s+/g, " ").slice(0, 200)}`;
+}
