@@ -9,30 +9,38 @@
  * {@linkcode requestFigures} derives its figures (TTFT, TPOT, E2E, cache
  * hits) the same way for every command, report and script.
  *
- * The pieces:
+ * This module is the script core:
  * - prompts: {@linkcode repeatedWordContexts}, {@linkcode numberedQuestions},
  *   {@linkcode createSynthesizer} (tokenizer-exact text), token-id arrays;
  * - sessions: {@linkcode singleRequest}, {@linkcode multiTurn},
- *   {@linkcode sharedPrefix}, {@linkcode traceSession};
+ *   {@linkcode sharedPrefix};
  * - orders: {@linkcode tile}, {@linkcode interleave}, {@linkcode randomOrder},
  *   {@linkcode shuffled};
  * - load: {@linkcode closedLoop}, {@linkcode openLoop} with
  *   {@linkcode constantRate}, {@linkcode poisson}, {@linkcode gamma},
  *   {@linkcode ramp};
  * - stops: {@linkcode StopOptions} (duration, requests, sessions, signal);
+ * - one request: {@linkcode sendRequest} over a {@linkcode Transport};
  * - sinks and figures: `onRecord`, {@linkcode openRecordsFile},
- *   {@linkcode requestFigures}, {@linkcode recordTotals},
- *   {@linkcode summarize};
- * - the built-in workloads: {@linkcode runBenchmark} (KV-offload stress) and
- *   {@linkcode runTrie} (agentic trace replay), with their reports;
- * - reports: {@linkcode loadRun} reads a run directory (or a records file)
- *   into {@linkcode RunData}, {@linkcode renderReport} makes one
- *   self-contained HTML file of one run or several overlaid;
- * - scale: a run split into parts ({@linkcode RunPart}, {@linkcode partLoad})
- *   for worker processes and shards, {@linkcode estimateClockOffset} and
- *   {@linkcode rebaseRecord} to put their records on one clock;
- * - a simulated endpoint with a KV cache: {@linkcode startSimulator} (also
- *   `@kvbench/cli/sim`).
+ *   {@linkcode readRecordsFile}, {@linkcode requestFigures},
+ *   {@linkcode recordTotals}, {@linkcode summarize}, {@linkcode renderTable}.
+ *
+ * The rest lives in subpath modules:
+ * - `@kvbench/cli/benchmark`: the KV-offload stress workload (`kvbench
+ *   benchmark`): sizing from a model's config, the workload, its run and
+ *   report;
+ * - `@kvbench/cli/trie`: agentic trace replay (`kvbench trie`): trace files,
+ *   trace sessions, its run and report;
+ * - `@kvbench/cli/report`: latency distributions, reading run directories,
+ *   the HTML report, and writing a run directory that `kvbench report` and
+ *   `kvbench compare` read;
+ * - `@kvbench/cli/server`: the server's view: Prometheus parsing, engine
+ *   detection, scrapes, attribution to cache tiers, pre-flight and the
+ *   offload verdict;
+ * - `@kvbench/cli/sim`: a simulated endpoint with a KV cache;
+ * - `@kvbench/cli/testing`: a scripted server, records and tokenizers for
+ *   tests;
+ * - `@kvbench/cli/cli`: the `kvbench` command line.
  *
  * @example A multi-turn workload with a shared system prompt, against the simulator
  * ```ts
@@ -43,8 +51,8 @@
  *   type RequestRecord,
  *   run,
  *   sharedPrefix,
- *   startSimulator,
  * } from "./mod.ts";
+ * import { startSimulator } from "./lib/sim/mod.ts";
  * import assert from "node:assert/strict";
  *
  * await using sim = await startSimulator({ timeScale: 0.01 });
@@ -83,7 +91,7 @@ export type {
   Workload,
 } from "./lib/types.ts";
 
-// Engine: transport, OpenAI protocol, run and load.
+// Transport and the OpenAI protocol.
 export type {
   HttpRequest,
   ResponseSink,
@@ -106,9 +114,9 @@ export {
   type RequestContext,
   sendRequest,
 } from "./lib/openai/request.ts";
+
+// The runner and its load policies.
 export {
-  type RecordHandlers,
-  type RecordSource,
   run,
   type RunOptions,
   type RunPart,
@@ -129,18 +137,13 @@ export {
   ramp,
   type RandomOptions,
 } from "./lib/run/load.ts";
-export {
-  parsePart,
-  partConcurrency,
-  partCount,
-  partLoad,
-} from "./lib/run/part.ts";
+export { partLoad } from "./lib/run/part.ts";
 export { type Random, seededRandom } from "./lib/rng.ts";
+
+// Records files.
 export {
-  type LineSource,
   openRecordsFile,
   type OpenRecordsFileOptions,
-  parseRecordsLine,
   readRecordsFile,
   type RecordsFile,
   type RecordsFileContents,
@@ -148,7 +151,7 @@ export {
   type RunEnd,
 } from "./lib/run/records_file.ts";
 
-// Engine: metrics.
+// Figures and totals.
 export {
   interTokenLatencies,
   outputReads,
@@ -157,19 +160,6 @@ export {
   type RequestFigures,
   requestFigures,
 } from "./lib/metrics/figures.ts";
-export {
-  DEFAULT_PERCENTILES,
-  type Distribution,
-  type DistributionSummary,
-  LatencyDistributions,
-  parsePercentiles,
-  parseSlos,
-  renderDistributions,
-  type RenderDistributionsOptions,
-  type Slos,
-  type SummaryOptions,
-} from "./lib/metrics/distributions.ts";
-export { CountedSamples, Samples } from "./lib/metrics/samples.ts";
 export { type RecordTotals, recordTotals } from "./lib/metrics/totals.ts";
 export {
   mean,
@@ -183,7 +173,7 @@ export {
   type TableColumn,
 } from "./lib/format/table.ts";
 
-// Engine: text and tokenization.
+// Text and tokenization.
 export {
   loadTokenizer,
   type LoadTokenizerOptions,
@@ -197,14 +187,6 @@ export {
   type Synthesizer,
   type SynthesizerOptions,
 } from "./lib/text/synth.ts";
-export {
-  BUNDLED_MODEL_CONFIGS,
-  bytesPerToken,
-  findModelConfig,
-  loadModelConfigs,
-  type ModelConfig,
-  offloadSizeGib,
-} from "./lib/models/model_config.ts";
 
 // Workload shapes.
 export {
@@ -232,169 +214,3 @@ export {
   type TextSource,
   type TurnSpec,
 } from "./lib/shapes/sessions.ts";
-
-// Engine: the server's view (its Prometheus metrics, engine and version).
-export {
-  parsePrometheusText,
-  type PromExposition,
-  type PromSample,
-} from "./lib/server/prometheus.ts";
-export {
-  type CacheGauges,
-  type EngineName,
-  type EngineReading,
-  readEngineMetrics,
-  type TierCounters,
-} from "./lib/server/engines.ts";
-export {
-  MetricsScraper,
-  type MetricsScraperOptions,
-  type Scrape,
-} from "./lib/server/scrape.ts";
-export {
-  type AttributionOptions,
-  type PromptSplit,
-  promptSplit,
-  renderAttribution,
-} from "./lib/server/attribution.ts";
-export {
-  type Preflight,
-  preflight,
-  type PreflightOptions,
-  type PreflightVerdict,
-} from "./lib/server/preflight.ts";
-export {
-  detectServer,
-  type DetectServerOptions,
-  type ServerInfo,
-} from "./lib/server/detect.ts";
-
-// The built-in workloads: `kvbench benchmark` …
-export {
-  type BenchmarkSizing,
-  renderBenchmarkSpec,
-  sizeBenchmark,
-  type SizeBenchmarkOptions,
-} from "./workloads/benchmark/sizing.ts";
-export {
-  benchmarkWorkload,
-  type BenchmarkWorkloadOptions,
-} from "./workloads/benchmark/workload.ts";
-export {
-  type BenchmarkAverages,
-  benchmarkAverages,
-  BenchmarkMetrics,
-  type BenchmarkSnapshot,
-  type BenchmarkWindow,
-} from "./workloads/benchmark/metrics.ts";
-export {
-  type BenchmarkRunResult,
-  benchmarkSummaryJson,
-  type BenchmarkSummaryOptions,
-  renderBenchmarkBlock,
-  type RenderBlockOptions,
-} from "./workloads/benchmark/report.ts";
-export {
-  type BenchmarkRunOptions,
-  runBenchmark,
-} from "./workloads/benchmark/run.ts";
-
-// … and `kvbench trie`.
-export {
-  cumulativePromptTokens,
-  loadTraceFile,
-  parseTraceRows,
-  type TraceRow,
-  validateRow,
-} from "./workloads/trie/trace_file.ts";
-export {
-  type ResolveWorkloadOptions,
-  resolveWorkloadPath,
-  TRIE_DATASET_ALIASES,
-} from "./workloads/trie/dataset.ts";
-export {
-  traceSession,
-  type TraceSessionOptions,
-  trieWorkload,
-  type TrieWorkloadOptions,
-} from "./workloads/trie/session.ts";
-export {
-  type TraceFailure,
-  TrieAccounting,
-  type TrieAccountingOptions,
-} from "./workloads/trie/accounting.ts";
-export {
-  type CompletionPoint,
-  type RecordPointOptions,
-  ServerMetrics,
-  type SuccessOutcome,
-  type ThroughputRates,
-  TraceAccumulator,
-  TrieResult,
-  type TrieResultOptions,
-} from "./workloads/trie/metrics.ts";
-export {
-  renderTrieReport,
-  type TrieReportOptions,
-  type TrieSummaryJson,
-  trieSummaryJson,
-  type WorkloadRatesJson,
-} from "./workloads/trie/report.ts";
-export {
-  runTrie,
-  trieLoad,
-  type TrieLoadOptions,
-  type TrieRunOptions,
-} from "./workloads/trie/run.ts";
-export {
-  Client,
-  type ClientOptions,
-  type ClientRunOptions,
-} from "./workloads/trie/client.ts";
-
-// Reports.
-export {
-  type Cdf,
-  type ItlPoints,
-  loadRun,
-  type MetricsFileContents,
-  type MetricsHeader,
-  type MetricsScrape,
-  readMetricsFile,
-  type RequestPoints,
-  type RunData,
-  runData,
-  type RunDataOptions,
-  type RunInfo,
-  type RunInput,
-  type ServerCacheTimeline,
-  type Timeline,
-  type TurnFigures,
-} from "./lib/report/data.ts";
-export { renderReport, type RenderReportOptions } from "./lib/report/html.ts";
-
-// Runs on several processes and hosts.
-export {
-  type ClockOffset,
-  estimateClockOffset,
-  type EstimateClockOffsetOptions,
-} from "./lib/run/clock_offset.ts";
-export {
-  clockDelta,
-  type ProcessClock,
-  type RebaseOptions,
-  rebaseRecord,
-} from "./lib/run/align.ts";
-export { RecordsTail } from "./lib/run/records_tail.ts";
-
-// The simulator (also `@kvbench/cli/sim`).
-export {
-  type EngineStats,
-  type FaultCounts,
-  type FaultOptions,
-  type SimOptions,
-  type SimServer,
-  type SimStats,
-  type SimTokenizer,
-  startSimulator,
-} from "./lib/sim/mod.ts";

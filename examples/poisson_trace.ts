@@ -20,14 +20,16 @@ import {
   createSynthesizer,
   discoverModels,
   loadTokenizer,
-  loadTraceFile,
   normalizeEndpoint,
   openLoop,
   openRecordsFile,
   poisson,
+} from "../mod.ts";
+import {
+  loadTraceFile,
   renderTrieReport,
   runTrie,
-} from "../mod.ts";
+} from "../workloads/trie/mod.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -5,16 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { runCli } from "./cli_process.ts";
+import { readRecordsFile } from "../mod.ts";
+import {
+  LatencyDistributions,
+  renderDistributions,
+} from "../lib/report/mod.ts";
 import {
   BenchmarkMetrics,
-  LatencyDistributions,
-  loadTraceFile,
-  readRecordsFile,
   renderBenchmarkBlock,
-  renderDistributions,
+} from "../workloads/benchmark/mod.ts";
+import {
+  loadTraceFile,
   renderTrieReport,
   TrieAccounting,
-} from "../mod.ts";
+} from "../workloads/trie/mod.ts";
 import { startSimulator } from "../lib/sim/mod.ts";
 import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 import { completeLogFields } from "../workloads/trie/report.ts";
