@@ -161,3 +161,37 @@ Deno.test("every subpath of deno.json's exports, through an import map; a script
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("mod.ts, the script core, exports at most 100 names; every entry point of deno.json's exports passes deno doc --lint", async () => {
+  const deno = async (args: string[]): Promise<Deno.CommandOutput> =>
+    await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const doc = await deno(["doc", "--json", "mod.ts"]);
+  assert.equal(doc.code, 0, new TextDecoder().decode(doc.stderr));
+  const { nodes } = JSON.parse(new TextDecoder().decode(doc.stdout)) as {
+    nodes: Record<string, { symbols: { name: string }[] }>;
+  };
+  const names = Object.values(nodes).flatMap((n) =>
+    n.symbols.map((s) => s.name)
+  );
+  assert.ok(names.includes("run") && names.includes("requestFigures"));
+  assert.ok(!names.includes("runBenchmark")); // a subpath's (./benchmark)
+  assert.ok(names.length <= 100, `mod.ts exports ${names.length} names`);
+  const { exports } = JSON.parse(
+    await Deno.readTextFile(new URL("deno.json", ROOT)),
+  ) as { exports: Record<string, string> };
+  // One by one: each entry point's docs stand alone.
+  for (const file of Object.values(exports)) {
+    const lint = await deno(["doc", "--lint", file]);
+    assert.equal(
+      lint.code,
+      0,
+      `${file}: ${new TextDecoder().decode(lint.stderr)}`,
+    );
+  }
+});
