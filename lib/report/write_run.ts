@@ -56,8 +56,9 @@ function derivedEnd(records: readonly RequestRecord[]): RunEnd {
 
 /**
  * Write a run directory at `dir` (created; it must be new or empty):
- * `records.jsonl` (the records on this process's clock and the run's last
- * line), `run.json`, `summary.json` when a summary is given, and
+ * `records.jsonl` (the records and the run's last line, on the records'
+ * clock: this process's, or the one records read from a file carry),
+ * `run.json`, `summary.json` when a summary is given, and
  * `report.html`; resolves to the run as `kvbench report` reads it back.
  *
  * @example Two runs of a script, compared as `kvbench compare` compares them
@@ -97,6 +98,16 @@ function derivedEnd(records: readonly RequestRecord[]): RunEnd {
  *   writeRunDirectory(`${root}/run-a`, { records }),
  *   /^Error: Cannot write the run into ".*run-a": the directory is not empty$/,
  * );
+ * // Records read back from a file keep their clock, and must share it.
+ * const [r0, r1] = records.map((r, i) => ({ ...r, timeOrigin: 1e12 + i }));
+ * const kept = await writeRunDirectory(`${root}/run-b`, { records: [r0], report: false });
+ * assert.equal(kept.requests.ttftMs.length, 1);
+ * const line = JSON.parse((await Deno.readTextFile(`${root}/run-b/records.jsonl`)).split("\n")[0]);
+ * assert.equal(line.timeOrigin, 1e12);
+ * await assert.rejects(
+ *   writeRunDirectory(`${root}/run-c`, { records: [r0, r1] }),
+ *   /its records are on 2 clocks/,
+ * );
  * await Deno.remove(root, { recursive: true });
  * ```
  */
@@ -104,8 +115,17 @@ export async function writeRunDirectory(
   dir: string,
   options: WriteRunDirectoryOptions,
 ): Promise<RunData> {
-  await _emptyDirectory(dir);
   const records = [...options.records];
+  const origins = new Set(records.map((r) => r.timeOrigin));
+  origins.delete(undefined);
+  if (origins.size > 1) {
+    throw new RangeError(
+      `Cannot write the run into "${dir}": its records are on ${origins.size} clocks (timeOrigin); write each process's records as a run and merge them with kvbench merge`,
+    );
+  }
+  // Records read back from a file keep their clock; live ones are on ours.
+  const timeOrigin = [...origins][0] ?? performance.timeOrigin;
+  await _emptyDirectory(dir);
   const end: RunEnd = options.run
     ? {
       startedAt: options.run.startedAt,
@@ -113,7 +133,7 @@ export async function writeRunDirectory(
       stopReason: options.run.stopReason,
     }
     : derivedEnd(records);
-  const file = openRecordsFile(`${dir}/records.jsonl`);
+  const file = openRecordsFile(`${dir}/records.jsonl`, { timeOrigin });
   try {
     for (const record of records) file.write(record);
     file.end(end);
@@ -126,6 +146,7 @@ export async function writeRunDirectory(
     params: options.params ?? {},
     server: options.server,
     startedAt: end.startedAt,
+    timeOrigin,
   });
   if (options.summary !== undefined) {
     await Deno.writeTextFile(
