@@ -5,6 +5,15 @@
  *
  * @module
  */
+import type { KvLayout } from "../../lib/models/hf_config.ts";
+import { type KvSizing, sizeKv } from "../../lib/models/kv_size.ts";
+import {
+  BUNDLED_MODEL_CONFIGS,
+  findModelConfig,
+  type ModelConfig,
+  offloadSizeGib,
+} from "../../lib/models/model_config.ts";
+import { resolveModelLayout } from "../../lib/models/model_source.ts";
 
 /** The sized workload: tmesh-cli's "Workload Specifications". */
 export interface BenchmarkSizing {
@@ -140,4 +149,154 @@ export function renderBenchmarkSpec(sizing: BenchmarkSizing): string {
     `Output Length: ${sizing.outputLength}`,
     "",
   ].join("\n");
+}
+
+/** Options of {@linkcode sizeBenchmarkFromLayout}. */
+export interface SizeFromLayoutOptions {
+  /** Offload capacity over all ranks, GiB (per-rank CPU/disk buffer × TP). */
+  offloadSizeGib: number;
+  /** Tensor-parallel degree (default 1). */
+  tp?: number;
+  /** KV cache dtype (default `auto`). */
+  kvCacheDtype?: string;
+  /** Count MTP (draft) layers. */
+  mtp?: boolean;
+  /** Tokens per context (default 32 000). */
+  inputLength?: number;
+  /** `max_tokens` per request (default 100). */
+  outputLength?: number;
+}
+
+/** A sizing from a model's KV layout, with the KV arithmetic behind it. */
+export interface LayoutSizing {
+  /** The workload. Its `bytesPerToken` is per rank × TP: what the offload tier stores per token over all ranks. */
+  sizing: BenchmarkSizing;
+  /** The KV arithmetic. */
+  kv: KvSizing;
+  /** One line saying how bytes per token were found. */
+  note: string;
+}
+
+/**
+ * Size the benchmark from a model's KV layout on `tp` ranks: each rank's
+ * offload buffer stores that rank's KV (`max(1, kv_heads / TP)` heads, or the
+ * whole MLA latent), so the tier holds offload / (per-rank bytes × TP)
+ * tokens, and the contexts are sized from that.
+ *
+ * @example Qwen3-235B-A22B at TP 8, fp8 KV, 100 GiB per rank
+ * ```ts
+ * import { sizeBenchmarkFromLayout } from "./sizing.ts";
+ * import { parseHfConfig } from "../../lib/models/hf_config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const layout = parseHfConfig({
+ *   torch_dtype: "bfloat16", num_hidden_layers: 94, num_attention_heads: 64,
+ *   num_key_value_heads: 4, head_dim: 128,
+ * });
+ * const { sizing, kv } = sizeBenchmarkFromLayout("qwen", layout, {
+ *   offloadSizeGib: 800, tp: 8, kvCacheDtype: "fp8",
+ * });
+ * assert.equal(kv.bytesPerTokenPerRank, 24_064); // 1 head per rank
+ * // 0.9 × 800 / (192,512 × 32,000 / 1024³ = 5.737 GiB) = 125.5 contexts
+ * assert.equal(sizing.contexts, 125);
+ * ```
+ */
+export function sizeBenchmarkFromLayout(
+  model: string,
+  layout: KvLayout,
+  options: SizeFromLayoutOptions,
+): LayoutSizing {
+  const kv = sizeKv(layout, {
+    tp: options.tp,
+    kvCacheDtype: options.kvCacheDtype,
+    mtp: options.mtp,
+  });
+  if (kv.bytesPerTokenPerRank === 0) {
+    throw new RangeError(
+      `Cannot size the workload: ${model} keeps no per-token KV cache (only a fixed state per request)`,
+    );
+  }
+  const sizing = sizeBenchmark(model, {
+    offloadSizeGib: options.offloadSizeGib,
+    bytesPerToken: kv.bytesPerTokenAllRanks,
+    inputLength: options.inputLength,
+    outputLength: options.outputLength,
+  });
+  const fmt = (n: number): string => n.toLocaleString("en-US");
+  const note = `KV ${fmt(kv.bytesPerTokenPerRank)} B per token per rank (${
+    kv.groups.map((g) => g.formula).filter((f) => !f.endsWith("request"))
+      .join(" + ")
+  }; ${kv.kvDtype} from ${kv.kvDtypeFrom}) × TP ${kv.tp} = ${
+    fmt(kv.bytesPerTokenAllRanks)
+  } B per token over all ranks`;
+  return { sizing, kv, note };
+}
+
+/** Options of {@linkcode sizeBenchmarkFromHfConfig}. */
+export interface SizeFromHfConfigOptions
+  extends Omit<SizeFromLayoutOptions, "offloadSizeGib"> {
+  /** A config.json, a folder holding one, or a Hugging Face id (default: the served model's name, looked up in the table, on disk, in the caches and on the Hub). */
+  hfConfig?: string;
+  /** Offload capacity over all ranks, GiB (default: the model's `model_configs.json` entry). */
+  offloadSizeGib?: number;
+  /** The table the model's entry comes from (default: the bundled one). */
+  configs?: readonly ModelConfig[];
+  /** Cancels a download. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Size the benchmark of `model` from a Hugging Face `config.json` (or its
+ * `model_configs.json` entry's layout), on `tp` ranks (default: the entry's
+ * `tensorParallelSize`, else 1), in a KV dtype: see
+ * {@linkcode sizeBenchmarkFromLayout}.
+ *
+ * @example Llama-3.1-70B, which the table lacks, at TP 8 over 8 × 100 GiB
+ * ```ts
+ * import { sizeBenchmarkFromHfConfig } from "./sizing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({
+ *   torch_dtype: "bfloat16", num_hidden_layers: 80, hidden_size: 8192,
+ *   num_attention_heads: 64, num_key_value_heads: 8,
+ * }));
+ * const { sizing, kv } = await sizeBenchmarkFromHfConfig("llama", {
+ *   hfConfig: dir, tp: 8, offloadSizeGib: 800,
+ * });
+ * assert.equal(kv.bytesPerTokenPerRank, 40_960); // 2 × 80 × 1 × 128 × 2
+ * // 0.9 × 800 / (327,680 × 32,000 / 1024³ = 9.766 GiB) = 73.7 contexts
+ * assert.equal(sizing.contexts, 73);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function sizeBenchmarkFromHfConfig(
+  model: string,
+  options: SizeFromHfConfigOptions,
+): Promise<LayoutSizing> {
+  const configs = options.configs ?? BUNDLED_MODEL_CONFIGS;
+  const found = await resolveModelLayout(options.hfConfig ?? model, {
+    configs,
+    noTable: options.hfConfig !== undefined,
+    signal: options.signal,
+  });
+  const entry = findModelConfig(model, configs);
+  const offload = options.offloadSizeGib ??
+    (entry === undefined ? undefined : offloadSizeGib(entry));
+  if (offload === undefined) {
+    throw new RangeError(
+      `Cannot size the workload: model_configs.json has no offload size for ${model}: give --offload-size GB (the offload capacity over all TP ranks)`,
+    );
+  }
+  const tp = options.tp ??
+    (entry === undefined ? 1 : Number(entry.tensorParallelSize));
+  const sized = sizeBenchmarkFromLayout(model, found.layout, {
+    ...options,
+    tp,
+    offloadSizeGib: offload,
+  });
+  sized.note += ` (layout from ${
+    found.from === "table" ? "model_configs.json" : found.source
+  })`;
+  return sized;
 }
