@@ -41,7 +41,7 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
   // / 1024³ = 0.6104 GiB) = 11.8 → 11 contexts, 3 in flight.
   ok(
     stdout.includes(
-      "KV 40,960 B per token per rank (2 × 80 × 1 × 128 × 2 B; bfloat16 from the model dtype (torch_dtype bfloat16)) × TP 8 = 327,680 B per token over all ranks",
+      "KV 40,960 B per token per rank (2 × 80 × 1 × 128 × 2 B; bfloat16 from model dtype, torch_dtype bfloat16) × TP 8 = 327,680 B per token over all ranks",
     ),
     stdout,
   );

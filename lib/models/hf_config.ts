@@ -73,6 +73,8 @@ export interface KvLayout {
   dtypeFrom: string;
   /** `quantization_config.kv_cache_scheme` as a KV dtype (`fp8`), when present. */
   kvCacheScheme?: string;
+  /** Where `kvCacheScheme` comes from (default `quantization_config.kv_cache_scheme`). */
+  kvCacheSchemeFrom?: string;
   /** The layer groups, in the order their first layer appears. */
   groups: LayerGroup[];
   /** Multi-token-prediction (draft) layers the checkpoint ships (`num_nextn_predict_layers`). */
@@ -150,7 +152,7 @@ function modelDtype(
   }
   return {
     dtype: "bfloat16",
-    dtypeFrom: "no torch_dtype: bfloat16 (vLLM's auto for an unstated dtype)",
+    dtypeFrom: "no torch_dtype: vLLM's auto serves bfloat16",
   };
 }
 

@@ -124,12 +124,13 @@ function resolveDtype(
     if (layout.kvCacheScheme !== undefined) {
       return {
         name: layout.kvCacheScheme,
-        from: "quantization_config.kv_cache_scheme",
+        from: layout.kvCacheSchemeFrom ??
+          "quantization_config.kv_cache_scheme",
       };
     }
     return {
       name: layout.dtype,
-      from: `the model dtype (${layout.dtypeFrom})`,
+      from: `model dtype, ${layout.dtypeFrom}`,
     };
   }
   if (!(flag in ELEMENT_BYTES)) {
@@ -219,7 +220,9 @@ function sizeState(
     modelDtypeBytes;
   return {
     ...base,
-    formula: `${group.layers} × (${conv} × ${group.convWidth} + ${heads} × ${
+    formula: `${group.layers} × (${
+      fmt(conv)
+    } × ${group.convWidth} + ${heads} × ${
       fmt(group.stateHeadElements)
     }) × ${modelDtypeBytes} B per request`,
     bytesPerTokenPerRank: 0,

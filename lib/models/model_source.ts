@@ -111,7 +111,7 @@ export function layoutFromModelConfig(entry: ModelConfig): KvLayout {
   const layout: KvLayout = {
     modelType: "model_configs.json",
     dtype: "bfloat16",
-    dtypeFrom: "model_configs.json",
+    dtypeFrom: "model_configs.json dtype_size 2",
     groups: [{
       kind: "full",
       layers,
@@ -121,7 +121,10 @@ export function layoutFromModelConfig(entry: ModelConfig): KvLayout {
     }],
     mtpLayers: 0,
   };
-  if (size === 1) layout.kvCacheScheme = "fp8";
+  if (size === 1) {
+    layout.kvCacheScheme = "fp8";
+    layout.kvCacheSchemeFrom = "model_configs.json dtype_size 1";
+  }
   return layout;
 }
 
