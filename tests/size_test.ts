@@ -3,8 +3,9 @@
  * name, a config.json path, a Hugging Face id from a local Hub, --json) and
  * `benchmark --hf-config` against the simulator.
  */
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { startSimulator } from "../lib/sim/server.ts";
+import { serveFakeHub } from "../lib/testing/fake_hub.ts";
 import { runCli } from "./cli_process.ts";
 
 const CONFIGS = new URL("./testdata/configs/", import.meta.url).pathname;
@@ -82,4 +83,189 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
       "error: --bytes-per-token excludes --hf-config, --tp and --kv-cache-dtype",
     ),
   );
+});
+
+Deno.test("kvbench size NAME: model_configs.json's entry, per rank, and the workload", async () => {
+  const { code, stdout, stderr } = await runCli([
+    "size",
+    "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
+  ]);
+  strictEqual(code, 0, stderr);
+  const lines = stdout.split("\n");
+  deepStrictEqual(lines.slice(0, 2), [
+    "Model: Qwen/Qwen3-235B-A22B-Instruct-2507-FP8 (model_configs.json)",
+    "TP 8; KV dtype fp8 (model_configs.json dtype_size 1)",
+  ]);
+  // One row: 94 layers, 4 KV heads over 8 ranks = 1 each, fp8.
+  ok(
+    stdout.includes(
+      "│ full  │     94 │   1 of 4 │ 2 × 94 × 1 × 128 × 1 B │    24,064 │   every token │",
+    ),
+    stdout,
+  );
+  for (
+    const line of [
+      "KV bytes per token: 24,064 per rank; 192,512 over 8 rank(s); 96,256 for the model at TP 1",
+      // 107,374,182,400 B / 24,064 B = 4,462,025 tokens per 100 GiB rank buffer.
+      "Offload 800 GiB over 8 rank(s) (100 GiB per rank) holds 4,462,025 tokens",
+      "Number of Contexts: 125",
+      "Max Inflight Requests (Load-Balancing): 41",
+      // 250 × 32,000 = 8,000,000 tokens: the table's rule overfills 1.8×.
+      "[WARN] Without --tp, --kv-cache-dtype or --hf-config, benchmark sizes 250 contexts by model_configs.json's rule (whole-model bytes per token against every rank's buffer): 8,000,000 tokens for a tier that holds 4,462,025 per rank, so reuses would miss.",
+    ]
+  ) ok(lines.includes(line), `${line}\n---\n${stdout}`);
+});
+
+Deno.test("kvbench size PATH: sliding window and state, GPU capacity, --json", async () => {
+  const text = await runCli([
+    "size",
+    `${CONFIGS}gpt-oss-120b.json`,
+    "--offload-size",
+    "100",
+    "--gpu-kv-gb",
+    "10",
+    "--input-length",
+    "8000",
+  ]);
+  strictEqual(text.code, 0, text.stderr);
+  for (
+    const line of [
+      `Model: ${CONFIGS}gpt-oss-120b.json (config.json)`,
+      "TP 1; KV dtype bfloat16 (model dtype, no torch_dtype: vLLM's auto serves bfloat16)",
+      "KV bytes per token: 73,728 per rank; 73,728 over 1 rank(s); 73,728 for the model at TP 1",
+      "GPU per rank: 36,864 B per token + 36,864 B per token of the last 128 tokens",
+      // 10 GiB / (8,000 × 36,864 + 128 × 36,864 = 299,630,592 B) = 35.8 → 35.
+      "GPU KV 10 GiB per rank holds 35 contexts of 8,000 tokens (280,000 tokens)",
+      // 107,374,182,400 / 73,728 = 1,456,355.
+      "Offload 100 GiB over 1 rank(s) (100 GiB per rank) holds 1,456,355 tokens",
+      // 0.9 × 100 / (73,728 × 8,000 / 1024³ = 0.5493 GiB) = 163.8 → 163.
+      "Number of Contexts: 163",
+    ]
+  ) ok(text.stdout.split("\n").includes(line), `${line}\n---\n${text.stdout}`);
+  const json = await runCli([
+    "size",
+    `${CONFIGS}qwen3-next-80b-a3b-instruct.json`,
+    "--tp",
+    "2",
+    "--json",
+  ]);
+  strictEqual(json.code, 0, json.stderr);
+  const r = JSON.parse(json.stdout);
+  deepStrictEqual(
+    [
+      r.from,
+      r.kv.tp,
+      r.kv.bytesPerTokenPerRank,
+      r.kv.stateBytesPerRequestPerRank,
+      r.offload,
+      r.workload,
+    ],
+    // 2 × 12 × 1 × 256 × 2; 36 × (4,096 × 3 + 16 × 16,384) × 2; no offload size.
+    ["file", 2, 12_288, 19_759_104, null, null],
+  );
+  deepStrictEqual(r.kv.groups.map((g: { kind: string }) => g.kind), [
+    "linear",
+    "full",
+  ]);
+});
+
+Deno.test("kvbench size OWNER/NAME: downloaded from the Hub once, then from the cache", async () => {
+  const body = await Deno.readTextFile(`${CONFIGS}deepseek-v3.json`);
+  const hub = serveFakeHub((path) =>
+    path === "/deepseek-ai/DeepSeek-V3/resolve/main/config.json"
+      ? new Response(body)
+      : new Response("Entry not found", { status: 404 })
+  );
+  const cache = await Deno.makeTempDir();
+  const env = {
+    HF_ENDPOINT: hub.url,
+    HF_TOKEN: "hf_test",
+    HF_HUB_CACHE: `${cache}/hf`,
+    KVBENCH_CONFIG_CACHE: `${cache}/kvbench`,
+  };
+  try {
+    const first = await runCli(
+      ["size", "deepseek-ai/DeepSeek-V3", "--tp", "8", "--offload-size", "800"],
+      { env },
+    );
+    strictEqual(first.code, 0, first.stderr);
+    const saved = `${cache}/kvbench/deepseek-ai--DeepSeek-V3/config.json`;
+    ok(
+      first.stdout.startsWith(
+        `Model: deepseek-ai/DeepSeek-V3 (downloaded to ${saved})\n`,
+      ),
+      first.stdout,
+    );
+    for (
+      const line of [
+        // MLA: 61 × (512 + 64) × 2 on every rank, replicated.
+        "│ mla   │     61 │ 1 latent │ 61 × (512 + 64) × 2 B │    70,272 │   every token │",
+        "KV bytes per token: 70,272 per rank; 562,176 over 8 rank(s); 70,272 for the model at TP 1",
+      ]
+    ) ok(first.stdout.split("\n").includes(line), `${line}\n${first.stdout}`);
+    strictEqual(hub.requests[0].authorization, "Bearer hf_test");
+    const again = await runCli(
+      ["size", "deepseek-ai/DeepSeek-V3", "--kv-cache-dtype", "fp8_ds_mla"],
+      { env: { ...env, HF_HUB_OFFLINE: "1" } },
+    );
+    strictEqual(again.code, 0, again.stderr);
+    ok(again.stdout.startsWith(
+      `Model: deepseek-ai/DeepSeek-V3 (kvbench's cache: ${saved})\n`,
+    ));
+    // fp8_ds_mla: 61 × 656 B.
+    ok(again.stdout.includes("KV bytes per token: 40,016 per rank;"));
+    strictEqual(hub.requests.length, 1);
+    const missing = await runCli(["size", "org/absent"], { env });
+    strictEqual(missing.code, 1);
+    strictEqual(
+      missing.stderr.trim().split("\n").length,
+      1,
+      missing.stderr,
+    );
+    ok(missing.stderr.includes("HTTP 404"), missing.stderr);
+  } finally {
+    await hub.server.shutdown();
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("kvbench size: bad configs and arguments get one line, no stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({
+        num_hidden_layers: 4,
+        num_key_value_heads: 2,
+        head_dim: 64,
+        layer_types: Array(4).fill("lightning_attention"),
+      }),
+    );
+    const bad = await runCli(["size", dir]);
+    strictEqual(bad.code, 1);
+    strictEqual(
+      bad.stderr,
+      `kvbench size: error: Cannot size "${dir}/config.json": layer_types[0] "lightning_attention" is not an attention type kvbench knows (full_attention, attention, sliding_attention, chunked_attention, linear_attention, mamba)\n`,
+    );
+    const dtype = await runCli([
+      "size",
+      "openai/gpt-oss-20b",
+      "--kv-cache-dtype",
+      "int2",
+    ]);
+    strictEqual(dtype.code, 2);
+    ok(
+      dtype.stderr.endsWith(
+        'kvbench size: error: --kv-cache-dtype: invalid value "int2" (one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4)\n',
+      ),
+      dtype.stderr,
+    );
+    const none = await runCli(["size"]);
+    strictEqual(none.code, 2);
+    ok(
+      none.stderr.includes("the following arguments are required: MODEL|PATH"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
