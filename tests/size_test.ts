@@ -269,3 +269,84 @@ Deno.test("kvbench size: bad configs and arguments get one line, no stack trace"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kvbench size --endpoint: the simulator's capacity sizes and checks the workload", async () => {
+  await using sim = await startSimulator({ model: "openai/gpt-oss-20b" });
+  const path = `${CONFIGS}gpt-oss-20b.json`;
+  const fromServer = await runCli(["size", path, "--endpoint", sim.url]);
+  strictEqual(fromServer.code, 0, fromServer.stderr);
+  const lines = fromServer.stdout.split("\n");
+  for (
+    const line of [
+      "Server (vllm, /metrics): GPU KV 174,752 tokens, offload 2,184,528 tokens",
+      "The offload size is the server's: 2,184,528 tokens × 49,152 B over all ranks",
+      // 2,184,528 × 49,152 B = 99.99976 GiB; 0.9 × that / 1.464844 GiB = 61.4.
+      "Number of Contexts: 61",
+    ]
+  ) ok(lines.includes(line), `${line}\n---\n${fromServer.stdout}`);
+  // 40 GiB / 49,152 B = 873,813 tokens, not the server's 2,184,528.
+  const disagree = await runCli([
+    "size",
+    path,
+    "--endpoint",
+    sim.url,
+    "--offload-size",
+    "40",
+  ]);
+  strictEqual(disagree.code, 0, disagree.stderr);
+  ok(
+    disagree.stdout.split("\n").includes(
+      "[WARN] The server reports 2,184,528 offload tokens (/metrics), the sizing computed 873,813: check the offload size, TP and KV dtype given",
+    ),
+    disagree.stdout,
+  );
+});
+
+Deno.test("kvbench size --endpoint of llama.cpp: sized from the GGUF metadata of /props", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) =>
+      new URL(request.url).pathname === "/props"
+        ? Response.json({
+          default_generation_settings: { n_ctx: 8192 },
+          total_slots: 4,
+          metadata: {
+            "general.architecture": "llama",
+            "llama.block_count": 32,
+            "llama.embedding_length": 4096,
+            "llama.attention.head_count": 32,
+            "llama.attention.head_count_kv": 8,
+          },
+        })
+        : new Response("not found", { status: 404 }),
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "size",
+      "--endpoint",
+      origin,
+      "--gpu-kv-gb",
+      "2",
+      "--input-length",
+      "8192",
+    ]);
+    strictEqual(code, 0, stderr);
+    const lines = stdout.split("\n");
+    for (
+      const line of [
+        `Model: ${origin}/props (GGUF metadata from the server)`,
+        "TP 1; KV dtype float16 (model dtype, llama.cpp's default f16 KV cache)",
+        // 2 × 32 × 8 × (4096 / 32 = 128) × 2 B = 131,072.
+        "KV bytes per token: 131,072 per rank; 131,072 over 1 rank(s); 131,072 for the model at TP 1",
+        // 8,192 tokens × 4 slots.
+        "Server (llamacpp, /props): GPU KV 32,768 tokens, 4 slots",
+        // 2 GiB / 131,072 B = 16,384 tokens.
+        "[WARN] The server reports 32,768 GPU KV tokens (/props), the sizing computed 16,384: check the GPU KV size, TP and KV dtype given",
+        "Offload: size unknown (give --offload-size GB, over all ranks)",
+      ]
+    ) ok(lines.includes(line), `${line}\n---\n${stdout}`);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -25,6 +25,12 @@ import {
   type ModelSource,
   resolveModelLayout,
 } from "../models/model_source.ts";
+import { layoutFromGguf } from "../models/gguf_layout.ts";
+import {
+  compareCapacity,
+  probeServerCapacity,
+  type ServerCapacity,
+} from "../server/capacity.ts";
 import {
   type BenchmarkSizing,
   renderBenchmarkSpec,
@@ -51,6 +57,10 @@ options:
   --offload-size GB   offload capacity over all ranks, GiB (default: the table's)
   --gpu-kv-gb GB      GPU KV memory per rank, GiB: the tokens it holds
   --input-length N    tokens per context (default 32000)
+  --endpoint URL      ask the server its capacity (vLLM, SGLang: /metrics; llama.cpp:
+                      /props), compare it with the figures, size the workload from
+                      its offload tokens when no offload size is given, and size a
+                      llama.cpp model from its GGUF metadata when no MODEL is given
   --json              print the figures as JSON
   -h, --help          show this help
 `;
@@ -64,7 +74,8 @@ function bytes(x: number): string {
 }
 
 interface SizeOptions {
-  spec: string;
+  spec?: string;
+  endpoint?: string;
   tp?: number;
   kvCacheDtype?: string;
   mtp: boolean;
@@ -83,16 +94,30 @@ function parse(args: string[]): SizeOptions | undefined {
     "gpu-kv-gb": { type: "string" },
     "input-length": { type: "string" },
     json: { type: "boolean" },
+    endpoint: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (values.help) return undefined;
-  if (positionals.length !== 1) {
+  if (
+    positionals.length > 1 ||
+    (positionals.length === 0 && values.endpoint === undefined)
+  ) {
     throw new UsageError(
       positionals.length === 0
-        ? "the following arguments are required: MODEL|PATH"
+        ? "the following arguments are required: MODEL|PATH (or --endpoint of a llama.cpp server giving its GGUF metadata)"
         : `one MODEL|PATH, not ${positionals.length}`,
       USAGE,
     );
+  }
+  if (values.endpoint !== undefined) {
+    try {
+      new URL(values.endpoint);
+    } catch {
+      throw new UsageError(
+        `--endpoint: invalid URL "${values.endpoint}"`,
+        USAGE,
+      );
+    }
   }
   const kvCacheDtype = values["kv-cache-dtype"];
   if (kvCacheDtype !== undefined && !KV_CACHE_DTYPES.includes(kvCacheDtype)) {
@@ -113,6 +138,7 @@ function parse(args: string[]): SizeOptions | undefined {
     );
   return {
     spec: positionals[0],
+    endpoint: values.endpoint,
     tp: num("tp", positiveInt),
     kvCacheDtype,
     mtp: values.mtp ?? false,
@@ -129,15 +155,28 @@ interface SizeReport {
   from: ModelSource["from"];
   source: string;
   kv: KvSizing;
-  offload: { sizeGib: number; perRankGib: number; tokens: number } | null;
+  offload: {
+    sizeGib: number;
+    perRankGib: number;
+    tokens: number;
+    from: "--offload-size" | "model_configs.json" | "server";
+  } | null;
   gpu: { perRankGib: number; contexts: number; tokens: number } | null;
   workload: BenchmarkSizing | null;
   workloadError?: string;
+  /** What the server says (--endpoint), or null. */
+  server: ServerCapacity | null;
+  /** Where the server's figures and the computed ones disagree. */
+  disagreements: string[];
   /** Contexts by model_configs.json's rule (whole-model bytes per token), what benchmark runs without --tp, --kv-cache-dtype or --hf-config. */
   tableContexts?: number;
 }
 
-function report(model: ModelSource, opts: SizeOptions): SizeReport {
+function report(
+  model: ModelSource,
+  opts: SizeOptions,
+  server?: ServerCapacity,
+): SizeReport {
   const entry = model.entry;
   const tp = opts.tp ??
     (entry === undefined ? 1 : Number(entry.tensorParallelSize));
@@ -146,10 +185,25 @@ function report(model: ModelSource, opts: SizeOptions): SizeReport {
     kvCacheDtype: opts.kvCacheDtype,
     mtp: opts.mtp,
   });
-  const sizeGib = opts.offloadGib ??
-    (entry === undefined ? undefined : offloadSizeGib(entry));
+  // Without an offload size, the server's offload tokens (per rank) size it.
+  const offloadFrom = opts.offloadGib !== undefined
+    ? "--offload-size"
+    : entry !== undefined
+    ? "model_configs.json"
+    : server?.offloadKvTokens !== undefined
+    ? "server"
+    : undefined;
+  const sizeGib = offloadFrom === "--offload-size"
+    ? opts.offloadGib
+    : offloadFrom === "model_configs.json"
+    ? offloadSizeGib(entry!)
+    : offloadFrom === "server"
+    ? server!.offloadKvTokens! * kv.bytesPerTokenAllRanks / 1024 ** 3
+    : undefined;
   const result: SizeReport = {
-    model: opts.spec,
+    model: opts.spec ?? model.source,
+    server: server ?? null,
+    disagreements: [],
     from: model.from,
     source: model.source,
     kv,
@@ -162,9 +216,10 @@ function report(model: ModelSource, opts: SizeOptions): SizeReport {
       sizeGib,
       perRankGib: sizeGib / tp,
       tokens: Math.floor(sizeGib / tp * 1024 ** 3 / kv.bytesPerTokenPerRank),
+      from: offloadFrom!,
     };
     try {
-      result.workload = sizeBenchmarkFromLayout(opts.spec, model.layout, {
+      result.workload = sizeBenchmarkFromLayout(result.model, model.layout, {
         offloadSizeGib: sizeGib,
         tp,
         kvCacheDtype: opts.kvCacheDtype,
@@ -181,6 +236,18 @@ function report(model: ModelSource, opts: SizeOptions): SizeReport {
         inputLength: opts.inputLength,
       }).contexts;
     }
+  }
+  if (server !== undefined) {
+    result.disagreements = compareCapacity(server, {
+      kvDtype: kv.kvDtype,
+      offloadKvTokens: offloadFrom === "server"
+        ? undefined
+        : result.offload?.tokens,
+      deviceKvTokens:
+        opts.gpuKvGib === undefined || kv.gpuBytesPerTokenPerRank === 0
+          ? undefined
+          : Math.floor(opts.gpuKvGib * 1024 ** 3 / kv.gpuBytesPerTokenPerRank),
+    });
   }
   if (opts.gpuKvGib !== undefined) {
     const perContext = gpuBytesPerRequest(kv, opts.inputLength);
@@ -224,6 +291,7 @@ const FROM: Record<ModelSource["from"], string> = {
   "hf-cache": "Hugging Face cache:",
   cache: "kvbench's cache:",
   hub: "downloaded to",
+  server: "GGUF metadata from the server",
 };
 
 function render(r: SizeReport, model: ModelSource, opts: SizeOptions): string {
@@ -289,11 +357,38 @@ function render(r: SizeReport, model: ModelSource, opts: SizeOptions): string {
     );
   } else {
     lines.push(
-      `Offload ${r.offload.sizeGib} GiB over ${kv.tp} rank(s) (${+r.offload
+      `Offload ${+r.offload.sizeGib.toFixed(2)} GiB over ${kv.tp} rank(s) (${+r
+        .offload
         .perRankGib.toFixed(3)} GiB per rank) holds ${
         n(r.offload.tokens)
       } tokens`,
     );
+  }
+  if (r.server !== null) {
+    const s = r.server;
+    const parts = [
+      s.deviceKvTokens === undefined
+        ? "GPU KV unknown"
+        : `GPU KV ${n(s.deviceKvTokens)} tokens`,
+      s.offloadKvTokens === undefined
+        ? undefined
+        : `offload ${n(s.offloadKvTokens)} tokens`,
+      s.cacheDtype === undefined ? undefined : `KV dtype ${s.cacheDtype}`,
+      s.slots === undefined ? undefined : `${s.slots} slots`,
+    ].filter((x) => x !== undefined);
+    lines.push(
+      `Server (${s.engine ?? "unknown engine"}, ${s.from}): ${
+        parts.join(", ")
+      }`,
+    );
+    if (r.offload?.from === "server") {
+      lines.push(
+        `The offload size is the server's: ${n(s.offloadKvTokens!)} tokens × ${
+          n(kv.bytesPerTokenAllRanks)
+        } B over all ranks`,
+      );
+    }
+    lines.push(...r.disagreements);
   }
   lines.push("");
   if (r.workload !== null) {
@@ -330,8 +425,24 @@ export const sizeCommand: Command = {
       out(USAGE);
       return 0;
     }
-    const model = await resolveModelLayout(opts.spec, { signal });
-    const r = report(model, opts);
+    const server = opts.endpoint === undefined
+      ? undefined
+      : await probeServerCapacity(new URL(opts.endpoint).origin, { signal });
+    let model: ModelSource;
+    if (opts.spec !== undefined) {
+      model = await resolveModelLayout(opts.spec, { signal });
+    } else if (server?.ggufMetadata !== undefined) {
+      model = {
+        layout: layoutFromGguf(server.ggufMetadata),
+        from: "server",
+        source: `${new URL(opts.endpoint!).origin}/props`,
+      };
+    } else {
+      throw new Error(
+        `Cannot size the model at ${opts.endpoint}: it reports no GGUF metadata; name the model (MODEL|PATH)`,
+      );
+    }
+    const r = report(model, opts, server);
     out(opts.json ? JSON.stringify(r, null, 2) + "\n" : render(r, model, opts));
     return 0;
   },

@@ -26,8 +26,8 @@ import {
 export interface ModelSource {
   /** The KV layout. */
   layout: KvLayout;
-  /** `table`, `file`, `hf-cache` (the Hugging Face cache), `cache` (kvbench's) or `hub` (downloaded). */
-  from: "table" | "file" | "hf-cache" | "cache" | "hub";
+  /** `table`, `file`, `hf-cache` (the Hugging Face cache), `cache` (kvbench's), `hub` (downloaded) or `server` (GGUF metadata a server reports). */
+  from: "table" | "file" | "hf-cache" | "cache" | "hub" | "server";
   /** The file read, or the table entry's name. */
   source: string;
   /** The `model_configs.json` entry, when the model is one. */
