@@ -6,6 +6,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { startSimulator } from "../lib/sim/server.ts";
 import { serveFakeHub } from "../lib/testing/fake_hub.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 import { runCli } from "./cli_process.ts";
 
 const CONFIGS = new URL("./testdata/configs/", import.meta.url).pathname;
@@ -52,19 +53,47 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
     ),
     stdout,
   );
-  // Without an offload size the table cannot give, it says what to add.
-  const missing = await runCli([
+  // Without --offload-size, the server's offload capacity sizes it: the
+  // simulator's 1,092,256 tokens (per rank) × 327,680 B over all ranks; 0.9 ×
+  // 1,092,256 / 32,000 tokens per context = 30.7 → 30 contexts.
+  const fromServer = await runCli([
     "benchmark",
     "--endpoint",
     sim.url,
     "--hf-config",
     `${CONFIGS}llama-3.1-70b-instruct.json`,
+    "--num-prompts",
+    "1",
+    "--output-length",
+    "2",
     "--no-artifacts",
   ]);
+  strictEqual(fromServer.code, 0, fromServer.stderr);
+  ok(
+    fromServer.stdout.includes(
+      "; offload 1,092,256 tokens per rank, from the server (/metrics))\n",
+    ),
+    fromServer.stdout,
+  );
+  ok(fromServer.stdout.includes("Number of Contexts: 30\n"), fromServer.stdout);
+  // A server that does not tell, and no table entry: it says what to add.
+  const quiet = startScriptedServer({
+    models: ["my/model"],
+    script: () => ({ firstTokenMs: 5 }),
+  });
+  const missing = await runCli([
+    "benchmark",
+    "--endpoint",
+    quiet.origin,
+    "--hf-config",
+    `${CONFIGS}llama-3.1-70b-instruct.json`,
+    "--no-artifacts",
+  ]);
+  await quiet.close();
   strictEqual(missing.code, 1);
   ok(
     missing.stderr.includes(
-      "[ERROR] Cannot size the workload: model_configs.json has no offload size for meta-llama/Llama-3.1-70B-Instruct: give --offload-size GB",
+      "[ERROR] Cannot size the workload: model_configs.json has no offload size for my/model: give --offload-size GB",
     ),
     missing.stderr,
   );
@@ -348,5 +377,53 @@ Deno.test("kvbench size --endpoint of llama.cpp: sized from the GGUF metadata of
     ) ok(lines.includes(line), `${line}\n---\n${stdout}`);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("benchmark without --hf-config finds the served model's config.json in the local Hugging Face cache", async () => {
+  await using sim = await startSimulator({
+    model: "meta-llama/Llama-3.1-8B-Instruct",
+    timeScale: 0.01,
+  });
+  const cache = await Deno.makeTempDir();
+  try {
+    const snapshot =
+      `${cache}/models--meta-llama--Llama-3.1-8B-Instruct/snapshots/0e9e39f`;
+    await Deno.mkdir(snapshot, { recursive: true });
+    await Deno.copyFile(
+      `${CONFIGS}llama-3.1-8b-instruct.json`,
+      `${snapshot}/config.json`,
+    );
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      "--endpoint",
+      sim.url,
+      "--offload-size",
+      "4",
+      "--input-length",
+      "2000",
+      "--output-length",
+      "2",
+      "--num-prompts",
+      "1",
+      "--no-artifacts",
+    ], {
+      env: {
+        HF_HUB_CACHE: cache,
+        HF_HUB_OFFLINE: "1",
+        KVBENCH_CONFIG_CACHE: `${cache}/kvbench`,
+      },
+    });
+    strictEqual(code, 0, stderr);
+    ok(
+      stdout.includes(
+        `KV 131,072 B per token per rank (2 × 32 × 8 × 128 × 2 B; bfloat16 from model dtype, torch_dtype bfloat16) × TP 1 = 131,072 B per token over all ranks (layout from ${snapshot}/config.json)`,
+      ),
+      stdout,
+    );
+    // 0.9 × 4 GiB / (131,072 × 2,000 / 1024³ = 0.2441 GiB) = 14.7 → 14.
+    ok(stdout.includes("Number of Contexts: 14\n"), stdout);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
   }
 });

@@ -516,6 +516,19 @@ async function sizeFor(
     }
   }
   const config = findModelConfig(model, configs);
+  if (config === undefined && opts.bytesPerToken === undefined) {
+    // The served model's config.json, when a local cache has it.
+    const local = await sizeBenchmarkFromHfConfig(model, {
+      ...opts,
+      offloadSizeGib: opts.offloadSize,
+      configs,
+      cachedOnly: true,
+    }).catch(() => undefined);
+    if (local !== undefined) {
+      onNote?.(`${local.note}\n`);
+      return local.sizing;
+    }
+  }
   if (
     config === undefined &&
     (opts.offloadSize === undefined || opts.bytesPerToken === undefined)
@@ -525,7 +538,7 @@ async function sizeFor(
         `Known models:\n${
           configs.map((c) => `  ${c.model_name}`).join("\n")
         }\n` +
-        `Add it with --model-configs FILE, or size it with --offload-size GB --bytes-per-token N.\n`,
+        `Add it with --model-configs FILE, or size it with --offload-size GB --bytes-per-token N, or with --hf-config PATH|ID.\n`,
     );
   }
   try {

@@ -14,6 +14,8 @@ import {
   offloadSizeGib,
 } from "../../lib/models/model_config.ts";
 import { resolveModelLayout } from "../../lib/models/model_source.ts";
+import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
+import { probeServerCapacity } from "../../lib/server/capacity.ts";
 
 /** The sized workload: tmesh-cli's "Workload Specifications". */
 export interface BenchmarkSizing {
@@ -241,6 +243,10 @@ export interface SizeFromHfConfigOptions
   offloadSizeGib?: number;
   /** The table the model's entry comes from (default: the bundled one). */
   configs?: readonly ModelConfig[];
+  /** The server (`--endpoint`): without an offload size, its offload capacity in tokens is asked (`/metrics`), before the table's. */
+  endpoint?: string;
+  /** Read the model's config.json only from disk and the caches, never download it. */
+  cachedOnly?: boolean;
   /** Cancels a download. */
   signal?: AbortSignal;
 }
@@ -279,17 +285,40 @@ export async function sizeBenchmarkFromHfConfig(
     configs,
     noTable: options.hfConfig !== undefined,
     signal: options.signal,
+    ...(options.cachedOnly ? { offline: true } : {}),
   });
   const entry = findModelConfig(model, configs);
-  const offload = options.offloadSizeGib ??
-    (entry === undefined ? undefined : offloadSizeGib(entry));
+  const tp = options.tp ??
+    (entry === undefined ? 1 : Number(entry.tensorParallelSize));
+  let offload = options.offloadSizeGib;
+  let offloadNote = "";
+  if (offload === undefined && options.endpoint !== undefined) {
+    // The server's offload tokens are per rank (each rank holds its share of
+    // every token): × the bytes all ranks store per token.
+    const origin = new URL(normalizeEndpoint(options.endpoint)).origin;
+    const server = await probeServerCapacity(origin, {
+      signal: options.signal,
+    });
+    if (server?.offloadKvTokens !== undefined) {
+      const kv = sizeKv(found.layout, {
+        tp,
+        kvCacheDtype: options.kvCacheDtype,
+        mtp: options.mtp,
+      });
+      offload = server.offloadKvTokens * kv.bytesPerTokenAllRanks / 1024 ** 3;
+      offloadNote = `; offload ${
+        server.offloadKvTokens.toLocaleString("en-US")
+      } tokens per rank, from the server (${server.from})`;
+    }
+  }
+  if (offload === undefined && entry !== undefined) {
+    offload = offloadSizeGib(entry);
+  }
   if (offload === undefined) {
     throw new RangeError(
       `Cannot size the workload: model_configs.json has no offload size for ${model}: give --offload-size GB (the offload capacity over all TP ranks)`,
     );
   }
-  const tp = options.tp ??
-    (entry === undefined ? 1 : Number(entry.tensorParallelSize));
   const sized = sizeBenchmarkFromLayout(model, found.layout, {
     ...options,
     tp,
@@ -297,6 +326,6 @@ export async function sizeBenchmarkFromHfConfig(
   });
   sized.note += ` (layout from ${
     found.from === "table" ? "model_configs.json" : found.source
-  })`;
+  }${offloadNote})`;
   return sized;
 }
