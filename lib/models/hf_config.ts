@@ -178,6 +178,21 @@ function kvCacheScheme(top: Json, text: Json, source: string) {
   );
 }
 
+/**
+ * Defaults of the transformers config classes whose checkpoints leave KV
+ * fields out: Gemma3TextConfig (num_attention_heads 8, num_key_value_heads 4,
+ * head_dim 256, sliding_window 4096, a global layer every 6th).
+ */
+const CLASS_DEFAULTS: Record<string, Json> = {
+  gemma3_text: {
+    num_attention_heads: 8,
+    num_key_value_heads: 4,
+    head_dim: 256,
+    sliding_window: 4096,
+    sliding_window_pattern: 6,
+  },
+};
+
 type Kind = "full" | "sliding" | "linear" | "mamba" | "none";
 
 const LAYER_TYPES: Record<string, Kind> = {
@@ -244,9 +259,7 @@ function layerKinds(text: Json, layers: number, source: string): Kind[] {
   }
   const window = positiveInt(text, "sliding_window", source);
   if (window === undefined) return Array(layers).fill("full");
-  const modelType = String(text.model_type ?? "");
-  const swPattern = positiveInt(text, "sliding_window_pattern", source) ??
-    (modelType.startsWith("gemma3") ? 6 : undefined);
+  const swPattern = positiveInt(text, "sliding_window_pattern", source);
   if (swPattern !== undefined) {
     // Gemma 3: every pattern-th layer is global, the others sliding
     // (transformers Gemma3TextConfig, default pattern 6).
@@ -347,9 +360,15 @@ export function parseHfConfig(
   source = "config.json",
 ): KvLayout {
   if (!isObject(config)) fail(source, "config.json is not a JSON object");
-  const text = isObject(config.text_config)
+  const nested = isObject(config.text_config)
     ? { ...config.text_config }
     : config;
+  // A config.json names only the fields that differ from its class's
+  // defaults: fill them in as transformers does.
+  const text = {
+    ...CLASS_DEFAULTS[String(nested.model_type ?? "")],
+    ...nested,
+  };
   const layers = required(text, "num_hidden_layers", source);
   const { dtype, dtypeFrom } = modelDtype(text, config, source);
   const layout: KvLayout = {

@@ -31,6 +31,8 @@ const WHOLE_MODEL: [string, number, string][] = [
   ["gpt-oss-20b", 49_152, "2 × (12 full + 12 sliding) × 8 × 64 × 2"],
   ["gpt-oss-120b", 73_728, "2 × (18 full + 18 sliding) × 8 × 64 × 2"],
   ["gemma-3-27b-it", 507_904, "2 × (10 full + 52 sliding) × 16 × 128 × 2"],
+  // Gemma3TextConfig's defaults: 4 KV heads of 256.
+  ["gemma-3-4b-it", 139_264, "2 × (5 full + 29 sliding) × 4 × 256 × 2"],
   ["mixtral-8x7b-instruct-v0.1", 131_072, "2 × 32 × 8 × (4096/32) × 2"],
   ["nemotron-h-8b-base-8k", 16_384, "2 × 4 attention layers × 8 × 128 × 2"],
   ["glm-4.5", 376_832, "2 × 92 × 8 × 128 × 2"],
