@@ -427,3 +427,34 @@ Deno.test("benchmark without --hf-config finds the served model's config.json in
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+Deno.test("benchmark pre-flight: a server with less offload than the table's says so", async () => {
+  // The table sizes Qwen3-30B-A3B for 100 GiB; the server has 40.
+  await using sim = await startSimulator({
+    model: "Qwen/Qwen3-30B-A3B-Instruct-2507",
+    offloadGb: 40,
+    timeScale: 0.01,
+  });
+  const { code, stderr } = await runCli([
+    "benchmark",
+    "--endpoint",
+    sim.url,
+    "--num-prompts",
+    "1",
+    "--output-length",
+    "2",
+    "--no-artifacts",
+  ]);
+  strictEqual(code, 0, stderr);
+  // 100 GiB / 98,304 B = 1,092,266 tokens sized for; the simulator reports
+  // its 40 GiB as whole 16-token blocks of 98,304 B.
+  const served = sim.stats().offloadTokens;
+  ok(
+    stderr.includes(
+      `[WARN] The server reports ${
+        served.toLocaleString("en-US")
+      } offload tokens (/metrics), the sizing computed 1,092,266: check the offload size, TP and KV dtype given\n`,
+    ),
+    stderr,
+  );
+});

@@ -193,8 +193,8 @@ export async function probeServerCapacity(
 
 /** The figures kvbench computed, to compare with the server's. */
 export interface ComputedCapacity {
-  /** The KV dtype the sizing used. */
-  kvDtype: string;
+  /** The KV dtype the sizing used, when known. */
+  kvDtype?: string;
   /** Offload tokens the sizing computed (offload size / bytes per token), when known. */
   offloadKvTokens?: number;
   /** Device tokens computed from a GPU KV size, when known. */
@@ -236,7 +236,7 @@ export function compareCapacity(
 ): string[] {
   const lines: string[] = [];
   if (
-    server.cacheDtype !== undefined &&
+    server.cacheDtype !== undefined && computed.kvDtype !== undefined &&
     family(server.cacheDtype) !== family(computed.kvDtype)
   ) {
     lines.push(

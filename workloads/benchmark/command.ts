@@ -61,6 +61,7 @@ import {
 } from "../../lib/run/load.ts";
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { preflight } from "../../lib/server/preflight.ts";
+import { compareCapacity } from "../../lib/server/capacity.ts";
 import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
 import {
@@ -1254,4 +1255,10 @@ function printPreflight(
     check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
       "\n",
   );
+  // The offload capacity the workload was sized for, against the server's.
+  const sized = Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt);
+  const server = { ...gauges, from: "/metrics" };
+  for (const line of compareCapacity(server, { offloadKvTokens: sized })) {
+    err(`${line}\n`);
+  }
 }
