@@ -13,7 +13,11 @@ import {
   type ModelConfig,
   offloadSizeGib,
 } from "../../lib/models/model_config.ts";
-import { resolveModelLayout } from "../../lib/models/model_source.ts";
+import {
+  type ModelSource,
+  resolveModelLayout,
+} from "../../lib/models/model_source.ts";
+import { layoutFromGguf } from "../../lib/models/gguf_layout.ts";
 import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 import { probeServerCapacity } from "../../lib/server/capacity.ts";
 
@@ -234,6 +238,45 @@ export function sizeBenchmarkFromLayout(
   return { sizing, kv, note };
 }
 
+/**
+ * The served model's layout as the server tells it: the `root` folder of its
+ * `/v1/models` entry (vLLM: the path it loaded) when this host has its
+ * config.json, else the GGUF metadata of llama.cpp's `/props`.
+ */
+async function servedLayout(
+  model: string,
+  endpoint: string,
+  options: { apiKey?: string; signal?: AbortSignal },
+): Promise<ModelSource | undefined> {
+  const base = normalizeEndpoint(endpoint);
+  try {
+    const response = await fetch(new URL("models", base), {
+      headers: options.apiKey
+        ? { authorization: `Bearer ${options.apiKey}` }
+        : {},
+      signal: options.signal ?? AbortSignal.timeout(10_000),
+    });
+    const body = response.ok ? await response.json() : undefined;
+    await response.body?.cancel().catch(() => {});
+    const root = (body?.data as { id?: string; root?: unknown }[] | undefined)
+      ?.find((m) => m.id === model)?.root;
+    if (typeof root === "string" && root.startsWith("/")) {
+      return await resolveModelLayout(root, { noTable: true, offline: true });
+    }
+  } catch {
+    // no usable /v1/models root: ask /props
+  }
+  const capacity = await probeServerCapacity(new URL(base).origin, {
+    signal: options.signal,
+  });
+  if (capacity?.ggufMetadata === undefined) return undefined;
+  return {
+    layout: layoutFromGguf(capacity.ggufMetadata),
+    from: "server",
+    source: `${new URL(base).origin}/props`,
+  };
+}
+
 /** Options of {@linkcode sizeBenchmarkFromHfConfig}. */
 export interface SizeFromHfConfigOptions
   extends Omit<SizeFromLayoutOptions, "offloadSizeGib"> {
@@ -247,6 +290,8 @@ export interface SizeFromHfConfigOptions
   endpoint?: string;
   /** Read the model's config.json only from disk and the caches, never download it. */
   cachedOnly?: boolean;
+  /** Bearer key of the server, to ask its `/v1/models`. */
+  apiKey?: string;
   /** Cancels a download. */
   signal?: AbortSignal;
 }
@@ -281,12 +326,22 @@ export async function sizeBenchmarkFromHfConfig(
   options: SizeFromHfConfigOptions,
 ): Promise<LayoutSizing> {
   const configs = options.configs ?? BUNDLED_MODEL_CONFIGS;
-  const found = await resolveModelLayout(options.hfConfig ?? model, {
-    configs,
-    noTable: options.hfConfig !== undefined,
-    signal: options.signal,
-    ...(options.cachedOnly ? { offline: true } : {}),
-  });
+  let found: ModelSource;
+  try {
+    found = await resolveModelLayout(options.hfConfig ?? model, {
+      configs,
+      noTable: options.hfConfig !== undefined,
+      signal: options.signal,
+      ...(options.cachedOnly ? { offline: true } : {}),
+    });
+  } catch (error) {
+    const served = options.hfConfig === undefined &&
+        options.endpoint !== undefined
+      ? await servedLayout(model, options.endpoint, options)
+      : undefined;
+    if (served === undefined) throw error;
+    found = served;
+  }
   const entry = findModelConfig(model, configs);
   const tp = options.tp ??
     (entry === undefined ? 1 : Number(entry.tensorParallelSize));
