@@ -458,3 +458,26 @@ Deno.test("benchmark pre-flight: a server with less offload than the table's say
     stderr,
   );
 });
+
+Deno.test("kvbench size NAME --endpoint: the server's offload beats the table's, and the gap is said", async () => {
+  await using sim = await startSimulator({
+    model: "openai/gpt-oss-20b",
+    offloadGb: 40,
+  });
+  const { code, stdout, stderr } = await runCli([
+    "size",
+    "openai/gpt-oss-20b",
+    "--endpoint",
+    sim.url,
+  ]);
+  strictEqual(code, 0, stderr);
+  const served = sim.stats().offloadTokens.toLocaleString("en-US");
+  const lines = stdout.split("\n");
+  for (
+    const line of [
+      `The offload size is the server's: ${served} tokens × 49,152 B over all ranks`,
+      // 100 GiB / 49,152 B = 2,184,533 tokens by the table.
+      `[WARN] model_configs.json's 100 GiB of offload would hold 2,184,533 tokens per rank, the server has ${served}: benchmark without --offload-size, --tp, --kv-cache-dtype or --hf-config sizes for the table's`,
+    ]
+  ) ok(lines.includes(line), `${line}\n---\n${stdout}`);
+});

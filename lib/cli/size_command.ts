@@ -188,10 +188,10 @@ function report(
   // Without an offload size, the server's offload tokens (per rank) size it.
   const offloadFrom = opts.offloadGib !== undefined
     ? "--offload-size"
+    : server?.offloadKvTokens !== undefined && kv.bytesPerTokenPerRank > 0
+    ? "server"
     : entry !== undefined
     ? "model_configs.json"
-    : server?.offloadKvTokens !== undefined
-    ? "server"
     : undefined;
   const sizeGib = offloadFrom === "--offload-size"
     ? opts.offloadGib
@@ -229,6 +229,23 @@ function report(
     } catch (error) {
       result.workloadError = (error as Error).message;
     }
+    if (offloadFrom === "server" && entry !== undefined) {
+      const table = Math.floor(
+        offloadSizeGib(entry) / tp * 1024 ** 3 / kv.bytesPerTokenPerRank,
+      );
+      const served = server!.offloadKvTokens!;
+      if (Math.abs(table - served) > 0.05 * Math.max(table, served)) {
+        result.disagreements.push(
+          `[WARN] model_configs.json's ${
+            offloadSizeGib(entry)
+          } GiB of offload would hold ${
+            n(table)
+          } tokens per rank, the server has ${
+            n(served)
+          }: benchmark without --offload-size, --tp, --kv-cache-dtype or --hf-config sizes for the table's`,
+        );
+      }
+    }
     if (entry !== undefined && result.workload !== null) {
       result.tableContexts = sizeBenchmark(entry.model_name, {
         offloadSizeGib: offloadSizeGib(entry),
@@ -238,7 +255,7 @@ function report(
     }
   }
   if (server !== undefined) {
-    result.disagreements = compareCapacity(server, {
+    result.disagreements.push(...compareCapacity(server, {
       kvDtype: kv.kvDtype,
       offloadKvTokens: offloadFrom === "server"
         ? undefined
@@ -247,7 +264,7 @@ function report(
         opts.gpuKvGib === undefined || kv.gpuBytesPerTokenPerRank === 0
           ? undefined
           : Math.floor(opts.gpuKvGib * 1024 ** 3 / kv.gpuBytesPerTokenPerRank),
-    });
+    }));
   }
   if (opts.gpuKvGib !== undefined) {
     const perContext = gpuBytesPerRequest(kv, opts.inputLength);
