@@ -25,6 +25,7 @@ import {
 import { benchmarkCommand } from "./workloads/benchmark/command.ts";
 import { trieCommand } from "./workloads/trie/command.ts";
 import { simCommand } from "./lib/cli/sim_command.ts";
+import { sizeCommand } from "./lib/cli/size_command.ts";
 import { mergeCommand } from "./lib/cli/merge_command.ts";
 import { k8sCommand } from "./lib/cli/k8s_command.ts";
 import { compareCommand, reportCommand } from "./lib/cli/report_command.ts";
@@ -34,6 +35,7 @@ const COMMANDS: readonly Command[] = [
   benchmarkCommand,
   trieCommand,
   simCommand,
+  sizeCommand,
   reportCommand,
   compareCommand,
   mergeCommand,

@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "lib/timer": [],
   "lib/format": [],
   "lib/io": [],
-  "lib/models": ["model_configs.json"],
+  "lib/models": ["model_configs.json", "lib/io"],
   "lib/metrics": ["lib/types", "lib/format"],
   "lib/text": ["lib/io", "lib/rng"],
   "lib/transport": ["lib/io"],

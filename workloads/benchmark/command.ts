@@ -22,7 +22,11 @@ import {
 } from "../../lib/run/records_file.ts";
 import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
 import { runBenchmark } from "./run.ts";
-import { renderBenchmarkSpec, sizeBenchmark } from "./sizing.ts";
+import {
+  renderBenchmarkSpec,
+  sizeBenchmark,
+  sizeBenchmarkFromHfConfig,
+} from "./sizing.ts";
 import {
   type ApiName,
   checkOutputPath,
@@ -57,6 +61,7 @@ import {
 } from "../../lib/run/load.ts";
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { preflight } from "../../lib/server/preflight.ts";
+import { compareCapacity } from "../../lib/server/capacity.ts";
 import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
 import {
@@ -98,6 +103,9 @@ options:
   --model-configs FILE    model_configs.json to use instead of the bundled one
   --offload-size GB       offload capacity in GiB (overrides the model's config)
   --bytes-per-token N     KV bytes per token (overrides the model's config)
+  --hf-config PATH|ID     size from this config.json (file, folder or Hugging Face id)
+  --tp N                  tensor-parallel ranks: KV per rank (default: the table's)
+  --kv-cache-dtype D      the server's KV dtype: auto, bf16, fp16, fp8, fp8_e4m3, …
   --input-length N        tokens per context (default 32000)
   --output-length N       max_tokens per request (default 100)
   --max-inflight N        requests in flight at most (default: contexts / 3); a list
@@ -200,6 +208,9 @@ function parse(args: string[]) {
     "model-configs": { type: "string" },
     "offload-size": { type: "string" },
     "bytes-per-token": { type: "string" },
+    "hf-config": { type: "string" },
+    tp: { type: "string" },
+    "kv-cache-dtype": { type: "string" },
     "input-length": { type: "string" },
     "output-length": { type: "string" },
     "max-inflight": { type: "string" },
@@ -244,6 +255,15 @@ function parse(args: string[]) {
   if (values.endpoint === undefined) {
     throw new UsageError(
       "the following arguments are required: --endpoint",
+      USAGE,
+    );
+  }
+  if (
+    values["bytes-per-token"] !== undefined &&
+    [values["hf-config"], values.tp, values["kv-cache-dtype"]].some((v) => v)
+  ) {
+    throw new UsageError(
+      "--bytes-per-token excludes --hf-config, --tp and --kv-cache-dtype",
       USAGE,
     );
   }
@@ -406,6 +426,9 @@ function parse(args: string[]) {
       "--bytes-per-token",
       positiveInt,
     ),
+    hfConfig: values["hf-config"],
+    tp: number(values.tp, "--tp", positiveInt),
+    kvCacheDtype: values["kv-cache-dtype"],
     inputLength:
       number(values["input-length"], "--input-length", positiveInt) ?? 32000,
     outputLength:
@@ -474,12 +497,39 @@ async function resolveModel(
   return opts.model;
 }
 
-function sizeFor(
+async function sizeFor(
   model: string,
   configs: readonly ModelConfig[],
   opts: NonNullable<ReturnType<typeof parse>>,
+  onNote?: (line: string) => void,
 ) {
+  if ([opts.hfConfig, opts.tp, opts.kvCacheDtype].some((v) => v)) {
+    try {
+      const sized = await sizeBenchmarkFromHfConfig(model, {
+        ...opts,
+        offloadSizeGib: opts.offloadSize,
+        configs,
+      });
+      onNote?.(`${sized.note}\n`);
+      return sized.sizing;
+    } catch (error) {
+      fail(`\n[ERROR] ${(error as Error).message}\n`);
+    }
+  }
   const config = findModelConfig(model, configs);
+  if (config === undefined && opts.bytesPerToken === undefined) {
+    // The served model's config.json, when a local cache has it.
+    const local = await sizeBenchmarkFromHfConfig(model, {
+      ...opts,
+      offloadSizeGib: opts.offloadSize,
+      configs,
+      cachedOnly: true,
+    }).catch(() => undefined);
+    if (local !== undefined) {
+      onNote?.(`${local.note}\n`);
+      return local.sizing;
+    }
+  }
   if (
     config === undefined &&
     (opts.offloadSize === undefined || opts.bytesPerToken === undefined)
@@ -489,7 +539,7 @@ function sizeFor(
         `Known models:\n${
           configs.map((c) => `  ${c.model_name}`).join("\n")
         }\n` +
-        `Add it with --model-configs FILE, or size it with --offload-size GB --bytes-per-token N.\n`,
+        `Add it with --model-configs FILE, or size it with --offload-size GB --bytes-per-token N, or with --hf-config PATH|ID.\n`,
     );
   }
   try {
@@ -605,7 +655,7 @@ export const benchmarkCommand: Command = {
     out(`api_key: ${opts.apiKey ? maskKey(opts.apiKey) : "(none)"}\n`);
     out(`normalized endpoint: ${baseUrl}\n`);
     const model = await resolveModel(baseUrl, opts, signal);
-    const sizing = sizeFor(model, configs, opts);
+    const sizing = await sizeFor(model, configs, opts, out);
     const levels: Level[] = opts.requestRates !== undefined
       ? opts.requestRates.map((rate) => ({
         label: `--request-rate ${rate}`,
@@ -1120,7 +1170,7 @@ async function runWorker(
 ): Promise<number> {
   const model = opts.model!;
   const part = opts.part!;
-  const sizing = sizeFor(model, c.configs, opts);
+  const sizing = await sizeFor(model, c.configs, opts);
   const level: Level = {
     label: "",
     maxInFlight: opts.maxInFlight?.[0] ?? sizing.maxInFlight,
@@ -1205,4 +1255,10 @@ function printPreflight(
     check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
       "\n",
   );
+  // The offload capacity the workload was sized for, against the server's.
+  const sized = Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt);
+  const server = { ...gauges, from: "/metrics" };
+  for (const line of compareCapacity(server, { offloadKvTokens: sized })) {
+    err(`${line}\n`);
+  }
 }

@@ -5,6 +5,21 @@
  *
  * @module
  */
+import type { KvLayout } from "../../lib/models/hf_config.ts";
+import { type KvSizing, sizeKv } from "../../lib/models/kv_size.ts";
+import {
+  BUNDLED_MODEL_CONFIGS,
+  findModelConfig,
+  type ModelConfig,
+  offloadSizeGib,
+} from "../../lib/models/model_config.ts";
+import {
+  type ModelSource,
+  resolveModelLayout,
+} from "../../lib/models/model_source.ts";
+import { layoutFromGguf } from "../../lib/models/gguf_layout.ts";
+import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
+import { probeServerCapacity } from "../../lib/server/capacity.ts";
 
 /** The sized workload: tmesh-cli's "Workload Specifications". */
 export interface BenchmarkSizing {
@@ -140,4 +155,232 @@ export function renderBenchmarkSpec(sizing: BenchmarkSizing): string {
     `Output Length: ${sizing.outputLength}`,
     "",
   ].join("\n");
+}
+
+/** Options of {@linkcode sizeBenchmarkFromLayout}. */
+export interface SizeFromLayoutOptions {
+  /** Offload capacity over all ranks, GiB (per-rank CPU/disk buffer × TP). */
+  offloadSizeGib: number;
+  /** Tensor-parallel degree (default 1). */
+  tp?: number;
+  /** KV cache dtype (default `auto`). */
+  kvCacheDtype?: string;
+  /** Count MTP (draft) layers. */
+  mtp?: boolean;
+  /** Tokens per context (default 32 000). */
+  inputLength?: number;
+  /** `max_tokens` per request (default 100). */
+  outputLength?: number;
+}
+
+/** A sizing from a model's KV layout, with the KV arithmetic behind it. */
+export interface LayoutSizing {
+  /** The workload. Its `bytesPerToken` is per rank × TP: what the offload tier stores per token over all ranks. */
+  sizing: BenchmarkSizing;
+  /** The KV arithmetic. */
+  kv: KvSizing;
+  /** One line saying how bytes per token were found. */
+  note: string;
+}
+
+/**
+ * Size the benchmark from a model's KV layout on `tp` ranks: each rank's
+ * offload buffer stores that rank's KV (`max(1, kv_heads / TP)` heads, or the
+ * whole MLA latent), so the tier holds offload / (per-rank bytes × TP)
+ * tokens, and the contexts are sized from that.
+ *
+ * @example Qwen3-235B-A22B at TP 8, fp8 KV, 100 GiB per rank
+ * ```ts
+ * import { sizeBenchmarkFromLayout } from "./sizing.ts";
+ * import { parseHfConfig } from "../../lib/models/hf_config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const layout = parseHfConfig({
+ *   torch_dtype: "bfloat16", num_hidden_layers: 94, num_attention_heads: 64,
+ *   num_key_value_heads: 4, head_dim: 128,
+ * });
+ * const { sizing, kv } = sizeBenchmarkFromLayout("qwen", layout, {
+ *   offloadSizeGib: 800, tp: 8, kvCacheDtype: "fp8",
+ * });
+ * assert.equal(kv.bytesPerTokenPerRank, 24_064); // 1 head per rank
+ * // 0.9 × 800 / (192,512 × 32,000 / 1024³ = 5.737 GiB) = 125.5 contexts
+ * assert.equal(sizing.contexts, 125);
+ * ```
+ */
+export function sizeBenchmarkFromLayout(
+  model: string,
+  layout: KvLayout,
+  options: SizeFromLayoutOptions,
+): LayoutSizing {
+  const kv = sizeKv(layout, {
+    tp: options.tp,
+    kvCacheDtype: options.kvCacheDtype,
+    mtp: options.mtp,
+  });
+  if (kv.bytesPerTokenPerRank === 0) {
+    throw new RangeError(
+      `Cannot size the workload: ${model} keeps no per-token KV cache (only a fixed state per request)`,
+    );
+  }
+  const sizing = sizeBenchmark(model, {
+    offloadSizeGib: options.offloadSizeGib,
+    bytesPerToken: kv.bytesPerTokenAllRanks,
+    inputLength: options.inputLength,
+    outputLength: options.outputLength,
+  });
+  const fmt = (n: number): string => n.toLocaleString("en-US");
+  const note = `KV ${fmt(kv.bytesPerTokenPerRank)} B per token per rank (${
+    kv.groups.map((g) => g.formula).filter((f) => !f.endsWith("request"))
+      .join(" + ")
+  }; ${kv.kvDtype} from ${kv.kvDtypeFrom}) × TP ${kv.tp} = ${
+    fmt(kv.bytesPerTokenAllRanks)
+  } B per token over all ranks`;
+  return { sizing, kv, note };
+}
+
+/**
+ * The served model's layout as the server tells it: the `root` folder of its
+ * `/v1/models` entry (vLLM: the path it loaded) when this host has its
+ * config.json, else the GGUF metadata of llama.cpp's `/props`.
+ */
+async function servedLayout(
+  model: string,
+  endpoint: string,
+  options: { apiKey?: string; signal?: AbortSignal },
+): Promise<ModelSource | undefined> {
+  const base = normalizeEndpoint(endpoint);
+  try {
+    const response = await fetch(new URL("models", base), {
+      headers: options.apiKey
+        ? { authorization: `Bearer ${options.apiKey}` }
+        : {},
+      signal: options.signal ?? AbortSignal.timeout(10_000),
+    });
+    const body = response.ok ? await response.json() : undefined;
+    await response.body?.cancel().catch(() => {});
+    const root = (body?.data as { id?: string; root?: unknown }[] | undefined)
+      ?.find((m) => m.id === model)?.root;
+    if (typeof root === "string" && root.startsWith("/")) {
+      return await resolveModelLayout(root, { noTable: true, offline: true });
+    }
+  } catch {
+    // no usable /v1/models root: ask /props
+  }
+  const capacity = await probeServerCapacity(new URL(base).origin, {
+    signal: options.signal,
+  });
+  if (capacity?.ggufMetadata === undefined) return undefined;
+  return {
+    layout: layoutFromGguf(capacity.ggufMetadata),
+    from: "server",
+    source: `${new URL(base).origin}/props`,
+  };
+}
+
+/** Options of {@linkcode sizeBenchmarkFromHfConfig}. */
+export interface SizeFromHfConfigOptions
+  extends Omit<SizeFromLayoutOptions, "offloadSizeGib"> {
+  /** A config.json, a folder holding one, or a Hugging Face id (default: the served model's name, looked up in the table, on disk, in the caches and on the Hub). */
+  hfConfig?: string;
+  /** Offload capacity over all ranks, GiB (default: the model's `model_configs.json` entry). */
+  offloadSizeGib?: number;
+  /** The table the model's entry comes from (default: the bundled one). */
+  configs?: readonly ModelConfig[];
+  /** The server (`--endpoint`): without an offload size, its offload capacity in tokens is asked (`/metrics`), before the table's. */
+  endpoint?: string;
+  /** Read the model's config.json only from disk and the caches, never download it. */
+  cachedOnly?: boolean;
+  /** Bearer key of the server, to ask its `/v1/models`. */
+  apiKey?: string;
+  /** Cancels a download. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Size the benchmark of `model` from a Hugging Face `config.json` (or its
+ * `model_configs.json` entry's layout), on `tp` ranks (default: the entry's
+ * `tensorParallelSize`, else 1), in a KV dtype: see
+ * {@linkcode sizeBenchmarkFromLayout}.
+ *
+ * @example Llama-3.1-70B, which the table lacks, at TP 8 over 8 × 100 GiB
+ * ```ts
+ * import { sizeBenchmarkFromHfConfig } from "./sizing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({
+ *   torch_dtype: "bfloat16", num_hidden_layers: 80, hidden_size: 8192,
+ *   num_attention_heads: 64, num_key_value_heads: 8,
+ * }));
+ * const { sizing, kv } = await sizeBenchmarkFromHfConfig("llama", {
+ *   hfConfig: dir, tp: 8, offloadSizeGib: 800,
+ * });
+ * assert.equal(kv.bytesPerTokenPerRank, 40_960); // 2 × 80 × 1 × 128 × 2
+ * // 0.9 × 800 / (327,680 × 32,000 / 1024³ = 9.766 GiB) = 73.7 contexts
+ * assert.equal(sizing.contexts, 73);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function sizeBenchmarkFromHfConfig(
+  model: string,
+  options: SizeFromHfConfigOptions,
+): Promise<LayoutSizing> {
+  const configs = options.configs ?? BUNDLED_MODEL_CONFIGS;
+  let found: ModelSource;
+  try {
+    found = await resolveModelLayout(options.hfConfig ?? model, {
+      configs,
+      noTable: options.hfConfig !== undefined,
+      signal: options.signal,
+      ...(options.cachedOnly ? { offline: true } : {}),
+    });
+  } catch (error) {
+    const served = options.hfConfig === undefined &&
+        options.endpoint !== undefined
+      ? await servedLayout(model, options.endpoint, options)
+      : undefined;
+    if (served === undefined) throw error;
+    found = served;
+  }
+  const entry = findModelConfig(model, configs);
+  const tp = options.tp ??
+    (entry === undefined ? 1 : Number(entry.tensorParallelSize));
+  let offload = options.offloadSizeGib;
+  let offloadNote = "";
+  if (offload === undefined && options.endpoint !== undefined) {
+    // The server's offload tokens are per rank (each rank holds its share of
+    // every token): × the bytes all ranks store per token.
+    const origin = new URL(normalizeEndpoint(options.endpoint)).origin;
+    const server = await probeServerCapacity(origin, {
+      signal: options.signal,
+    });
+    if (server?.offloadKvTokens !== undefined) {
+      const kv = sizeKv(found.layout, {
+        tp,
+        kvCacheDtype: options.kvCacheDtype,
+        mtp: options.mtp,
+      });
+      offload = server.offloadKvTokens * kv.bytesPerTokenAllRanks / 1024 ** 3;
+      offloadNote = `; offload ${
+        server.offloadKvTokens.toLocaleString("en-US")
+      } tokens per rank, from the server (${server.from})`;
+    }
+  }
+  if (offload === undefined && entry !== undefined) {
+    offload = offloadSizeGib(entry);
+  }
+  if (offload === undefined) {
+    throw new RangeError(
+      `Cannot size the workload: model_configs.json has no offload size for ${model}: give --offload-size GB (the offload capacity over all TP ranks)`,
+    );
+  }
+  const sized = sizeBenchmarkFromLayout(model, found.layout, {
+    ...options,
+    tp,
+    offloadSizeGib: offload,
+  });
+  sized.note += ` (layout from ${
+    found.from === "table" ? "model_configs.json" : found.source
+  }${offloadNote})`;
+  return sized;
 }

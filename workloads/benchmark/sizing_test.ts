@@ -150,3 +150,121 @@ Deno.test("benchmarkWorkload sends context + question in tile order, reproducibl
   strictEqual(a[0].maxTokens, 100);
   deepStrictEqual((await specsOf(7, 7)).map((s) => s.prompt), prompts);
 });
+
+Deno.test("per-rank TP sizing: Qwen3-235B-A22B at TP 8 in fp8 holds half the table's contexts", async () => {
+  const { sizeBenchmarkFromHfConfig } = await import("./sizing.ts");
+  const config = new URL(
+    "../../tests/testdata/configs/qwen3-235b-a22b-instruct-2507.json",
+    import.meta.url,
+  ).pathname;
+  // The table: 800 GiB / 96,256 B per token = 8.92 M tokens → 250 contexts.
+  // Per rank: 4 KV heads over 8 ranks = 1 each: 2 × 94 × 1 × 128 × 1 =
+  // 24,064 B; a 100 GiB rank buffer holds 107,374,182,400 / 24,064 =
+  // 4,462,025 tokens; 0.9 × 800 / (8 × 24,064 × 32,000 / 1024³ = 5.737 GiB)
+  // = 125.5 → 125 contexts, 41 in flight.
+  const { sizing, kv } = await sizeBenchmarkFromHfConfig(
+    "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
+    { hfConfig: config, kvCacheDtype: "fp8" },
+  );
+  strictEqual(kv.tp, 8); // the table's tensorParallelSize
+  strictEqual(kv.bytesPerTokenPerRank, 24_064);
+  strictEqual(Math.floor(100 * 1024 ** 3 / kv.bytesPerTokenPerRank), 4_462_025);
+  strictEqual(sizing.offloadSizeGib, 800); // the table's 100 GiB × TP 8
+  deepStrictEqual(
+    [sizing.contexts, sizing.maxInFlight, sizing.bytesPerToken],
+    [125, 41, 192_512],
+  );
+  // A state-only model has nothing per token to size contexts with.
+  const { sizeBenchmarkFromLayout } = await import("./sizing.ts");
+  throws(
+    () =>
+      sizeBenchmarkFromLayout("m", {
+        modelType: "x",
+        dtype: "bfloat16",
+        dtypeFrom: "",
+        mtpLayers: 0,
+        groups: [{
+          kind: "mamba",
+          layers: 2,
+          convDim: 8,
+          convWidth: 3,
+          stateHeads: 2,
+          stateHeadElements: 4,
+        }],
+      }, { offloadSizeGib: 10 }),
+    /keeps no per-token KV cache/,
+  );
+});
+
+Deno.test("the served model's layout: /v1/models root on this host, else llama.cpp's GGUF metadata", async () => {
+  const { sizeBenchmarkFromHfConfig } = await import("./sizing.ts");
+  const dir = await Deno.makeTempDir();
+  await Deno.copyFile(
+    new URL(
+      "../../tests/testdata/configs/llama-3.1-8b-instruct.json",
+      import.meta.url,
+    ),
+    `${dir}/config.json`,
+  );
+  let props = false;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/v1/models") {
+        return Response.json({
+          data: [{ id: "served/llama", root: props ? "relative" : dir }],
+        });
+      }
+      if (path === "/props" && props) {
+        return Response.json({
+          default_generation_settings: { n_ctx: 4096 },
+          total_slots: 1,
+          metadata: {
+            "general.architecture": "qwen3",
+            "qwen3.block_count": 36,
+            "qwen3.attention.head_count": 32,
+            "qwen3.attention.head_count_kv": 8,
+            "qwen3.attention.key_length": 128,
+          },
+        });
+      }
+      return new Response("not found", { status: 404 });
+    },
+  );
+  const endpoint = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    // vLLM's root: 2 × 32 × 8 × 128 × 2 = 131,072 B per token;
+    // 0.9 × 4 GiB / (131,072 × 2,000 / 1024³) = 14.7 → 14 contexts.
+    const fromRoot = await sizeBenchmarkFromHfConfig("served/llama", {
+      endpoint,
+      offloadSizeGib: 4,
+      inputLength: 2000,
+      cachedOnly: true,
+    });
+    deepStrictEqual(
+      [fromRoot.kv.bytesPerTokenPerRank, fromRoot.sizing.contexts],
+      [131_072, 14],
+    );
+    strictEqual(
+      fromRoot.note.endsWith(`(layout from ${dir}/config.json)`),
+      true,
+    );
+    // llama.cpp: GGUF metadata, f16: 2 × 36 × 8 × 128 × 2 = 147,456.
+    props = true;
+    const fromProps = await sizeBenchmarkFromHfConfig("served/llama", {
+      endpoint,
+      offloadSizeGib: 4,
+      inputLength: 2000,
+      cachedOnly: true,
+    });
+    strictEqual(fromProps.kv.bytesPerTokenPerRank, 147_456);
+    strictEqual(
+      fromProps.note.endsWith(`(layout from ${endpoint}/props)`),
+      true,
+    );
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
