@@ -31,6 +31,8 @@ export interface VerifyContext {
   id: number | string;
   /** The prompt; its context must already be cached for the warm request to reuse it. */
   prompt: string | number[] | ChatMessage[];
+  /** Body fields of this context's requests, after `warmBody` (its run's `cache_salt`). */
+  body?: Record<string, unknown>;
 }
 
 /** Options of {@linkcode verifyReuse}. */
@@ -131,13 +133,13 @@ export async function verifyReuse(
   const { contexts, method, signal } = options;
   const prefix = options.saltPrefix ??
     `kvbench-verify-${crypto.randomUUID().slice(0, 8)}`;
-  const send = (prompt: VerifyContext["prompt"], body = {}) =>
+  const send = (c: VerifyContext, cold = {}) =>
     sendGreedy(endpoint, {
-      prompt,
+      prompt: c.prompt,
       maxTokens: options.maxTokens ?? 32,
       api: options.api,
       seed: options.seed,
-      extraBody: { ...options.warmBody, ...body },
+      extraBody: { ...options.warmBody, ...c.body, ...cold },
       signal,
     });
   const attempt = async <T>(f: () => Promise<T>) => {
@@ -149,7 +151,7 @@ export async function verifyReuse(
     }
   };
   const warm = [];
-  for (const c of contexts) warm.push(await attempt(() => send(c.prompt)));
+  for (const c of contexts) warm.push(await attempt(() => send(c)));
   const pairs: VerifyPair[] = [];
   for (const [i, c] of contexts.entries()) {
     const cold = (name: string) =>
@@ -161,7 +163,7 @@ export async function verifyReuse(
             signal,
           });
         }
-        return await send(c.prompt, coldBody(method, `${prefix}-${name}-${i}`));
+        return await send(c, coldBody(method, `${prefix}-${name}-${i}`));
       });
     const reference = await cold("cold");
     const control = await cold("control");
