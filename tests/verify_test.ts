@@ -5,7 +5,7 @@
  * as vLLM, SGLang or llama.cpp would.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { runCli, RUNS_DIR } from "./cli_process.ts";
+import { runCli, RUNS_DIR, startCli } from "./cli_process.ts";
 import { startSimulator } from "../lib/sim/server.ts";
 import type { SimOptions } from "../lib/sim/config.ts";
 import { readRecordsFile } from "../lib/run/records_file.ts";
@@ -91,29 +91,47 @@ Deno.test("benchmark --verify: reused contexts identical to cold compute pass (e
   }
 });
 
-Deno.test("benchmark --verify: a simulator corrupting restored KV is caught (exit 1, the token right)", async () => {
-  await using sim = await startSimulator({
-    ...SIM,
-    faults: { corruptOffloadRate: 1, corruptOffloadAt: 3 },
-  });
-  const dir = `${RUNS_DIR}/verify-corrupt`;
-  const before = sim.stats().offloadHitTokens;
-  const { code, stdout, stderr } = await runCli(
-    benchmarkArgs(sim.url, dir, ["--verify", "3"]),
-  );
-  strictEqual(code, 1, stderr + stdout.slice(-2000));
-  ok(sim.stats().offloadHitTokens > before);
-  ok(
-    stdout.includes(
-      "\nverify: 3 of 3 reused contexts diverged from cold compute beyond the control, first at token 4 (cold reference: cache_salt)\n",
-    ),
-    stdout.slice(-2000),
-  );
-  const pairs = await readPairs(dir);
-  for (const p of pairs) {
-    strictEqual(p.outcome, "beyond_control");
-    strictEqual((p.warm_vs_cold as { first_at: number }).first_at, 4);
-    strictEqual((p.cold_vs_control as { first_at: null }).first_at, null);
+Deno.test("benchmark --verify: kvbench sim --corrupt-offload-rate is caught (exit 1, the token right)", async () => {
+  const sim = startCli([
+    "sim",
+    "--port",
+    "0",
+    "--time-scale",
+    "0.001",
+    "--gpu-kv-tokens",
+    "4096",
+    "--offload-tokens",
+    "16384",
+    "--corrupt-offload-rate",
+    "1",
+    "--corrupt-offload-at",
+    "3",
+  ]);
+  try {
+    const [, url] = await sim.waitFor(
+      /at (http:\/\/127\.0\.0\.1:\d+\/v1\/) \(/,
+    );
+    const dir = `${RUNS_DIR}/verify-corrupt`;
+    const { code, stdout, stderr } = await runCli(
+      benchmarkArgs(url, dir, ["--verify", "3"]),
+    );
+    strictEqual(code, 1, stderr + stdout.slice(-2000));
+    ok(
+      stdout.includes(
+        "\nverify: 3 of 3 reused contexts diverged from cold compute beyond the control, first at token 4 (cold reference: cache_salt)\n",
+      ),
+      stdout.slice(-2000),
+    );
+    const pairs = await readPairs(dir);
+    for (const p of pairs) {
+      strictEqual(p.outcome, "beyond_control");
+      strictEqual((p.warm_vs_cold as { first_at: number }).first_at, 4);
+      strictEqual((p.cold_vs_control as { first_at: null }).first_at, null);
+      ok((p.warm as { cached_tokens: number }).cached_tokens > 900);
+    }
+  } finally {
+    sim.kill("SIGTERM");
+    await sim.done();
   }
 });
 
@@ -305,4 +323,35 @@ Deno.test("benchmark --controls: cold and warm TTFT at the same load, the speed-
     }× predicted`,
   );
   ok(predicted > 3, `predicted ${predicted}`);
+});
+
+Deno.test("benchmark --cache-salt session: a salt per context, which the check's warm requests carry", async () => {
+  await using sim = await startSimulator(SIM);
+  await using proxy = engineProxy(sim.url, "vllm");
+  const { code, stdout, stderr } = await runCli(
+    benchmarkArgs(proxy.url, `${RUNS_DIR}/verify-session`, [
+      "--verify",
+      "2",
+      "--cache-salt",
+      "session",
+      "--no-metrics",
+    ]),
+  );
+  strictEqual(code, 0, stderr + stdout.slice(-1500));
+  const posts = proxy.received.filter((r) => r.path === "/v1/completions");
+  const run = posts.filter((r) => !greedy(r));
+  const salt = /cache_salt (kvbench-[0-9a-f]{8})-s<context> on every request/
+    .exec(stdout)?.[1];
+  ok(salt, stdout.slice(0, 2000));
+  // The contexts' indices start the prompts ("0hihi…", "13hihi…").
+  for (const r of run) {
+    const context = /^\d+/.exec(r.body!.prompt as string)![0];
+    strictEqual(r.body!.cache_salt, `${salt}-s${context}`);
+  }
+  const warm = posts.filter(greedy).slice(0, 2);
+  deepStrictEqual(warm.map((r) => r.body!.cache_salt), [
+    `${salt}-s0`,
+    `${salt}-s1`,
+  ]);
+  ok(stdout.includes("verify: 2 of 2 reused contexts gave outputs identical"));
 });
