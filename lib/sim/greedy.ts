@@ -10,6 +10,9 @@
 import { type Random, seededRandom } from "../rng.ts";
 import { blockHashes } from "./prefix_cache.ts";
 import type { ParsedRequest } from "./protocol.ts";
+
+export type { ParsedRequest } from "./protocol.ts";
+export type { Random } from "../rng.ts";
 import { SIM_WORDS } from "./words.ts";
 
 /**
@@ -42,17 +45,18 @@ export function sequenceKey(ids: ArrayLike<number>, seed = 0): number {
  * import { outputRandom } from "./greedy.ts";
  * import assert from "node:assert/strict";
  *
- * const a = outputRandom({ temperature: 0 }, [5, 6, 7], 0)!;
- * const b = outputRandom({ temperature: 0, seed: 9 }, [5, 6, 7], 0)!;
+ * const a = outputRandom([5, 6, 7], { temperature: 0, simSeed: 0 })!;
+ * const b = outputRandom([5, 6, 7], { temperature: 0, seed: 9, simSeed: 0 })!;
  * assert.equal(a.next(), b.next()); // greedy ignores the seed
- * assert.equal(outputRandom({}, [5, 6, 7], 0), undefined);
+ * assert.equal(outputRandom([5, 6, 7], { simSeed: 0 }), undefined);
  * ```
  */
 export function outputRandom(
-  request: Pick<ParsedRequest, "temperature" | "seed">,
   promptIds: ArrayLike<number>,
-  simSeed: number,
+  options: Pick<ParsedRequest, "temperature" | "seed"> & { simSeed: number },
 ): Random | undefined {
+  const { simSeed } = options;
+  const request = options;
   if (request.temperature === 0) {
     return seededRandom(sequenceKey(promptIds, simSeed));
   }

@@ -130,7 +130,11 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
     if (promptIds.length === 0) return reject(400, "the prompt has no tokens");
     const rng = seededRandom(master.int(2 ** 32));
     // Greedy or seeded: length and words depend on the prompt, not on arrival order.
-    const own = outputRandom(parsed, promptIds, resolved.seed) ?? rng;
+    const own = outputRandom(promptIds, {
+      temperature: parsed.temperature,
+      seed: parsed.seed,
+      simSeed: resolved.seed,
+    }) ?? rng;
     const low = Math.max(1, parsed.minTokens);
     const length = low + own.int(parsed.maxTokens - low + 1);
     const n = parsed.ignoreEos ? parsed.maxTokens : length;

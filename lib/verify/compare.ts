@@ -6,6 +6,8 @@
  */
 import type { GreedyAnswer } from "./greedy_request.ts";
 
+export type { GreedyAnswer } from "./greedy_request.ts";
+
 /** Where two answers part. */
 export interface Divergence {
   /** `token` when both answers carried tokens, else `character` (of the text). */

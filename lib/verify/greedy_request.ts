@@ -12,6 +12,9 @@
 import type { EndpointConfig } from "../openai/request.ts";
 import type { ChatMessage } from "../types.ts";
 
+export type { EndpointConfig } from "../openai/request.ts";
+export type { ChatMessage } from "../types.ts";
+
 /** What to ask for. */
 export interface GreedySpec {
   /** Text, token ids (completions), or chat messages (chat). */
@@ -69,7 +72,7 @@ const isObject = (v: unknown): v is Json =>
 export function greedyBody(
   endpoint: Pick<EndpointConfig, "model" | "extraBody">,
   spec: GreedySpec,
-): Json {
+): Record<string, unknown> {
   const chat = spec.api === "chat";
   const body: Json = { model: endpoint.model };
   if (chat) {

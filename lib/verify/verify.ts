@@ -25,6 +25,12 @@ import {
 } from "./compare.ts";
 import { type GreedyAnswer, sendGreedy } from "./greedy_request.ts";
 
+export type { ColdMethod } from "./cold.ts";
+export type { Divergence, Outcome, VerifyVerdict } from "./compare.ts";
+export type { GreedyAnswer } from "./greedy_request.ts";
+export type { EndpointConfig } from "../openai/request.ts";
+export type { ChatMessage } from "../types.ts";
+
 /** One context to check. */
 export interface VerifyContext {
   /** Its name in the pairs (the workload's context index). */
