@@ -9,6 +9,7 @@ import { runCli, RUNS_DIR, startCli } from "./cli_process.ts";
 import { startSimulator } from "../lib/sim/server.ts";
 import type { SimOptions } from "../lib/sim/config.ts";
 import { readRecordsFile } from "../lib/run/records_file.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 
 // 14 contexts of 1,000 tokens (0.9 × 16,384 offload tokens), 4 of which fit
 // in GPU memory: every reuse comes from the offload tier.
@@ -354,4 +355,53 @@ Deno.test("benchmark --cache-salt session: a salt per context, which the check's
     `${salt}-s1`,
   ]);
   ok(stdout.includes("verify: 2 of 2 reused contexts gave outputs identical"));
+});
+
+Deno.test("benchmark --reset-cache on a server without the route: one line, exit 1; bad values are usage errors (exit 2)", async () => {
+  const server = startScriptedServer({
+    script: () => ({
+      tokens: ["x"],
+      usage: { prompt_tokens: 10, completion_tokens: 1 },
+    }),
+  });
+  try {
+    const { code, stdout, stderr } = await runCli(
+      benchmarkArgs(server.origin, `${RUNS_DIR}/reset-404`, ["--reset-cache"]),
+    );
+    strictEqual(code, 1, stdout.slice(-1500));
+    strictEqual(
+      stderr,
+      'kvbench benchmark: error: Cannot reset the server\'s cache: POST /reset_prefix_cache answered HTTP 404 {"error":{"message":"no route"}} (vLLM serves it with VLLM_SERVER_DEV_MODE=1)\n',
+    );
+    ok(!server.received.some((r) => r.path === "/v1/completions"));
+    for (
+      const [flags, message] of [
+        [["--verify", "0"], "--verify 0: expected an integer >= 1"],
+        [
+          ["--controls", "1"],
+          "--controls 1: expected a fraction between 0 and 1",
+        ],
+        [
+          ["--cache-salt", "all"],
+          "--cache-salt all: expected run, session or none",
+        ],
+        [["--cold-method", "salt"], "--cold-method needs --verify N"],
+        [
+          ["--verify", "2", "--cold-method", "x"],
+          "--cold-method x: expected salt, flush or nocache",
+        ],
+      ]
+    ) {
+      const bad = await runCli(
+        benchmarkArgs(server.origin, `${RUNS_DIR}/bad`, flags as string[]),
+      );
+      strictEqual(bad.code, 2, bad.stderr);
+      ok(
+        bad.stderr.endsWith(`kvbench benchmark: error: ${message}\n`),
+        bad.stderr,
+      );
+    }
+  } finally {
+    await server.close();
+  }
 });

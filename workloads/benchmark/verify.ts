@@ -130,7 +130,7 @@ export function takeCacheFlags(
   const method = values.get("--cold-method");
   if (method !== undefined) {
     if (!COLD_METHODS.includes(method as ColdMethod)) {
-      bad("--cold-method", COLD_METHODS.join(", ") + " or none of them");
+      bad("--cold-method", "salt, flush or nocache");
     }
     if (options.verify === 0) {
       throw new UsageError("--cold-method needs --verify N", usage);
