@@ -123,6 +123,20 @@ Deno.test("benchmark --verify: kvbench sim --corrupt-offload-rate is caught (exi
       ),
       stdout.slice(-2000),
     );
+    deepStrictEqual(JSON.parse(await Deno.readTextFile(`${dir}/verify.json`)), {
+      verdict:
+        "verify: 3 of 3 reused contexts diverged from cold compute beyond the control, first at token 4 (cold reference: cache_salt)",
+      cold_method: "salt",
+      cold_reference: "cache_salt",
+      engine: "kvbench-sim",
+      contexts: 3,
+      checked: 3,
+      identical: 0,
+      beyond_control: 3,
+      first_at: 4,
+      unit: "token",
+      exit_code: 1,
+    });
     const pairs = await readPairs(dir);
     for (const p of pairs) {
       strictEqual(p.outcome, "beyond_control");

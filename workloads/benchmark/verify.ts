@@ -314,7 +314,8 @@ export class BenchmarkCacheControls {
 
   /**
    * `--verify N` after the run: check the oldest contexts, print the
-   * verdict line, write `verify.jsonl` into `dir`; resolves to the exit
+   * verdict line, write the pairs (`verify.jsonl`) and the verdict
+   * (`verify.json`) into `dir`; resolves to the exit
    * code (1 on a divergence beyond the control, or nothing checked).
    */
   async verify(
@@ -363,6 +364,27 @@ export class BenchmarkCacheControls {
       await Deno.writeTextFile(
         `${c.dir}/verify.jsonl`,
         result.pairs.map((p) => JSON.stringify(pairJson(p)) + "\n").join(""),
+      );
+      const v = result.verdict;
+      await Deno.writeTextFile(
+        `${c.dir}/verify.json`,
+        JSON.stringify(
+          {
+            verdict: v.text,
+            cold_method: method,
+            cold_reference: result.cold,
+            engine: this.engine ?? null,
+            contexts: result.pairs.length,
+            checked: v.checked,
+            identical: v.identical,
+            beyond_control: v.beyond,
+            first_at: v.firstAt ?? null,
+            unit: v.unit ?? null,
+            exit_code: v.code,
+          },
+          null,
+          2,
+        ) + "\n",
       );
     }
     return { code: result.verdict.code, result };
