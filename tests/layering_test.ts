@@ -40,6 +40,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   "lib/shapes": ["lib/types", "lib/rng", "lib/run"],
   // The simulator stands on its own: random numbers and model sizes only.
   "lib/sim": ["lib/rng", "lib/models", "lib/text"],
+  // Is the reused KV right: greedy requests, cold references, the verdict.
+  "lib/verify": ["lib/types", "lib/openai"],
   "lib/testing": ["lib/*"],
   // Reports read run files: the library's derivations and the verdict.
   "lib/report": ["lib/*"],

@@ -69,6 +69,12 @@ faults (rates are fractions of requests, default 0):
   --stall-ms MS           stall before the first token (default 0)
   --stall-rate R          fraction of requests that stall (default 1)
   --jitter-ms MS          add uniform [0, MS) to TTFT and every inter-token time (default 0)
+  --corrupt-offload-rate R
+                          prompts whose KV comes back wrong from the offload tier: a
+                          request with offload hits generates other words (a fixed draw
+                          per prompt; greedy requests otherwise repeat their answer)
+  --corrupt-offload-at N  the first generated token (from 0) a corrupted restore
+                          changes (default 0)
 
   -h, --help              show this help
 `;
@@ -100,6 +106,8 @@ const STRING_OPTIONS = [
   "stall-ms",
   "stall-rate",
   "jitter-ms",
+  "corrupt-offload-rate",
+  "corrupt-offload-at",
 ] as const;
 
 type Values = Partial<Record<(typeof STRING_OPTIONS)[number], string>>;
@@ -178,6 +186,8 @@ function parse(args: string[]): SimArgs | undefined {
         stallMs: num(values, "stall-ms", isNonNegative),
         stallRate: num(values, "stall-rate", isRate),
         jitterMs: num(values, "jitter-ms", isNonNegative),
+        corruptOffloadRate: num(values, "corrupt-offload-rate", isRate),
+        corruptOffloadAt: num(values, "corrupt-offload-at", isInt),
       },
     },
   };

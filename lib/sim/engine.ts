@@ -68,6 +68,8 @@ export interface SeqSpec {
   stallMs?: number;
   /** Extra model time added before the first token and to every gap, ms. */
   jitterMs?: () => number;
+  /** Cache namespace (a salt hashed before the first block; see `greedy.ts`); default shared. */
+  cacheSalt?: number;
 }
 
 /** Where the engine reports a sequence's progress (never from inside `submit()` or `cancel()`). */
@@ -266,7 +268,9 @@ export class Engine {
         } tokens`,
       );
     }
-    const hashes = blockHashes(spec.promptIds, blockSize);
+    const hashes = blockHashes(spec.promptIds, blockSize, {
+      prev: spec.cacheSalt,
+    });
     const seq = new Seq(
       spec,
       sink,
@@ -295,6 +299,17 @@ export class Engine {
       offloadTokens: cache.offloadCapacity * bs,
       offloadUsedTokens: cache.offloadUsed * bs,
     };
+  }
+
+  /**
+   * Drop every cached block of both tiers (SGLang's `/flush_cache`, vLLM's
+   * `/reset_prefix_cache`). Refused (false) while sequences run or wait, as
+   * SGLang refuses with requests pending.
+   */
+  resetCache(): boolean {
+    if (this.#stats.running > 0 || this.#stats.waiting > 0) return false;
+    this.#cache.clear();
+    return true;
   }
 
   /** Stop: every unfinished sequence's sink hears `aborted()`, timers are cleared. */
@@ -438,7 +453,9 @@ export class Engine {
       ...Array.prototype.slice.call(outputIds, 0, seq.emitted),
     ] as number[];
     this.#cache.unreserve(seq.privateBlocks);
-    this.#cache.insert(blockHashes(tail, bs, { prev: seq.hashes.at(-1) ?? 0 }));
+    this.#cache.insert(blockHashes(tail, bs, {
+      prev: seq.hashes.at(-1) ?? seq.spec.cacheSalt ?? 0,
+    }));
     this.#cache.unpin(seq.hashes);
   }
 

@@ -27,6 +27,16 @@ export interface FaultOptions {
   stallRate?: number;
   /** Uniform extra delay in [0, jitterMs) model ms before the first token and each later one. */
   jitterMs?: number;
+  /**
+   * Prompts whose KV comes back wrong when restored from the offload tier:
+   * a request with offload hits generates other words from token
+   * `corruptOffloadAt` on (a fixed draw per prompt, so a prompt is either
+   * always or never corrupted). As LMCache #5151: a full hit, and a greedy
+   * continuation that differs from cold compute.
+   */
+  corruptOffloadRate?: number;
+  /** The first generated token (0-based) a corrupted restore changes (default 0). */
+  corruptOffloadAt?: number;
 }
 
 /** What happens to one request. */
@@ -65,6 +75,8 @@ export function resolveFaults(
     stallMs: 0,
     stallRate: 1,
     jitterMs: 0,
+    corruptOffloadRate: 0,
+    corruptOffloadAt: 0,
     ...Object.fromEntries(
       Object.entries(options).filter(([, v]) => v !== undefined),
     ),
@@ -78,6 +90,11 @@ export function resolveFaults(
         }`,
       );
     }
+  }
+  if (!Number.isInteger(faults.corruptOffloadAt)) {
+    throw new RangeError(
+      `Cannot use fault option corruptOffloadAt ${faults.corruptOffloadAt}: expected an integer >= 0`,
+    );
   }
   if (faults.errorRate500 + faults.errorRate429 > 1) {
     throw new RangeError(

@@ -228,6 +228,18 @@ export class PrefixCache {
     }
   }
 
+  /** Drop every cached block of both tiers; throws a RangeError while any is pinned or reserved. */
+  clear(): void {
+    if (this.gpuPinned > 0) {
+      throw new RangeError(
+        `Cannot clear the cache: ${this.gpuPinned} GPU slots are in use`,
+      );
+    }
+    this.#gpu.clear();
+    this.#evictable.clear();
+    this.#offload.clear();
+  }
+
   /** Reserve GPU slots for tokens that are not hashed blocks yet; evicts as needed. */
   reserve(slots: number): void {
     this.#makeRoom(slots);

@@ -30,6 +30,20 @@ export interface ParsedRequest {
   minTokens: number;
   /** `ignore_eos`, default false. */
   ignoreEos: boolean;
+  /** `temperature`, when given (0: greedy, the same words for the same prompt). */
+  temperature?: number;
+  /** `seed`, when given (the same words for the same prompt and seed). */
+  seed?: number;
+  /**
+   * Log-probabilities asked for: the number of alternatives per token
+   * (completions' `logprobs`, chat's `top_logprobs` when `logprobs` is true);
+   * undefined when none are asked for.
+   */
+  logprobs?: number;
+  /** vLLM's `cache_salt`: requests with different salts share no cached KV. */
+  cacheSalt?: string;
+  /** llama.cpp's `cache_prompt` (default true); false reuses no cached KV. */
+  cachePrompt: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -54,6 +68,10 @@ const isBool = (v: unknown): v is boolean => typeof v === "boolean";
 const isString = (v: unknown): v is string => typeof v === "string";
 const isCount = (v: unknown): v is number =>
   Number.isInteger(v) && (v as number) >= 0;
+const isNonNegative = (v: unknown): v is number =>
+  typeof v === "number" && Number.isFinite(v) && v >= 0;
+const isSafeInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isSalt = (v: unknown): v is string => typeof v === "string" && v !== "";
 
 /**
  * Render chat messages as one ChatML prompt (the Qwen template without tools
@@ -167,6 +185,34 @@ export function parseRequest(api: SimApi, body: unknown): ParsedRequest {
     maxTokens,
     minTokens,
     ignoreEos: optional(body, "ignore_eos", isBool, "a boolean") ?? false,
+    ..._sampling(api, body),
+  };
+}
+
+/** Sampling, log-probability and cache fields of a request body. */
+function _sampling(
+  api: SimApi,
+  body: Json,
+): Pick<
+  ParsedRequest,
+  "temperature" | "seed" | "logprobs" | "cacheSalt" | "cachePrompt"
+> {
+  let logprobs: number | undefined;
+  if (api === "chat") {
+    if (optional(body, "logprobs", isBool, "a boolean")) {
+      logprobs = optional(body, "top_logprobs", isCount, "an integer >= 0") ??
+        0;
+    }
+  } else {
+    logprobs = optional(body, "logprobs", isCount, "an integer >= 0");
+  }
+  return {
+    temperature: optional(body, "temperature", isNonNegative, "a number >= 0"),
+    seed: optional(body, "seed", isSafeInt, "an integer"),
+    logprobs,
+    // As vLLM: "Parameter 'cache_salt' must be a non-empty string if provided."
+    cacheSalt: optional(body, "cache_salt", isSalt, "a non-empty string"),
+    cachePrompt: optional(body, "cache_prompt", isBool, "a boolean") ?? true,
   };
 }
 
@@ -232,11 +278,16 @@ export class ResponseFormat {
         : ',"choices":[{"index":0,"text":');
   }
 
-  /** A stream chunk carrying `text`; the last one also carries `finishReason`. */
-  chunk(text: string, finishReason?: string): string {
+  /**
+   * A stream chunk carrying `text`; the last one also carries
+   * `finishReason`; `logprobs`, when asked for, the token's log-probability.
+   */
+  chunk(text: string, finishReason?: string, logprobs?: TokenLogprobs): string {
     return this.#chunkHead + JSON.stringify(text) +
       (this.#api === "chat" ? "}" : "") +
-      `,"logprobs":null,"finish_reason":${
+      `,"logprobs":${
+        logprobs ? JSON.stringify(logprobsJson(this.#api, logprobs)) : "null"
+      },"finish_reason":${
         finishReason ? JSON.stringify(finishReason) : "null"
       }}]}`;
   }
@@ -268,19 +319,25 @@ export class ResponseFormat {
     });
   }
 
-  /** The whole non-streamed response. */
-  full(text: string, finishReason: string, usage: Usage): string {
+  /** The whole non-streamed response; `logprobs` when they were asked for. */
+  full(
+    text: string,
+    finishReason: string,
+    usage: Usage,
+    logprobs?: TokenLogprobs,
+  ): string {
+    const lp = logprobs ? logprobsJson(this.#api, logprobs) : null;
     const choice = this.#api === "chat"
       ? {
         index: 0,
         message: { role: "assistant", content: text },
-        logprobs: null,
+        logprobs: lp,
         finish_reason: finishReason,
       }
       : {
         index: 0,
         text,
-        logprobs: null,
+        logprobs: lp,
         finish_reason: finishReason,
         stop_reason: null,
       };
@@ -290,6 +347,65 @@ export class ResponseFormat {
       usage: usageJson(usage),
     });
   }
+}
+
+/** Log-probabilities of generated tokens, as a response carries them. */
+export interface TokenLogprobs {
+  /** The tokens' texts. */
+  tokens: readonly string[];
+  /** Their log-probabilities. */
+  logprobs: readonly number[];
+  /** Alternatives asked for per token (only the chosen token is listed). */
+  top: number;
+  /** Characters of text before the first token (completions' `text_offset`). */
+  offset: number;
+}
+
+/**
+ * The `logprobs` object of a choice: completions' `tokens` / `token_logprobs`
+ * / `top_logprobs` / `text_offset` arrays, or chat's `content` list (as vLLM
+ * and OpenAI write them).
+ *
+ * @example Usage
+ * ```ts
+ * import { logprobsJson } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lp = { tokens: [" a", " b"], logprobs: [-0.5, -1], top: 0, offset: 0 };
+ * assert.deepEqual(logprobsJson("completions", lp).token_logprobs, [-0.5, -1]);
+ * assert.deepEqual(logprobsJson("completions", lp).text_offset, [0, 2]);
+ * assert.equal((logprobsJson("chat", lp).content as { logprob: number }[])[1].logprob, -1);
+ * ```
+ */
+export function logprobsJson(
+  api: SimApi,
+  lp: TokenLogprobs,
+): Record<string, unknown> {
+  if (api === "chat") {
+    return {
+      content: lp.tokens.map((token, i) => {
+        const entry = {
+          token,
+          logprob: lp.logprobs[i],
+          bytes: [...new TextEncoder().encode(token)],
+        };
+        return { ...entry, top_logprobs: lp.top > 0 ? [entry] : [] };
+      }),
+    };
+  }
+  let offset = lp.offset;
+  return {
+    text_offset: lp.tokens.map((t) => {
+      const at = offset;
+      offset += t.length;
+      return at;
+    }),
+    token_logprobs: [...lp.logprobs],
+    tokens: [...lp.tokens],
+    top_logprobs: lp.top > 0
+      ? lp.tokens.map((t, i) => ({ [t]: lp.logprobs[i] }))
+      : null,
+  };
 }
 
 const ERROR_TYPES: Record<number, string> = {

@@ -18,6 +18,13 @@ import { type Random, seededRandom } from "../rng.ts";
 import { resolveSimOptions, type SimOptions } from "./config.ts";
 import { Engine, type SeqHandle, type SeqSink } from "./engine.ts";
 import { drawFaults } from "./faults.ts";
+import {
+  cacheNamespace,
+  corruptOutput,
+  corruptsPrompt,
+  outputRandom,
+  wordLogprobs,
+} from "./greedy.ts";
 import { type FaultCounts, renderMetrics, type SimStats } from "./metrics.ts";
 import {
   errorResponse,
@@ -59,6 +66,8 @@ const ROUTES: Record<string, string> = {
   "/health": "GET",
   "/version": "GET",
   "/metrics": "GET",
+  "/flush_cache": "POST",
+  "/reset_prefix_cache": "POST",
 };
 
 /**
@@ -120,8 +129,14 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
       : parsed.prompt;
     if (promptIds.length === 0) return reject(400, "the prompt has no tokens");
     const rng = seededRandom(master.int(2 ** 32));
+    // Greedy or seeded: length and words depend on the prompt, not on arrival order.
+    const own = outputRandom(promptIds, {
+      temperature: parsed.temperature,
+      seed: parsed.seed,
+      simSeed: resolved.seed,
+    }) ?? rng;
     const low = Math.max(1, parsed.minTokens);
-    const length = low + rng.int(parsed.maxTokens - low + 1);
+    const length = low + own.int(parsed.maxTokens - low + 1);
     const n = parsed.ignoreEos ? parsed.maxTokens : length;
     const fault = drawFaults(rng, n, resolved.faults);
     if (fault.status === 500) {
@@ -134,12 +149,21 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
         "retry-after": String(resolved.faults.retryAfterS),
       });
     }
-    const words = generateWords(rng, n);
+    const words = generateWords(own, n);
+    const outputIds = Array.from(words, (w) => wordIds[w]);
     const run: Run = {
       api,
       parsed,
       n,
       words,
+      ids: outputIds,
+      wordIds,
+      logprobs: parsed.logprobs === undefined
+        ? undefined
+        : wordLogprobs(promptIds, words),
+      corruptFrom: corruptsPrompt(promptIds, resolved.faults.corruptOffloadRate)
+        ? resolved.faults.corruptOffloadAt
+        : undefined,
       format: new ResponseFormat(api, {
         id: `${api === "chat" ? "chatcmpl" : "cmpl"}-sim-${nextId++}`,
         created: Math.floor(Date.now() / 1000),
@@ -151,7 +175,8 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
     };
     const spec = {
       promptIds,
-      outputIds: Array.from(words, (w) => wordIds[w]),
+      outputIds,
+      cacheSalt: cacheNamespace(parsed, counts.requests),
       stallMs: fault.stallMs,
       jitterMs: resolved.faults.jitterMs > 0
         ? jitter(rng, resolved.faults.jitterMs)
@@ -190,6 +215,15 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
     switch (pathname) {
       case "/health":
         return new Response(null, { status: 200 });
+      case "/flush_cache":
+      case "/reset_prefix_cache":
+        // As SGLang: refused (400) while requests are pending.
+        return engine.resetCache()
+          ? new Response("Cache flushed.\n", { status: 200 })
+          : errorResponse(
+            400,
+            "Cache not flushed because there are pending requests.",
+          );
       case "/metrics":
         return new Response(
           renderMetrics(stats(), model, {
@@ -311,6 +345,22 @@ interface Run {
   finishReason: string;
   cutAfter?: number;
   malformedAfter?: number;
+  /** Output token ids (the engine's copy: a corrupted restore changes them too). */
+  ids: number[];
+  wordIds: readonly number[];
+  /** Log-probabilities, when the request asked for them. */
+  logprobs?: number[];
+  /** The corrupt-offload fault: words change from here if KV came from offload. */
+  corruptFrom?: number;
+}
+
+/** The corrupt-offload fault, applied once the tier hits are known (first token). */
+function restored(run: Run, handle: SeqHandle | undefined): void {
+  if (run.corruptFrom === undefined || handle === undefined) return;
+  if (handle.offloadHitTokens > 0) {
+    corruptOutput(run, { from: run.corruptFrom, wordIds: run.wordIds });
+  }
+  run.corruptFrom = undefined;
 }
 
 /** How one response is produced from the engine's progress reports. */
@@ -337,9 +387,10 @@ function stream(run: Run, faults: FaultCounts): Serving {
   let handle: SeqHandle | undefined;
   let promptTokens = 0;
   const writer = new SseWriter({ onCancel: () => handle?.cancel() });
-  let written = 0;
+  let written = 0, offset = 0;
   const sink: SeqSink = {
     progress(emitted, done) {
+      restored(run, handle);
       let text = written === 0 && run.api === "chat"
         ? sseEvent(run.format.roleChunk())
         : "";
@@ -349,8 +400,15 @@ function stream(run: Run, faults: FaultCounts): Serving {
           run.format.chunk(
             word,
             written === run.n ? run.finishReason : undefined,
+            run.logprobs && {
+              tokens: [word],
+              logprobs: [run.logprobs[written - 1]],
+              top: run.parsed.logprobs!,
+              offset,
+            },
           ),
         );
+        offset += word.length;
         if (written === run.malformedAfter) {
           faults.malformed++;
           text += MALFORMED_EVENT;
@@ -398,13 +456,22 @@ function whole(run: Run): Serving {
   const sink: SeqSink = {
     progress(_emitted, done) {
       if (!done) return;
-      const text = Array.from(run.words, (w) => SIM_WORDS[w]).join("");
+      restored(run, handle);
+      const tokens = Array.from(run.words, (w) => SIM_WORDS[w]);
+      const text = tokens.join("");
       resolve(
         new Response(
           run.format.full(
             text,
             run.finishReason,
             usageOf(handle!, promptTokens, run.n),
+            run.logprobs &&
+              {
+                tokens,
+                logprobs: run.logprobs,
+                top: run.parsed.logprobs!,
+                offset: 0,
+              },
           ),
           {
             headers: { "content-type": "application/json" },

@@ -88,6 +88,11 @@ import {
   WorkerPool,
 } from "../../lib/cli/scale.ts";
 import { partConcurrency } from "../../lib/run/part.ts";
+import {
+  BenchmarkCacheControls,
+  CACHE_USAGE,
+  takeCacheFlags,
+} from "./verify.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -164,6 +169,7 @@ options:
   --require-offload-hits F
                           exit 1 unless the offload tier served at least the fraction
                           F (0-1) of the reusable prompt tokens (CI of a serving stack)
+${CACHE_USAGE}
   -h, --help              show this help
 `;
 
@@ -191,7 +197,7 @@ type Options = NonNullable<ReturnType<typeof parse>>;
  * arguments it would refuse; runs nothing (for `kvbench k8s`).
  */
 export function checkBenchmarkArgs(args: string[]): void {
-  const opts = parse(args);
+  const opts = parse(takeCacheFlags(args, USAGE).rest);
   if (opts === undefined) return;
   try {
     normalizeEndpoint(opts.endpoint);
@@ -625,10 +631,20 @@ export const benchmarkCommand: Command = {
   summary:
     "KV-offload stress: long contexts in tile order (successor of tmesh-cli benchmark)",
   async run(args: string[], signal: AbortSignal): Promise<number> {
-    const opts = parse(args);
+    const taken = takeCacheFlags(args, USAGE);
+    const opts = parse(taken.rest);
     if (opts === undefined) {
       out(USAGE);
       return 0;
+    }
+    if (
+      opts.workers > 1 && !opts.worker &&
+      (taken.options.cacheSalt !== "none" || taken.options.controls > 0)
+    ) {
+      throw new UsageError(
+        "--cache-salt and --controls do not reach --workers yet: run without --workers",
+        USAGE,
+      );
     }
     let baseUrl: string;
     try {
@@ -700,6 +716,13 @@ export const benchmarkCommand: Command = {
     };
     signal.addEventListener("abort", onStop, { once: true });
     const { transport, label } = chooseTransport(opts.transport, baseUrl);
+    const cache = await BenchmarkCacheControls.setup(taken.options, {
+      baseUrl,
+      apiKey: opts.apiKey,
+      seed,
+      info: out,
+      warn: err,
+    });
     const live = new LiveLine();
     const rows: LevelRow[] = [];
     const written: string[] = [];
@@ -707,6 +730,7 @@ export const benchmarkCommand: Command = {
     try {
       for (const [i, level] of levels.entries()) {
         if (signal.aborted) break;
+        await cache.beforeLevel(i, signal);
         const levelDir = await startLevel(dir, {
           index: i,
           levels: levels.length,
@@ -729,6 +753,7 @@ export const benchmarkCommand: Command = {
           isStopping: () => stopping,
           written,
           argv: args,
+          cache,
         });
         rows.push(row);
         if (row.code !== 0) code = row.code;
@@ -745,6 +770,13 @@ export const benchmarkCommand: Command = {
             ) + "\n",
           );
         }
+      }
+      if (!signal.aborted) {
+        const checked = await cache.verify(
+          endpointConfig(opts, { baseUrl, model, transport }),
+          { sizing, api: opts.api, dir, signal },
+        );
+        if (checked.code !== 0) code = checked.code;
       }
       for (const line of written) out(line);
       if (dir !== undefined) {
@@ -786,6 +818,8 @@ interface LevelContext {
   argv: string[];
   /** The level's worker processes (`--workers`). */
   pool?: WorkerPool;
+  /** `--verify`, `--cache-salt`, `--controls`, `--reset-cache`. */
+  cache?: BenchmarkCacheControls;
 }
 
 /**
@@ -945,7 +979,9 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
       write: (text) => live.print(text),
       warn: err,
       onSend: () => progress.sent(),
+      shapeRequest: c.cache?.shaper(),
       onRecord: (record) => {
+        c.cache?.add(record);
         // Workers' records are copied as they wrote them (onLines).
         if (pool === undefined) {
           for (const file of records) file.write(record);
@@ -1001,6 +1037,7 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         "--no-metrics: the server's metrics were not read",
     });
     out(`\n${verdict.text}\n\n`);
+    if (c.cache?.tracker) out(`${c.cache.tracker.line()}\n\n`);
     if (ok === 0 && failed > 0) {
       err(
         `[ERROR] every request failed (${failed}): nothing was measured\n`,

@@ -13,11 +13,16 @@ import { closedLoop, type LoadPolicy } from "../../lib/run/load.ts";
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { partConcurrency, partCount, partLoad } from "../../lib/run/part.ts";
 import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
-import type { RequestErrorKind, RequestRecord } from "../../lib/types.ts";
+import type {
+  RequestErrorKind,
+  RequestRecord,
+  RequestSpec,
+} from "../../lib/types.ts";
 import { BenchmarkMetrics } from "./metrics.ts";
 import { type BenchmarkRunResult, renderBenchmarkBlock } from "./report.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 import { benchmarkWorkload } from "./workload.ts";
+import { shapeRequests } from "./controls.ts";
 
 /** Options of {@linkcode runBenchmark}. */
 export interface BenchmarkRunOptions {
@@ -71,6 +76,8 @@ export interface BenchmarkRunOptions {
    * worker processes): the reports, figures and warnings are the same.
    */
   source?: RecordSource;
+  /** Change each request before it is sent (`--cache-salt`, `--controls`: see `controls.ts`). */
+  shapeRequest?: (spec: RequestSpec, session: number) => RequestSpec;
 }
 
 /**
@@ -156,9 +163,13 @@ export async function runBenchmark(
       }
     };
     const onSend = options.onSend ?? (() => {});
+    const workload = shapeRequests(
+      benchmarkWorkload(sizing, options),
+      options.shapeRequest,
+    );
     const summary = options.source !== undefined
       ? await options.source({ onRecord, onSend })
-      : await run(benchmarkWorkload(sizing, options), {
+      : await run(workload, {
         endpoint: options.endpoint,
         load,
         maxInFlight: load.kind === "closed"

@@ -1,0 +1,392 @@
+/**
+ * `kvbench benchmark`'s cache options: `--verify N` (is the reused KV
+ * right?), `--cold-method`, `--reset-cache`, `--cache-salt` and
+ * `--controls`; their parsing, the setup before the run, and the check
+ * after it.
+ *
+ * @module
+ */
+import { UsageError } from "../../lib/cli/common.ts";
+import type { EndpointConfig } from "../../lib/openai/request.ts";
+import { detectServer } from "../../lib/server/detect.ts";
+import {
+  numberedQuestions,
+  repeatedWordContexts,
+} from "../../lib/shapes/prompts.ts";
+import type { RequestRecord, RequestSpec } from "../../lib/types.ts";
+import {
+  COLD_METHODS,
+  type ColdMethod,
+  defaultColdMethod,
+  resetCache,
+} from "../../lib/verify/cold.ts";
+import {
+  pairJson,
+  type VerifyResult,
+  verifyReuse,
+} from "../../lib/verify/verify.ts";
+import {
+  type CacheSaltMode,
+  ControlTracker,
+  requestShaper,
+} from "./controls.ts";
+import type { BenchmarkSizing } from "./sizing.ts";
+
+/** The options' help, for the command's usage text. */
+export const CACHE_USAGE = `
+cache controls and checks:
+  --verify N              after the run, check N reused contexts (the least recently
+                          used) against cold compute: a greedy request served from the
+                          cache, a cold reference and a cold-vs-cold control, compared
+                          token by token; exit 1 on a divergence beyond the control;
+                          the pairs go to verify.jsonl in the run directory
+  --cold-method M         how cold references are made: salt (cache_salt, vLLM), flush
+                          (POST /flush_cache on SGLang, /reset_prefix_cache on vLLM with
+                          VLLM_SERVER_DEV_MODE=1) or nocache (cache_prompt: false,
+                          llama.cpp) (default: from the detected engine)
+  --reset-cache           drop the server's prefix cache before the run and between
+                          sweep levels (SGLang /flush_cache, vLLM /reset_prefix_cache)
+  --cache-salt MODE       run: one cache_salt for the whole run, so a rerun starts cold;
+                          session: one per context; none (default): no salt. Sent to
+                          vLLM-family servers (not to SGLang or llama.cpp)
+  --controls F            make a fraction F (0-1) of the requests cold controls (a
+                          cache_salt of their own), interleaved with the rest, and
+                          compare warm and cold TTFT at the same load
+`;
+
+/** The parsed options. */
+export interface CacheOptions {
+  /** `--verify N`: contexts to check (0: no check). */
+  verify: number;
+  /** `--cold-method` (default: from the detected engine). */
+  coldMethod?: ColdMethod;
+  /** `--reset-cache`. */
+  resetCache: boolean;
+  /** `--cache-salt` (default none). */
+  cacheSalt: CacheSaltMode;
+  /** `--controls F` (default 0). */
+  controls: number;
+}
+
+const VALUE_FLAGS = ["--verify", "--cold-method", "--cache-salt", "--controls"];
+
+/**
+ * Take the cache options out of `args` (`--flag value` or `--flag=value`);
+ * the rest goes to the command's own parser. Throws a {@linkcode UsageError}
+ * on a bad value.
+ *
+ * @example Usage
+ * ```ts
+ * import { takeCacheFlags } from "./verify.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { rest, options } = takeCacheFlags(["--endpoint", "h", "--verify", "4", "--cache-salt=run", "--reset-cache"], "usage");
+ * assert.deepEqual(rest, ["--endpoint", "h"]);
+ * assert.deepEqual(options, { verify: 4, resetCache: true, cacheSalt: "run", controls: 0 });
+ * assert.throws(() => takeCacheFlags(["--controls", "2"], "usage"), /--controls/);
+ * ```
+ */
+export function takeCacheFlags(
+  args: readonly string[],
+  usage: string,
+): { rest: string[]; options: CacheOptions } {
+  const rest: string[] = [];
+  const values = new Map<string, string>();
+  let reset = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    const name = a.replace(/=.*/, "");
+    if (name === "--reset-cache" && !a.includes("=")) reset = true;
+    else if (VALUE_FLAGS.includes(name)) {
+      const value = a.includes("=") ? a.slice(name.length + 1) : args[++i];
+      if (value === undefined) {
+        throw new UsageError(`${name} needs a value`, usage);
+      }
+      values.set(name, value);
+    } else rest.push(a);
+  }
+  const bad = (flag: string, expected: string): never => {
+    throw new UsageError(
+      `${flag} ${values.get(flag)}: expected ${expected}`,
+      usage,
+    );
+  };
+  const options: CacheOptions = {
+    verify: 0,
+    resetCache: reset,
+    cacheSalt: "none",
+    controls: 0,
+  };
+  if (values.has("--verify")) {
+    options.verify = Number(values.get("--verify"));
+    if (!Number.isInteger(options.verify) || options.verify < 1) {
+      bad("--verify", "an integer >= 1");
+    }
+  }
+  const method = values.get("--cold-method");
+  if (method !== undefined) {
+    if (!COLD_METHODS.includes(method as ColdMethod)) {
+      bad("--cold-method", "salt, flush or nocache");
+    }
+    if (options.verify === 0) {
+      throw new UsageError("--cold-method needs --verify N", usage);
+    }
+    options.coldMethod = method as ColdMethod;
+  }
+  const salt = values.get("--cache-salt");
+  if (salt !== undefined) {
+    if (!["run", "session", "none"].includes(salt)) {
+      bad("--cache-salt", "run, session or none");
+    }
+    options.cacheSalt = salt as CacheSaltMode;
+  }
+  if (values.has("--controls")) {
+    const raw = values.get("--controls")!.trim();
+    options.controls = raw === "" ? NaN : Number(raw);
+    if (!(options.controls > 0 && options.controls < 1)) {
+      bad("--controls", "a fraction between 0 and 1");
+    }
+  }
+  return { rest, options };
+}
+
+/** Engines that take `cache_salt` in the body (vLLM and its family, the simulator). */
+function takesSalt(engine: string | undefined): boolean {
+  return engine !== "sglang" && engine !== "llamacpp";
+}
+
+/** Where the setup reports. */
+export interface CacheSetupContext {
+  /** The endpoint (base URL ending in `/v1/`). */
+  baseUrl: string;
+  /** Its API key. */
+  apiKey?: string;
+  /** The run's seed (the control draw). */
+  seed: number;
+  /** Progress lines (`[INFO] …`). */
+  info: (text: string) => void;
+  /** Warnings. */
+  warn: (text: string) => void;
+}
+
+/**
+ * The cache options in action over one run: the engine they were chosen
+ * for, the run's salt, the request shaping, the cache resets, the controls'
+ * figures and the check.
+ */
+export class BenchmarkCacheControls {
+  /** The options. */
+  readonly options: CacheOptions;
+  /** The detected engine, when any option needed it. */
+  readonly engine?: string;
+  /** The run's `cache_salt`, when one is sent. */
+  readonly salt?: string;
+  /** Reuse and control figures (with `--controls`). */
+  readonly tracker?: ControlTracker;
+  readonly #c: CacheSetupContext;
+  /** Contexts by their last use in the run (tile index). */
+  readonly #lastUse = new Map<number, number>();
+
+  private constructor(
+    options: CacheOptions,
+    c: CacheSetupContext,
+    engine?: string,
+  ) {
+    this.options = options;
+    this.#c = c;
+    this.engine = engine;
+    if (options.cacheSalt !== "none" && takesSalt(engine)) {
+      this.salt = `kvbench-${crypto.randomUUID().slice(0, 8)}`;
+    }
+    if (options.controls > 0) this.tracker = new ControlTracker();
+  }
+
+  /**
+   * Detect the engine when an option needs it, and say what will be done.
+   *
+   * @example Nothing asked for: nothing probed
+   * ```ts
+   * import { BenchmarkCacheControls } from "./verify.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const c = await BenchmarkCacheControls.setup(
+   *   { verify: 0, resetCache: false, cacheSalt: "none", controls: 0 },
+   *   { baseUrl: "http://127.0.0.1:9/v1/", seed: 1, info: () => {}, warn: () => {} },
+   * );
+   * assert.equal(c.engine, undefined);
+   * assert.equal(c.shaper(), undefined);
+   * ```
+   */
+  static async setup(
+    options: CacheOptions,
+    c: CacheSetupContext,
+  ): Promise<BenchmarkCacheControls> {
+    const needed = options.verify > 0 || options.resetCache ||
+      options.cacheSalt !== "none" || options.controls > 0;
+    const engine = needed
+      ? (await detectServer(c.baseUrl, { apiKey: c.apiKey })).engine
+      : undefined;
+    const controls = new BenchmarkCacheControls(options, c, engine);
+    if (options.cacheSalt !== "none") {
+      if (controls.salt === undefined) {
+        c.warn(
+          `[WARN] --cache-salt ${options.cacheSalt}: ${engine} takes no cache_salt; none is sent (--reset-cache starts a run cold)\n`,
+        );
+      } else {
+        c.info(
+          `[INFO] cache_salt ${controls.salt}${
+            options.cacheSalt === "session" ? "-s<context>" : ""
+          } on every request\n`,
+        );
+      }
+    }
+    if (options.controls > 0 && !takesSalt(engine)) {
+      c.warn(
+        `[WARN] --controls: ${engine} takes no cache_salt; the controls may be served from cache (their cached tokens tell)\n`,
+      );
+    }
+    return controls;
+  }
+
+  /** How the run's requests are changed (undefined: they are not). */
+  shaper(): ((spec: RequestSpec, session: number) => RequestSpec) | undefined {
+    return requestShaper({
+      salt: this.salt,
+      perSession: this.options.cacheSalt === "session",
+      controls: this.options.controls,
+      seed: this.#c.seed,
+    });
+  }
+
+  /** Before level `index` of the run: `--reset-cache`. */
+  async beforeLevel(index: number, signal?: AbortSignal): Promise<void> {
+    if (!this.options.resetCache) return;
+    const path = await resetCache(this.#c.baseUrl, {
+      engine: this.engine,
+      apiKey: this.#c.apiKey,
+      signal,
+    });
+    this.#c.info(
+      `[INFO] --reset-cache: POST ${path} before ${
+        index === 0 ? "the run" : `level ${index + 1}`
+      }\n`,
+    );
+  }
+
+  /** Count one finished record (the controls, the contexts' last use). */
+  add(record: RequestRecord): void {
+    this.tracker?.add(record);
+    const context = record.tags?.context, index = record.tags?.index;
+    if (typeof context === "number" && typeof index === "number") {
+      this.#lastUse.set(
+        context,
+        Math.max(index, this.#lastUse.get(context) ?? -1),
+      );
+    }
+  }
+
+  /**
+   * The contexts `--verify` checks: the `n` least recently used of those
+   * the run sent (the likeliest to have left GPU memory).
+   *
+   * @example Usage
+   * ```ts
+   * import { BenchmarkCacheControls } from "./verify.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const c = await BenchmarkCacheControls.setup(
+   *   { verify: 0, resetCache: false, cacheSalt: "none", controls: 0 },
+   *   { baseUrl: "http://127.0.0.1:9/v1/", seed: 1, info: () => {}, warn: () => {} },
+   * );
+   * for (const [index, context] of [0, 1, 2, 0, 1].entries()) c.add(testRecord({ tags: { context, index } }));
+   * assert.deepEqual(c.oldestContexts(2), [2, 0]);
+   * ```
+   */
+  oldestContexts(n: number): number[] {
+    return [...this.#lastUse].sort((a, b) => a[1] - b[1]).slice(0, n)
+      .map(([context]) => context);
+  }
+
+  /**
+   * `--verify N` after the run: check the oldest contexts, print the
+   * verdict line, write the pairs (`verify.jsonl`) and the verdict
+   * (`verify.json`) into `dir`; resolves to the exit
+   * code (1 on a divergence beyond the control, or nothing checked).
+   */
+  async verify(
+    endpoint: EndpointConfig,
+    c: {
+      sizing: BenchmarkSizing;
+      api?: "completions" | "chat";
+      dir?: string;
+      signal?: AbortSignal;
+    },
+  ): Promise<{ code: number; result?: VerifyResult }> {
+    const n = this.options.verify;
+    if (n === 0) return { code: 0 };
+    const method = this.options.coldMethod ?? defaultColdMethod(this.engine);
+    const ids = this.oldestContexts(n);
+    const texts = repeatedWordContexts(c.sizing.contexts, {
+      tokens: c.sizing.inputLength,
+    });
+    const question = numberedQuestions(1)[0];
+    this.#c.info(
+      `[INFO] --verify ${n}: checking ${ids.length} reused contexts against cold compute (${method}${
+        this.options.coldMethod
+          ? ""
+          : `, from engine ${this.engine ?? "unknown"}`
+      })\n`,
+    );
+    const result = await verifyReuse(endpoint, {
+      contexts: ids.map((id) => ({
+        id,
+        prompt: texts[id] + question,
+        // The run's namespace, so the warm request finds what the run cached.
+        body: this.salt === undefined ? undefined : {
+          cache_salt: this.options.cacheSalt === "session"
+            ? `${this.salt}-s${id}`
+            : this.salt,
+        },
+      })),
+      method,
+      engine: this.engine,
+      maxTokens: c.sizing.outputLength,
+      api: c.api,
+      signal: c.signal,
+    });
+    this.#c.info(`\n${result.verdict.text}\n\n`);
+    if (c.dir !== undefined) {
+      await Deno.writeTextFile(
+        `${c.dir}/verify.jsonl`,
+        result.pairs.map((p) => JSON.stringify(pairJson(p)) + "\n").join(""),
+      );
+      const v = result.verdict;
+      await Deno.writeTextFile(
+        `${c.dir}/verify.json`,
+        JSON.stringify(
+          {
+            verdict: v.text,
+            cold_method: method,
+            cold_reference: result.cold,
+            engine: this.engine ?? null,
+            contexts: result.pairs.length,
+            checked: v.checked,
+            identical: v.identical,
+            beyond_control: v.beyond,
+            first_at: v.firstAt ?? null,
+            unit: v.unit ?? null,
+            exit_code: v.code,
+          },
+          null,
+          2,
+        ) + "\n",
+      );
+    }
+    return { code: result.verdict.code, result };
+  }
+}
