@@ -943,13 +943,12 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         { transport: c.label },
       ),
     );
-    const split = serverMetrics?.split();
     if (serverMetrics !== undefined) out(serverMetrics.render());
-    const verdict = benchmarkVerdict(reuse.figures(), {
-      split,
-      noSplitReason: serverMetrics?.noSplitReason() ??
-        "--no-metrics: the server's metrics were not read",
-    });
+    const verdict = benchmarkVerdict(
+      reuse.figures(),
+      serverMetrics?.verdictOptions(opts.part !== undefined) ??
+        { noSplitReason: "--no-metrics: the server's metrics were not read" },
+    );
     out(`\n${verdict.text}\n\n`);
     if (ok === 0 && failed > 0) {
       err(
@@ -974,14 +973,7 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
       params,
       percentiles: opts.percentiles,
       transport: c.label,
-      server: serverMetrics === undefined ? undefined : {
-        ...serverMetrics.server,
-        split: split ?? null,
-        resets: serverMetrics.last?.resets ?? 0,
-        scrape_failures: Object.fromEntries(serverMetrics.failures),
-        offload_share: verdict.offloadShare ?? null,
-        verdict: verdict.text,
-      },
+      server: serverMetrics?.summary(verdict),
     });
     const json = JSON.stringify(summary, null, 2) + "\n";
     if (c.dir !== undefined) {
