@@ -1192,6 +1192,8 @@ function printPreflight(
     offloadFrom: gauges.offloadKvTokens !== undefined
       ? "server"
       : "the sizing's offload size",
+    slots: serverMetrics.server.slots,
+    slotTokens: serverMetrics.server.slotTokens,
   });
   err(
     check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
