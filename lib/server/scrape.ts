@@ -212,6 +212,7 @@ export class MetricsScraper {
       }
       mergeGauges(scrape.gauges, reading.gauges);
     }
+    this.#leaveOutRepeats();
     const deltas = this.#deltas();
     if (deltas.samples.length > 0) {
       const reading = readEngineMetrics(deltas);
@@ -222,6 +223,31 @@ export class MetricsScraper {
     scrape.resets = this.#resets;
     scrape.notes = [...this.#notes];
     return scrape;
+  }
+
+  /**
+   * A URL whose counters equal another's, series for series and value for
+   * value (some not 0), is the same server under two URLs: left out.
+   */
+  #leaveOutRepeats(): void {
+    const seen = new Map<string, string>();
+    for (const [url, state] of this.#state) {
+      if (state.leftOut !== undefined) continue;
+      const counters = [...state.series.entries()].filter(([, s]) => s.counter);
+      if (!counters.some(([, s]) => s.last !== 0)) continue;
+      const print = counters.map(([k, s]) => `${k}=${s.last}`).sort().join(
+        "\n",
+      );
+      const first = seen.get(print);
+      if (first === undefined) {
+        seen.set(print, url);
+        continue;
+      }
+      state.leftOut = `its counters repeat those of ${first}`;
+      this.#note(
+        `metrics ${url}: its counters repeat those of ${first} series for series (the same server under two URLs): left out, not added`,
+      );
+    }
   }
 
   /** Every kept URL's series with their run deltas (counters) or last values (gauges). */
