@@ -231,3 +231,72 @@ Deno.test("server metrics: a counter reset mid-run (a restart) is bridged, never
     await Deno.remove(run.dir, { recursive: true });
   }
 });
+
+Deno.test("server metrics: vLLM's cached_by_source names the host and disk tiers in the split, the verdict and summary.json", async () => {
+  const run = await bench({
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    metricsFlavor: "vllm-cached-by-source",
+  });
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    const server = run.summary.server as {
+      split: Record<string, number>;
+      tier_shares: Record<string, number>;
+      sources: Record<string, string>;
+    };
+    const disk = run.stats.diskHitTokens;
+    assert.ok(disk > 0 && disk < run.stats.offloadHitTokens, `${disk}`);
+    assert.equal(server.split.disk, disk);
+    assert.equal(server.split.host, run.stats.offloadHitTokens - disk);
+    assert.equal(server.split.external, 0);
+    assert.equal(
+      server.sources.offload,
+      "vllm:prompt_tokens_cached_by_source_total",
+    );
+    assert.match(
+      run.stdout,
+      /% offload tier \([\d.]+% host memory, [\d.]+% disk\)/,
+    );
+    assert.match(
+      run.stdout,
+      /Verdict: the offload tier \(host memory [\d.]+%, disk [\d.]+%\) served/,
+    );
+    assert.ok(server.tier_shares.disk > 0);
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a /metrics URL answered by two replicas in turn is said and left out; --require-offload-hits fails", async () => {
+  const run = await bench({
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    metricsReplicas: 2,
+    timeScale: 1,
+  }, ["--require-offload-hits", "0.5"]);
+  try {
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /\[WARN\] metrics http:\/\/127\.0\.0\.1:\d+\/metrics: .*several servers answer this URL .*left out of the split/,
+    );
+    assert.match(
+      run.stdout,
+      /KV source: not known \(metrics http:\/\/127\.0\.0\.1:\d+\/metrics: .*several servers answer this URL/,
+    );
+    assert.match(
+      run.stdout,
+      /Verdict: which tier served the reuse is not known/,
+    );
+    assert.match(
+      run.stderr,
+      /\[ERROR\] --require-offload-hits 0\.5: the offload tier served an unknown share/,
+    );
+    const server = run.summary.server as { split: unknown; notes: string[] };
+    assert.equal(server.split, null);
+    assert.ok(server.notes.some((n) => n.includes("left out")));
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});

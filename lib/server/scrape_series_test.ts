@@ -225,3 +225,28 @@ Deno.test("scraper: the LMCache multiprocess server's port: L1 is host memory", 
   });
   assert.equal(last.counters.offloadQueryTokens, 9_000);
 });
+
+Deno.test("scraper: llama.cpp's real captures replayed: computed and cached, the tier not said", async () => {
+  // Captures around the same 1001-token prompt sent 3 times to a real
+  // llama-server: the first evaluated in full, the next two all but the
+  // last token from the cache (slot or --cache-ram: llama.cpp does not say).
+  const fixture = (name: string) =>
+    Deno.readTextFile(
+      new URL(`../../tests/testdata/metrics/${name}`, import.meta.url),
+    );
+  await using s = scripted({
+    "/metrics": [
+      await fixture("llamacpp_real_before_long.prom"),
+      await fixture("llamacpp_real_after_long.prom"),
+    ],
+  });
+  const last = await scrapeAll([s.url("/metrics")], 2);
+  assert.deepEqual(last.engines, ["llamacpp"]);
+  assert.deepEqual(promptSplit(last.counters), {
+    prompt: 3_003, // 3 × 1 001
+    computed: 1_003, // 1 001 + 1 + 1
+    cached: 2_000, // 1 000 + 1 000
+  });
+  assert.equal(last.sources.cached, "llamacpp:prompt_tokens_cached_total");
+  assert.deepEqual(last.notes, []);
+});
