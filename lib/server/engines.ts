@@ -557,6 +557,10 @@ function readTrtllm(m: Scrape): Part {
  * | engine | metric | field |
  * |---|---|---|
  * | vLLM | `prompt_tokens_total` | promptTokens |
+ * | vLLM | `prompt_tokens_cached_by_source_total{source=device}` | deviceHitTokens (first in precedence) |
+ * | vLLM | `…{source=host\|cpu}`, `…{source=disk}`, `…{source=p2p}` | hostHitTokens, diskHitTokens, remoteHitTokens |
+ * | vLLM | every non-device source (external_unspecified, mixed, external: tier not named) | offloadHitTokens |
+ * | vLLM | prompt − every cached_by_source series | computedTokens |
  * | vLLM | `prompt_tokens_by_source_total{source=local_compute}` | computedTokens |
  * | vLLM | `…{source=local_cache_hit}` − `prompt_tokens_recomputed_total` | deviceHitTokens |
  * | vLLM | `…{source=external_kv_transfer}` | offloadHitTokens |
@@ -564,6 +568,7 @@ function readTrtllm(m: Scrape): Part {
  * | vLLM, no by-source | `external_prefix_cache_hits_total` | offloadHitTokens |
  * | vLLM, no by-source | prompt − device − offload | computedTokens |
  * | vLLM | `external_prefix_cache_queries_total` | offloadQueryTokens |
+ * | vLLM | `kv_offload_{load,store}_{bytes,time}_total` (OffloadingConnector: its hits are host memory's) | offloadLoadBytes, offloadLoadSeconds, offloadStoreBytes, offloadStoreSeconds |
  * | vLLM | `num_preemptions_total`, `generation_tokens_total` | preemptions, generationTokens |
  * | vLLM | `kv_cache_usage_perc` (`gpu_cache_usage_perc`), mean | deviceKvUsage |
  * | vLLM | `cache_config_info` num_gpu_blocks × block_size, summed over engines | deviceKvTokens, blockSize |
@@ -572,21 +577,25 @@ function readTrtllm(m: Scrape): Part {
  * | SGLang | `prompt_tokens_total`, `generation_tokens_total` | promptTokens, generationTokens |
  * | SGLang | `cached_tokens_total{cache_source=device}` | deviceHitTokens |
  * | SGLang | `…{cache_source=host\|storage_*}` | offloadHitTokens |
+ * | SGLang | `…{cache_source=host}`, `…{storage_file}`, other `storage_*` | hostHitTokens, diskHitTokens, remoteHitTokens |
  * | SGLang | `…{cache_source=total}` | cachedTokens |
  * | SGLang | prompt − every cached_tokens series | computedTokens |
  * | SGLang | `max_total_num_tokens`, `token_usage`, `cache_config_info` page_size | deviceKvTokens, deviceKvUsage, blockSize |
  * | SGLang | `hicache_host_total_tokens`, `hicache_host_used_tokens` | offloadKvTokens, offloadKvUsedTokens |
  * | SGLang | `num_running_reqs`, `num_queue_reqs` | requestsRunning, requestsWaiting |
- * | LMCache, without vLLM's external/by-source counters | `num_hit_tokens_total`, `num_requested_tokens_total` | offloadHitTokens, offloadQueryTokens |
+ * | LMCache MP server, without an engine's offload counters | `mp_lookup_hit_tokens_total` (else L1 + L2), `…_hit_l1_tokens_total`, `mp_lookup_requested_tokens_total` | offloadHitTokens, hostHitTokens, offloadQueryTokens |
+ * | LMCache in-process, without an engine's offload counters | `num_hit_tokens_total`, `num_lookup_tokens_total` (the largest `worker_id` per model) | offloadHitTokens, offloadQueryTokens |
  * | llama.cpp | `prompt_tokens_total` (evaluated only) | computedTokens |
  * | llama.cpp | `prompt_tokens_cached_total` | cachedTokens |
  * | llama.cpp | computed + cached | promptTokens |
  * | llama.cpp | `tokens_predicted_total` | generationTokens |
  * | llama.cpp | `requests_processing`, `requests_deferred` | requestsRunning, requestsWaiting |
- * | KVBM | `kvbm_matched_tokens` | offloadHitTokens |
+ * | KVBM, without an engine's or LMCache's offload counters | `kvbm_matched_tokens` | offloadHitTokens |
  * | KVBM | `kvbm_onboard_blocks_h2d`, `kvbm_onboard_blocks_d2d` (blocks) | onboardHostBlocks, onboardDiskBlocks |
  * | TensorRT-LLM | `trtllm_prompt_tokens_total`, `…_generation_tokens_total` | promptTokens, generationTokens |
- * | TensorRT-LLM | `trtllm_prompt_cached_tokens_total` | cachedTokens (computed = prompt − cached) |
+ * | TensorRT-LLM | `trtllm_prompt_cache_hit_tokens_total{cache_tier=gpu\|device\|primary}` | deviceHitTokens |
+ * | TensorRT-LLM | `…{cache_tier=cpu\|host\|secondary}`, `…{cache_tier=disk}`, other tiers | hostHitTokens, diskHitTokens, remoteHitTokens (offloadHitTokens their sum) |
+ * | TensorRT-LLM, without per-tier hits | `trtllm_prompt_cached_tokens_total` | cachedTokens (computed = prompt − cached) |
  * | TensorRT-LLM | `…_kv_cache_max_blocks` × `…_kv_cache_tokens_per_block`, `…_kv_cache_utilization` | deviceKvTokens, blockSize, deviceKvUsage |
  * | TensorRT-LLM | `…_num_requests_running`, `…_num_requests_waiting` | requestsRunning, requestsWaiting |
  *
