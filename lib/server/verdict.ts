@@ -37,6 +37,10 @@ export interface ReuseFigures {
   failedReuses: number;
   /** Σ prompt tokens of those (usage, else the expected prompt length). */
   failedReuseTokens: number;
+  /** Reuses that did not complete and had no first token (cut, failed or aborted by the run's end); the server may have scheduled them. */
+  cutReuses?: number;
+  /** Σ prompt tokens of those, where known (usage, else the expected prompt length). */
+  cutReuseTokens?: number;
   /** Σ prompt tokens of every completed request (warm-ups aside). */
   promptTokens: number;
   /** Σ prompt tokens of every request that did not complete (warm-ups aside), where known. */
@@ -64,7 +68,8 @@ export interface ReuseFigures {
  * assert.deepEqual(tracker.figures(), {
  *   reuses: 2, reusableTokens: 2000, hitTtftMs: [100], coldTtftMs: [800, 900],
  *   reuseTtftMs: [100, 850], cachedReported: true, failedReuses: 1,
- *   failedReuseTokens: 1000, promptTokens: 4000, unfinishedPromptTokens: 1000,
+ *   failedReuseTokens: 1000, cutReuses: 0, cutReuseTokens: 0,
+ *   promptTokens: 4000, unfinishedPromptTokens: 1000,
  * });
  * ```
  */
@@ -79,6 +84,8 @@ export class ReuseTracker {
     cachedReported: false,
     failedReuses: 0,
     failedReuseTokens: 0,
+    cutReuses: 0,
+    cutReuseTokens: 0,
     promptTokens: 0,
     unfinishedPromptTokens: 0,
   };
@@ -95,6 +102,9 @@ export class ReuseTracker {
       if (!first && record.firstTokenAt !== undefined) {
         this.#figures.failedReuses++;
         this.#figures.failedReuseTokens += prompt ?? 0;
+      } else if (!first) {
+        this.#figures.cutReuses! += 1;
+        this.#figures.cutReuseTokens! += prompt ?? 0;
       }
       return;
     }
@@ -172,17 +182,32 @@ function shares(
   options: VerdictOptions,
 ): { verdict: Verdict; line: string } {
   const verdict: Verdict = { text: "" };
-  const reusable = reuse.reusableTokens + reuse.failedReuseTokens;
   const device = split.device ?? 0;
   const offload = split.offload ?? 0;
   const cached = split.cached ?? 0;
   const hits = device + offload + cached;
-  const of = reuse.failedReuseTokens > 0
-    ? `${n(reusable)} reusable prompt tokens (${
-      n(reuse.reusableTokens)
-    } of completed reuses, ${
-      n(reuse.failedReuseTokens)
-    } of ${reuse.failedReuses} reuses that failed after their prefill)`
+  let reusable = reuse.reusableTokens + reuse.failedReuseTokens;
+  const terms = [`${n(reuse.reusableTokens)} of completed reuses`];
+  if (reuse.failedReuseTokens > 0) {
+    terms.push(
+      `${
+        n(reuse.failedReuseTokens)
+      } of ${reuse.failedReuses} reuses that failed after their prefill`,
+    );
+  }
+  // Reuses cut before their first token count only when the hits need
+  // them: an engine counts a request's hits when it schedules it.
+  const cut = reuse.cutReuseTokens ?? 0;
+  if (hits > reusable + 0.5 && cut > 0 && hits <= reusable + cut + 0.5) {
+    reusable += cut;
+    terms.push(
+      `${
+        n(cut)
+      } of ${reuse.cutReuses} reuses cut before their first token, whose hits the server counted when it scheduled them`,
+    );
+  }
+  const of = terms.length > 1
+    ? `${n(reusable)} reusable prompt tokens (${terms.join(", ")})`
     : `${n(reusable)} reusable prompt tokens`;
   // The server counted more than this run's requests: other traffic.
   const clientAll = reuse.promptTokens + reuse.unfinishedPromptTokens;

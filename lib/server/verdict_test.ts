@@ -164,3 +164,33 @@ Deno.test("verdict: offload bandwidth from the server's kv_offload counters", ()
     /The offload tier loaded 3\.36 GB in 0\.81 s of transfers \(4\.13 GB\/s/,
   );
 });
+
+Deno.test("verdict: reuses cut before their first token count only when the server's hits need them, and said", () => {
+  // Context 3's last reuse is cut by the run's end before its first token
+  // (aborted); the server had scheduled it and counted its 1 000 hits.
+  const reuse = tracker((context, lap) =>
+    context === 3 && lap === 2
+      ? {
+        ok: false,
+        firstTokenAt: undefined,
+        promptTokens: undefined,
+        expectedPromptTokens: 1000,
+      }
+      : {}
+  ).figures();
+  assert.equal(reuse.cutReuseTokens, 1_000);
+  const v = benchmarkVerdict(reuse, {
+    split: { prompt: 12_000, computed: 4_000, device: 0, offload: 8_000 },
+  });
+  assert.equal(v.offloadShare, 1); // 8 000 / (7 000 + 1 000)
+  assert.match(
+    v.text,
+    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuses cut before their first token, whose hits the server counted when it scheduled them\)/,
+  );
+  // Hits within the completed reuses: the cut one is left out.
+  const within = benchmarkVerdict(reuse, {
+    split: { prompt: 12_000, computed: 5_000, device: 0, offload: 7_000 },
+  });
+  assert.equal(within.offloadShare, 1); // 7 000 / 7 000
+  assert.match(within.text, /of the 7,000 reusable prompt tokens \(GPU/);
+});
