@@ -243,6 +243,7 @@ export {
   type CacheGauges,
   type EngineName,
   type EngineReading,
+  type MeaningSources,
   readEngineMetrics,
   type TierCounters,
 } from "./lib/server/engines.ts";
@@ -392,6 +393,7 @@ export {
   type EngineStats,
   type FaultCounts,
   type FaultOptions,
+  type MetricsFlavor,
   type SimOptions,
   type SimServer,
   type SimStats,

@@ -20,8 +20,18 @@
  */
 import type { SimStats } from "./metrics.ts";
 
-/** The engines whose metrics the simulator can expose. */
-export const METRICS_FLAVORS = [
+/** An engine whose `/metrics` the simulator can look like (see the module doc). */
+export type MetricsFlavor =
+  | "vllm"
+  | "vllm-prefix"
+  | "vllm-by-source"
+  | "vllm-cached-by-source"
+  | "sglang"
+  | "lmcache-tp2"
+  | "trtllm";
+
+/** Every {@linkcode MetricsFlavor}, in the order of the module doc. */
+export const METRICS_FLAVORS: readonly MetricsFlavor[] = [
   "vllm",
   "vllm-prefix",
   "vllm-by-source",
@@ -29,10 +39,7 @@ export const METRICS_FLAVORS = [
   "sglang",
   "lmcache-tp2",
   "trtllm",
-] as const;
-
-/** One of {@linkcode METRICS_FLAVORS}. */
-export type MetricsFlavor = typeof METRICS_FLAVORS[number];
+];
 
 /** Options of {@linkcode renderFlavor}. */
 export interface RenderFlavorOptions {
