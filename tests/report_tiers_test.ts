@@ -49,3 +49,24 @@ Deno.test("report: counters that disagree give no split bar", () => {
   });
   assert.ok(!page.includes("KV source (server counters): 1,000"));
 });
+
+Deno.test("report: llama.cpp's cached tokens are named as its slot KV or --cache-ram", () => {
+  const run = syntheticRun({ requests: 30 });
+  const summary = structuredClone(run.summary) as Record<string, unknown>;
+  const server = summary.server as Record<string, unknown>;
+  server.engine = "llamacpp";
+  server.split = { prompt: 1000, computed: 300, cached: 700 };
+  const info = structuredClone(run.info) as Record<string, unknown>;
+  info.server = { engine: "llamacpp", version: "b7000" };
+  const page = renderReport([runData({
+    source: "/runs/llama",
+    records: { records: run.records, reports: [], run: run.end },
+    info: info as typeof run.info,
+    metrics: run.metrics,
+    summary,
+  }, { name: "llama" })]);
+  assert.match(
+    page,
+    /70\.0% cached \(slot KV or the host-RAM prompt cache, --cache-ram: llama\.cpp does not say which\)/,
+  );
+});

@@ -459,7 +459,13 @@ function splitBar(run: RunData): string {
     ["computed", s.computed, TIERS[0].color],
     ["GPU prefix cache", s.device, TIERS[1].color],
     ...offload,
-    ["cached (tier not named)", s.cached, TIERS[3].color],
+    [
+      run.run.engine === "llamacpp"
+        ? "cached (slot KV or the host-RAM prompt cache, --cache-ram: llama.cpp does not say which)"
+        : "cached (tier not named)",
+      s.cached,
+      TIERS[3].color,
+    ],
   ];
   const shown = parts.filter(([, v]) => v !== undefined) as [
     string,
