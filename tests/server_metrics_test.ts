@@ -300,3 +300,40 @@ Deno.test("server metrics: a /metrics URL answered by two replicas in turn is sa
     await Deno.remove(run.dir, { recursive: true });
   }
 });
+
+Deno.test("server metrics: a run with cut streams: no share above 100 %, the failed reuses accounted for", async () => {
+  const run = await bench({
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    faults: { cutRate: 0.3 },
+  });
+  try {
+    const server = run.summary.server as {
+      offload_share: number | null;
+      reusable_tokens: number | null;
+      split: Record<string, number>;
+    };
+    const verdict = /Verdict: [^\n]*/.exec(run.stdout)?.[0] ?? "";
+    assert.ok(verdict !== "", run.stdout);
+    // Every percentage printed about the server's split is within 0–100 %.
+    for (const m of run.stdout.matchAll(/(-?\d+\.\d)%/g)) {
+      const v = Number(m[1]);
+      assert.ok(v >= 0 && v <= 100, `${m[0]} in ${run.stdout}`);
+    }
+    if (server.offload_share !== null) {
+      assert.ok(server.offload_share >= 0 && server.offload_share <= 1);
+      // By hand: offload hits over the reusable tokens the verdict names.
+      assert.equal(
+        server.offload_share,
+        server.split.offload / server.reusable_tokens!,
+      );
+    } else {
+      assert.match(verdict, /not known/);
+    }
+    // The faults did cut streams (else this run proves nothing).
+    const failed = [...run.stdout.matchAll(/Failed Requests: (\d+)/g)].at(-1);
+    assert.ok(Number(failed?.[1]) > 0, run.stdout);
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
