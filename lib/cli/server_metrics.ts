@@ -177,8 +177,12 @@ export class RunMetrics {
     };
   }
 
-  /** The split as lines (server and client), or one line saying why not. */
-  render(): string {
+  /**
+   * The split as lines (server and client), or one line saying why not;
+   * `final` (the run's end) also compares the server's prompt total with
+   * the client's.
+   */
+  render(final = false): string {
     const split = this.split();
     if (split === undefined) {
       return `KV source: not known (${this.noSplitReason()})\n`;
@@ -189,6 +193,7 @@ export class RunMetrics {
       clientPromptTokens: this.#clientPrompt,
       clientCachedTokens: this.#cachedReported ? this.#clientCached : undefined,
       clientUnfinishedPromptTokens: this.#clientUnfinished,
+      compareTotals: final,
       onboardBlocks: c.onboardHostBlocks !== undefined ||
           c.onboardDiskBlocks !== undefined
         ? { host: c.onboardHostBlocks, disk: c.onboardDiskBlocks }

@@ -128,6 +128,8 @@ export interface AttributionOptions {
    * them, the client's usage does not.
    */
   clientUnfinishedPromptTokens?: number;
+  /** Compare the server's prompt total with the client's (default true; false mid-run, when requests in flight make them differ). */
+  compareTotals?: boolean;
   /** KV blocks onboarded from host memory and from disk (Dynamo KVBM), shown beside the split. */
   onboardBlocks?: { host?: number; disk?: number };
 }
@@ -220,7 +222,9 @@ export function renderAttribution(
   // client's usage only its completed ones.
   const unfinished = options.clientUnfinishedPromptTokens ?? 0;
   const slack = Math.max(unfinished, 0) + 0.01 * Math.max(prompt, split.prompt);
-  if (Math.abs(split.prompt - prompt) > slack) {
+  if (
+    (options.compareTotals ?? true) && Math.abs(split.prompt - prompt) > slack
+  ) {
     lines.push(
       `The server counted ${n(split.prompt)} prompt tokens, the client ${
         n(prompt)

@@ -17,6 +17,14 @@ Deno.test("renderAttribution: the server's total against the client's: other tra
     lines[2],
     "The server counted 13,731,003 prompt tokens, the client 6,817,491 in completed requests: the server also counted other traffic (another client, another shard of this run), so its split is not this run's alone",
   );
+  // Mid-run (requests in flight): not compared.
+  assert.equal(
+    renderAttribution(split, {
+      clientPromptTokens: 6_817_491,
+      compareTotals: false,
+    }).length,
+    2,
+  );
   // 20 000 more on the server, 20 000 in requests that did not complete:
   // explained, no line.
   const inFlight = renderAttribution(

@@ -943,7 +943,7 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         { transport: c.label },
       ),
     );
-    if (serverMetrics !== undefined) out(serverMetrics.render());
+    if (serverMetrics !== undefined) out(serverMetrics.render(true));
     const verdict = benchmarkVerdict(
       reuse.figures(),
       serverMetrics?.verdictOptions(opts.part !== undefined) ??
