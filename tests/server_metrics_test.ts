@@ -337,3 +337,50 @@ Deno.test("server metrics: a run with cut streams: no share above 100 %, the fai
     await Deno.remove(run.dir, { recursive: true });
   }
 });
+
+Deno.test("server metrics: KVBM's port beside vLLM's, as the README sets it: one source, never added; the onboarded blocks shown", async () => {
+  await using server = await startSimulator({
+    timeScale: 0.05,
+    seed: 2,
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    metricsFlavor: "vllm-by-source",
+  });
+  const dir = await Deno.makeTempDir();
+  const origin = new URL(server.url).origin;
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", server.url],
+      ...ARGS,
+      ...["--output", `${dir}/summary.json`],
+      ...["--metrics-url", `${origin}/metrics`],
+      ...["--metrics-url", `${origin}/connector/metrics`],
+      ...["--require-offload-hits", "0.5"],
+    ]);
+    assert.equal(code, 0, stderr);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    const stats = server.stats();
+    assert.ok(stats.offloadHitTokens > 0);
+    // Not doubled by kvbm_matched_tokens on the second URL.
+    assert.equal(summary.server.split.offload, stats.offloadHitTokens);
+    assert.equal(
+      summary.server.sources.offload,
+      "vllm:prompt_tokens_by_source_total",
+    );
+    assert.match(stdout, /KV source \(server counters, vllm \+ dynamo-kvbm\)/);
+    const blocks = (t: number) => (t / 16).toLocaleString("en-US");
+    assert.ok(
+      stdout.includes(
+        `KVBM onboarded ${
+          blocks(stats.offloadHitTokens - stats.diskHitTokens)
+        } KV blocks from host memory and ${
+          blocks(stats.diskHitTokens)
+        } from disk`,
+      ),
+      stdout,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
