@@ -31,6 +31,8 @@ export interface ReuseFigures {
   coldTtftMs: number[];
   /** TTFTs (ms) of every completed reuse, served from cache or not. */
   reuseTtftMs: number[];
+  /** TTFTs (ms) of reuses recomputed (cached tokens known and below half the prompt): cold prefills at the reuses' own load. */
+  missTtftMs?: number[];
   /** Whether any completed request carried `cached_tokens`. */
   cachedReported: boolean;
   /** Reuses that failed after their first token (the server prefilled them). */
@@ -67,7 +69,7 @@ export interface ReuseFigures {
  * tracker.add({ ...r(1, 50, 0), ok: false }); // reuse cut after its prefill
  * assert.deepEqual(tracker.figures(), {
  *   reuses: 2, reusableTokens: 2000, hitTtftMs: [100], coldTtftMs: [800, 900],
- *   reuseTtftMs: [100, 850], cachedReported: true, failedReuses: 1,
+ *   reuseTtftMs: [100, 850], missTtftMs: [850], cachedReported: true, failedReuses: 1,
  *   failedReuseTokens: 1000, cutReuses: 0, cutReuseTokens: 0,
  *   promptTokens: 4000, unfinishedPromptTokens: 1000,
  * });
@@ -81,6 +83,7 @@ export class ReuseTracker {
     hitTtftMs: [],
     coldTtftMs: [],
     reuseTtftMs: [],
+    missTtftMs: [],
     cachedReported: false,
     failedReuses: 0,
     failedReuseTokens: 0,
@@ -129,6 +132,9 @@ export class ReuseTracker {
       f.cachedTokens * 2 >= f.promptTokens;
     if (f.ttftMs !== undefined) this.#figures.reuseTtftMs.push(f.ttftMs);
     if (hit && f.ttftMs !== undefined) this.#figures.hitTtftMs.push(f.ttftMs);
+    if (!hit && f.cachedTokens !== undefined && f.ttftMs !== undefined) {
+      this.#figures.missTtftMs!.push(f.ttftMs);
+    }
   }
 
   /** The figures so far. */
@@ -395,12 +401,30 @@ function speedup(reuse: ReuseFigures): string {
   if (reuse.coldTtftMs.length === 0) {
     return `${head}; no cold prefill to compare with (every context was already cached when the run began).`;
   }
+  const missed = reuse.missTtftMs ?? [];
+  if (
+    missed.length >= MIN_SAME_LOAD && reuse.hitTtftMs.length >= MIN_SAME_LOAD
+  ) {
+    // Like with like: recomputed reuses ran in the same laps, at the same load.
+    const miss = mean(missed) / 1000;
+    return `${head} against ${
+      miss.toFixed(2)
+    } s for reuses recomputed in the same laps (${missed.length} requests, at the same load): ${
+      ratio(miss, hit)
+    }.`;
+  }
   const cold = mean(reuse.coldTtftMs) / 1000;
   return `${head} against ${
     cold.toFixed(2)
   } s for the first lap's cold prefills (${reuse.coldTtftMs.length} requests, under the first lap's load, not the same queue): ${
-    cold >= hit
-      ? `${(cold / hit).toFixed(1)}× faster`
-      : `${(hit / cold).toFixed(1)}× slower`
+    ratio(cold, hit)
   }.`;
 }
+
+/** Reuses of each kind needed to compare them at the same load. */
+const MIN_SAME_LOAD = 3;
+
+const ratio = (cold: number, hit: number): string =>
+  cold >= hit
+    ? `${(cold / hit).toFixed(1)}× faster`
+    : `${(hit / cold).toFixed(1)}× slower`;

@@ -194,3 +194,20 @@ Deno.test("verdict: reuses cut before their first token count only when the serv
   assert.equal(within.offloadShare, 1); // 7 000 / 7 000
   assert.match(within.text, /of the 7,000 reusable prompt tokens \(GPU/);
 });
+
+Deno.test("verdict: with reuses both served and recomputed, the speed-up compares them at the same load", () => {
+  // Contexts 0 and 1 come back from cache (TTFT 100 ms); 2 and 3 are
+  // recomputed (cached 0, TTFT 700 ms) in the same laps.
+  const reuse = tracker((context, lap) =>
+    lap > 0 && context >= 2 ? { cachedTokens: 0, firstTokenAt: 700 } : {}
+  ).figures();
+  assert.deepEqual(reuse.missTtftMs, [700, 700, 700, 700]);
+  const v = benchmarkVerdict(reuse, {
+    split: { prompt: 12_000, computed: 8_000, device: 0, offload: 4_000 },
+  });
+  // 0.70 s against 0.10 s: 7.0×, not the first lap's 9.0×.
+  assert.match(
+    v.text,
+    /Reuses served from cache had a mean TTFT of 0\.10 s \(4 requests\) against 0\.70 s for reuses recomputed in the same laps \(4 requests, at the same load\): 7\.0× faster\./,
+  );
+});
