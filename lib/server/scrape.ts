@@ -408,9 +408,15 @@ export class MetricsScraper {
       } else if (s.counter) s.delta += sample.value - s.last;
       s.last = sample.value;
     }
-    const vanished =
-      [...state.series.entries()].filter(([k, s]) => s.counter && !seen.has(k))
-        .length;
+    const gone = [...state.series.values()].filter((s) =>
+      s.counter && !seen.has(seriesKey(s.sample))
+    );
+    if (wentBack) {
+      // A restart: labelled counters created lazily are absent until their
+      // first count; they start again from 0.
+      for (const s of gone) s.last = 0;
+    }
+    const vanished = wentBack ? 0 : gone.length;
     let changed = false;
     if (identity !== "" && identity !== state.identities.at(-1)) {
       changed = state.identities.includes(identity);

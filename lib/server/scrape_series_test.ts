@@ -250,3 +250,29 @@ Deno.test("scraper: llama.cpp's real captures replayed: computed and cached, the
   assert.equal(last.sources.cached, "llamacpp:prompt_tokens_cached_total");
   assert.deepEqual(last.notes, []);
 });
+
+Deno.test("scraper: a restart drops lazily created series until their first count: bridged, not left out", async () => {
+  const sglang = (prompt: number, device: number, host?: number) =>
+    [
+      `sglang:prompt_tokens_total{model_name="m"} ${prompt}`,
+      `sglang:cached_tokens_total{cache_source="device",model_name="m"} ${device}`,
+      ...(host === undefined ? [] : [
+        `sglang:cached_tokens_total{cache_source="host",model_name="m"} ${host}`,
+      ]),
+    ].join("\n");
+  await using s = scripted({
+    "/m": [
+      sglang(1_000, 200, 300),
+      sglang(2_000, 400, 500),
+      sglang(100, 50),
+      sglang(600, 150, 100),
+    ],
+  });
+  const last = await scrapeAll([s.url("/m")], 4);
+  assert.deepEqual(last.notes, []);
+  assert.equal(last.resets, 1);
+  // prompt 1 000 + 100 + 500; device 200 + 50 + 100; host 200 + 100.
+  assert.equal(last.counters.promptTokens, 1_600);
+  assert.equal(last.counters.deviceHitTokens, 350);
+  assert.equal(last.counters.hostHitTokens, 300);
+});
