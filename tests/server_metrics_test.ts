@@ -132,7 +132,9 @@ Deno.test("server metrics: a working set beyond GPU and offload is called out; e
     assert.equal(run.code, 1, run.stderr);
     assert.ok(
       run.stderr.includes(
-        "[WARN] The working set exceeds GPU KV and the offload tier together: every reuse will be recomputed",
+        // Offload tiers are inclusive (they copy the GPU's blocks): the
+        // working set is compared with the offload tier alone.
+        "[WARN] The working set exceeds the offload tier: offload tiers hold a copy of what is on the GPU (inclusive)",
       ),
       run.stderr,
     );
@@ -227,5 +229,158 @@ Deno.test("server metrics: a counter reset mid-run (a restart) is bridged, never
   } finally {
     await fake.shutdown();
     await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: vLLM's cached_by_source names the host and disk tiers in the split, the verdict and summary.json", async () => {
+  const run = await bench({
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    metricsFlavor: "vllm-cached-by-source",
+  });
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    const server = run.summary.server as {
+      split: Record<string, number>;
+      tier_shares: Record<string, number>;
+      sources: Record<string, string>;
+    };
+    const disk = run.stats.diskHitTokens;
+    assert.ok(disk > 0 && disk < run.stats.offloadHitTokens, `${disk}`);
+    assert.equal(server.split.disk, disk);
+    assert.equal(server.split.host, run.stats.offloadHitTokens - disk);
+    assert.equal(server.split.external, 0);
+    assert.equal(
+      server.sources.offload,
+      "vllm:prompt_tokens_cached_by_source_total",
+    );
+    assert.match(
+      run.stdout,
+      /% offload tier \([\d.]+% host memory, [\d.]+% disk\)/,
+    );
+    assert.match(
+      run.stdout,
+      /Verdict: the offload tier \(host memory [\d.]+%, disk [\d.]+%\) served/,
+    );
+    assert.ok(server.tier_shares.disk > 0);
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a /metrics URL answered by two replicas in turn is said and left out; --require-offload-hits fails", async () => {
+  const run = await bench({
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    metricsReplicas: 2,
+    timeScale: 1,
+  }, ["--require-offload-hits", "0.5"]);
+  try {
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /\[WARN\] metrics http:\/\/127\.0\.0\.1:\d+\/metrics: .*several servers answer this URL .*left out of the split/,
+    );
+    assert.match(
+      run.stdout,
+      /KV source: not known \(metrics http:\/\/127\.0\.0\.1:\d+\/metrics: .*several servers answer this URL/,
+    );
+    assert.match(
+      run.stdout,
+      /Verdict: which tier served the reuse is not known/,
+    );
+    assert.match(
+      run.stderr,
+      /\[ERROR\] --require-offload-hits 0\.5: the offload tier served an unknown share/,
+    );
+    const server = run.summary.server as { split: unknown; notes: string[] };
+    assert.equal(server.split, null);
+    assert.ok(server.notes.some((n) => n.includes("left out")));
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: a run with cut streams: no share above 100 %, the failed reuses accounted for", async () => {
+  const run = await bench({
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    faults: { cutRate: 0.3 },
+  });
+  try {
+    const server = run.summary.server as {
+      offload_share: number | null;
+      reusable_tokens: number | null;
+      split: Record<string, number>;
+    };
+    const verdict = /Verdict: [^\n]*/.exec(run.stdout)?.[0] ?? "";
+    assert.ok(verdict !== "", run.stdout);
+    // Every percentage printed about the server's split is within 0–100 %.
+    for (const m of run.stdout.matchAll(/(-?\d+\.\d)%/g)) {
+      const v = Number(m[1]);
+      assert.ok(v >= 0 && v <= 100, `${m[0]} in ${run.stdout}`);
+    }
+    if (server.offload_share !== null) {
+      assert.ok(server.offload_share >= 0 && server.offload_share <= 1);
+      // By hand: offload hits over the reusable tokens the verdict names.
+      assert.equal(
+        server.offload_share,
+        server.split.offload / server.reusable_tokens!,
+      );
+    } else {
+      assert.match(verdict, /not known/);
+    }
+    // The faults did cut streams (else this run proves nothing).
+    const failed = [...run.stdout.matchAll(/Failed Requests: (\d+)/g)].at(-1);
+    assert.ok(Number(failed?.[1]) > 0, run.stdout);
+  } finally {
+    await Deno.remove(run.dir, { recursive: true });
+  }
+});
+
+Deno.test("server metrics: KVBM's port beside vLLM's, as the README sets it: one source, never added; the onboarded blocks shown", async () => {
+  await using server = await startSimulator({
+    timeScale: 0.05,
+    seed: 2,
+    gpuKvGb: 0.5,
+    offloadGb: 2,
+    metricsFlavor: "vllm-by-source",
+  });
+  const dir = await Deno.makeTempDir();
+  const origin = new URL(server.url).origin;
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", server.url],
+      ...ARGS,
+      ...["--output", `${dir}/summary.json`],
+      ...["--metrics-url", `${origin}/metrics`],
+      ...["--metrics-url", `${origin}/connector/metrics`],
+      ...["--require-offload-hits", "0.5"],
+    ]);
+    assert.equal(code, 0, stderr);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    const stats = server.stats();
+    assert.ok(stats.offloadHitTokens > 0);
+    // Not doubled by kvbm_matched_tokens on the second URL.
+    assert.equal(summary.server.split.offload, stats.offloadHitTokens);
+    assert.equal(
+      summary.server.sources.offload,
+      "vllm:prompt_tokens_by_source_total",
+    );
+    assert.match(stdout, /KV source \(server counters, vllm \+ dynamo-kvbm\)/);
+    const blocks = (t: number) => (t / 16).toLocaleString("en-US");
+    assert.ok(
+      stdout.includes(
+        `KVBM onboarded ${
+          blocks(stats.offloadHitTokens - stats.diskHitTokens)
+        } KV blocks from host memory and ${
+          blocks(stats.diskHitTokens)
+        } from disk`,
+      ),
+      stdout,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -498,6 +498,7 @@ function benchmarkFigures(
         engines: c.split?.engines,
         clientPromptTokens: clientPrompt,
         clientCachedTokens: clientCached,
+        clientUnfinishedPromptTokens: reuse.figures().unfinishedPromptTokens,
       }).join("\n") + "\n",
     );
   }

@@ -14,6 +14,7 @@ import {
 } from "../server/attribution.ts";
 import { detectServer, type ServerInfo } from "../server/detect.ts";
 import { MetricsScraper, type Scrape } from "../server/scrape.ts";
+import type { Verdict, VerdictOptions } from "../server/verdict.ts";
 import type { RequestRecord } from "../types.ts";
 
 /** Options of {@linkcode RunMetrics.start}. */
@@ -42,6 +43,7 @@ export class RunMetrics {
   #last?: Scrape;
   #clientPrompt = 0;
   #clientCached = 0;
+  #clientUnfinished = 0;
   #cachedReported = false;
 
   private constructor(
@@ -104,7 +106,14 @@ export class RunMetrics {
 
   /** Count a record's usage on the client's side. */
   add(record: RequestRecord): void {
-    if (!record.ok || record.promptTokens === undefined) return;
+    if (record.warmup) return;
+    if (!record.ok) {
+      // Reached the server, never completed: the server may count it.
+      this.#clientUnfinished += record.promptTokens ??
+        record.expectedPromptTokens ?? 0;
+      return;
+    }
+    if (record.promptTokens === undefined) return;
     this.#clientPrompt += record.promptTokens;
     if (record.cachedTokens !== undefined) {
       this.#clientCached += record.cachedTokens;
@@ -133,19 +142,62 @@ export class RunMetrics {
     if (this.#last?.ok === 0 && failures.length > 0) {
       return `its /metrics could not be read: ${failures.join(", ")}`;
     }
+    const leftOut = this.#last?.notes.filter((n) => n.includes("left out"));
+    if (leftOut?.length) return leftOut.join("; ");
     return "its /metrics has no counters kvbench knows";
   }
 
-  /** The split as lines (server and client), or one line saying why not. */
-  render(): string {
+  /** What the verdict needs from the server's side (`shard`: this process runs one part of a split run). */
+  verdictOptions(shard = false): VerdictOptions {
+    return {
+      split: this.split(),
+      noSplitReason: this.noSplitReason(),
+      counters: this.#last?.counters,
+      engine: this.#last?.engines.includes("llamacpp")
+        ? "llamacpp"
+        : this.server.engine,
+      shard,
+    };
+  }
+
+  /** The server's fields of summary.json for a run and its verdict. */
+  summary(verdict: Verdict): Record<string, unknown> {
+    return {
+      ...this.server,
+      split: this.split() ?? null,
+      sources: this.#last?.sources ?? {},
+      resets: this.#last?.resets ?? 0,
+      notes: this.#last?.notes ?? [],
+      scrape_failures: Object.fromEntries(this.failures),
+      offload_share: verdict.offloadShare ?? null,
+      device_share: verdict.deviceShare ?? null,
+      tier_shares: verdict.tierShares ?? null,
+      reusable_tokens: verdict.reusableTokens ?? null,
+      verdict: verdict.text,
+    };
+  }
+
+  /**
+   * The split as lines (server and client), or one line saying why not;
+   * `final` (the run's end) also compares the server's prompt total with
+   * the client's.
+   */
+  render(final = false): string {
     const split = this.split();
     if (split === undefined) {
       return `KV source: not known (${this.noSplitReason()})\n`;
     }
+    const c = this.#last?.counters ?? {};
     return renderAttribution(split, {
       engines: this.#last?.engines,
       clientPromptTokens: this.#clientPrompt,
       clientCachedTokens: this.#cachedReported ? this.#clientCached : undefined,
+      clientUnfinishedPromptTokens: this.#clientUnfinished,
+      compareTotals: final,
+      onboardBlocks: c.onboardHostBlocks !== undefined ||
+          c.onboardDiskBlocks !== undefined
+        ? { host: c.onboardHostBlocks, disk: c.onboardDiskBlocks }
+        : undefined,
     }).join("\n") + "\n";
   }
 

@@ -11,6 +11,7 @@ import {
   type SimOptions,
 } from "../sim/config.ts";
 import { startSimulator } from "../sim/server.ts";
+import { METRICS_FLAVORS, type MetricsFlavor } from "../sim/metrics_flavors.ts";
 import { loadTokenizer } from "../text/tokenizer.ts";
 import {
   type Command,
@@ -59,6 +60,12 @@ engine:
   --itl-per-seq-ms MS     inter-token time added per decoding sequence (default ${D.itlPerSeqMs})
   --max-running N         cap on running sequences (default ${D.maxRunningSeqs})
   --time-scale X          wall time per model time; 0.01 runs 100x faster (default ${D.timeScale})
+  --metrics-flavor NAME   the engine whose /metrics to look like: vllm (default),
+                          vllm-prefix, vllm-by-source, vllm-cached-by-source, sglang,
+                          lmcache-tp2, trtllm (a connector's port, where the engine
+                          has one, is /connector/metrics)
+  --metrics-replicas N    replicas answering /metrics in turn, as behind a load
+                          balancer (default 1)
 
 faults (rates are fractions of requests, default 0):
   --error-rate-500 R      answer 500
@@ -98,6 +105,8 @@ const STRING_OPTIONS = [
   "itl-per-seq-ms",
   "max-running",
   "time-scale",
+  "metrics-flavor",
+  "metrics-replicas",
   "error-rate-500",
   "error-rate-429",
   "retry-after",
@@ -177,6 +186,12 @@ function parse(args: string[]): SimArgs | undefined {
       itlPerSeqMs: num(values, "itl-per-seq-ms", isNonNegative),
       maxRunningSeqs: num(values, "max-running", (n) => isInt(n) && n > 0),
       timeScale: num(values, "time-scale", isPositive),
+      metricsFlavor: flavor(values["metrics-flavor"]),
+      metricsReplicas: num(
+        values,
+        "metrics-replicas",
+        (n) => isInt(n) && n > 0,
+      ),
       faults: {
         errorRate500: num(values, "error-rate-500", isRate),
         errorRate429: num(values, "error-rate-429", isRate),
@@ -191,6 +206,18 @@ function parse(args: string[]): SimArgs | undefined {
       },
     },
   };
+}
+
+function flavor(value: string | undefined): MetricsFlavor | undefined {
+  if (value === undefined) return undefined;
+  const known = METRICS_FLAVORS as readonly string[];
+  if (!known.includes(value)) {
+    throw new UsageError(
+      `--metrics-flavor "${value}": expected one of ${known.join(", ")}`,
+      USAGE,
+    );
+  }
+  return value as MetricsFlavor;
 }
 
 function wait(signal: AbortSignal): Promise<void> {

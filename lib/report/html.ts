@@ -445,11 +445,27 @@ function distributionRows(runs: RunData[]): string {
 function splitBar(run: RunData): string {
   const s = run.split;
   if (s === undefined || !(s.prompt > 0)) return "";
+  if (s.problem !== undefined) return ""; // counters that disagree: no bar
+  // The offload tier by the tiers the engine names (lib/server/attribution.ts).
+  const offload: [string, number | undefined, string][] = s.host === undefined
+    ? [["offload tier", s.offload, TIERS[2].color]]
+    : [
+      ["offload: host memory", s.host, TIERS[2].color],
+      ["offload: disk", s.disk || undefined, "#d62728"],
+      ["offload: remote", s.remote || undefined, "#9467bd"],
+      ["offload: tier not named", s.external || undefined, "#8c564b"],
+    ];
   const parts: [string, number | undefined, string][] = [
     ["computed", s.computed, TIERS[0].color],
     ["GPU prefix cache", s.device, TIERS[1].color],
-    ["offload tier", s.offload, TIERS[2].color],
-    ["cached (tier not named)", s.cached, TIERS[3].color],
+    ...offload,
+    [
+      run.run.engine === "llamacpp"
+        ? "cached (slot KV or the host-RAM prompt cache, --cache-ram: llama.cpp does not say which)"
+        : "cached (tier not named)",
+      s.cached,
+      TIERS[3].color,
+    ],
   ];
   const shown = parts.filter(([, v]) => v !== undefined) as [
     string,

@@ -16,15 +16,29 @@ export interface PromptSplit {
   computed: number;
   /** Served from the device (GPU) prefix cache; undefined when the engine does not say which tier. */
   device?: number;
-  /** Served from an offload tier; undefined when the engine does not say which tier. */
+  /** Served from an offload tier (every tier below); undefined when the engine does not say which tier. */
   offload?: number;
+  /** Part of `offload` served from host (CPU) memory, when the engine names it. */
+  host?: number;
+  /** Part of `offload` served from local disk, when named. */
+  disk?: number;
+  /** Part of `offload` served from a remote store or a peer, when named. */
+  remote?: number;
+  /** Part of `offload` whose tier the engine does not name (offload − host − disk − remote), when any tier is named. */
+  external?: number;
   /** Served from a cache whose tier the engine does not name (llama.cpp, SGLang's `total`). */
   cached?: number;
+  /** Why the counters cannot be split (they disagree); no share is shown then. */
+  problem?: string;
 }
+
+const n = (x: number): string => Math.round(x).toLocaleString("en-US");
 
 /**
  * The server's split of a run's prompt tokens from its counter deltas, or
- * undefined when the counters do not say enough.
+ * undefined when the counters do not say enough. Counters that disagree
+ * (hits above the prompt tokens, a negative part) are not clamped: the
+ * split carries a `problem` and no share is shown.
  *
  * @example A vLLM with an offload connector, over one run
  * ```ts
@@ -35,7 +49,15 @@ export interface PromptSplit {
  *   promptSplit({ promptTokens: 1000, computedTokens: 100, deviceHitTokens: 160, offloadHitTokens: 740 }),
  *   { prompt: 1000, computed: 100, device: 160, offload: 740 },
  * );
+ * assert.deepEqual(
+ *   promptSplit({ promptTokens: 1000, computedTokens: 100, deviceHitTokens: 160, offloadHitTokens: 740, hostHitTokens: 500, diskHitTokens: 240 }),
+ *   { prompt: 1000, computed: 100, device: 160, offload: 740, host: 500, disk: 240, remote: 0, external: 0 },
+ * );
  * assert.equal(promptSplit({}), undefined);
+ * assert.match(
+ *   promptSplit({ promptTokens: 1000, computedTokens: -50, deviceHitTokens: 1050 })!.problem!,
+ *   /1,050 prompt tokens served from cache but 1,000 in all/,
+ * );
  * ```
  */
 export function promptSplit(counters: TierCounters): PromptSplit | undefined {
@@ -47,13 +69,48 @@ export function promptSplit(counters: TierCounters): PromptSplit | undefined {
   const hits = (device ?? 0) + (offload ?? 0) + (cached ?? 0);
   if (prompt === undefined && computed !== undefined) prompt = computed + hits;
   if (prompt === undefined) return undefined;
-  computed ??= Math.max(0, prompt - hits);
+  computed ??= prompt - hits;
   const split: PromptSplit = { prompt, computed };
   if (device !== undefined || offload !== undefined) {
     split.device = device ?? 0;
     split.offload = offload ?? 0;
   }
+  const { hostHitTokens: host, diskHitTokens: disk } = counters;
+  const remote = counters.remoteHitTokens;
+  if (
+    offload !== undefined &&
+    (host !== undefined || disk !== undefined || remote !== undefined)
+  ) {
+    split.host = host ?? 0;
+    split.disk = disk ?? 0;
+    split.remote = remote ?? 0;
+    split.external = offload - split.host - split.disk - split.remote;
+  }
   if (cached !== undefined) split.cached = cached;
+  const parts = [
+    split.computed,
+    split.device,
+    split.host,
+    split.disk,
+    split.remote,
+    split.external,
+    split.offload,
+    split.cached,
+  ];
+  if (hits > prompt) {
+    split.problem = `the counters disagree: ${
+      n(hits)
+    } prompt tokens served from cache but ${
+      n(prompt)
+    } in all (an engine that counts hits when a request is scheduled and prompt tokens at its first token, with requests in flight or aborted)`;
+  } else if (parts.some((p) => p !== undefined && p < 0)) {
+    split.problem =
+      "the counters disagree: a part of the split is negative (a derived count read from counters moved at different moments)";
+  } else if (Math.abs(split.computed + hits - prompt) > 0.5) {
+    split.problem = `the counters disagree: computed ${
+      n(split.computed)
+    } + cached ${n(hits)} ≠ ${n(prompt)} prompt tokens`;
+  }
   return split;
 }
 
@@ -65,11 +122,34 @@ export interface AttributionOptions {
   clientPromptTokens?: number;
   /** Σ `cached_tokens` the client saw; undefined when the server reported none. */
   clientCachedTokens?: number;
+  /**
+   * Prompt tokens of the client's requests that reached the server but did
+   * not complete (failed, cut, aborted, in flight): the server may count
+   * them, the client's usage does not.
+   */
+  clientUnfinishedPromptTokens?: number;
+  /** Compare the server's prompt total with the client's (default true; false mid-run, when requests in flight make them differ). */
+  compareTotals?: boolean;
+  /** KV blocks onboarded from host memory and from disk (Dynamo KVBM), shown beside the split. */
+  onboardBlocks?: { host?: number; disk?: number };
+}
+
+/** The offload tiers named in a split, as text (`50.0% host memory, 24.0% disk`), or "". */
+function tiers(split: PromptSplit): string {
+  if (split.host === undefined) return "";
+  const named: [number | undefined, string][] = [
+    [split.host, "host memory"],
+    [split.disk, "disk"],
+    [split.remote, "remote"],
+    [split.external, "tier not named"],
+  ];
+  const shown = named.filter(([v]) => (v ?? 0) > 0)
+    .map(([v, name]) => `${pct(v!, split.prompt)} ${name}`);
+  return shown.length > 0 ? ` (${shown.join(", ")})` : "";
 }
 
 const pct = (part: number, whole: number): string =>
   whole > 0 ? `${(part / whole * 100).toFixed(1)}%` : "-";
-const n = (x: number): string => Math.round(x).toLocaleString("en-US");
 
 /**
  * The split as lines of text: the server's view, the client's beside it,
@@ -105,16 +185,29 @@ export function renderAttribution(
     parts.push(`${pct(split.device, split.prompt)} GPU prefix cache`);
   }
   if (split.offload !== undefined) {
-    parts.push(`${pct(split.offload, split.prompt)} offload tier`);
+    parts.push(
+      `${pct(split.offload, split.prompt)} offload tier${tiers(split)}`,
+    );
   }
   if (split.cached !== undefined) {
     parts.push(`${pct(split.cached, split.prompt)} cached (tier not reported)`);
   }
+  const head = `KV source (server counters${engines}): ${
+    n(split.prompt)
+  } prompt tokens`;
   const lines = [
-    `KV source (server counters${engines}): ${n(split.prompt)} prompt tokens: ${
-      parts.join(", ")
-    }`,
+    split.problem === undefined
+      ? `${head}: ${parts.join(", ")}`
+      : `${head}, not split: ${split.problem}`,
   ];
+  const onboard = options.onboardBlocks;
+  if (onboard?.host !== undefined || onboard?.disk !== undefined) {
+    lines.push(
+      `KVBM onboarded ${n(onboard.host ?? 0)} KV blocks from host memory and ${
+        n(onboard.disk ?? 0)
+      } from disk (blocks, not tokens: KVBM's metrics give no block size)`,
+    );
+  }
   const prompt = options.clientPromptTokens;
   if (prompt === undefined) return lines;
   const cached = options.clientCachedTokens;
@@ -125,7 +218,31 @@ export function renderAttribution(
         : `${pct(cached, prompt)} reported cached`
     }`,
   );
-  if (cached !== undefined && prompt > 0 && split.prompt > 0) {
+  // The totals: the server counts every request that reached it; the
+  // client's usage only its completed ones.
+  const unfinished = options.clientUnfinishedPromptTokens ?? 0;
+  const slack = Math.max(unfinished, 0) + 0.01 * Math.max(prompt, split.prompt);
+  if (
+    (options.compareTotals ?? true) && Math.abs(split.prompt - prompt) > slack
+  ) {
+    lines.push(
+      `The server counted ${n(split.prompt)} prompt tokens, the client ${
+        n(prompt)
+      } in completed requests${
+        unfinished > 0
+          ? ` and ${n(unfinished)} in requests that did not complete`
+          : ""
+      }: ${
+        split.prompt > prompt
+          ? "the server also counted other traffic (another client, another shard of this run), so its split is not this run's alone"
+          : "the server's counters missed part of the run (a URL left out or answering late, or counters that lag)"
+      }`,
+    );
+  }
+  if (
+    cached !== undefined && prompt > 0 && split.prompt > 0 &&
+    split.problem === undefined
+  ) {
     const server = (split.prompt - split.computed) / split.prompt;
     const client = cached / prompt;
     if (Math.abs(server - client) > 0.01) {

@@ -16,6 +16,10 @@ export interface ServerInfo {
   version?: string;
   /** The served model's context length, when reported. */
   maxModelLen?: number;
+  /** llama.cpp: its slots (`/props` `total_slots`), each keeping one prompt's KV. */
+  slots?: number;
+  /** llama.cpp: tokens of each slot's context (`/props` `default_generation_settings.n_ctx`). */
+  slotTokens?: number;
 }
 
 /** Options of {@linkcode detectServer}. */
@@ -96,7 +100,13 @@ export async function detectServer(
     info.version = props.build_info;
     const ctx = (props.default_generation_settings as { n_ctx?: unknown })
       ?.n_ctx;
-    if (typeof ctx === "number") info.maxModelLen ??= ctx;
+    if (typeof ctx === "number") {
+      info.maxModelLen ??= ctx;
+      info.slotTokens = ctx;
+    }
+    // tools/server/server-context.cpp, the /props handler: total_slots is
+    // --parallel (-np); n_ctx above is a slot's context.
+    if (typeof props.total_slots === "number") info.slots = props.total_slots;
   } else if (owner !== undefined) {
     info.engine = owner;
   }

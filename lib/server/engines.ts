@@ -14,9 +14,17 @@
  * - Names are matched with either spelling of the prefix, `vllm:x` or
  *   `vllm_x` (routers and metric stores rewrite `:` to `_`); the colon
  *   spelling wins when a scrape has both.
- * - Derived counts (`computedTokens` when the engine gives none) are
- *   clamped at 0: counters recorded at different moments of a request can
- *   disagree while requests are in flight.
+ * - Derived counts (`computedTokens` when the engine gives none) are not
+ *   clamped: counters recorded at different moments of a request can
+ *   disagree while requests are in flight, and the caller says so
+ *   ({@linkcode ./scrape.ts}, {@linkcode ./attribution.ts}).
+ * - One source per meaning: when several metrics count the same tokens (vLLM's
+ *   own counters and a connector's, on one URL or several), the first of this
+ *   precedence that the scrape holds is read and the others are not added:
+ *   vLLM `prompt_tokens_cached_by_source` > `prompt_tokens_by_source` >
+ *   `prefix_cache_hits` / `external_prefix_cache_hits` > connector counters
+ *   (LMCache multiprocess server > LMCache in-process > Dynamo KVBM). The
+ *   metric read for each meaning is returned in `sources`.
  * - A scrape without any known name reads as `engines: []` and empty
  *   counters and gauges; it is not an error.
  *
@@ -60,8 +68,22 @@ export interface TierCounters {
    * which (llama.cpp, SGLang's `cache_source="total"`, TensorRT-LLM).
    */
   cachedTokens?: number;
+  /** Part of `offloadHitTokens` served from host (CPU) memory, when the engine names the tier. */
+  hostHitTokens?: number;
+  /** Part of `offloadHitTokens` served from local disk, when named. */
+  diskHitTokens?: number;
+  /** Part of `offloadHitTokens` served from a remote store or a peer (p2p), when named. */
+  remoteHitTokens?: number;
   /** Prompt tokens looked up in the offload tier, when exposed. */
   offloadQueryTokens?: number;
+  /** Bytes loaded from the offload tier to the device (vLLM `kv_offload_load_bytes_total`). */
+  offloadLoadBytes?: number;
+  /** Seconds spent loading them (vLLM `kv_offload_load_time_total`). */
+  offloadLoadSeconds?: number;
+  /** Bytes stored from the device to the offload tier (vLLM `kv_offload_store_bytes_total`). */
+  offloadStoreBytes?: number;
+  /** Seconds spent storing them (vLLM `kv_offload_store_time_total`). */
+  offloadStoreSeconds?: number;
   /** Preemptions (events). */
   preemptions?: number;
   /** Generated tokens. */
@@ -96,6 +118,22 @@ export interface CacheGauges {
   requestsWaiting?: number;
 }
 
+/** The metric read for each meaning (one per meaning, by the precedence above). */
+export interface MeaningSources {
+  /** Every prompt token. */
+  prompt?: string;
+  /** Computed (prefilled) tokens. */
+  computed?: string;
+  /** Device (GPU) prefix-cache hits. */
+  device?: string;
+  /** Offload-tier hits. */
+  offload?: string;
+  /** Hits of a tier not named. */
+  cached?: string;
+  /** Offload lookups. */
+  queries?: string;
+}
+
 /** What one scrape says. */
 export interface EngineReading {
   /** Engines whose names the scrape holds, in the order of {@linkcode EngineName}. */
@@ -104,6 +142,8 @@ export interface EngineReading {
   counters: TierCounters;
   /** Gauges and capacities. */
   gauges: CacheGauges;
+  /** The metric each counter meaning was read from. */
+  sources: MeaningSources;
 }
 
 const PREFIXES: [EngineName, string[]][] = [
@@ -186,8 +226,6 @@ function perPool(samples: PromSample[] | undefined): number[] {
 const total = (values: number[]): number | undefined =>
   values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
 
-const nonNegative = (n: number): number => Math.max(0, n);
-
 /** Copy the defined fields of `from` that `into` lacks. */
 function fill<T extends object>(into: T, from: T): void {
   for (const [k, v] of Object.entries(from)) {
@@ -207,16 +245,40 @@ function labelNumber(
   return Number.isFinite(n) ? n : undefined;
 }
 
-type Part = { counters: TierCounters; gauges: CacheGauges };
+type Part = {
+  counters: TierCounters;
+  gauges: CacheGauges;
+  sources?: MeaningSources;
+};
+
+/**
+ * The sum over models of the largest value among a model's workers: LMCache
+ * in-process runs one engine per tensor-parallel worker (`worker_id`), each
+ * counting the same tokens of its shard of the KV.
+ */
+function perModel(samples: PromSample[] | undefined): number | undefined {
+  if (samples === undefined) return undefined;
+  const models = new Map<string, number>();
+  for (const s of samples) {
+    const key = JSON.stringify(
+      Object.entries(s.labels).filter(([k]) => k !== "worker_id").sort(),
+    );
+    models.set(key, Math.max(models.get(key) ?? -Infinity, s.value));
+  }
+  return [...models.values()].reduce((a, b) => a + b, 0);
+}
 
 /**
  * vLLM v1: vllm/v1/metrics/loggers.py (`PrometheusStatLogger`),
  * vllm/v1/metrics/stats.py (`PromptTokenStats`, `PrefixCacheStats`),
- * vllm/config/cache.py (`CacheConfig.metrics_info`).
+ * vllm/config/cache.py (`CacheConfig.metrics_info`),
+ * vllm/distributed/kv_transfer/kv_connector/v1/offloading_connector.py
+ * (`kv_offload_*`).
  */
-function readVllm(m: Scrape): Part & { offloadOwned: boolean } {
+function readVllm(m: Scrape): Part {
   const c: TierCounters = {};
   const g: CacheGauges = {};
+  const src: MeaningSources = {};
   // vllm/config/cache.py CacheConfig.metrics_info: every field as a label,
   // one series per DP engine (each has its own cache).
   const configs = m.get("vllm", "cache_config_info") ?? [];
@@ -233,11 +295,37 @@ function readVllm(m: Scrape): Part & { offloadOwned: boolean } {
   g.deviceKvTokens = total(capacities);
   // vllm/v1/metrics/loggers.py: "Number of prefill tokens processed." — the
   // logical prompt, cached tokens included (PromptTokenStats.total).
-  c.promptTokens = sum(m.get("vllm", "prompt_tokens_total"));
+  const prompt = m.get("vllm", "prompt_tokens_total");
+  c.promptTokens = sum(prompt);
+  if (prompt) src.prompt = prompt[0].name;
+  // The OffloadingConnector's transfer counters (bytes, seconds), and its
+  // tier: host (CPU) memory (CPUOffloadingSpec, the default spec).
+  const load = m.get("vllm", "kv_offload_load_bytes_total");
+  c.offloadLoadBytes = sum(load);
+  c.offloadLoadSeconds = sum(m.get("vllm", "kv_offload_load_time_total"));
+  c.offloadStoreBytes = sum(m.get("vllm", "kv_offload_store_bytes_total"));
+  c.offloadStoreSeconds = sum(m.get("vllm", "kv_offload_store_time_total"));
+  const cachedBySource = m.get("vllm", "prompt_tokens_cached_by_source_total");
   const bySource = m.get("vllm", "prompt_tokens_by_source_total");
   const externalHits = m.get("vllm", "external_prefix_cache_hits_total");
   const externalQueries = m.get("vllm", "external_prefix_cache_queries_total");
-  if (bySource) {
+  if (cachedBySource) {
+    // vllm/v1/metrics/loggers.py (nightlies since October 2026): cached
+    // prompt tokens by the tier that served them: device, host, disk, p2p,
+    // external_unspecified (pre-merge drafts: cpu, mixed, external).
+    const tier = (...names: string[]) =>
+      sum(cachedBySource, (l) => names.includes(l.source ?? "")) ?? 0;
+    c.deviceHitTokens = tier("device");
+    c.hostHitTokens = tier("host", "cpu");
+    c.diskHitTokens = tier("disk");
+    c.remoteHitTokens = tier("p2p");
+    c.offloadHitTokens = (sum(cachedBySource) ?? 0) - c.deviceHitTokens;
+    if (c.promptTokens !== undefined) {
+      c.computedTokens = c.promptTokens - (sum(cachedBySource) ?? 0);
+      src.computed = `${src.prompt} − ${cachedBySource[0].name}`;
+    }
+    src.device = src.offload = cachedBySource[0].name;
+  } else if (bySource) {
     // vllm/v1/metrics/stats.py PromptTokenStats.update_from_output:
     //   local_compute = prompt − cached (the last token, recomputed when the
     //   whole prompt was cached, counts here);
@@ -249,13 +337,17 @@ function readVllm(m: Scrape): Part & { offloadOwned: boolean } {
     const recomputed = sum(m.get("vllm", "prompt_tokens_recomputed_total")) ??
       0;
     c.computedTokens = source("local_compute");
-    c.deviceHitTokens = nonNegative(source("local_cache_hit") - recomputed);
+    c.deviceHitTokens = source("local_cache_hit") - recomputed;
     c.offloadHitTokens = source("external_kv_transfer");
+    if (load) c.hostHitTokens = c.offloadHitTokens;
+    src.computed = src.device = src.offload = bySource[0].name;
   } else {
     // vllm/v1/metrics/loggers.py: "Prefix cache hits, in terms of number of
     // cached tokens." Before 0.9.2 (PR #18354): vllm:gpu_prefix_cache_hits,
     // whose first v1 builds counted "cached blocks": those are turned into
-    // tokens by the block size, or left out when it is unknown.
+    // tokens by the block size, or left out when it is unknown. Counted when
+    // a request is scheduled (KVCacheManager.get_computed_blocks), while the
+    // prompt tokens are counted at its first token.
     const hits = m.first("vllm", [
       "prefix_cache_hits_total",
       "gpu_prefix_cache_hits_total",
@@ -266,13 +358,19 @@ function readVllm(m: Scrape): Part & { offloadOwned: boolean } {
     c.deviceHitTokens = counted !== undefined && perHit !== undefined
       ? counted * perHit
       : undefined;
+    if (c.deviceHitTokens !== undefined) src.device = hits![0].name;
     // vllm/v1/metrics/loggers.py: "External prefix cache hits from KV
     // connector …" — only with a KV connector (LMCache, OffloadingConnector, …).
     c.offloadHitTokens = sum(externalHits);
+    if (externalHits) {
+      src.offload = externalHits[0].name;
+      if (load) c.hostHitTokens = c.offloadHitTokens;
+    }
   }
   // vllm/v1/metrics/loggers.py: "External prefix cache queries …" (since
   // PR #30522: prompt − local hits).
   c.offloadQueryTokens = sum(externalQueries);
+  if (externalQueries) src.queries = externalQueries[0].name;
   c.preemptions = sum(m.get("vllm", "num_preemptions_total"));
   c.generationTokens = sum(m.get("vllm", "generation_tokens_total"));
 
@@ -287,11 +385,7 @@ function readVllm(m: Scrape): Part & { offloadOwned: boolean } {
   g.offloadKvTokens = sum(m.get("kvbench_sim", "offload_capacity_tokens"));
   g.requestsRunning = sum(m.get("vllm", "num_requests_running"));
   g.requestsWaiting = sum(m.get("vllm", "num_requests_waiting"));
-  return {
-    counters: c,
-    gauges: g,
-    offloadOwned: !!(bySource || externalHits || externalQueries),
-  };
+  return { counters: c, gauges: g, sources: src };
 }
 
 /**
@@ -314,12 +408,27 @@ function readSglang(m: Scrape): Part {
     const hits = cached.filter((s) => pick(s.labels.cache_source ?? "total"));
     return sum(hits.length ? hits : undefined);
   };
+  const src: MeaningSources = {};
   c.deviceHitTokens = kinds((s) => s === "device");
   // host, storage_* and any other named tier (forks add e.g. shared_hicache).
   c.offloadHitTokens = kinds((s) => s !== "device" && s !== "total");
   c.cachedTokens = kinds((s) => s === "total");
+  if (c.offloadHitTokens !== undefined) {
+    // HiCache: host = L2 (CPU memory); storage_file = L3 on local disk; the
+    // other storage backends (mooncake, hf3fs, nixl, aibrix) are remote.
+    c.hostHitTokens = kinds((s) => s === "host") ?? 0;
+    c.diskHitTokens = kinds((s) => s === "storage_file") ?? 0;
+    c.remoteHitTokens = kinds((s) =>
+      s.startsWith("storage_") && s !== "storage_file"
+    ) ?? 0;
+  }
+  if (cached.length > 0) {
+    src.device = src.offload = src.cached = cached[0].name;
+  }
   if (c.promptTokens !== undefined) {
-    c.computedTokens = nonNegative(c.promptTokens - (sum(cached) ?? 0));
+    c.computedTokens = c.promptTokens - (sum(cached) ?? 0);
+    src.prompt = m.get("sglang", "prompt_tokens_total")![0].name;
+    src.computed = `${src.prompt} − ${cached[0]?.name ?? "0"}`;
   }
   // SchedulerMetricsCollector gauges: one per scheduler; every TP/PP/EP rank
   // of a pool reports the same pool with --enable-metrics-for-all-schedulers.
@@ -338,7 +447,7 @@ function readSglang(m: Scrape): Part {
   for (const { labels } of m.get("sglang", "cache_config_info") ?? []) {
     g.blockSize ??= labelNumber(labels, "page_size");
   }
-  return { counters: c, gauges: g };
+  return { counters: c, gauges: g, sources: src };
 }
 
 /**
@@ -355,6 +464,14 @@ function readLlamacpp(m: Scrape): Part {
   // the builds that lack it.
   const cached = sum(m.get("llamacpp", "prompt_tokens_cached_total"));
   return {
+    sources: {
+      computed: computed === undefined
+        ? undefined
+        : "llamacpp:prompt_tokens_total",
+      cached: cached === undefined
+        ? undefined
+        : "llamacpp:prompt_tokens_cached_total",
+    },
     counters: {
       computedTokens: computed,
       cachedTokens: cached,
@@ -379,18 +496,46 @@ function readTrtllm(m: Scrape): Part {
   // request, the whole prompt) and "Process-lifetime total prompt tokens
   // served from KV cache." (any tier).
   const prompt = sum(m.get("trtllm", "prompt_tokens_total"));
-  const cached = sum(m.get("trtllm", "prompt_cached_tokens_total"));
   const maxBlocks = sum(m.get("trtllm", "kv_cache_max_blocks"));
   const blockSize = m.get("trtllm", "kv_cache_tokens_per_block")?.[0]?.value;
+  const counters: TierCounters = {
+    promptTokens: prompt,
+    generationTokens: sum(m.get("trtllm", "generation_tokens_total")),
+  };
+  const sources: MeaningSources = {};
+  // "Prompt tokens served from KV cache, by cache tier"
+  // (prompt_cache_hit_tokens_total{cache_level,cache_tier}): the tier is
+  // read from cache_tier (gpu/device/primary, cpu/host/secondary, disk,
+  // anything else remote); cache_level is summed over.
+  const byTier = m.get("trtllm", "prompt_cache_hit_tokens_total");
+  const allTiers = m.get("trtllm", "prompt_cached_tokens_total");
+  let hits: number | undefined;
+  if (byTier) {
+    const tier = (names: string[]) =>
+      sum(byTier, (l) => names.includes((l.cache_tier ?? "").toLowerCase())) ??
+        0;
+    counters.deviceHitTokens = tier(["gpu", "device", "primary"]);
+    counters.hostHitTokens = tier(["cpu", "host", "secondary"]);
+    counters.diskHitTokens = tier(["disk"]);
+    hits = sum(byTier) ?? 0;
+    counters.offloadHitTokens = hits - counters.deviceHitTokens;
+    counters.remoteHitTokens = counters.offloadHitTokens -
+      counters.hostHitTokens - counters.diskHitTokens;
+    sources.device = sources.offload = byTier[0].name;
+  } else if (allTiers) {
+    hits = counters.cachedTokens = sum(allTiers);
+    sources.cached = allTiers[0].name;
+  }
+  if (prompt !== undefined) {
+    sources.prompt = m.get("trtllm", "prompt_tokens_total")![0].name;
+    if (hits !== undefined) {
+      counters.computedTokens = prompt - hits;
+      sources.computed = `${sources.prompt} − hits`;
+    }
+  }
   return {
-    counters: {
-      promptTokens: prompt,
-      cachedTokens: cached,
-      computedTokens: prompt !== undefined && cached !== undefined
-        ? nonNegative(prompt - cached)
-        : undefined,
-      generationTokens: sum(m.get("trtllm", "generation_tokens_total")),
-    },
+    counters,
+    sources,
     gauges: {
       // kv_cache_utilization = usedNumBlocks / maxNumBlocks.
       deviceKvUsage: mean(
@@ -412,6 +557,10 @@ function readTrtllm(m: Scrape): Part {
  * | engine | metric | field |
  * |---|---|---|
  * | vLLM | `prompt_tokens_total` | promptTokens |
+ * | vLLM | `prompt_tokens_cached_by_source_total{source=device}` | deviceHitTokens (first in precedence) |
+ * | vLLM | `…{source=host\|cpu}`, `…{source=disk}`, `…{source=p2p}` | hostHitTokens, diskHitTokens, remoteHitTokens |
+ * | vLLM | every non-device source (external_unspecified, mixed, external: tier not named) | offloadHitTokens |
+ * | vLLM | prompt − every cached_by_source series | computedTokens |
  * | vLLM | `prompt_tokens_by_source_total{source=local_compute}` | computedTokens |
  * | vLLM | `…{source=local_cache_hit}` − `prompt_tokens_recomputed_total` | deviceHitTokens |
  * | vLLM | `…{source=external_kv_transfer}` | offloadHitTokens |
@@ -419,6 +568,7 @@ function readTrtllm(m: Scrape): Part {
  * | vLLM, no by-source | `external_prefix_cache_hits_total` | offloadHitTokens |
  * | vLLM, no by-source | prompt − device − offload | computedTokens |
  * | vLLM | `external_prefix_cache_queries_total` | offloadQueryTokens |
+ * | vLLM | `kv_offload_{load,store}_{bytes,time}_total` (OffloadingConnector: its hits are host memory's) | offloadLoadBytes, offloadLoadSeconds, offloadStoreBytes, offloadStoreSeconds |
  * | vLLM | `num_preemptions_total`, `generation_tokens_total` | preemptions, generationTokens |
  * | vLLM | `kv_cache_usage_perc` (`gpu_cache_usage_perc`), mean | deviceKvUsage |
  * | vLLM | `cache_config_info` num_gpu_blocks × block_size, summed over engines | deviceKvTokens, blockSize |
@@ -427,21 +577,25 @@ function readTrtllm(m: Scrape): Part {
  * | SGLang | `prompt_tokens_total`, `generation_tokens_total` | promptTokens, generationTokens |
  * | SGLang | `cached_tokens_total{cache_source=device}` | deviceHitTokens |
  * | SGLang | `…{cache_source=host\|storage_*}` | offloadHitTokens |
+ * | SGLang | `…{cache_source=host}`, `…{storage_file}`, other `storage_*` | hostHitTokens, diskHitTokens, remoteHitTokens |
  * | SGLang | `…{cache_source=total}` | cachedTokens |
  * | SGLang | prompt − every cached_tokens series | computedTokens |
  * | SGLang | `max_total_num_tokens`, `token_usage`, `cache_config_info` page_size | deviceKvTokens, deviceKvUsage, blockSize |
  * | SGLang | `hicache_host_total_tokens`, `hicache_host_used_tokens` | offloadKvTokens, offloadKvUsedTokens |
  * | SGLang | `num_running_reqs`, `num_queue_reqs` | requestsRunning, requestsWaiting |
- * | LMCache, without vLLM's external/by-source counters | `num_hit_tokens_total`, `num_requested_tokens_total` | offloadHitTokens, offloadQueryTokens |
+ * | LMCache MP server, without an engine's offload counters | `mp_lookup_hit_tokens_total` (else L1 + L2), `…_hit_l1_tokens_total`, `mp_lookup_requested_tokens_total` | offloadHitTokens, hostHitTokens, offloadQueryTokens |
+ * | LMCache in-process, without an engine's offload counters | `num_hit_tokens_total`, `num_lookup_tokens_total` (the largest `worker_id` per model) | offloadHitTokens, offloadQueryTokens |
  * | llama.cpp | `prompt_tokens_total` (evaluated only) | computedTokens |
  * | llama.cpp | `prompt_tokens_cached_total` | cachedTokens |
  * | llama.cpp | computed + cached | promptTokens |
  * | llama.cpp | `tokens_predicted_total` | generationTokens |
  * | llama.cpp | `requests_processing`, `requests_deferred` | requestsRunning, requestsWaiting |
- * | KVBM | `kvbm_matched_tokens` | offloadHitTokens |
+ * | KVBM, without an engine's or LMCache's offload counters | `kvbm_matched_tokens` | offloadHitTokens |
  * | KVBM | `kvbm_onboard_blocks_h2d`, `kvbm_onboard_blocks_d2d` (blocks) | onboardHostBlocks, onboardDiskBlocks |
  * | TensorRT-LLM | `trtllm_prompt_tokens_total`, `…_generation_tokens_total` | promptTokens, generationTokens |
- * | TensorRT-LLM | `trtllm_prompt_cached_tokens_total` | cachedTokens (computed = prompt − cached) |
+ * | TensorRT-LLM | `trtllm_prompt_cache_hit_tokens_total{cache_tier=gpu\|device\|primary}` | deviceHitTokens |
+ * | TensorRT-LLM | `…{cache_tier=cpu\|host\|secondary}`, `…{cache_tier=disk}`, other tiers | hostHitTokens, diskHitTokens, remoteHitTokens (offloadHitTokens their sum) |
+ * | TensorRT-LLM, without per-tier hits | `trtllm_prompt_cached_tokens_total` | cachedTokens (computed = prompt − cached) |
  * | TensorRT-LLM | `…_kv_cache_max_blocks` × `…_kv_cache_tokens_per_block`, `…_kv_cache_utilization` | deviceKvTokens, blockSize, deviceKvUsage |
  * | TensorRT-LLM | `…_num_requests_running`, `…_num_requests_waiting` | requestsRunning, requestsWaiting |
  *
@@ -474,7 +628,7 @@ function readTrtllm(m: Scrape): Part {
  *
  * assert.deepEqual(
  *   readEngineMetrics(parsePrometheusText("process_cpu_seconds_total 1.5\n")),
- *   { engines: [], counters: {}, gauges: {} },
+ *   { engines: [], counters: {}, gauges: {}, sources: {} },
  * );
  * ```
  */
@@ -491,38 +645,28 @@ export function readEngineMetrics(exposition: PromExposition): EngineReading {
   const m = new Scrape(exposition);
   const counters: TierCounters = {};
   const gauges: CacheGauges = {};
+  const sources: MeaningSources = {};
   const add = (part: Part): void => {
     fill(counters, part.counters);
     fill(gauges, part.gauges);
+    fill(sources, part.sources ?? {});
   };
-  let vllm: ReturnType<typeof readVllm> | undefined;
-  if (engines.includes("vllm")) add(vllm = readVllm(m));
+  const vllm = engines.includes("vllm");
+  if (vllm) add(readVllm(m));
   if (engines.includes("sglang")) add(readSglang(m));
   if (engines.includes("trtllm")) add(readTrtllm(m));
   if (engines.includes("llamacpp")) add(readLlamacpp(m));
-  if (engines.includes("lmcache") && !vllm?.offloadOwned) {
-    // lmcache/observability.py PrometheusLogger, in vLLM's own /metrics:
-    // "Total number of tokens hit in lmcache" and "Total number of tokens
-    // requested from lmcache" (retrieve path). Used only when vLLM's own
-    // connector counters (external_*, by-source) are absent, since they
-    // count the same tokens.
-    add({
-      counters: {
-        offloadHitTokens: sum(m.get("lmcache", "num_hit_tokens_total")),
-        offloadQueryTokens: sum(m.get("lmcache", "num_requested_tokens_total")),
-      },
-      gauges: {},
-    });
+  // Connector counters count the tokens vLLM's own offload counters count:
+  // read only when no engine counter gave the offload tier, the first of
+  // LMCache's multiprocess server, LMCache in-process, KVBM.
+  if (counters.offloadHitTokens === undefined) {
+    const connector = readConnectors(m, engines);
+    if (connector) add(connector);
   }
   if (engines.includes("dynamo-kvbm")) {
-    // ai-dynamo/dynamo lib/runtime/src/metrics/prometheus_names.rs (mod kvbm):
-    // Rust IntCounters without a _total suffix, on their own port
-    // (DYN_KVBM_METRICS_PORT). "The number of matched tokens": tokens found
-    // in KVBM's host/disk tiers. Onboard counts are blocks, not tokens.
-    // KVBM has no prompt total.
+    // Onboarded blocks (KVBM's tiers, in blocks): shown beside the split.
     add({
       counters: {
-        offloadHitTokens: sum(m.get("kvbm", "matched_tokens")),
         onboardHostBlocks: sum(m.get("kvbm", "onboard_blocks_h2d")),
         onboardDiskBlocks: sum(m.get("kvbm", "onboard_blocks_d2d")),
       },
@@ -535,11 +679,76 @@ export function readEngineMetrics(exposition: PromExposition): EngineReading {
     counters.deviceHitTokens !== undefined
   ) {
     // vLLM without by-source counters: prompt − device − offload (the
-    // connector's, LMCache's or KVBM's hits).
-    counters.computedTokens = nonNegative(
-      counters.promptTokens - counters.deviceHitTokens -
-        (counters.offloadHitTokens ?? 0),
-    );
+    // connector's, LMCache's or KVBM's hits). Not clamped: vLLM counts hits
+    // at scheduling and prompt tokens at the first token.
+    counters.computedTokens = counters.promptTokens -
+      counters.deviceHitTokens - (counters.offloadHitTokens ?? 0);
+    sources.computed = `${sources.prompt} − hits`;
   }
-  return { engines, counters, gauges };
+  return { engines, counters, gauges, sources };
+}
+
+/** The offload tier from a connector's own counters (by precedence), or undefined. */
+function readConnectors(
+  m: Scrape,
+  engines: EngineName[],
+): Part | undefined {
+  if (engines.includes("lmcache")) {
+    // LMCache's multiprocess server (its own port): lookups of the
+    // requested tokens, hits by level: L1 = host (CPU) memory, L2 = its
+    // storage backends (disk or remote: not said).
+    const mpHits = m.get("lmcache", "mp_lookup_hit_tokens_total");
+    const l1 = m.get("lmcache", "mp_lookup_hit_l1_tokens_total");
+    const l2 = m.get("lmcache", "mp_lookup_hit_l2_tokens_total");
+    const mpQueries = m.get("lmcache", "mp_lookup_requested_tokens_total");
+    if (mpHits || l1 || l2) {
+      const hits = sum(mpHits) ?? (sum(l1) ?? 0) + (sum(l2) ?? 0);
+      return {
+        counters: {
+          offloadHitTokens: hits,
+          hostHitTokens: sum(l1),
+          offloadQueryTokens: sum(mpQueries),
+        },
+        gauges: {},
+        sources: {
+          offload: (mpHits ?? l1 ?? l2)![0].name,
+          queries: mpQueries?.[0].name,
+        },
+      };
+    }
+    // lmcache/observability.py (LMCacheStatsMonitor / PrometheusLogger), in
+    // vLLM's /metrics, one series per tensor-parallel worker (`worker_id`),
+    // each counting the same tokens: one worker per model. "Total number of
+    // tokens hit in lmcache" (retrieved) for the hits; the lookup pair
+    // num_lookup_tokens / num_lookup_hits for the queries (the retrieve
+    // path's num_requested_tokens only asks for what a lookup promised).
+    const hits = m.get("lmcache", "num_hit_tokens_total");
+    const queries = m.get("lmcache", "num_lookup_tokens_total");
+    if (hits) {
+      return {
+        counters: {
+          offloadHitTokens: perModel(hits),
+          offloadQueryTokens: perModel(queries),
+        },
+        gauges: {},
+        sources: { offload: hits[0].name, queries: queries?.[0].name },
+      };
+    }
+  }
+  if (engines.includes("dynamo-kvbm")) {
+    // ai-dynamo/dynamo lib/runtime/src/metrics/prometheus_names.rs (mod kvbm):
+    // Rust IntCounters without a _total suffix, on their own port
+    // (DYN_KVBM_METRICS_PORT). "The number of matched tokens": tokens found
+    // in KVBM's host/disk tiers (which one is said only in blocks). KVBM has
+    // no prompt total.
+    const matched = m.get("kvbm", "matched_tokens");
+    if (matched) {
+      return {
+        counters: { offloadHitTokens: sum(matched) },
+        gauges: {},
+        sources: { offload: matched[0].name },
+      };
+    }
+  }
+  return undefined;
 }

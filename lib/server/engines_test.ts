@@ -10,8 +10,13 @@ const fixture = (name: string): Promise<string> =>
     new URL(`../../tests/testdata/metrics/${name}`, import.meta.url),
   );
 
-const read = (text: string): EngineReading =>
-  readEngineMetrics(parsePrometheusText(text));
+/** The reading without its sources (tested on their own below). */
+const read = (text: string): Omit<EngineReading, "sources"> => {
+  const { engines, counters, gauges } = readEngineMetrics(
+    parsePrometheusText(text),
+  );
+  return { engines, counters, gauges };
+};
 
 Deno.test("vLLM with prompt tokens by source (vllm_v1_offload.prom)", async () => {
   assert.deepEqual(read(await fixture("vllm_v1_offload.prom")), {
@@ -22,7 +27,14 @@ Deno.test("vLLM with prompt tokens by source (vllm_v1_offload.prom)", async () =
       // source="local_cache_hit" 614400 − prompt_tokens_recomputed_total 0
       deviceHitTokens: 614400,
       offloadHitTokens: 409600, // source="external_kv_transfer"
+      // The OffloadingConnector (kv_offload_* counters) offloads to host
+      // memory: its external hits are the host tier's.
+      hostHitTokens: 409600,
       offloadQueryTokens: 614400, // external_prefix_cache_queries_total
+      offloadLoadBytes: 3355443200, // kv_offload_load_bytes_total 3.3554432e+09
+      offloadLoadSeconds: 0.8124, // kv_offload_load_time_total
+      offloadStoreBytes: 6710886400, // kv_offload_store_bytes_total 6.7108864e+09
+      offloadStoreSeconds: 1.633, // kv_offload_store_time_total
       preemptions: 0,
       generationTokens: 25600,
     },
@@ -129,13 +141,16 @@ Deno.test("vLLM cache_config_info: kv_cache_size_tokens when num_gpu_blocks is N
 });
 
 Deno.test("SGLang with HiCache host and storage sources (sglang_hicache.prom)", async () => {
-  const expected: EngineReading = {
+  const expected: Omit<EngineReading, "sources"> = {
     engines: ["sglang"],
     counters: {
       promptTokens: 1228800, // sglang:prompt_tokens_total 1.2288e+06
       generationTokens: 25600,
       deviceHitTokens: 614400, // cache_source="device"
       offloadHitTokens: 409600, // host 409600 + storage_file 0
+      hostHitTokens: 409600, // cache_source="host"
+      diskHitTokens: 0, // storage_file: HiCache's file backend, local disk
+      remoteHitTokens: 0, // no other storage_* backend
       computedTokens: 204800, // 1228800 − 614400 − 409600 − 0
     },
     gauges: {
@@ -182,6 +197,9 @@ Deno.test("SGLang: workers summed, ranks of one pool counted once, pools summed"
       promptTokens: 4000, // 1000 + 3000
       deviceHitTokens: 1400, // 400 + 1000
       offloadHitTokens: 800, // host 600 + storage_mooncake 200
+      hostHitTokens: 600,
+      diskHitTokens: 0,
+      remoteHitTokens: 200, // storage_mooncake: a remote store
       computedTokens: 1800, // 4000 − 1400 − 800
     },
     gauges: {

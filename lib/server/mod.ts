@@ -60,6 +60,7 @@ export {
   type CacheGauges,
   type EngineName,
   type EngineReading,
+  type MeaningSources,
   readEngineMetrics,
   type TierCounters,
 } from "./engines.ts";

@@ -1,9 +1,18 @@
 /**
  * The pre-flight check of an offload stress, before its first request: the
  * working set against the device KV capacity and the offload capacity. A run
- * whose working set fits in device KV, or exceeds device and offload
- * together, stresses the offload tier only in name; it is said in plain
- * words.
+ * whose working set fits in device KV, or exceeds what the offload tier can
+ * hold, stresses the offload tier only in name; it is said in plain words.
+ *
+ * Offload tiers are taken as inclusive: they hold a copy of what is on the
+ * GPU (SGLang HiCache's default `write_through`, LMCache storing every
+ * prefilled chunk, vLLM's OffloadingConnector and Dynamo KVBM offloading on
+ * store), so the working set must fit the offload tier alone, not GPU and
+ * offload added. The assumption is said, and so is the case where it
+ * changes the answer. llama.cpp keeps one prompt per slot (`kv_unified`
+ * off): its device KV holds as many contexts as it has slots, whatever
+ * their length, and its offload tier is the host-RAM prompt cache
+ * (`--cache-ram`), whose size `/props` does not report.
  *
  * @module
  */
@@ -24,6 +33,12 @@ export interface PreflightOptions {
   offloadKvTokens?: number;
   /** Where the offload capacity comes from. */
   offloadFrom?: string;
+  /** Slots of a per-slot KV engine (llama.cpp): each holds one context, so at most this many stay on the GPU. */
+  slots?: number;
+  /** Tokens of each slot's context (llama.cpp `/props` `n_ctx`). */
+  slotTokens?: number;
+  /** The offload tier copies the GPU's blocks (default true: every engine kvbench knows). */
+  inclusive?: boolean;
 }
 
 /** What the working set means for the run. */
@@ -82,20 +97,69 @@ export function preflight(options: PreflightOptions): Preflight {
       capacity("GPU KV", options.deviceKvTokens, options.deviceFrom)
     }; ${capacity("offload", options.offloadKvTokens, options.offloadFrom)}`,
   ];
+  if (options.slots !== undefined) return perSlot(options, lines);
   const device = options.deviceKvTokens;
   const offload = options.offloadKvTokens;
+  const inclusive = options.inclusive ?? true;
   if (device !== undefined && ws <= device) {
     lines.push(
       "[WARN] The working set fits in GPU KV: every reuse can be served from GPU memory, so this run does not stress the offload tier. Raise the contexts or their length (--offload-size, --input-length) above the GPU's capacity.",
     );
     return { verdict: "fits_device", lines };
   }
-  if (device !== undefined && offload !== undefined && ws > device + offload) {
+  if (offload !== undefined && inclusive && ws > offload) {
+    const exclusive = device !== undefined && ws <= device + offload;
+    lines.push(
+      `[WARN] The working set exceeds the offload tier: offload tiers hold a copy of what is on the GPU (inclusive), so the working set must fit the offload tier alone, and tile order over an LRU tier then finds almost nothing: this run measures almost no offload hit.${
+        exclusive
+          ? " (Counted as exclusive tiers, GPU KV + offload, it would fit: the assumption changes the answer.)"
+          : ""
+      } Lower the contexts (--offload-size) or enlarge the offload tier.`,
+    );
+    return { verdict: "exceeds_offload", lines };
+  }
+  if (
+    offload !== undefined && !inclusive && device !== undefined &&
+    ws > device + offload
+  ) {
     lines.push(
       "[WARN] The working set exceeds GPU KV and the offload tier together: every reuse will be recomputed, so this run measures no offload hit. Lower the contexts (--offload-size) or enlarge the offload tier.",
     );
     return { verdict: "exceeds_offload", lines };
   }
   if (device === undefined) return { verdict: "unknown", lines };
+  if (offload !== undefined) {
+    lines.push(
+      "Assumed: the offload tier holds a copy of GPU KV (inclusive), so the working set is compared with the offload tier alone.",
+    );
+  }
+  return { verdict: "needs_offload", lines };
+}
+
+/** llama.cpp: one context per slot on the GPU, the rest from its host-RAM prompt cache. */
+function perSlot(options: PreflightOptions, lines: string[]): Preflight {
+  const slots = options.slots!;
+  const items = options.items;
+  lines[0] = lines[0].replace(
+    /GPU KV [^;]*;/,
+    `GPU KV ${slots} slot${slots === 1 ? "" : "s"}${
+      options.slotTokens === undefined
+        ? ""
+        : ` of ${n(options.slotTokens)} tokens`
+    } (per-slot KV: one context each);`,
+  );
+  if (items !== undefined && items <= slots) {
+    lines.push(
+      "[WARN] Every context has a slot of its own: reuse is served from GPU memory, so this run does not stress llama.cpp's host-RAM prompt cache (--cache-ram). Send more contexts than slots (--offload-size).",
+    );
+    return { verdict: "fits_device", lines };
+  }
+  lines.push(
+    `${
+      items === undefined ? "Contexts" : `${items} contexts`
+    } for ${slots} slot${
+      slots === 1 ? "" : "s"
+    }: reuse must come back from llama.cpp's host-RAM prompt cache (--cache-ram, its offload tier; /props does not report its size) or be recomputed.`,
+  );
   return { verdict: "needs_offload", lines };
 }

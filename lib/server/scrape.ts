@@ -1,38 +1,57 @@
 /**
- * Scraping an engine's Prometheus `/metrics` during a run: every scrape is
- * parsed into the tier counters of {@linkcode readEngineMetrics}, and the
- * counters are turned into deltas over this run only, bridged across counter
- * resets (a server restarted mid-run starts its counters at 0 again: the
- * run's delta keeps what it had and adds the new counts, never negative,
- * never doubled). A scrape that fails is counted and reported once per
- * kind; it never stops the run.
+ * Scraping an engine's Prometheus `/metrics` during a run. Each scrape keeps
+ * the run's delta of every raw series (metric name and its full label set),
+ * bridged across a reset of that series alone (a restarted server or DP rank
+ * starts its counters at 0 again: the delta keeps what it had and adds the
+ * new counts). Sums over label sets and derived values (computed = prompt −
+ * hits) are read from the summed deltas by {@linkcode readEngineMetrics},
+ * over every URL at once, so each meaning has one source for the whole run.
+ *
+ * A URL whose series set or lifetime changes between scrapes — a series
+ * vanishes, a process seen before answers again (`_created`,
+ * `process_start_time_seconds`), or a series goes backwards twice — is
+ * answered by several servers (a load balancer) or keeps restarting: it is
+ * said once and its counters are left out, never added. A URL whose first
+ * answer comes after the run's first scrape is said once: its counters
+ * cover the run from then on. Counters that disagree (hits above the prompt
+ * tokens, computed tokens going backwards) are said once, never clamped. A
+ * scrape that fails is counted and reported once per kind; it never stops
+ * the run.
  *
  * @module
  */
 import {
   type CacheGauges,
   type EngineName,
+  type MeaningSources,
   readEngineMetrics,
   type TierCounters,
 } from "./engines.ts";
-import { parsePrometheusText } from "./prometheus.ts";
+import {
+  parsePrometheusText,
+  type PromExposition,
+  type PromSample,
+} from "./prometheus.ts";
 
-/** The counters a run tracks, by name. */
-const COUNTER_FIELDS = [
-  "promptTokens",
-  "computedTokens",
-  "deviceHitTokens",
-  "offloadHitTokens",
-  "cachedTokens",
-  "offloadQueryTokens",
-  "preemptions",
-  "generationTokens",
-] as const satisfies readonly (keyof TierCounters)[];
-
-/** One counter of one URL: its last raw value and what the run added up. */
-interface Tracked {
+/** One raw series of one URL: its last value and what the run added up. */
+interface Series {
+  sample: PromSample;
+  counter: boolean;
   last: number;
   delta: number;
+  /** Scrapes at which it went backwards. */
+  decreases: number;
+}
+
+/** What the run knows of one URL. */
+interface UrlState {
+  series: Map<string, Series>;
+  types: Map<string, string>;
+  help: Map<string, string>;
+  /** Process identities seen, in order (from `_created` and start times). */
+  identities: string[];
+  /** Why its counters are left out, once decided. */
+  leftOut?: string;
 }
 
 /** Options of {@linkcode MetricsScraper}. */
@@ -57,12 +76,53 @@ export interface Scrape {
   failed: { url: string; error: string }[];
   /** Engines whose metrics were seen. */
   engines: EngineName[];
-  /** Counter deltas since the run's first scrape, summed over the URLs. */
+  /** Counter deltas since the run's first scrape, read over every URL kept. */
   counters: TierCounters;
+  /** Which metric gave each counter (one source per meaning over every URL). */
+  sources: MeaningSources;
   /** Gauges and capacities of this scrape (summed over URLs where it makes sense, else the last). */
   gauges: CacheGauges;
-  /** Counter resets seen so far (a server restart), over all URLs and counters. */
+  /** Restarts seen so far: (URL, scrape) pairs where a counter series went backwards and was bridged. */
   resets: number;
+  /** What the run's counters cannot be trusted for, one line each (URLs left out, late baselines, disagreeing counters). */
+  notes: string[];
+}
+
+/** The key of a raw series: its name and full label set. */
+function seriesKey(sample: PromSample): string {
+  const labels = Object.entries(sample.labels).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0
+  );
+  return JSON.stringify([sample.name, labels]);
+}
+
+const SUFFIXES = ["_total", "_count", "_sum", "_bucket"];
+
+/** Whether a sample is a counter (cumulative): by its family's `# TYPE`, or a `_total` name. */
+function isCounter(name: string, types: ReadonlyMap<string, string>): boolean {
+  if (name.endsWith("_created")) return false;
+  const family = [
+    name,
+    ...SUFFIXES.filter((s) => name.endsWith(s)).map((s) =>
+      name.slice(0, -s.length)
+    ),
+  ].map((n) => types.get(n)).find((t) => t !== undefined);
+  if (family !== undefined) {
+    return family === "counter" || family === "histogram" ||
+      family === "summary";
+  }
+  return SUFFIXES.some((s) => name.endsWith(s));
+}
+
+/** The process identity a scrape shows: its `_created` and start-time values ("" when none). */
+function identityOf(exposition: PromExposition): string {
+  const parts = exposition.samples
+    .filter((s) =>
+      s.name.endsWith("_created") || s.name === "process_start_time_seconds"
+    )
+    .map((s) => `${seriesKey(s)}=${s.value}`)
+    .sort();
+  return parts.join("\n");
 }
 
 /**
@@ -93,9 +153,11 @@ export class MetricsScraper {
   /** Failed scrapes, by kind (`HTTP 404`, `timeout`, `unreadable`, `connect`). */
   readonly failures: Map<string, number> = new Map();
   readonly #options: MetricsScraperOptions;
-  readonly #tracked = new Map<string, Map<string, Tracked>>();
+  readonly #state = new Map<string, UrlState>();
+  readonly #notes: string[] = [];
   #resets = 0;
   #scrapes = 0;
+  #lastComputed?: number;
   #chain: Promise<unknown> = Promise.resolve();
 
   /** Scrape `urls` (each a full `/metrics` URL). */
@@ -130,8 +192,10 @@ export class MetricsScraper {
       failed: [],
       engines: [],
       counters: {},
+      sources: {},
       gauges: {},
       resets: 0,
+      notes: [],
     };
     for (const [i, result] of results.entries()) {
       const url = this.urls[i];
@@ -140,28 +204,107 @@ export class MetricsScraper {
         continue;
       }
       scrape.ok++;
-      for (const e of result.engines) {
+      this.#track(url, result);
+      if (this.#state.get(url)?.leftOut !== undefined) continue;
+      const reading = readEngineMetrics(result);
+      for (const e of reading.engines) {
         if (!scrape.engines.includes(e)) scrape.engines.push(e);
       }
-      this.#track(url, result.counters);
-      mergeGauges(scrape.gauges, result.gauges);
+      mergeGauges(scrape.gauges, reading.gauges);
     }
-    for (const tracked of this.#tracked.values()) {
-      for (const [field, t] of tracked) {
-        const key = field as keyof TierCounters;
-        scrape.counters[key] = (scrape.counters[key] ?? 0) + t.delta;
-      }
+    this.#leaveOutRepeats();
+    const deltas = this.#deltas();
+    if (deltas.samples.length > 0) {
+      const reading = readEngineMetrics(deltas);
+      scrape.counters = reading.counters;
+      scrape.sources = reading.sources;
     }
+    this.#checkConsistency(scrape.counters);
     scrape.resets = this.#resets;
+    scrape.notes = [...this.#notes];
     return scrape;
   }
 
-  async #one(
-    url: string,
-  ): Promise<
-    | { engines: EngineName[]; counters: TierCounters; gauges: CacheGauges }
-    | { error: string }
-  > {
+  /**
+   * A URL whose counters equal another's, series for series and value for
+   * value (some not 0), is the same server under two URLs: left out.
+   */
+  #leaveOutRepeats(): void {
+    const seen = new Map<string, string>();
+    for (const [url, state] of this.#state) {
+      if (state.leftOut !== undefined) continue;
+      const counters = [...state.series.entries()].filter(([, s]) => s.counter);
+      if (!counters.some(([, s]) => s.last !== 0)) continue;
+      const print = counters.map(([k, s]) => `${k}=${s.last}`).sort().join(
+        "\n",
+      );
+      const first = seen.get(print);
+      if (first === undefined) {
+        seen.set(print, url);
+        continue;
+      }
+      state.leftOut = `its counters repeat those of ${first}`;
+      this.#note(
+        `metrics ${url}: its counters repeat those of ${first} series for series (the same server under two URLs): left out, not added`,
+      );
+    }
+  }
+
+  /** Every kept URL's series with their run deltas (counters) or last values (gauges). */
+  #deltas(): PromExposition {
+    const samples: PromSample[] = [];
+    const types = new Map<string, string>();
+    const help = new Map<string, string>();
+    for (const state of this.#state.values()) {
+      if (state.leftOut !== undefined) continue;
+      for (const s of state.series.values()) {
+        samples.push({
+          name: s.sample.name,
+          labels: s.sample.labels,
+          value: s.counter ? s.delta : s.last,
+        });
+      }
+      for (const [k, v] of state.types) types.set(k, v);
+      for (const [k, v] of state.help) help.set(k, v);
+    }
+    return { samples, types, help };
+  }
+
+  #note(text: string): void {
+    if (this.#notes.includes(text)) return;
+    this.#notes.push(text);
+    this.#options.warn?.(`[WARN] ${text}`);
+  }
+
+  /** Hits above the prompt tokens, or computed tokens going backwards: said, never clamped. */
+  #checkConsistency(c: TierCounters): void {
+    const hits = (c.deviceHitTokens ?? 0) + (c.offloadHitTokens ?? 0) +
+      (c.cachedTokens ?? 0);
+    if (c.promptTokens !== undefined && hits > c.promptTokens) {
+      this.#note(
+        `metrics: the counters disagree: ${
+          n(hits)
+        } prompt tokens served from cache but ${
+          n(c.promptTokens)
+        } prompt tokens in all (an engine that counts hits when a request is scheduled and prompt tokens at its first token, with requests in flight); the split is read from the last scrape`,
+      );
+    }
+    const computed = c.computedTokens;
+    if (computed !== undefined) {
+      if (this.#lastComputed !== undefined && computed < this.#lastComputed) {
+        this.#note(
+          `metrics: computed prompt tokens went backwards between scrapes (${
+            n(this.#lastComputed)
+          } to ${
+            n(computed)
+          }): the engine moves its counters at different moments of a request`,
+        );
+      }
+      this.#lastComputed = computed;
+    }
+  }
+
+  async #one(url: string): Promise<PromExposition | { error: string }> {
     const headers: Record<string, string> = {};
     if (this.#options.apiKey) {
       headers.authorization = `Bearer ${this.#options.apiKey}`;
@@ -186,7 +329,7 @@ export class MetricsScraper {
       );
     }
     try {
-      return readEngineMetrics(parsePrometheusText(text));
+      return parsePrometheusText(text);
     } catch (error) {
       return this.#failed(url, "unreadable", (error as Error).message);
     }
@@ -204,34 +347,100 @@ export class MetricsScraper {
     return { error };
   }
 
-  /** Fold one URL's raw counters into the run's deltas, bridging resets. */
-  #track(url: string, counters: TierCounters): void {
-    let tracked = this.#tracked.get(url);
-    const first = tracked === undefined;
-    if (tracked === undefined) {
-      tracked = new Map();
-      this.#tracked.set(url, tracked);
+  /** Fold one URL's raw series into the run's deltas, per series. */
+  #track(url: string, exposition: PromExposition): void {
+    const identity = identityOf(exposition);
+    let state = this.#state.get(url);
+    if (state === undefined) {
+      state = {
+        series: new Map(),
+        types: new Map(exposition.types),
+        help: new Map(exposition.help),
+        identities: identity === "" ? [] : [identity],
+      };
+      this.#state.set(url, state);
+      for (const sample of exposition.samples) {
+        const counter = isCounter(sample.name, exposition.types);
+        state.series.set(seriesKey(sample), {
+          sample,
+          counter,
+          last: sample.value,
+          delta: 0,
+          decreases: 0,
+        });
+      }
+      if (this.#scrapes > 1) {
+        this.#note(
+          `metrics ${url}: no answer at the run's start; its counters cover the run from scrape ${this.#scrapes} on, not the whole run`,
+        );
+      }
+      return;
     }
-    for (const field of COUNTER_FIELDS) {
-      const value = counters[field];
-      if (value === undefined) continue;
-      const t = tracked.get(field);
-      if (t === undefined) {
-        // The URL's first scrape is the baseline; a counter that appears
-        // later (labelled counters are created lazily) started at 0.
-        tracked.set(field, { last: value, delta: first ? 0 : value });
+    if (state.leftOut !== undefined) return;
+    for (const [k, v] of exposition.types) state.types.set(k, v);
+    for (const [k, v] of exposition.help) state.help.set(k, v);
+    const seen = new Set<string>();
+    let wentBack = false;
+    let twice = false;
+    for (const sample of exposition.samples) {
+      const key = seriesKey(sample);
+      seen.add(key);
+      const s = state.series.get(key);
+      if (s === undefined) {
+        // Created after the baseline (labelled counters are created
+        // lazily): it started at 0.
+        const counter = isCounter(sample.name, state.types);
+        state.series.set(key, {
+          sample,
+          counter,
+          last: sample.value,
+          delta: counter ? sample.value : 0,
+          decreases: 0,
+        });
         continue;
       }
-      if (value >= t.last) t.delta += value - t.last;
-      else {
-        // A reset: the server started again from 0.
-        t.delta += value;
-        this.#resets++;
-      }
-      t.last = value;
+      if (s.counter && sample.value < s.last) {
+        // This series started again from 0 (its process restarted).
+        s.delta += sample.value;
+        s.decreases++;
+        wentBack = true;
+        if (s.decreases >= 2) twice = true;
+      } else if (s.counter) s.delta += sample.value - s.last;
+      s.last = sample.value;
     }
+    const gone = [...state.series.values()].filter((s) =>
+      s.counter && !seen.has(seriesKey(s.sample))
+    );
+    if (wentBack) {
+      // A restart: labelled counters created lazily are absent until their
+      // first count; they start again from 0.
+      for (const s of gone) s.last = 0;
+    }
+    const vanished = wentBack ? 0 : gone.length;
+    let changed = false;
+    if (identity !== "" && identity !== state.identities.at(-1)) {
+      changed = state.identities.includes(identity);
+      state.identities.push(identity);
+    }
+    const why = vanished > 0
+      ? `${vanished} of its counter series vanished between two scrapes`
+      : changed
+      ? "a process seen before answered again after another one"
+      : twice
+      ? "a counter series went backwards at two scrapes"
+      : undefined;
+    if (why !== undefined) {
+      state.leftOut = why;
+      this.#note(
+        `metrics ${url}: ${why}: several servers answer this URL (a load balancer, DP ranks behind one port) or it keeps restarting, so its counters are left out of the split; give each server's own /metrics URL`,
+      );
+      return;
+    }
+    if (wentBack) this.#resets++;
   }
 }
+
+const n = (x: number): string => Math.round(x).toLocaleString("en-US");
 
 function mergeGauges(into: CacheGauges, from: CacheGauges): void {
   for (

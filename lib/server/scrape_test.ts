@@ -82,9 +82,19 @@ Deno.test("preflight: the three verdicts and an unknown GPU", () => {
     preflight({ ...base, workingSetTokens: 4_000 }).verdict,
     "fits_device",
   );
-  assert.equal(preflight(base).verdict, "needs_offload");
+  // Inclusive tiers (the default): the working set must fit the offload
+  // tier alone; 10 000 > 8 000 exceeds it though 4 000 + 8 000 would hold it.
+  assert.equal(preflight(base).verdict, "exceeds_offload");
   assert.equal(
-    preflight({ ...base, workingSetTokens: 12_001 }).verdict,
+    preflight({ ...base, offloadKvTokens: 10_000 }).verdict,
+    "needs_offload",
+  );
+  assert.equal(
+    preflight({ ...base, inclusive: false }).verdict,
+    "needs_offload",
+  );
+  assert.equal(
+    preflight({ ...base, workingSetTokens: 12_001, inclusive: false }).verdict,
     "exceeds_offload",
   );
   const unknown = preflight({ workingSetTokens: 10_000 });

@@ -34,6 +34,7 @@ import {
   offloadSizeGib,
 } from "../models/model_config.ts";
 import type { EngineConfig } from "./engine.ts";
+import type { MetricsFlavor } from "./metrics_flavors.ts";
 import { type FaultOptions, resolveFaults } from "./faults.ts";
 import type { SimTokenizer } from "./token_count.ts";
 
@@ -100,6 +101,14 @@ export interface SimOptions {
   faults?: FaultOptions;
   /** Where to look the model up (default: the bundled `model_configs.json`). */
   modelConfigs?: readonly ModelConfig[];
+  /** Which engine's `/metrics` to look like (default `vllm`: the simulator's own vLLM-named set); see `metrics_flavors.ts`. */
+  metricsFlavor?: MetricsFlavor;
+  /**
+   * Replicas answering `/metrics` in turn, as behind a load balancer
+   * (default 1). Replica k > 0 is another server that served other traffic:
+   * its counters are half the simulator's plus 50,000 × k.
+   */
+  metricsReplicas?: number;
 }
 
 /** Options with every default applied. */

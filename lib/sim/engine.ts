@@ -110,6 +110,23 @@ export interface EngineStats {
   offloadQueryTokens: number;
   /** Prompt tokens found in the offload tier. */
   offloadHitTokens: number;
+  /**
+   * Part of `offloadHitTokens` the simulator places on its disk tier: each
+   * offloaded block lives in host memory or on disk by its hash's parity
+   * (ground truth for engines that name tiers); the rest is host memory.
+   */
+  diskHitTokens: number;
+  /**
+   * The same counts at the sequences' first token (prefill done), as vLLM
+   * counts prompt tokens (`IterationStats.update_from_output`), where the
+   * ones above move at admission (scheduling).
+   */
+  atFirstToken: {
+    promptTokens: number;
+    gpuHitTokens: number;
+    offloadHitTokens: number;
+    diskHitTokens: number;
+  };
   /** GPU KV capacity. */
   gpuKvTokens: number;
   /** GPU KV held by running sequences. */
@@ -133,6 +150,7 @@ class Seq implements SeqHandle {
   silenced = false;
   gpuHitTokens = 0;
   offloadHitTokens = 0;
+  diskHitTokens = 0;
   constructor(
     readonly spec: SeqSpec,
     readonly sink: SeqSink,
@@ -198,6 +216,13 @@ export class Engine {
     gpuHitTokens: 0,
     offloadQueryTokens: 0,
     offloadHitTokens: 0,
+    diskHitTokens: 0,
+  };
+  #atFirstToken = {
+    promptTokens: 0,
+    gpuHitTokens: 0,
+    offloadHitTokens: 0,
+    diskHitTokens: 0,
   };
 
   /** Make an idle engine; throws a RangeError on an impossible configuration. */
@@ -293,6 +318,7 @@ export class Engine {
     const bs = this.#config.blockSize, cache = this.#cache;
     return {
       ...this.#stats,
+      atFirstToken: { ...this.#atFirstToken },
       gpuKvTokens: cache.gpuCapacity * bs,
       gpuKvPinnedTokens: cache.gpuPinned * bs,
       gpuKvUsedTokens: cache.gpuUsed * bs,
@@ -368,6 +394,11 @@ export class Engine {
     if (seq.phase === "prefill") {
       seq.phase = "decode";
       this.#decoding++;
+      const at = this.#atFirstToken;
+      at.promptTokens += seq.spec.promptIds.length;
+      at.gpuHitTokens += seq.gpuHitTokens;
+      at.offloadHitTokens += seq.offloadHitTokens;
+      at.diskHitTokens += seq.diskHitTokens;
     }
     seq.emitted++;
     this.#stats.generationTokens++;
@@ -419,10 +450,19 @@ export class Engine {
       seq.hashes,
       Math.floor((promptLen - 1) / bs),
     );
+    // Ground truth of the disk tier: an offloaded block lives on disk when
+    // its hash is odd (before pinning loads it back to the GPU).
+    let diskBlocks = 0;
+    for (const hash of seq.hashes.slice(0, hit.gpuBlocks + hit.offloadBlocks)) {
+      if (this.#cache.tierOf(hash) === "offload") {
+        diskBlocks += Math.abs(hash) % 2;
+      }
+    }
     this.#cache.pin(seq.hashes);
     this.#cache.reserve(seq.privateBlocks);
     seq.gpuHitTokens = hit.gpuBlocks * bs;
     seq.offloadHitTokens = hit.offloadBlocks * bs;
+    seq.diskHitTokens = diskBlocks * bs;
     const uncached = promptLen - seq.gpuHitTokens - seq.offloadHitTokens;
     const stats = this.#stats;
     stats.running++;
@@ -430,6 +470,7 @@ export class Engine {
     stats.gpuHitTokens += seq.gpuHitTokens;
     stats.offloadQueryTokens += promptLen - seq.gpuHitTokens;
     stats.offloadHitTokens += seq.offloadHitTokens;
+    stats.diskHitTokens += seq.diskHitTokens;
     const start = Math.max(this.#clock, this.#prefillFreeAt);
     this.#prefillFreeAt = start +
       prefillMs(uncached, seq.offloadHitTokens, timing);

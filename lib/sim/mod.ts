@@ -28,4 +28,5 @@ export type { FaultCounts, SimStats } from "./metrics.ts";
 export type { FaultOptions } from "./faults.ts";
 export type { EngineStats } from "./engine.ts";
 export type { SimTokenizer } from "./token_count.ts";
+export type { MetricsFlavor } from "./metrics_flavors.ts";
 export type { ModelConfig } from "../models/model_config.ts";

@@ -26,6 +26,7 @@ import {
   wordLogprobs,
 } from "./greedy.ts";
 import { type FaultCounts, renderMetrics, type SimStats } from "./metrics.ts";
+import { renderFlavor } from "./metrics_flavors.ts";
 import {
   errorResponse,
   type ParsedRequest,
@@ -68,6 +69,7 @@ const ROUTES: Record<string, string> = {
   "/metrics": "GET",
   "/flush_cache": "POST",
   "/reset_prefix_cache": "POST",
+  "/connector/metrics": "GET",
 };
 
 /**
@@ -225,16 +227,18 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
             "Cache not flushed because there are pending requests.",
           );
       case "/metrics":
-        return new Response(
-          renderMetrics(stats(), model, {
-            blockSize: resolved.engine.blockSize,
-          }),
-          {
+      case "/connector/metrics": {
+        const text = metricsText(
+          pathname === "/metrics" ? "main" : "connector",
+        );
+        return text === undefined
+          ? errorResponse(404, `Not found: ${pathname}`)
+          : new Response(text, {
             headers: {
               "content-type": "text/plain; version=0.0.4; charset=utf-8",
             },
-          },
-        );
+          });
+      }
       case "/version":
         // As vLLM's /version, naming the simulator.
         return Response.json({ version: SIM_VERSION, engine: "kvbench-sim" });
@@ -257,6 +261,23 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
           request,
         );
     }
+  };
+
+  // The flavor's exposition; with several replicas, each answer comes from
+  // the next replica in turn (another server's counters).
+  let metricsAnswers = 0;
+  const metricsText = (port: "main" | "connector"): string | undefined => {
+    const flavor = options.metricsFlavor ?? "vllm";
+    const replica = metricsAnswers++ % (options.metricsReplicas ?? 1);
+    let current = stats();
+    if (replica > 0) current = otherReplica(current, replica);
+    const blockSize = resolved.engine.blockSize;
+    if (flavor === "vllm") {
+      return port === "main"
+        ? renderMetrics(current, model, { blockSize })
+        : undefined;
+    }
+    return renderFlavor(current, model, { flavor, blockSize, port });
   };
 
   const stats = (): SimStats => ({
@@ -488,6 +509,27 @@ function whole(run: Run): Serving {
     attach(h, prompt) {
       handle = h;
       promptTokens = prompt;
+    },
+  };
+}
+
+/** Another replica's counters: half the simulator's plus 50,000 × `k` (monotonic, never equal). */
+function otherReplica(stats: SimStats, k: number): SimStats {
+  const f = (v: number) => Math.round(v / 2) + 50_000 * k;
+  const at = stats.atFirstToken;
+  return {
+    ...stats,
+    promptTokens: f(stats.promptTokens),
+    generationTokens: f(stats.generationTokens),
+    gpuHitTokens: f(stats.gpuHitTokens),
+    offloadQueryTokens: f(stats.offloadQueryTokens),
+    offloadHitTokens: f(stats.offloadHitTokens),
+    diskHitTokens: f(stats.diskHitTokens),
+    atFirstToken: {
+      promptTokens: f(at.promptTokens),
+      gpuHitTokens: f(at.gpuHitTokens),
+      offloadHitTokens: f(at.offloadHitTokens),
+      diskHitTokens: f(at.diskHitTokens),
     },
   };
 }

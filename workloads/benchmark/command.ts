@@ -1029,13 +1029,12 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         { transport: c.label },
       ),
     );
-    const split = serverMetrics?.split();
-    if (serverMetrics !== undefined) out(serverMetrics.render());
-    const verdict = benchmarkVerdict(reuse.figures(), {
-      split,
-      noSplitReason: serverMetrics?.noSplitReason() ??
-        "--no-metrics: the server's metrics were not read",
-    });
+    if (serverMetrics !== undefined) out(serverMetrics.render(true));
+    const verdict = benchmarkVerdict(
+      reuse.figures(),
+      serverMetrics?.verdictOptions(opts.part !== undefined) ??
+        { noSplitReason: "--no-metrics: the server's metrics were not read" },
+    );
     out(`\n${verdict.text}\n\n`);
     if (c.cache?.tracker) out(`${c.cache.tracker.line()}\n\n`);
     if (ok === 0 && failed > 0) {
@@ -1061,14 +1060,7 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
       params,
       percentiles: opts.percentiles,
       transport: c.label,
-      server: serverMetrics === undefined ? undefined : {
-        ...serverMetrics.server,
-        split: split ?? null,
-        resets: serverMetrics.last?.resets ?? 0,
-        scrape_failures: Object.fromEntries(serverMetrics.failures),
-        offload_share: verdict.offloadShare ?? null,
-        verdict: verdict.text,
-      },
+      server: serverMetrics?.summary(verdict),
     });
     const json = JSON.stringify(summary, null, 2) + "\n";
     if (c.dir !== undefined) {
@@ -1287,6 +1279,8 @@ function printPreflight(
     offloadFrom: gauges.offloadKvTokens !== undefined
       ? "server"
       : "the sizing's offload size",
+    slots: serverMetrics.server.slots,
+    slotTokens: serverMetrics.server.slotTokens,
   });
   err(
     check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
