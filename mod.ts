@@ -118,6 +118,13 @@ export {
   type StopReason,
 } from "./lib/run/runner.ts";
 export {
+  describeFailure,
+  FailFast,
+  type FailFastOptions,
+  type FirstError,
+  isPermanentFailure,
+} from "./lib/run/fail_fast.ts";
+export {
   type ArrivalProcess,
   closedLoop,
   constantRate,

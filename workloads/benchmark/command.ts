@@ -57,6 +57,7 @@ import {
 } from "../../lib/run/load.ts";
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { preflight } from "../../lib/server/preflight.ts";
+import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
 import {
@@ -951,7 +952,13 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
         "--no-metrics: the server's metrics were not read",
     });
     out(`\n${verdict.text}\n\n`);
-    if (ok === 0 && failed > 0) {
+    // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
+    const failure = describeFailure(result.summary);
+    if (result.summary.stopReason === "fail_fast" && failure !== undefined) {
+      err(`[ERROR] ${failure}\n`);
+      code = 1;
+    } else if (ok === 0 && failed > 0) {
+      if (failure !== undefined) err(`[ERROR] ${failure}\n`);
       err(
         `[ERROR] every request failed (${failed}): nothing was measured\n`,
       );
