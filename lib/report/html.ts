@@ -36,6 +36,8 @@ export interface RenderReportOptions {
   title?: string;
   /** A line under the title, e.g. when and how the report was made. */
   subtitle?: string;
+  /** HTML sections placed under the runs' headlines (e.g. `kvbench compare`'s table); inserted as given. */
+  sections?: string[];
 }
 
 /** Colours of runs (compare) and of few groups. */
@@ -955,6 +957,7 @@ ${options.subtitle ? `<p>${esc(options.subtitle)}</p>` : ""}
 <div class="runs">
 ${runs.map((run, i) => headline(run, i, compare)).join("\n")}
 </div>
+${(options.sections ?? []).join("\n")}
 <section class="plots" id="plots">
 ${
     specs.length > 0
