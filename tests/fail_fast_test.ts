@@ -65,3 +65,25 @@ Deno.test("trie: a model the server does not serve stops after 5 refusals, exit 
     stderr,
   );
 });
+
+Deno.test("benchmark: an engine failing every request stops once 50 failed in the first seconds, exit 1", async () => {
+  await using sim = await startSimulator({
+    timeScale: 0.01,
+    faults: { errorRate500: 1 },
+  });
+  const { code, stderr } = await runCli([
+    "benchmark",
+    "--endpoint",
+    sim.url,
+    ...["--offload-size", "1", "--bytes-per-token", "1000"],
+    ...["--max-inflight", "4", "--duration", "60", "--no-metrics"],
+  ]);
+  strictEqual(code, 1, stderr);
+  const served = sim.stats().faults.status500;
+  ok(served >= 50 && served <= 53, `${served} requests answered 500`);
+  ok(
+    /\[ERROR\] stopped early: 50 of the first 50 requests failed within 10 s of the start; first error: HTTP 500: .+\n/
+      .test(stderr),
+    stderr,
+  );
+});

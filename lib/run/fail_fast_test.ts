@@ -1,6 +1,15 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { FailFast } from "./fail_fast.ts";
-import type { RequestRecord } from "../types.ts";
+import { run } from "./runner.ts";
+import { closedLoop } from "./load.ts";
+import { startScriptedServer } from "../testing/scripted_server.ts";
+import type { RequestRecord, Session } from "../types.ts";
+
+function* requests(): Generator<Session> {
+  while (true) {
+    yield async (ctx) => (await ctx.send({ prompt: "x", maxTokens: 2 })).ok;
+  }
+}
 
 function record(
   endAt: number,
@@ -79,4 +88,69 @@ Deno.test("FailFast: a success between permanent errors restarts the burst", () 
     watch.observe(record(6, refused)),
     "3 permanent errors in a row (HTTP 403): every further request would fail the same way",
   );
+});
+
+Deno.test("run: a refused key stops after 5 refusals in a row, with one warning and the first error", async () => {
+  const server = startScriptedServer({
+    script: () => ({ status: 401, message: "Incorrect API key provided." }),
+  });
+  const warnings: string[] = [];
+  try {
+    const summary = await run(requests(), {
+      endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" },
+      load: closedLoop(3),
+      warn: (message) => warnings.push(message),
+    });
+    strictEqual(summary.stopReason, "fail_fast");
+    // The fifth refusal stops it; at most the 2 others in flight follow.
+    const { failed, ok } = summary.requests;
+    strictEqual(ok, 0);
+    strictEqual(failed >= 5 && failed <= 7, true, `${failed} failed`);
+    strictEqual(
+      summary.failFast,
+      "5 permanent errors in a row (HTTP 401): every further request would fail the same way",
+    );
+    deepStrictEqual(summary.firstError, {
+      kind: "http",
+      status: 401,
+      message: "HTTP 401: Incorrect API key provided.",
+    });
+    deepStrictEqual(warnings, [
+      "kvbench: a request failed (HTTP 401: Incorrect API key provided.); the run summary counts the failures",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("run: an engine failing every request stops once 50 failed in the first 10 s; failFast: false runs on", async () => {
+  const server = startScriptedServer({
+    script: () => ({ status: 500, message: "engine down" }),
+  });
+  try {
+    const stopped = await run(requests(), {
+      endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" },
+      load: closedLoop(4),
+      warn: false,
+    });
+    strictEqual(stopped.stopReason, "fail_fast");
+    const failed = stopped.requests.failed;
+    strictEqual(failed >= 50 && failed <= 53, true, `${failed} failed`);
+    strictEqual(
+      stopped.failFast,
+      "50 of the first 50 requests failed within 10 s of the start",
+    );
+    const ran = await run(requests(), {
+      endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" },
+      load: closedLoop(4),
+      stop: { maxSessions: 60 },
+      failFast: false,
+      warn: false,
+    });
+    strictEqual(ran.stopReason, "max_sessions");
+    strictEqual(ran.requests.failed, 60);
+    strictEqual(ran.failFast, undefined);
+  } finally {
+    await server.close();
+  }
 });
