@@ -180,3 +180,104 @@ Deno.test("k8s: inputs too large for a ConfigMap are refused in one line; no dur
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("k8s --start-in: the pods agree on one start, written once on the volume, whenever the Job is applied", async () => {
+  await using sim = await startSimulator({ timeScale: 0.01 });
+  const printed = await runCli([
+    "k8s",
+    ...["--shards", "2", "--name", "kvb-rel", "--start-in", "2"],
+    ...["--image", "registry.local/kvbench:0.1.0", "--command", "kvbench"],
+    "--",
+    "trie",
+    "workload_path=agentic",
+    `endpoint=${sim.url}`,
+    "tokenizer_model=server",
+    "concurrency=2",
+    "max_traces=2",
+    "duration=60",
+    "metrics=False",
+  ]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.ok(
+    printed.stderr.startsWith(
+      "[INFO] the shards start 2 s after the first pod runs (--start-in): apply the manifest any time",
+    ),
+    printed.stderr,
+  );
+  const job = parseAllDocuments(printed.stdout)[0].toJS();
+  new Job(job).validate();
+  const podSpec = job.spec.template.spec;
+  new Pod({ metadata: { name: "kvb-rel-0" }, spec: podSpec }).validate();
+  // 2 s of start + 60 s of run + 600 s of margin.
+  assert.equal(job.spec.activeDeadlineSeconds, 662);
+  const container = podSpec.containers[0];
+  assert.deepEqual(container.command.slice(0, 2), ["sh", "-c"]);
+  assert.equal(container.args[0], "kvbench");
+  assert.ok(!container.args.some((a: string) => a.startsWith("start_at=")));
+  assert.deepEqual(
+    container.env.find((e: { name: string }) => e.name === "JOB_UID"),
+    {
+      name: "JOB_UID",
+      valueFrom: {
+        fieldRef: {
+          fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']",
+        },
+      },
+    },
+  );
+  // The agentic alias needs the Hub: give the pods the small trace instead,
+  // then run both as the kubelet would (sh -c, the index expanded), the
+  // volume a folder here.
+  const volume = await Deno.makeTempDir();
+  try {
+    const [sh, dashC, script, argv0] = container.command;
+    const pods = [0, 1].map((k) => {
+      const args: string[] = container.args.map((a: string) =>
+        a.replace("$(JOB_COMPLETION_INDEX)", String(k))
+          .replace("workload_path=agentic", `workload_path=${TRACES}`)
+      );
+      return new Deno.Command(sh, {
+        args: [
+          dashC,
+          script.replaceAll("/runs/", `${volume}/`),
+          argv0,
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          new URL("../cli.ts", import.meta.url).pathname,
+          ...args.slice(1),
+        ],
+        env: {
+          NO_COLOR: "1",
+          JOB_UID: "uid-1",
+          JOB_COMPLETION_INDEX: String(k),
+          KVBENCH_RUNS_DIR: `${volume}/kvb-rel`,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    });
+    const outputs = await Promise.all(pods);
+    const starts = outputs.map((o, k) => {
+      const text = new TextDecoder().decode(o.stdout);
+      assert.equal(
+        o.code,
+        0,
+        `pod ${k}: ${text}${new TextDecoder().decode(o.stderr)}`,
+      );
+      // "waiting for start_at", or on a slow machine "start_at has passed".
+      return / start_at=(\S+)/.exec(
+        text + new TextDecoder().decode(o.stderr),
+      )?.[1];
+    });
+    assert.ok(starts[0] !== undefined, "pod 0 waited for no start");
+    assert.equal(starts[1], starts[0], "one start for both pods");
+    const written = Number(
+      await Deno.readTextFile(`${volume}/kvb-rel/.start-uid-1/at`),
+    );
+    assert.equal(new Date(written * 1000).toISOString(), starts[0]);
+  } finally {
+    await Deno.remove(volume, { recursive: true });
+  }
+});

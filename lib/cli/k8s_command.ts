@@ -44,6 +44,9 @@ options:
   --start-delay S     the shards start S seconds after this command prints the
                       manifest (default 180: time to apply it, schedule the pods
                       and pull the image); a shard that comes later starts at once
+  --start-in S        instead, the shards start S seconds after the first pod
+                      runs (computed in the pods, on the volume: the manifest
+                      can be applied any time; needs sh in the image)
   --cpu N             CPU request and limit per pod (default 2)
   --memory SIZE       memory request and limit per pod (default 4Gi)
   --pvc NAME          a ReadWriteMany PersistentVolumeClaim for the run directories
@@ -75,6 +78,12 @@ export interface IndexedJobOptions {
   args: string[];
   /** When the shards start (wall clock, ms). */
   startAtMs: number;
+  /**
+   * Instead of `startAtMs`: the shards start this many seconds after the
+   * first pod runs, computed in the pods (a start time written once on the
+   * volume); the container runs `sh -c`.
+   */
+  startInS?: number;
   /** The seed every shard draws with, unless the arguments give one. */
   seed: number;
   /** CPU request and limit. */
@@ -143,9 +152,23 @@ export function indexedJob(
   // Kubernetes expands $(JOB_COMPLETION_INDEX) in args from the container's
   // environment (set below from the pod's completion-index annotation).
   const shard = `$(JOB_COMPLETION_INDEX)/${options.shards}`;
-  const shardArgs = sub === "trie"
-    ? [...seed, `shard=${shard}`, `start_at=${startAt}`]
-    : [...seed, "--shard", shard, "--start-at", startAt];
+  const startIn = options.startInS;
+  const shardArgs = [
+    ...seed,
+    ...(sub === "trie" ? [`shard=${shard}`] : ["--shard", shard]),
+    ...(startIn !== undefined
+      ? []
+      : sub === "trie"
+      ? [`start_at=${startAt}`]
+      : ["--start-at", startAt]),
+  ];
+  const runArgs = [sub, ...rest, ...shardArgs];
+  const container = startIn === undefined
+    ? { command: [command], args: [...commandArgs, ...runArgs] }
+    : {
+      command: ["sh", "-c", startScript(options.name, startIn, sub), "sh"],
+      args: [command, ...commandArgs, ...runArgs],
+    };
   const labels = {
     "app.kubernetes.io/name": "kvbench",
     "app.kubernetes.io/instance": options.name,
@@ -200,8 +223,7 @@ export function indexedJob(
           containers: [{
             name: "kvbench",
             image: options.image,
-            command: [command],
-            args: [...commandArgs, sub, ...rest, ...shardArgs],
+            ...container,
             env: [
               // Set by the Job controller since Kubernetes 1.22; spelled out
               // so the args expand it on any version.
@@ -215,6 +237,17 @@ export function indexedJob(
                 },
               },
               { name: "KVBENCH_RUNS_DIR", value: `/runs/${options.name}` },
+              ...(startIn === undefined ? [] : [{
+                // One start per Job: a Job of the same name run again
+                // gets its own.
+                name: "JOB_UID",
+                valueFrom: {
+                  fieldRef: {
+                    fieldPath:
+                      "metadata.labels['batch.kubernetes.io/controller-uid']",
+                  },
+                },
+              }]),
               ...(options.apiKeySecret === undefined ? [] : [{
                 name: "OPENAI_API_KEY",
                 valueFrom: { secretKeyRef: options.apiKeySecret },
@@ -255,6 +288,26 @@ export function indexedJob(
       },
     },
   };
+}
+
+/**
+ * The pods' start when it is relative to the first pod: the first to run
+ * writes `now + S` (Unix seconds) once on the volume (`mkdir` is the lock);
+ * every pod waits for it and passes it as the run's start. No `$$` and no
+ * `$(NAME)` (Kubernetes would expand them).
+ */
+function startScript(name: string, startInS: number, sub: string): string {
+  const d = `/runs/${name}/.start-\${JOB_UID:-job}`;
+  const flag = sub === "trie" ? `start_at=` : `--start-at `;
+  return [
+    `d="${d}"`,
+    `mkdir -p "/runs/${name}"`,
+    `if mkdir "$d" 2>/dev/null; then echo "$(expr "$(date +%s)" + ${
+      Math.ceil(startInS)
+    })" > "$d/at.tmp" && mv "$d/at.tmp" "$d/at"; fi`,
+    `while [ ! -s "$d/at" ]; do sleep 1; done`,
+    `exec "$@" ${flag}"$(cat "$d/at")"`,
+  ].join("\n");
 }
 
 /** Options of {@linkcode renderJob}. */
@@ -378,6 +431,74 @@ function secretRef(
   };
 }
 
+/** `kvbench k8s`'s own flags (before `--`). */
+function parseOwnFlags(own: string[]) {
+  try {
+    return parseArgs({
+      args: own,
+      options: {
+        shards: { type: "string" },
+        name: { type: "string" },
+        namespace: { type: "string" },
+        image: { type: "string" },
+        command: { type: "string" },
+        "start-delay": { type: "string" },
+        "start-in": { type: "string" },
+        cpu: { type: "string" },
+        memory: { type: "string" },
+        pvc: { type: "string" },
+        "node-selector": { type: "string", multiple: true },
+        "api-key-secret": { type: "string" },
+        "hf-token-secret": { type: "string" },
+        ttl: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+}
+
+/** `--node-selector K=V`, repeated, as labels. */
+function parseNodeSelector(pairs: string[]): Record<string, string> {
+  const nodeSelector: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw new UsageError(
+        `--node-selector "${pair}": expected KEY=VALUE`,
+        USAGE,
+      );
+    }
+    nodeSelector[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return nodeSelector;
+}
+
+/**
+ * Refuse what every pod would refuse: shard 0's arguments (from `offset` in
+ * the container's args), parsed as the pod parses them.
+ */
+function checkPods(job: Record<string, unknown>, offset: number): void {
+  const pod = (job.spec as {
+    template: { spec: { containers: { args: string[] }[] } };
+  }).template.spec.containers[0].args;
+  const [sub, ...podArgs] = pod.slice(offset).map((a) =>
+    a.replace("$(JOB_COMPLETION_INDEX)", "0")
+  );
+  try {
+    (sub === "trie" ? checkTrieArgs : checkBenchmarkArgs)(podArgs);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(
+      `the pods would refuse the run: kvbench ${sub}: ${error.message}`,
+      USAGE,
+    );
+  }
+}
+
 /** `kvbench k8s`. */
 export const k8sCommand: Command = {
   name: "k8s",
@@ -386,32 +507,7 @@ export const k8sCommand: Command = {
     const dash = args.indexOf("--");
     const own = dash < 0 ? args : args.slice(0, dash);
     const run = dash < 0 ? [] : args.slice(dash + 1);
-    let values;
-    try {
-      values = parseArgs({
-        args: own,
-        options: {
-          shards: { type: "string" },
-          name: { type: "string" },
-          namespace: { type: "string" },
-          image: { type: "string" },
-          command: { type: "string" },
-          "start-delay": { type: "string" },
-          cpu: { type: "string" },
-          memory: { type: "string" },
-          pvc: { type: "string" },
-          "node-selector": { type: "string", multiple: true },
-          "api-key-secret": { type: "string" },
-          "hf-token-secret": { type: "string" },
-          ttl: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-        allowPositionals: false,
-      }).values;
-    } catch (error) {
-      throw new UsageError((error as Error).message, USAGE);
-    }
+    const values = parseOwnFlags(own);
     if (values.help) {
       out(USAGE);
       return 0;
@@ -447,17 +543,7 @@ export const k8sCommand: Command = {
         USAGE,
       );
     }
-    const nodeSelector: Record<string, string> = {};
-    for (const pair of values["node-selector"] ?? []) {
-      const eq = pair.indexOf("=");
-      if (eq <= 0) {
-        throw new UsageError(
-          `--node-selector "${pair}": expected KEY=VALUE`,
-          USAGE,
-        );
-      }
-      nodeSelector[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
+    const nodeSelector = parseNodeSelector(values["node-selector"] ?? []);
     const pvc = values.pvc ?? "kvbench-runs";
     const secret = values["api-key-secret"];
     if (run.some((a) => /^(--api-key|(--)?api_key=)/.test(a))) {
@@ -473,9 +559,19 @@ export const k8sCommand: Command = {
       usage: USAGE,
     }) ?? 86_400;
     const duration = runSeconds(run);
+    const startIn = numberFlag(values["start-in"], "--start-in", {
+      check: (n) => n >= 0,
+      usage: USAGE,
+    });
+    if (startIn !== undefined && values["start-delay"] !== undefined) {
+      throw new UsageError(
+        "--start-in and --start-delay exclude each other",
+        USAGE,
+      );
+    }
     const deadline = duration === undefined
       ? undefined
-      : Math.ceil(delay + duration + DEADLINE_MARGIN_S);
+      : Math.ceil((startIn ?? delay) + duration + DEADLINE_MARGIN_S);
     const labels = {
       "app.kubernetes.io/name": "kvbench",
       "app.kubernetes.io/instance": name,
@@ -495,6 +591,7 @@ export const k8sCommand: Command = {
       args: inputs.args,
       // Whole seconds: the start reads well and parses anywhere.
       startAtMs,
+      startInS: startIn,
       seed: crypto.getRandomValues(new Uint32Array(1))[0],
       cpu: values.cpu ?? "2",
       memory: values.memory ?? "4Gi",
@@ -508,31 +605,18 @@ export const k8sCommand: Command = {
         ? undefined
         : { configMap: `${name}-inputs`, items: inputs.items },
     });
-    // Refuse what every pod would refuse: shard 0's arguments, parsed.
-    const pod = (job.spec as {
-      template: { spec: { containers: { args: string[] }[] } };
-    }).template.spec.containers[0].args;
-    const [sub, ...podArgs] = pod.slice(command.length - 1).map((a) =>
-      a.replace("$(JOB_COMPLETION_INDEX)", "0")
-    );
-    try {
-      (sub === "trie" ? checkTrieArgs : checkBenchmarkArgs)(podArgs);
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      throw new UsageError(
-        `the pods would refuse the run: kvbench ${sub}: ${error.message}`,
-        USAGE,
-      );
-    }
+    checkPods(job, startIn === undefined ? command.length - 1 : command.length);
     if (deadline === undefined) {
       err(
         "[WARN] the run has no duration: the Job gets no activeDeadlineSeconds and the printed wait allows 24h\n",
       );
     }
     err(
-      `[INFO] the shards start at ${
-        new Date(startAtMs).toISOString().replace(/\.000Z$/, "Z")
-      } (--start-delay ${delay} s from now): apply the manifest before then; a pod that starts later begins at once, out of step\n`,
+      startIn === undefined
+        ? `[INFO] the shards start at ${
+          new Date(startAtMs).toISOString().replace(/\.000Z$/, "Z")
+        } (--start-delay ${delay} s from now): apply the manifest before then; a pod that starts later begins at once, out of step (--start-in S starts them S s after the first pod runs instead)\n`
+        : `[INFO] the shards start ${startIn} s after the first pod runs (--start-in): apply the manifest any time; a pod that runs after the start begins at once, out of step\n`,
     );
     out(renderJob(job, {
       name,
