@@ -4,7 +4,7 @@
  * error with exit 1.
  */
 import { ok, strictEqual } from "node:assert/strict";
-import { runCli } from "./cli_process.ts";
+import { runCli, RUNS_DIR } from "./cli_process.ts";
 import { startSimulator } from "../lib/sim/server.ts";
 import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 
@@ -28,8 +28,18 @@ Deno.test("benchmark: a model the server does not serve stops after 5 refusals, 
     "--duration",
     "60",
     "--no-metrics",
+    "--output",
+    `${RUNS_DIR}/fail-fast-summary.json`,
   ]);
   strictEqual(code, 1, stderr);
+  const summary = JSON.parse(
+    await Deno.readTextFile(`${RUNS_DIR}/fail-fast-summary.json`),
+  );
+  strictEqual(summary.stop_reason, "fail_fast");
+  strictEqual(
+    summary.failure,
+    "stopped early: 5 permanent errors in a row (HTTP 404): every further request would fail the same way; first error: HTTP 404: The model `not-served` does not exist.",
+  );
   // 5 refusals in a row stop it; at most the 3 others in flight follow.
   const refused = sim.stats().rejected;
   ok(refused >= 5 && refused <= 8, `${refused} requests refused`);
@@ -54,8 +64,14 @@ Deno.test("trie: a model the server does not serve stops after 5 refusals, exit 
     "duration=60",
     "metrics=False",
     "artifacts=False",
+    `output_json=${RUNS_DIR}/fail-fast-trie.json`,
   ]);
   strictEqual(code, 1, stdout + stderr);
+  const summary = JSON.parse(
+    await Deno.readTextFile(`${RUNS_DIR}/fail-fast-trie.json`),
+  );
+  strictEqual(summary.stop_reason, "fail_fast");
+  ok(summary.failure.startsWith("stopped early: 5 permanent errors"));
   const refused = sim.stats().rejected;
   ok(refused >= 5 && refused <= 6, `${refused} requests refused`);
   ok(
