@@ -10,7 +10,8 @@
  *   add_special}` → `{tokens}`.
  *
  * One body carries both spellings (`prompt` and `content`); each server reads
- * its own and ignores the other.
+ * its own and ignores the other. A server that refuses the unknown fields
+ * (HTTP 400 or 422) is asked again with each spelling alone.
  *
  * @module
  */
@@ -78,28 +79,42 @@ export async function tokenizeRemote(
   const signal = options.signal
     ? AbortSignal.any([options.signal, timeout])
     : timeout;
-  const body = JSON.stringify({
-    ...(options.model === undefined ? {} : { model: options.model }),
-    prompt: text,
-    content: text,
-    add_special_tokens: false,
-    add_special: false,
-  });
-  let response: Response;
-  try {
-    response = await fetch(url, { method: "POST", headers, body, signal });
-  } catch (error) {
-    const reason = signal.aborted
-      ? `no answer within ${timeoutMs} ms`
-      : networkErrorText(error);
-    throw new Error(`Cannot reach ${url}: ${reason}`, {
-      cause: { kind: "connect" },
-    });
+  const model = options.model === undefined ? {} : { model: options.model };
+  const bodies = [
+    {
+      ...model,
+      prompt: text,
+      content: text,
+      add_special_tokens: false,
+      add_special: false,
+    },
+    { ...model, prompt: text, add_special_tokens: false },
+    { content: text, add_special: false },
+  ];
+  let response: Response | undefined;
+  let answer = "";
+  for (const body of bodies) {
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      const reason = signal.aborted
+        ? `no answer within ${timeoutMs} ms`
+        : networkErrorText(error);
+      throw new Error(`Cannot reach ${url}: ${reason}`, {
+        cause: { kind: "connect" },
+      });
+    }
+    answer = await response.text().catch(() => "");
+    if (response.status !== 400 && response.status !== 422) break;
   }
-  const answer = await response.text().catch(() => "");
-  if (!response.ok) {
-    throw new Error(`HTTP ${response.status} from POST ${url}`, {
-      cause: { kind: "http", status: response.status },
+  if (!response!.ok) {
+    throw new Error(`HTTP ${response!.status} from POST ${url}`, {
+      cause: { kind: "http", status: response!.status },
     });
   }
   let tokens: unknown;
