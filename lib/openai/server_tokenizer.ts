@@ -3,9 +3,9 @@
  * own `/tokenize`, and the choice between it, a local or Hub tokenizer and
  * the bundled one.
  *
- * The calibrated tokenizer is a word list: single-token `" word"` pieces of
- * the bundled tokenizer that the server's tokenizer also counts as one token
- * each, checked all joined together. Text made of them (the synthesizer's
+ * The calibrated tokenizer is a word list: the bundled Qwen3 single-token
+ * `" word"` pieces (`qwen3_words.ts`) that the server's tokenizer also counts
+ * as one token each, checked all joined together. Text made of them (the synthesizer's
  * pool method) has exactly as many tokens on the server as words.
  *
  * @module
@@ -15,6 +15,8 @@ import {
   BUNDLED_TOKENIZER,
   bundledTokenizer,
 } from "../text/bundled_tokenizer.ts";
+import { QWEN3_WORDS } from "../text/qwen3_words.ts";
+import { wordTokenizer } from "../text/word_tokenizer.ts";
 import { tokenizeRemote, tokenizeUrl } from "./tokenize.ts";
 
 /** The name `tokenizer_model=` takes for the server's tokenizer. */
@@ -31,9 +33,6 @@ export interface ServerTokenizerOptions {
   /** Words to keep at most (default 4096). */
   maxWords?: number;
 }
-
-/** Candidate words sent to the server in one request. */
-const CANDIDATES = 6000;
 
 /**
  * A tokenizer whose vocabulary is words the server's tokenizer counts as one
@@ -60,8 +59,7 @@ export async function serverTokenizer(
 ): Promise<Tokenizer> {
   const url = tokenizeUrl(baseUrl);
   const remote = (text: string) => tokenizeRemote(baseUrl, text, options);
-  const bundled = await bundledTokenizer();
-  const candidates = candidateWords(bundled, CANDIDATES);
+  const candidates = QWEN3_WORDS;
   const newline = await remote("\n");
   if (newline.length !== 1) {
     throw new Error(
@@ -88,45 +86,6 @@ export async function serverTokenizer(
     );
   }
   return wordTokenizer(`server (${url})`, words);
-}
-
-/** Lower-case ASCII `" word"` pieces of the tokenizer, spread over its vocabulary. */
-function candidateWords(tokenizer: Tokenizer, count: number): string[] {
-  const size = tokenizer.vocabSize;
-  let stride = Math.max(1, Math.floor(size * 0.6180339887));
-  while (gcd(stride, size) !== 1) stride++;
-  const words: string[] = [];
-  const seen = new Set<string>();
-  for (let k = 0, id = 0; k < size && words.length < count; k++) {
-    id = (id + stride) % size;
-    const word = tokenizer.decode([id]);
-    if (!/^ [a-z]{2,}$/.test(word) || seen.has(word)) continue;
-    seen.add(word);
-    words.push(word);
-  }
-  return words;
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}
-
-/** A tokenizer whose ids are indices into `words`; other text gets id `words.length`. */
-function wordTokenizer(name: string, words: string[]): Tokenizer {
-  const index = new Map(words.map((w, i) => [w, i]));
-  return {
-    name,
-    vocabSize: words.length,
-    encode(text: string): number[] {
-      return (text.match(/ [a-z]+|[^]/g) ?? []).map((piece) =>
-        index.get(piece) ?? words.length
-      );
-    },
-    decode(ids: number[]): string {
-      return ids.map((id) => words[id] ?? "").join("");
-    },
-  };
 }
 
 /** Options of {@linkcode resolveTokenizer}. */
@@ -191,7 +150,7 @@ export async function resolveTokenizer(
       signal: options.signal,
     });
   if (spec === BUNDLED_TOKENIZER) {
-    return { tokenizer: await bundledTokenizer(), source: BUNDLED_TOKENIZER };
+    return { tokenizer: bundledTokenizer(), source: BUNDLED_TOKENIZER };
   }
   if (spec === SERVER_TOKENIZER) {
     try {

