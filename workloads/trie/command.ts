@@ -967,10 +967,6 @@ async function runTrieLevelIn(
     ) + "\n",
   );
   out(renderTrieReport(result, { numGpus }));
-  // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
-  if (result.failure !== undefined && result.stopReason === "fail_fast") {
-    err(logLine("error", result.failure) + "\n");
-  }
   const distributions = result.distributions.summary({
     percentiles: shaping.percentiles,
     elapsedMs: result.wallTime * 1000,
@@ -983,6 +979,10 @@ async function runTrieLevelIn(
         "stream=False: TTFT, TTFAT and Decode TPS are not measured (set stream=True)",
       ) + "\n",
     );
+  }
+  // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
+  if (result.failure !== undefined && result.stopReason === "fail_fast") {
+    err(logLine("error", result.failure) + "\n");
   }
   if (serverMetrics !== undefined) {
     await serverMetrics.scrape();
