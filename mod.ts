@@ -102,6 +102,23 @@ export {
   normalizeEndpoint,
 } from "./lib/openai/endpoint.ts";
 export {
+  checkEndpoint,
+  type CheckEndpointOptions,
+  type EndpointCheck,
+} from "./lib/openai/preflight_request.ts";
+export {
+  type TokenizeOptions,
+  tokenizeRemote,
+  tokenizeUrl,
+} from "./lib/openai/tokenize.ts";
+export {
+  type ResolvedTokenizer,
+  resolveTokenizer,
+  type ResolveTokenizerOptions,
+  serverTokenizer,
+  type ServerTokenizerOptions,
+} from "./lib/openai/server_tokenizer.ts";
+export {
   type EndpointConfig,
   type RequestContext,
   sendRequest,
@@ -198,6 +215,7 @@ export {
   tokenizerFromJson,
   type TokenizerFromJsonOptions,
 } from "./lib/text/tokenizer.ts";
+export { bundledTokenizer } from "./lib/text/bundled_tokenizer.ts";
 export {
   createSynthesizer,
   type SynthesisWarning,
