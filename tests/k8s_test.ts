@@ -164,8 +164,16 @@ Deno.test("k8s: inputs too large for a ConfigMap are refused in one line; no dur
       "benchmark",
       "--endpoint",
       "http://vllm:8000",
+      "--records",
+      "mine.jsonl",
     ]);
     assert.equal(open.code, 0, open.stderr);
+    assert.ok(
+      open.stderr.includes(
+        "[WARN] records mine.jsonl: written inside the pod, lost when it ends; the run directory on the volume (/runs/kvbench) holds the records, metrics and summary\n",
+      ),
+      open.stderr,
+    );
     assert.ok(
       open.stderr.startsWith(
         "[WARN] the run has no duration: the Job gets no activeDeadlineSeconds and the printed wait allows 24h\n",

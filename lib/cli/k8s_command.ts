@@ -499,6 +499,26 @@ function checkPods(job: Record<string, unknown>, offset: number): void {
   }
 }
 
+/** The run's output paths that are not on the volume (`/runs/…`). */
+function lostOutputs(run: string[]): string[] {
+  const lost: string[] = [];
+  for (const [i, arg] of run.entries()) {
+    const key =
+      /^(?:--)?(output|records|metrics-out|output_json|metrics_out)=(.*)$/
+        .exec(arg);
+    const flag = /^--(output|records|metrics-out)$/.test(arg)
+      ? [arg, run[i + 1]]
+      : undefined;
+    const [name, value] = key ? [key[1], key[2]] : flag ?? [];
+    if (
+      name !== undefined && value !== undefined && !value.startsWith("/runs/")
+    ) {
+      lost.push(`${name.replace(/^--/, "")} ${value}`);
+    }
+  }
+  return lost;
+}
+
 /** `kvbench k8s`. */
 export const k8sCommand: Command = {
   name: "k8s",
@@ -609,6 +629,14 @@ export const k8sCommand: Command = {
     if (deadline === undefined) {
       err(
         "[WARN] the run has no duration: the Job gets no activeDeadlineSeconds and the printed wait allows 24h\n",
+      );
+    }
+    const lost = lostOutputs(run);
+    if (lost.length > 0) {
+      err(
+        `[WARN] ${
+          lost.join(", ")
+        }: written inside the pod, lost when it ends; the run directory on the volume (/runs/${name}) holds the records, metrics and summary\n`,
       );
     }
     err(
