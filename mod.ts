@@ -110,6 +110,23 @@ export {
   normalizeEndpoint,
 } from "./lib/openai/endpoint.ts";
 export {
+  checkEndpoint,
+  type CheckEndpointOptions,
+  type EndpointCheck,
+} from "./lib/openai/preflight_request.ts";
+export {
+  type TokenizeOptions,
+  tokenizeRemote,
+  tokenizeUrl,
+} from "./lib/openai/tokenize.ts";
+export {
+  type ResolvedTokenizer,
+  resolveTokenizer,
+  type ResolveTokenizerOptions,
+  serverTokenizer,
+  type ServerTokenizerOptions,
+} from "./lib/openai/server_tokenizer.ts";
+export {
   type EndpointConfig,
   type RequestContext,
   sendRequest,
@@ -125,6 +142,13 @@ export {
   type StopOptions,
   type StopReason,
 } from "./lib/run/runner.ts";
+export {
+  describeFailure,
+  FailFast,
+  type FailFastOptions,
+  type FirstError,
+  isPermanentFailure,
+} from "./lib/run/fail_fast.ts";
 export {
   type ArrivalProcess,
   closedLoop,
@@ -181,6 +205,7 @@ export {
   tokenizerFromJson,
   type TokenizerFromJsonOptions,
 } from "./lib/text/tokenizer.ts";
+export { bundledTokenizer } from "./lib/text/bundled_tokenizer.ts";
 export {
   createSynthesizer,
   type SynthesisWarning,

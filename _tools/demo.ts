@@ -17,13 +17,17 @@
  * the demo ends with `kvbench compare` of the two benchmark runs, whose
  * report it says where to find.
  *
+ * It prints every command exactly as it runs it (`kvbench` standing for
+ * `deno run -A cli.ts`), so each can be pasted. trie counts tokens with the
+ * simulator's own `/tokenize` (`tokenizer_model=server`): the client sizes
+ * prompts as the server counts them.
+ *
  * Options: `--seconds N` per run (default 30), `--time-scale X` of the
  * simulator (default 1: real time), `--tmp-dir DIR` for scratch files.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { QWEN3_TOKENIZER_FILES } from "../lib/testing/tokenizers.ts";
 import { createRunDir } from "../lib/cli/run_dir.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -50,6 +54,18 @@ const interval = Math.max(1, Math.round(seconds / 3));
 
 const bold = (text: string): void =>
   console.log(`\n%c${text}`, "font-weight: bold");
+
+/** An argument as a POSIX shell reads it back: quoted when it needs to be. */
+function shellWord(word: string): string {
+  return /^[-\w.,:/=@%+]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The command line of `kvbench ARGS`, as it can be pasted. */
+function commandLine(args: string[]): string {
+  return ["kvbench", ...args].map(shellWord).join(" ");
+}
 
 /** Running children, stopped on the way out whatever happens. */
 const children = new Set<Deno.ChildProcess>();
@@ -89,14 +105,16 @@ function spawn(
 async function startSim(
   args: string[],
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn([
+  const simArgs = [
     "sim",
     "--port",
     "0",
     "--time-scale",
     String(timeScale),
     ...args,
-  ], {
+  ];
+  console.log(`$ ${commandLine(simArgs)} &`);
+  const child = spawn(simArgs, {
     stdout: "piped",
     detached: true,
   });
@@ -121,6 +139,7 @@ async function startSim(
 
 async function run(args: string[], quiet = false): Promise<number> {
   if (interrupted) return 130;
+  console.log(`$ ${commandLine(args)}${quiet ? " > /dev/null" : ""}`);
   const child = spawn(args, { stdout: quiet ? "null" : "inherit" });
   return (await child.status).code;
 }
@@ -128,17 +147,6 @@ async function run(args: string[], quiet = false): Promise<number> {
 const dir = values["tmp-dir"] ??
   await Deno.makeTempDir({ prefix: "kvbench-demo-" });
 await Deno.mkdir(dir, { recursive: true });
-const tokenizer = `${dir}/qwen3-tokenizer`;
-await Deno.mkdir(tokenizer, { recursive: true });
-await Deno.writeTextFile(
-  `${tokenizer}/tokenizer.json`,
-  JSON.stringify(QWEN3_TOKENIZER_FILES.tokenizer),
-);
-await Deno.writeTextFile(
-  `${tokenizer}/tokenizer_config.json`,
-  JSON.stringify(QWEN3_TOKENIZER_FILES.config),
-);
-
 // No --tokenizer for the simulator: exact counts cost it ≈ 0.2 s of CPU per
 // 32k-token prompt, which would land in every TTFT; the approximation counts
 // tmesh prompts exactly.
@@ -166,24 +174,27 @@ try {
     `kvbench demo: a simulated H100 serving Qwen3-30B-A3B (${GPU_KV_GIB} GiB GPU KV, ${OFFLOAD_GIB} GiB offload)` +
       (timeScale === 1 ? "" : `, time scaled by ${timeScale}`),
   );
+  console.log(
+    `Each command is printed as it runs ($ …); kvbench is \`deno run -A ${CLI}\`\n` +
+      `(\`deno install -g -A -n kvbench ${CLI}\` makes it a command).`,
+  );
   const sim = await startSim([...simArgs, "--offload-gb", String(OFFLOAD_GIB)]);
   sims.push(sim);
 
   bold(
-    `1/3  kvbench benchmark --endpoint ${sim.url} --offload-size ${OFFLOAD_GIB} --duration ${seconds}`,
+    `1/3  kvbench benchmark: 32k-token contexts in tile order, ${seconds} s, through the offload tier`,
   );
   code = await run(benchArgs(sim.url, "offload_on"));
 
   if (code === 0 && !interrupted) {
     bold(
-      `2/3  kvbench trie workload_path=tests/testdata/traces_small.jsonl concurrency=4 duration=${seconds}`,
+      `2/3  kvbench trie: the small trace file, 4 traces in flight, tokens counted by the server's /tokenize`,
     );
     code = await run([
       "trie",
       `workload_path=${TRACES}`,
       `endpoint=${sim.url}`,
-      "model=Qwen/Qwen3-30B-A3B-Instruct-2507",
-      `tokenizer_model=${tokenizer}`,
+      "tokenizer_model=server",
       "concurrency=4",
       `duration=${seconds}`,
       `duration_update_interval=${interval}`,
@@ -202,9 +213,7 @@ try {
     code = await run(benchArgs(bare.url, "offload_off"), true);
     await bare.stop();
     if (code === 0 && !interrupted) {
-      bold(
-        "kvbench compare offload_on offload_off --names 'offload on,offload off'",
-      );
+      bold("kvbench compare: offload on against off");
       code = await run([
         "compare",
         `${runs}/offload_on`,

@@ -304,10 +304,11 @@ Deno.test("kvbench report and compare from run directories and records files; ba
     const cmp = await runCli(["compare", `${dir}/a`, `${dir}/b`, "--no-html"]);
     assert.equal(cmp.code, 0, cmp.stderr);
     const table = parseTables(cmp.stdout)[0];
-    assert.deepEqual(table.header.slice(1), ["a", "b"]);
+    // The runs, then the ratio column of the second over the first (issue 24).
+    assert.deepEqual(table.header.slice(1), ["a", "b", "b / a"]);
     assert.deepEqual(
       table.rows.find((r) => r[0] === "requests completed")!.slice(1),
-      ["6", "6"],
+      ["6", "6", "1.00×"],
     );
     assert.ok(!cmp.stdout.includes("Report written"));
     const missing = await runCli(["report", `${dir}/nope`]);

@@ -8,7 +8,12 @@
  */
 import { loadRun, type RunData } from "../report/data.ts";
 import { renderReport } from "../report/html.ts";
-import { renderComparison } from "./compare_figures.ts";
+import {
+  comparisonSection,
+  comparisonWarnings,
+  renderComparison,
+} from "./compare_figures.ts";
+import { dirname, resolve } from "node:path";
 import {
   checkOutputPath,
   type Command,
@@ -26,6 +31,8 @@ export interface WriteRunReportOptions {
   title?: string;
   /** Percentiles of the table (the run's own, when it chose them). */
   percentiles?: readonly number[];
+  /** Put `kvbench compare`'s table (with its warnings) under the headlines. */
+  comparison?: boolean;
 }
 
 const onWarning = (message: string): void => err(`[WARN] ${message}\n`);
@@ -60,7 +67,10 @@ export async function writeRunReport(
   );
   await Deno.writeTextFile(
     output,
-    renderReport(runs, { title: options.title }),
+    renderReport(runs, {
+      title: options.title,
+      sections: options.comparison ? [comparisonSection(runs)] : undefined,
+    }),
   );
   return runs;
 }
@@ -117,7 +127,8 @@ a run, or of several overlaid, from run directories (or records files) alone.
 
 options:
   --output FILE   where to write it (default: RUN/report.html for one run
-                  directory, else kvbench-report.html)
+                  directory, FILE.html beside one records file, else
+                  report-A-B.html beside the first run)
   --name NAME     a run's name in the legends, in order (repeatable)
   --title TEXT    the report's title
   -h, --help      show this help
@@ -127,15 +138,45 @@ const COMPARE_USAGE =
   `usage: kvbench compare RUN RUN... [--output FILE] [options]
 
 Runs side by side: a table in the terminal (throughput, TTFT, the TTFT of
-reuses, cache hits, the offload tier's share) and one HTML report with the
-runs' CDFs and time series overlaid.
+reuses, cache hits, the offload tier's share) with a ratio column of each
+later run over the first, and one HTML report with the same table and the
+runs' CDFs and time series overlaid. A warning says when the runs differ in
+command, model, engine, input length or report interval.
 
 options:
-  --output FILE   where the report goes (default: kvbench-compare.html)
+  --output FILE   where the report goes (default: compare-A-vs-B.html beside
+                  the first run, never the current directory)
   --names A,B     the runs' names (default: their directories' names)
   --no-html       print the table only
   -h, --help      show this help
 `;
+
+/**
+ * A default output beside the runs, never in the current directory: in the
+ * first run's parent folder (its directory's, or its records file's), or
+ * the first run's directory when that parent is the current directory;
+ * named after the runs.
+ */
+function besideRuns(
+  firstIsDirectory: boolean,
+  paths: readonly string[],
+  prefix: string,
+  joiner: string,
+  names?: readonly string[],
+): string {
+  const first = paths[0].replace(/\/+$/, "");
+  const parts = paths.map((p, i) =>
+    (names?.[i] ?? baseName(p).replace(/\.jsonl$/, "")).replace(
+      /[^-._a-zA-Z0-9]+/g,
+      "_",
+    ).slice(0, 40)
+  );
+  const name = `${prefix}-${parts.join(joiner)}.html`;
+  // A run in the current directory: its own folder, not the current one.
+  return resolve(dirname(first)) === Deno.cwd() && firstIsDirectory
+    ? `${first}/${name}`
+    : `${dirname(first)}/${name}`;
+}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -166,7 +207,14 @@ export const reportCommand: Command = {
     const output = values.output ??
       (positionals.length === 1 && await isDirectory(positionals[0])
         ? `${positionals[0].replace(/\/+$/, "")}/report.html`
-        : "kvbench-report.html");
+        : positionals.length === 1
+        ? `${positionals[0].replace(/\.jsonl$/, "")}.html`
+        : besideRuns(
+          await isDirectory(positionals[0]),
+          positionals,
+          "report",
+          "-",
+        ));
     await checkOutputPath(output, "--output");
     const runs = await writeRunReport(positionals, output, {
       names: values.name,
@@ -216,13 +264,22 @@ export const compareCommand: Command = {
         ),
       );
     } else {
-      output = values.output ?? "kvbench-compare.html";
+      output = values.output ??
+        besideRuns(
+          await isDirectory(positionals[0]),
+          positionals,
+          "compare",
+          "-vs-",
+          names,
+        );
       await checkOutputPath(output, "--output");
       runs = await writeRunReport(positionals, output, {
         names,
         title: "kvbench comparison",
+        comparison: true,
       });
     }
+    for (const warning of comparisonWarnings(runs)) onWarning(warning);
     out(renderComparison(runs));
     if (output !== undefined) out(`[INFO] Report written to ${output}\n`);
     return 0;

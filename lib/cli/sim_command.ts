@@ -28,9 +28,10 @@ const USAGE =
   `usage: kvbench sim [--port 8000] [--host 127.0.0.1] [--model NAME] [options]
 
 A simulated OpenAI-compatible server (/v1/models, /v1/completions,
-/v1/chat/completions, /health, /metrics) whose prefix cache and timing model
-one engine with a GPU KV tier and an offload tier (vLLM + LMCache). Defaults
-are loosely one H100 serving Qwen3-30B-A3B. Runs until Ctrl+C / SIGTERM.
+/v1/chat/completions, /tokenize, /health, /metrics) whose prefix cache and
+timing model one engine with a GPU KV tier and an offload tier (vLLM +
+LMCache). Defaults are loosely one H100 serving Qwen3-30B-A3B. Runs until
+Ctrl+C / SIGTERM.
 
 server:
   --port N                port (default 8000; 0 picks a free one)

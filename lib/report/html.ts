@@ -36,6 +36,8 @@ export interface RenderReportOptions {
   title?: string;
   /** A line under the title, e.g. when and how the report was made. */
   subtitle?: string;
+  /** HTML sections placed under the runs' headlines (e.g. `kvbench compare`'s table); inserted as given. */
+  sections?: string[];
 }
 
 /** Colours of runs (compare) and of few groups. */
@@ -701,17 +703,22 @@ const CLIENT_JS = String.raw`(function () {
     }
     return "hsl(" + Math.round(f * 300) + ",75%,45%)";
   }
+  // Up to 24 categories past the palette: hues a golden angle apart, in
+  // three lightnesses, so neighbours differ (a rainbow ramp of 12+ does not).
+  function categorical(i) {
+    return "hsl(" + Math.round((i * 137.508) % 360) + "," + (i % 2 ? 62 : 78) + "%," + [42, 30, 55][i % 3] + "%)";
+  }
   function groupColors(groups) {
-    var n = groups.count, levels = n <= PALETTE.length && groups.ramp === "hue" ? n : Math.min(n, 24);
+    var n = groups.count, hue = groups.ramp === "hue", levels = hue && n <= 24 ? n : Math.min(n, 24);
     var colors = [];
     for (var i = 0; i < levels; i++) {
-      colors.push(n <= PALETTE.length && groups.ramp === "hue" ? PALETTE[i] : rampColor(groups.ramp, levels > 1 ? i / (levels - 1) : 0));
+      colors.push(hue && n <= PALETTE.length ? PALETTE[i] : hue && n <= 24 ? categorical(i) : rampColor(groups.ramp, levels > 1 ? i / (levels - 1) : 0));
     }
     return { levels: levels, colors: colors, of: function (g) { return levels === n ? g % levels : Math.min(levels - 1, Math.floor(g / n * levels)); } };
   }
   function groupLegend(el, groups, gc) {
     var html = "";
-    if (gc.levels === groups.count && groups.count <= PALETTE.length) {
+    if (gc.levels === groups.count && (groups.count <= PALETTE.length || groups.ramp === "hue")) {
       for (var i = 0; i < groups.count; i++) {
         html += '<span><span class="swatch" style="background:' + gc.colors[i] + '"></span>' + groups.label + " " + i + "</span>";
       }
@@ -822,6 +829,20 @@ const CLIENT_JS = String.raw`(function () {
       });
       if (spec.percentAxis) opts.scales.y = { auto: false, range: [0, 100] };
       else if (spec.zero) opts.scales.y = { range: function (u, lo, hi) { return [Math.min(0, lo), hi > 0 ? hi * 1.05 : 1]; } };
+    }
+    // A line plot's legend shows each series' last value until the cursor
+    // picks a point (a screenshot reads values, not "--").
+    if (spec.kind !== "scatter" && opts.legend.show) {
+      var atLast = function (u) {
+        if (u.cursor.idx != null) return;
+        var idxs = u.data.map(function (ys) {
+          for (var j = ys.length - 1; j >= 0; j--) if (ys[j] != null) return j;
+          return null;
+        });
+        if (idxs[0] != null) u.setLegend({ idxs: idxs });
+      };
+      opts.hooks.ready = [atLast];
+      opts.hooks.setCursor = [atLast];
     }
     var u = new uPlot(opts, table, target);
     made.push({ id: spec.id, u: u, target: target });
@@ -971,6 +992,7 @@ ${options.subtitle ? `<p>${esc(options.subtitle)}</p>` : ""}
 <div class="runs">
 ${runs.map((run, i) => headline(run, i, compare)).join("\n")}
 </div>
+${(options.sections ?? []).join("\n")}
 <section class="plots" id="plots">
 ${
     specs.length > 0

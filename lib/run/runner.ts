@@ -8,6 +8,11 @@
 import { MAX_TIMER_MS } from "../timer.ts";
 import { closedLoop, type LoadPolicy } from "./load.ts";
 import { type EndpointConfig, sendRequest } from "../openai/request.ts";
+import {
+  FailFast,
+  type FailFastOptions,
+  type FirstError,
+} from "./fail_fast.ts";
 import type {
   RequestRecord,
   RequestSpec,
@@ -62,6 +67,18 @@ export interface RunOptions {
    * only this part's sessions.
    */
   part?: RunPart;
+  /**
+   * Stop after a burst of permanent errors (HTTP 401, 403, 404, a model the
+   * server does not serve) or when nearly every request fails in the first
+   * seconds (see {@linkcode FailFast}); `false` runs on whatever fails.
+   * Default: on, with its default thresholds.
+   */
+  failFast?: FailFastOptions | false;
+  /**
+   * Where the one warning about the first failed request goes (default:
+   * `console.warn`); `false` for none (a caller that reports failures itself).
+   */
+  warn?: ((message: string) => void) | false;
 }
 
 /** One part of a workload split over several processes or hosts. */
@@ -94,7 +111,8 @@ export type StopReason =
   | "max_requests"
   | "max_sessions"
   | "exhausted"
-  | "error";
+  | "error"
+  | "fail_fast";
 
 /** Counters of a finished run. */
 export interface RunSummary {
@@ -115,6 +133,10 @@ export interface RunSummary {
   };
   /** Requests sent, and how they ended. */
   requests: { sent: number; ok: number; failed: number; aborted: number };
+  /** The first failure (aborted requests aside), when a request failed. */
+  firstError?: FirstError;
+  /** Why the run stopped early for its failures (stop reason `fail_fast`). */
+  failFast?: string;
 }
 
 /**
@@ -199,9 +221,12 @@ class RunState {
   #queue: ((() => void) | undefined)[] = [];
   #queueHead = 0;
   #endedAt = 0;
+  #failFast: FailFast;
+  #failFastReason?: string;
 
   constructor(options: RunOptions) {
     this.#options = options;
+    this.#failFast = new FailFast(options.failFast || {});
     this.startedAt = options.startedAt ?? performance.now();
     this.#admissionClosed = new Promise((
       resolve,
@@ -424,6 +449,7 @@ class RunState {
       if (record.ok) this.#requests.ok++;
       else if (record.error?.kind === "aborted") this.#requests.aborted++;
       else this.#requests.failed++;
+      this.#watchFailures(record);
       try {
         this.#options.onRecord?.(record);
       } catch (error) {
@@ -443,6 +469,27 @@ class RunState {
       now: () => performance.now() - runStartedAt,
       startedAt: sessionStartedAt,
     };
+  }
+
+  /** Warn once on the first failure; stop on a burst of them (fail fast). */
+  #watchFailures(record: RequestRecord): void {
+    const hadError = this.#failFast.firstError !== undefined;
+    const why = this.#failFast.observe(record);
+    const first = this.#failFast.firstError;
+    const warn = this.#options.warn ??
+      ((message: string) => console.warn(message));
+    if (!hadError && first !== undefined && warn !== false) {
+      warn(
+        `kvbench: a request failed (${first.message}); the run summary counts the failures`,
+      );
+    }
+    if (
+      why !== undefined && this.#options.failFast !== false &&
+      this.#failFastReason === undefined
+    ) {
+      this.#failFastReason = why;
+      this.stop("fail_fast");
+    }
   }
 
   async #acquire(): Promise<void> {
@@ -502,6 +549,12 @@ class RunState {
       stopReason: this.#stopReason ?? "exhausted",
       sessions: { ...this.#sessions },
       requests: { ...this.#requests },
+      ...(this.#failFast.firstError === undefined
+        ? {}
+        : { firstError: { ...this.#failFast.firstError } }),
+      ...(this.#failFastReason === undefined
+        ? {}
+        : { failFast: this.#failFastReason }),
     };
   }
 }

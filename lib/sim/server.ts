@@ -5,7 +5,7 @@
  *
  * Routes: `GET /v1/models`, `POST /v1/completions`,
  * `POST /v1/chat/completions` (streamed or not), `GET /health`,
- * `GET /metrics`. Each valid completion request gets its own generator,
+ * `GET /metrics`, `POST /tokenize`. Each valid completion request gets its own generator,
  * seeded from the server's seed in arrival order, that decides its faults,
  * its length and its words; so these are the same on every run with the same
  * seed and arrival order. Cache hits depend only on what the cache held at
@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { tokenizeResponse } from "./tokenize_route.ts";
 import { type Random, seededRandom } from "../rng.ts";
 import { resolveSimOptions, type SimOptions } from "./config.ts";
 import { Engine, type SeqHandle, type SeqSink } from "./engine.ts";
@@ -70,6 +71,7 @@ const ROUTES: Record<string, string> = {
   "/flush_cache": "POST",
   "/reset_prefix_cache": "POST",
   "/connector/metrics": "GET",
+  "/tokenize": "POST",
 };
 
 /**
@@ -242,6 +244,12 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
       case "/version":
         // As vLLM's /version, naming the simulator.
         return Response.json({ version: SIM_VERSION, engine: "kvbench-sim" });
+      case "/tokenize":
+        return tokenizeResponse(request, {
+          tokenizer,
+          model,
+          maxModelLen: engine.stats().gpuKvTokens,
+        });
       case "/v1/models":
         return Response.json({
           object: "list",

@@ -62,6 +62,7 @@ import {
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { preflight } from "../../lib/server/preflight.ts";
 import { compareCapacity } from "../../lib/server/capacity.ts";
+import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
 import {
@@ -1037,7 +1038,13 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
     );
     out(`\n${verdict.text}\n\n`);
     if (c.cache?.tracker) out(`${c.cache.tracker.line()}\n\n`);
-    if (ok === 0 && failed > 0) {
+    // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
+    const failure = describeFailure(result.summary);
+    if (result.summary.stopReason === "fail_fast" && failure !== undefined) {
+      err(`[ERROR] ${failure}\n`);
+      code = 1;
+    } else if (ok === 0 && failed > 0) {
+      if (failure !== undefined) err(`[ERROR] ${failure}\n`);
       err(
         `[ERROR] every request failed (${failed}): nothing was measured\n`,
       );

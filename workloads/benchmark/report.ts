@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { redactSecrets } from "../../lib/format/redact.ts";
 import type { LatencyDistributions } from "../../lib/metrics/distributions.ts";
 import type { RunSummary } from "../../lib/run/runner.ts";
@@ -136,6 +137,8 @@ export function benchmarkSummaryJson(
     workload: sizing,
     elapsed_s: final.elapsed,
     stop_reason: summary.stopReason,
+    // Why it stopped early and its first error (lib/run/fail_fast.ts).
+    failure: describeFailure(summary) ?? null,
     requests: {
       completed: g.requests,
       failed: g.failed,

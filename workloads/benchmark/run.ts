@@ -188,6 +188,7 @@ export async function runBenchmark(
         part,
         onSend,
         onRecord,
+        warn: false, // failures are warned about here
       });
     // Records from elsewhere end when their processes' runs ended, not when
     // they were all read here.

@@ -12,7 +12,9 @@ import {
   type RecordsFile,
 } from "../../lib/run/records_file.ts";
 import { createSynthesizer, type Synthesizer } from "../../lib/text/synth.ts";
-import { loadTokenizer } from "../../lib/text/tokenizer.ts";
+import type { Tokenizer } from "../../lib/text/tokenizer.ts";
+import { checkEndpoint } from "../../lib/openai/preflight_request.ts";
+import { resolveTokenizer } from "../../lib/openai/server_tokenizer.ts";
 import type { TrieResult } from "./metrics.ts";
 import {
   completeLogFields,
@@ -83,8 +85,9 @@ const SCHEMA: KvSchema = {
   },
   model: {
     type: "str",
-    required: true,
-    help: "model name sent to the endpoint",
+    optional: true,
+    help:
+      "model name sent to the endpoint (default: the first of GET /v1/models)",
   },
   concurrency: {
     type: "str",
@@ -102,7 +105,8 @@ const SCHEMA: KvSchema = {
   tokenizer_model: {
     type: "str",
     optional: true,
-    help: "tokenizer folder or Hugging Face id (default: model)",
+    help:
+      "tokenizer folder, tokenizer.json, Hugging Face id, server (its /tokenize) or bundled (Qwen3's); default: model, else server",
   },
   duration: {
     type: "float",
@@ -283,7 +287,7 @@ const SCHEMA: KvSchema = {
 const FAILURES_SHOWN = 20;
 
 const USAGE =
-  `usage: kvbench trie workload_path=… endpoint=… model=… (concurrency=N | arrival_rate=R) [key=value …]
+  `usage: kvbench trie workload_path=… endpoint=… [model=…] (concurrency=N | arrival_rate=R) [key=value …]
 
 Multi-turn agentic trace replay (successor of trie / tokenspeed-trie).
 Arguments are key=value (--key=value works too):
@@ -515,11 +519,13 @@ export const trieCommand: Command = {
       signal,
     });
     const rows = await loadTraceFile(path);
-    const tokenizerName = (v.tokenizer_model ?? v.model) as string;
-    const tokenizer = await loadTokenizer(tokenizerName, {
-      progress: true,
+    // The endpoint, key, model and tokenizer, checked before anything is
+    // sent (lib/openai/preflight_request.ts, lib/openai/server_tokenizer.ts).
+    const { tokenizer, tokenizerName } = await trieTokenizer(
+      v,
+      baseUrl,
       signal,
-    });
+    );
     // Every part draws its own text (the same seed would make the parts'
     // traces share prefixes one process never sends).
     const seed = (v.seed as number | null) ??
@@ -585,7 +591,10 @@ export const trieCommand: Command = {
         workersDied ||= ran.workersDied;
         const { completed_requests: ok, failed_requests: failed } = ran
           .summary as { completed_requests: number; failed_requests: number };
-        if (ok === 0 && failed > 0) {
+        if (ran.summary.stop_reason === "fail_fast") allFailed = true;
+        else if (ok === 0 && failed > 0) {
+          const failure = ran.summary.failure as string | null;
+          if (failure) err(logLine("error", failure) + "\n");
           err(
             logLine(
               "error",
@@ -620,6 +629,51 @@ export const trieCommand: Command = {
     }
   },
 };
+
+/**
+ * Check the endpoint, key and model (discovered without `model=`; the
+ * tokenizer first when the model is named, so a tokenizer error comes
+ * before a network one) and resolve the tokenizer; sets `v.model`.
+ */
+async function trieTokenizer(
+  v: KvValues,
+  baseUrl: string,
+  signal: AbortSignal,
+): Promise<{ tokenizer: Tokenizer; tokenizerName: string }> {
+  const apiKey = (v.api_key as string | null) ??
+    Deno.env.get("OPENAI_API_KEY");
+  const check = async () => {
+    const checked = await checkEndpoint(baseUrl, {
+      apiKey,
+      model: (v.model as string | null) ?? undefined,
+      signal,
+    });
+    if (checked.warning !== undefined && !v.worker) {
+      err(logLine("warning", checked.warning) + "\n");
+    }
+    if (checked.discovered && !v.worker) {
+      err(logLine("info", "found model", { model: checked.model }) + "\n");
+    }
+    v.model = checked.model;
+  };
+  const discover = v.model === null;
+  if (discover) await check();
+  const resolved = await resolveTokenizer(
+    (v.tokenizer_model as string | null) ?? undefined,
+    { baseUrl, model: v.model as string, apiKey, signal, progress: true },
+  );
+  if (resolved.fellBack !== undefined && !v.worker) {
+    err(
+      logLine(
+        "info",
+        "counting tokens with the server's /tokenize (set tokenizer_model= to choose)",
+        { tried: resolved.fellBack },
+      ) + "\n",
+    );
+  }
+  if (!discover) await check();
+  return { tokenizer: resolved.tokenizer, tokenizerName: resolved.source };
+}
 
 /** One load level of a trie run. */
 interface TrieLevel {
@@ -918,6 +972,18 @@ async function runTrieLevelIn(
     elapsedMs: result.wallTime * 1000,
   });
   out(renderDistributions(distributions, { transport: c.label }));
+  if (!v.stream) {
+    err(
+      logLine(
+        "warning",
+        "stream=False: TTFT, TTFAT and Decode TPS are not measured (set stream=True)",
+      ) + "\n",
+    );
+  }
+  // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
+  if (result.failure !== undefined && result.stopReason === "fail_fast") {
+    err(logLine("error", result.failure) + "\n");
+  }
   if (serverMetrics !== undefined) {
     await serverMetrics.scrape();
     out(serverMetrics.render());
@@ -933,6 +999,8 @@ async function runTrieLevelIn(
     ...trieSummaryJson(result, params, { numGpus }),
     transport: c.label,
     distributions,
+    stop_reason: result.stopReason ?? "exhausted",
+    failure: result.failure ?? null,
   };
   const text = JSON.stringify(json, null, 2) + "\n";
   if (c.dir !== undefined) {

@@ -583,6 +583,8 @@ export class TrieResult {
   wallTime = 0;
   /** Why the run stopped (set by `runTrie` at the end). */
   stopReason?: string;
+  /** Why it stopped early for failures and its first error (set by `runTrie`; `describeFailure`). */
+  failure?: string;
   /** Traces that succeeded. */
   completedTraces = 0;
   /** Traces that failed (an error, not a cancellation). */

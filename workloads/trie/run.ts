@@ -17,6 +17,7 @@ import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
 import type { Synthesizer } from "../../lib/text/synth.ts";
 import type { RequestRecord } from "../../lib/types.ts";
 import { TrieResult } from "./metrics.ts";
+import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { type TraceFailure, TrieAccounting } from "./accounting.ts";
 import { trieWorkload } from "./session.ts";
 import type { TraceRow } from "./trace_file.ts";
@@ -212,9 +213,11 @@ export async function runTrie(
         },
         onSend,
         onRecord,
+        warn: false, // failures are warned about by onFailure
       },
     );
   result.wallTime = summary.wallTimeMs / 1000;
   result.stopReason = summary.stopReason;
+  result.failure = describeFailure(summary);
   return result;
 }
