@@ -115,16 +115,9 @@ export {
   type EndpointCheck,
 } from "./lib/openai/preflight_request.ts";
 export {
-  type TokenizeOptions,
-  tokenizeRemote,
-  tokenizeUrl,
-} from "./lib/openai/tokenize.ts";
-export {
   type ResolvedTokenizer,
   resolveTokenizer,
   type ResolveTokenizerOptions,
-  serverTokenizer,
-  type ServerTokenizerOptions,
 } from "./lib/openai/server_tokenizer.ts";
 export {
   type EndpointConfig,
@@ -144,10 +137,8 @@ export {
 } from "./lib/run/runner.ts";
 export {
   describeFailure,
-  FailFast,
   type FailFastOptions,
   type FirstError,
-  isPermanentFailure,
 } from "./lib/run/fail_fast.ts";
 export {
   type ArrivalProcess,

@@ -141,10 +141,10 @@ Deno.test("every subpath of deno.json's exports, through an import map; a script
     const cmp = await runCli(["compare", `${dir}/a`, `${dir}/b`, "--no-html"]);
     assert.equal(cmp.code, 0, cmp.stderr);
     const table = parseTables(cmp.stdout)[0];
-    assert.deepEqual(table.header.slice(1), ["a", "b"]);
+    assert.deepEqual(table.header.slice(1), ["a", "b", "b / a"]);
     const row = (label: string): string[] =>
       table.rows.find((r) => r[0] === label)!.slice(1);
-    assert.deepEqual(row("requests completed"), ["6", "6"]);
+    assert.deepEqual(row("requests completed"), ["6", "6", "1.00×"]);
     // "a": the simulator serves 5 of its 6 prompts from cache, "b" none.
     const [hitA, hitB] = row("cache hit rate").map(parseFloat);
     assert.ok(hitA > 50 && hitB < 10, `${hitA}% vs ${hitB}%`);
