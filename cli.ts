@@ -22,8 +22,7 @@ import {
   ReportedError,
   UsageError,
 } from "./lib/cli/common.ts";
-import { benchmarkCommand } from "./workloads/benchmark/command.ts";
-import { trieCommand } from "./workloads/trie/command.ts";
+import { WORKLOADS } from "./workloads/mod.ts";
 import { simCommand } from "./lib/cli/sim_command.ts";
 import { mergeCommand } from "./lib/cli/merge_command.ts";
 import { k8sCommand } from "./lib/cli/k8s_command.ts";
@@ -31,8 +30,7 @@ import { compareCommand, reportCommand } from "./lib/cli/report_command.ts";
 import { VERSION } from "./lib/cli/version.ts";
 
 const COMMANDS: readonly Command[] = [
-  benchmarkCommand,
-  trieCommand,
+  ...WORKLOADS,
   simCommand,
   reportCommand,
   compareCommand,
@@ -98,7 +96,9 @@ export async function main(args: string[]): Promise<number> {
     : ["SIGINT", "SIGTERM"];
   for (const s of listening) Deno.addSignalListener(s, onSignal);
   try {
-    return await command.run(rest, controller.signal);
+    return await command.run(rest, controller.signal, {
+      workloads: WORKLOADS,
+    });
   } catch (error) {
     if (error instanceof UsageError) {
       // As argparse does: the synopsis (its first paragraph), then the error.

@@ -11,6 +11,7 @@ import { MAX_TIMER_MS } from "../timer.ts";
 import { fetchTransport } from "../transport/fetch.ts";
 import { http1Transport, usesProxy } from "../transport/http1.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { CommandContext } from "./workload.ts";
 
 /** A bad command line: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -45,8 +46,13 @@ export interface Command {
   /**
    * Run with the arguments after the subcommand name. `signal` aborts on
    * SIGINT/SIGTERM; the command then finishes its report and resolves.
+   * `context` lists every workload (for the commands that serve them all).
    */
-  run(args: string[], signal: AbortSignal): Promise<number>;
+  run(
+    args: string[],
+    signal: AbortSignal,
+    context: CommandContext,
+  ): Promise<number>;
 }
 
 const encoder = new TextEncoder();

@@ -27,7 +27,6 @@ import {
   type ApiName,
   checkOutputPath,
   chooseTransport,
-  type Command,
   err,
   LiveLine,
   numberFlag,
@@ -83,6 +82,8 @@ import {
   WorkerPool,
 } from "../../lib/cli/scale.ts";
 import { partConcurrency } from "../../lib/run/part.ts";
+import type { WorkloadCommand } from "../../lib/cli/workload.ts";
+import { mergeBenchmarkFigures } from "./merge.ts";
 
 const USAGE =
   `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
@@ -570,10 +571,14 @@ function renderSweep(rows: LevelRow[]): string {
 }
 
 /** `kvbench benchmark`. */
-export const benchmarkCommand: Command = {
+export const benchmarkCommand: WorkloadCommand = {
   name: "benchmark",
   summary:
     "KV-offload stress: long contexts in tile order (successor of tmesh-cli benchmark)",
+  syntax: "flags",
+  sameSeed: true,
+  checkArgs: checkBenchmarkArgs,
+  mergeFigures: mergeBenchmarkFigures,
   async run(args: string[], signal: AbortSignal): Promise<number> {
     const opts = parse(args);
     if (opts === undefined) {

@@ -38,7 +38,6 @@ import {
 import {
   checkOutputPath,
   chooseTransport,
-  type Command,
   err,
   isHeaderName,
   MAX_WAIT_S,
@@ -69,6 +68,8 @@ import {
 } from "../../lib/cli/run_dir.ts";
 import { writeReport } from "../../lib/cli/report_command.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
+import type { WorkloadCommand } from "../../lib/cli/workload.ts";
+import { mergeTrieFigures } from "./merge.ts";
 
 const SCHEMA: KvSchema = {
   workload_path: {
@@ -495,10 +496,14 @@ function progressDisplay(
 }
 
 /** `kvbench trie`. */
-export const trieCommand: Command = {
+export const trieCommand: WorkloadCommand = {
   name: "trie",
   summary:
     "multi-turn agentic trace replay (successor of trie / tokenspeed-trie)",
+  syntax: "keys",
+  sameSeed: false,
+  checkArgs: checkTrieArgs,
+  mergeFigures: mergeTrieFigures,
   async run(args: string[], signal: AbortSignal): Promise<number> {
     const parsed = parse(args);
     if (parsed === undefined) {
