@@ -63,11 +63,14 @@ function topHelp(): string {
  * import assert from "node:assert/strict";
  *
  * assert.equal(await main(["--help"]), 0); // prints the list of commands
+ * assert.equal(await main(["help", "sim"]), 0); // prints sim's options
  * assert.equal(await main(["no-such-command"]), 2); // a usage error
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  const [name, ...rest] = args;
+  const [name, ...rest] = args[0] === "help" && args.length > 1
+    ? [args[1], "--help"] // `kvbench help benchmark`: the command's help
+    : args;
   if (
     name === undefined || name === "-h" || name === "--help" || name === "help"
   ) {

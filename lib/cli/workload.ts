@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Command } from "./common.ts";
+import { type Command, out } from "./common.ts";
 import type { Slos } from "../metrics/distributions.ts";
 import type { RunSummary } from "../run/runner.ts";
 import type { PromptSplit } from "../server/attribution.ts";
@@ -82,4 +82,84 @@ export function findWorkload(
   name: string | undefined,
 ): WorkloadCommand | undefined {
   return workloads.find((w) => w.name === name);
+}
+
+/**
+ * What a workload describes of its command; {@linkcode defineWorkload}
+ * makes the command.
+ */
+export interface WorkloadDescription<O> {
+  /** Name on the command line. */
+  name: string;
+  /** One line for the top-level help. */
+  summary: string;
+  /** The option syntax: `--flag value` (flags) or `key=value` (keys). */
+  syntax: "flags" | "keys";
+  /** Whether the parts of one run must share one seed (warned by merge). */
+  sameSeed: boolean;
+  /** The help text. */
+  usage: string;
+  /** The parsed options, or undefined for `--help`; refusals throw. */
+  parse(args: string[]): O | undefined;
+  /** Refusals of parsed options beyond the parser's (usage errors). */
+  check?(opts: O): void;
+  /** Print the figures of a merged run and resolve to its summary. */
+  mergeFigures(run: MergedRun): Promise<Record<string, unknown>>;
+  /** Run with the parsed options. */
+  run(
+    opts: O,
+    c: { args: string[]; signal: AbortSignal },
+  ): Promise<number>;
+}
+
+/**
+ * The command of a workload: `--help` prints its usage, `checkArgs` parses
+ * and checks without running, `run` parses, checks and runs.
+ *
+ * @example Usage
+ * ```ts
+ * import { defineWorkload } from "./workload.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const echo = defineWorkload<{ n: number }>({
+ *   name: "echo",
+ *   summary: "says a number",
+ *   syntax: "keys",
+ *   sameSeed: false,
+ *   usage: "usage: kvbench echo n=N\n",
+ *   parse: (args) => args.includes("--help") ? undefined : { n: args.length },
+ *   check: (opts) => {
+ *     if (opts.n === 0) throw new TypeError("give n");
+ *   },
+ *   mergeFigures: () => Promise.resolve({}),
+ *   run: (opts) => Promise.resolve(opts.n),
+ * });
+ * assert.equal(await echo.run(["a", "b"], new AbortController().signal, { workloads: [] }), 2);
+ * assert.throws(() => echo.checkArgs([]), /give n/);
+ * ```
+ */
+export function defineWorkload<O>(
+  description: WorkloadDescription<O>,
+): WorkloadCommand {
+  const d = description;
+  return {
+    name: d.name,
+    summary: d.summary,
+    syntax: d.syntax,
+    sameSeed: d.sameSeed,
+    mergeFigures: d.mergeFigures,
+    checkArgs(args: string[]): void {
+      const opts = d.parse(args);
+      if (opts !== undefined) d.check?.(opts);
+    },
+    async run(args: string[], signal: AbortSignal): Promise<number> {
+      const opts = d.parse(args);
+      if (opts === undefined) {
+        out(d.usage);
+        return 0;
+      }
+      d.check?.(opts);
+      return await d.run(opts, { args, signal });
+    },
+  };
 }
