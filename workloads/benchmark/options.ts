@@ -6,18 +6,11 @@
  */
 import {
   type ApiName,
-  parseApi,
   parseHeaders,
-  parseJsonObject,
-  parseTransport,
   type TransportName,
   UsageError,
 } from "../../lib/cli/common.ts";
-import {
-  parsePercentiles,
-  parseSlos,
-  type Slos,
-} from "../../lib/metrics/distributions.ts";
+import type { Slos } from "../../lib/metrics/distributions.ts";
 import {
   flagsHelp,
   NON_NEGATIVE_INT,
@@ -28,6 +21,7 @@ import {
 } from "../../lib/cli/options.ts";
 import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
+import { shapingOf } from "../../lib/cli/shaping.ts";
 import type { Scale } from "../../lib/cli/pipeline.ts";
 import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 
@@ -287,16 +281,8 @@ export function parse(args: string[]): Options | undefined {
       ...(values as unknown as Options),
       ...scaleOf(v),
       apiKey: v.apiKey ?? Deno.env.get("OPENAI_API_KEY"),
-      api: parseApi(v.api),
-      transport: parseTransport(v.transport),
-      extraBody: v.extraBody === undefined
-        ? undefined
-        : parseJsonObject(v.extraBody, "--extra-body"),
+      ...shapingOf(v, "--extra-body"),
       headers: v.headers === undefined ? undefined : parseHeaders(v.headers),
-      percentiles: v.percentiles === undefined
-        ? undefined
-        : parsePercentiles(v.percentiles),
-      slos: v.goodput === undefined ? undefined : parseSlos(v.goodput),
       burstiness: v.burstiness ?? 1,
       metricsUrls: (v.metricsUrls as string[] | undefined)?.flatMap((u) =>
         u.split(",").map((p) => p.trim())

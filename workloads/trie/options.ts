@@ -8,15 +8,9 @@ import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 import { trieLoad } from "./run.ts";
 import {
   isHeaderName,
-  parseApi,
   parseJsonObject,
-  parseTransport,
   UsageError,
 } from "../../lib/cli/common.ts";
-import {
-  parsePercentiles,
-  parseSlos,
-} from "../../lib/metrics/distributions.ts";
 import {
   kvHelp,
   type KvSchema,
@@ -31,6 +25,10 @@ import {
 } from "../../lib/cli/options.ts";
 import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
+import {
+  type Shaping as SharedShaping,
+  shapingOf,
+} from "../../lib/cli/shaping.ts";
 import type { Scale } from "../../lib/cli/pipeline.ts";
 
 /** One load level of a trie run. */
@@ -270,10 +268,6 @@ export function parse(args: string[]) {
     if (v.worker && (scale.part === undefined || v.output_dir === null)) {
       throw new TypeError("worker=True is set by workers=N");
     }
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
-  try {
     checkKeys(v, TRIE_OPTIONS);
   } catch (error) {
     throw new UsageError((error as Error).message, USAGE);
@@ -285,20 +279,20 @@ export function parse(args: string[]) {
     );
   }
   let baseUrl: string;
-  let shaping;
+  let shaping: Shaping;
   try {
     baseUrl = normalizeEndpoint(v.endpoint as string);
     shaping = {
-      api: parseApi(v.api as string),
-      transport: parseTransport(v.transport as string),
-      extraBody: v.extra_body === null
-        ? undefined
-        : parseJsonObject(v.extra_body as string, "extra_body"),
+      ...shapingOf({
+        api: v.api as string,
+        transport: v.transport as string,
+        extraBody: v.extra_body as string | null,
+        percentiles: v.percentiles as string,
+        goodput: v.goodput as string | null,
+      }, "extra_body"),
       headers: v.headers === null
         ? undefined
         : stringValues(parseJsonObject(v.headers as string, "headers")),
-      percentiles: parsePercentiles(v.percentiles as string),
-      slos: v.goodput === null ? undefined : parseSlos(v.goodput as string),
     };
   } catch (error) {
     throw new UsageError((error as Error).message, USAGE);
@@ -307,7 +301,7 @@ export function parse(args: string[]) {
 }
 
 /** The request shaping and reporting options of a parsed command line. */
-export type Shaping = TrieOptions["shaping"];
+export type Shaping = SharedShaping & { headers?: Record<string, string> };
 
 /** The parsed command line of `kvbench trie`. */
 export type TrieOptions = NonNullable<ReturnType<typeof parse>>;
