@@ -147,7 +147,10 @@ export function flagsHelp(schema: OptionSchema): string {
       continue;
     }
     const unit = UNIT_HELP[spec.type]?.slice(0, -1) ?? "";
-    const dflt = spec.default === undefined ? "" : `default ${spec.default}`;
+    // A help that speaks of its default already says it.
+    const dflt = spec.default === undefined || /default/.test(spec.help)
+      ? ""
+      : `default ${spec.default}`;
     const tail = unit && dflt
       ? `${unit}; ${dflt})`
       : unit
