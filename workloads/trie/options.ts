@@ -127,7 +127,10 @@ export const TRIE_OPTIONS: OptionSchema = {
     ...S.output,
     help: "write a JSON summary (both tables and the parameters) here",
   },
-  records: S.records,
+  records: {
+    ...S.records,
+    help: "append every finished request to this JSONL file",
+  },
   api: {
     ...S.api,
     help:
