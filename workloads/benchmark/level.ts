@@ -188,7 +188,7 @@ export async function runBenchmarkLevel(
       seed: run.seed,
       ignoreEos: opts.ignoreEos,
       api: opts.api,
-      load: levelLoad(opts, level, run.seed),
+      load: levelLoad(level, { burstiness: opts.burstiness, seed: run.seed }),
       part: opts.part,
       source: io.source,
       maxRequests: opts.numPrompts,
@@ -354,17 +354,29 @@ export function endpointConfig(
   };
 }
 
-/** The load of a level: a closed loop, or arrivals at its rate. */
+/**
+ * The load of a level: a closed loop (undefined), or arrivals at its rate
+ * (Poisson, or gamma of shape `burstiness`).
+ *
+ * @example Usage
+ * ```ts
+ * import { levelLoad } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(levelLoad({ label: "", maxInFlight: 4 }, { burstiness: 1, seed: 1 }), undefined);
+ * assert.notEqual(levelLoad({ label: "", maxInFlight: 4, requestRate: 2 }, { burstiness: 1, seed: 1 }), undefined);
+ * ```
+ */
 export function levelLoad(
-  opts: Options,
   level: Level,
-  seed: number,
+  options: { burstiness: number; seed: number },
 ): LoadPolicy | undefined {
   if (level.requestRate === undefined) return undefined;
+  const { burstiness, seed } = options;
   return openLoop(
-    opts.burstiness === 1
+    burstiness === 1
       ? poisson(level.requestRate, { seed })
-      : gamma(level.requestRate, opts.burstiness, { seed }),
+      : gamma(level.requestRate, burstiness, { seed }),
   );
 }
 

@@ -191,11 +191,11 @@ export async function runTrieLevel(
     synthesis: run.synthesizer.method,
   };
   await io.writeRunInfo({ command: "trie", argv: run.argv, params });
-  const progress = progressDisplay(
+  const progress = progressDisplay({
     durationS,
-    v.duration_update_interval as number | null,
-    io.startedAt,
-  );
+    intervalS: v.duration_update_interval as number | null,
+    startedAt: io.startedAt,
+  });
   let result: TrieResult;
   try {
     result = await runTrie(run.rows, {
