@@ -9,8 +9,7 @@ import { parseArgs } from "node:util";
 import { Scalar, stringify } from "npm:yaml@2.9.1";
 import { type Command, err, numberFlag, out, UsageError } from "./common.ts";
 import { VERSION } from "./version.ts";
-import { checkBenchmarkArgs } from "../../workloads/benchmark/command.ts";
-import { checkTrieArgs } from "../../workloads/trie/command.ts";
+import { type CommandContext, findWorkload } from "./workload.ts";
 import { INPUTS_MOUNT, mountInputs } from "./k8s_inputs.ts";
 
 const USAGE = `usage: kvbench k8s [options] -- benchmark|trie ARGUMENTS...
@@ -481,7 +480,11 @@ function parseNodeSelector(pairs: string[]): Record<string, string> {
  * Refuse what every pod would refuse: shard 0's arguments (from `offset` in
  * the container's args), parsed as the pod parses them.
  */
-function checkPods(job: Record<string, unknown>, offset: number): void {
+function checkPods(
+  job: Record<string, unknown>,
+  offset: number,
+  context: CommandContext,
+): void {
   const pod = (job.spec as {
     template: { spec: { containers: { args: string[] }[] } };
   }).template.spec.containers[0].args;
@@ -489,7 +492,7 @@ function checkPods(job: Record<string, unknown>, offset: number): void {
     a.replace("$(JOB_COMPLETION_INDEX)", "0")
   );
   try {
-    (sub === "trie" ? checkTrieArgs : checkBenchmarkArgs)(podArgs);
+    findWorkload(context.workloads, sub)!.checkArgs(podArgs);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     throw new UsageError(
@@ -523,7 +526,11 @@ function lostOutputs(run: string[]): string[] {
 export const k8sCommand: Command = {
   name: "k8s",
   summary: "print a Kubernetes Indexed Job running shards of one run",
-  async run(args: string[]): Promise<number> {
+  async run(
+    args: string[],
+    _signal: AbortSignal,
+    context: CommandContext,
+  ): Promise<number> {
     const dash = args.indexOf("--");
     const own = dash < 0 ? args : args.slice(0, dash);
     const run = dash < 0 ? [] : args.slice(dash + 1);
@@ -532,7 +539,7 @@ export const k8sCommand: Command = {
       out(USAGE);
       return 0;
     }
-    if (run[0] !== "benchmark" && run[0] !== "trie") {
+    if (findWorkload(context.workloads, run[0]) === undefined) {
       throw new UsageError(
         "after --, give the run: benchmark ARGUMENTS or trie ARGUMENTS",
         USAGE,
@@ -625,7 +632,11 @@ export const k8sCommand: Command = {
         ? undefined
         : { configMap: `${name}-inputs`, items: inputs.items },
     });
-    checkPods(job, startIn === undefined ? command.length - 1 : command.length);
+    checkPods(
+      job,
+      startIn === undefined ? command.length - 1 : command.length,
+      context,
+    );
     if (deadline === undefined) {
       err(
         "[WARN] the run has no duration: the Job gets no activeDeadlineSeconds and the printed wait allows 24h\n",

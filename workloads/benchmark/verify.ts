@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { UsageError } from "../../lib/cli/common.ts";
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { detectServer } from "../../lib/server/detect.ts";
 import {
@@ -32,28 +31,6 @@ import {
 } from "./controls.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 
-/** The options' help, for the command's usage text. */
-export const CACHE_USAGE = `
-cache controls and checks:
-  --verify N              after the run, check N reused contexts (the least recently
-                          used) against cold compute: a greedy request served from the
-                          cache, a cold reference and a cold-vs-cold control, compared
-                          token by token; exit 1 on a divergence beyond the control;
-                          the pairs go to verify.jsonl in the run directory
-  --cold-method M         how cold references are made: salt (cache_salt, vLLM), flush
-                          (POST /flush_cache on SGLang, /reset_prefix_cache on vLLM with
-                          VLLM_SERVER_DEV_MODE=1) or nocache (cache_prompt: false,
-                          llama.cpp) (default: from the detected engine)
-  --reset-cache           drop the server's prefix cache before the run and between
-                          sweep levels (SGLang /flush_cache, vLLM /reset_prefix_cache)
-  --cache-salt MODE       run: one cache_salt for the whole run, so a rerun starts cold;
-                          session: one per context; none (default): no salt. Sent to
-                          vLLM-family servers (not to SGLang or llama.cpp)
-  --controls F            make a fraction F (0-1) of the requests cold controls (a
-                          cache_salt of their own), interleaved with the rest, and
-                          compare warm and cold TTFT at the same load
-`;
-
 /** The parsed options. */
 export interface CacheOptions {
   /** `--verify N`: contexts to check (0: no check). */
@@ -68,90 +45,55 @@ export interface CacheOptions {
   controls: number;
 }
 
-const VALUE_FLAGS = ["--verify", "--cold-method", "--cache-salt", "--controls"];
-
 /**
- * Take the cache options out of `args` (`--flag value` or `--flag=value`);
- * the rest goes to the command's own parser. Throws a {@linkcode UsageError}
- * on a bad value.
+ * The cache options of a parsed command line, checked: `--cold-method`
+ * and `--cache-salt` take one of their words, `--cold-method` needs
+ * `--verify`. Throws a {@linkcode TypeError} with a one-line message.
  *
  * @example Usage
  * ```ts
- * import { takeCacheFlags } from "./verify.ts";
+ * import { cacheOptionsOf } from "./verify.ts";
  * import assert from "node:assert/strict";
  *
- * const { rest, options } = takeCacheFlags(["--endpoint", "h", "--verify", "4", "--cache-salt=run", "--reset-cache"], "usage");
- * assert.deepEqual(rest, ["--endpoint", "h"]);
- * assert.deepEqual(options, { verify: 4, resetCache: true, cacheSalt: "run", controls: 0 });
- * assert.throws(() => takeCacheFlags(["--controls", "2"], "usage"), /--controls/);
+ * assert.deepEqual(
+ *   cacheOptionsOf({ verify: 4, resetCache: true, cacheSalt: "run" }),
+ *   { verify: 4, resetCache: true, cacheSalt: "run", controls: 0 },
+ * );
+ * assert.throws(() => cacheOptionsOf({ cacheSalt: "all" }), /--cache-salt all/);
+ * assert.throws(() => cacheOptionsOf({ coldMethod: "salt" }), /needs --verify/);
  * ```
  */
-export function takeCacheFlags(
-  args: readonly string[],
-  usage: string,
-): { rest: string[]; options: CacheOptions } {
-  const rest: string[] = [];
-  const values = new Map<string, string>();
-  let reset = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--") {
-      rest.push(...args.slice(i));
-      break;
-    }
-    const name = a.replace(/=.*/, "");
-    if (name === "--reset-cache" && !a.includes("=")) reset = true;
-    else if (VALUE_FLAGS.includes(name)) {
-      const value = a.includes("=") ? a.slice(name.length + 1) : args[++i];
-      if (value === undefined) {
-        throw new UsageError(`${name} needs a value`, usage);
-      }
-      values.set(name, value);
-    } else rest.push(a);
-  }
-  const bad = (flag: string, expected: string): never => {
-    throw new UsageError(
-      `${flag} ${values.get(flag)}: expected ${expected}`,
-      usage,
-    );
-  };
+export function cacheOptionsOf(values: {
+  verify?: number;
+  coldMethod?: string;
+  resetCache?: boolean;
+  cacheSalt?: string;
+  controls?: number;
+}): CacheOptions {
   const options: CacheOptions = {
-    verify: 0,
-    resetCache: reset,
+    verify: values.verify ?? 0,
+    resetCache: values.resetCache ?? false,
     cacheSalt: "none",
-    controls: 0,
+    controls: values.controls ?? 0,
   };
-  if (values.has("--verify")) {
-    options.verify = Number(values.get("--verify"));
-    if (!Number.isInteger(options.verify) || options.verify < 1) {
-      bad("--verify", "an integer >= 1");
-    }
-  }
-  const method = values.get("--cold-method");
+  const method = values.coldMethod;
   if (method !== undefined) {
     if (!COLD_METHODS.includes(method as ColdMethod)) {
-      bad("--cold-method", "salt, flush or nocache");
+      throw new TypeError(
+        `--cold-method ${method}: expected salt, flush or nocache`,
+      );
     }
     if (options.verify === 0) {
-      throw new UsageError("--cold-method needs --verify N", usage);
+      throw new TypeError("--cold-method needs --verify N");
     }
     options.coldMethod = method as ColdMethod;
   }
-  const salt = values.get("--cache-salt");
-  if (salt !== undefined) {
-    if (!["run", "session", "none"].includes(salt)) {
-      bad("--cache-salt", "run, session or none");
-    }
-    options.cacheSalt = salt as CacheSaltMode;
+  const salt = values.cacheSalt ?? "none";
+  if (!["run", "session", "none"].includes(salt)) {
+    throw new TypeError(`--cache-salt ${salt}: expected run, session or none`);
   }
-  if (values.has("--controls")) {
-    const raw = values.get("--controls")!.trim();
-    options.controls = raw === "" ? NaN : Number(raw);
-    if (!(options.controls > 0 && options.controls < 1)) {
-      bad("--controls", "a fraction between 0 and 1");
-    }
-  }
-  return { rest, options };
+  options.cacheSalt = salt as CacheSaltMode;
+  return options;
 }
 
 /** Engines that take `cache_salt` in the body (vLLM and its family, the simulator). */
