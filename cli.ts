@@ -22,9 +22,8 @@ import {
   ReportedError,
   UsageError,
 } from "./lib/cli/common.ts";
-import { WORKLOADS } from "./workloads/mod.ts";
+import { sizeCommand, WORKLOADS } from "./workloads/mod.ts";
 import { simCommand } from "./lib/cli/sim_command.ts";
-import { sizeCommand } from "./lib/cli/size_command.ts";
 import { mergeCommand } from "./lib/cli/merge_command.ts";
 import { k8sCommand } from "./lib/cli/k8s_command.ts";
 import { compareCommand, reportCommand } from "./lib/cli/report_command.ts";

@@ -135,11 +135,7 @@ export {
   type StopOptions,
   type StopReason,
 } from "./lib/run/runner.ts";
-export {
-  describeFailure,
-  type FailFastOptions,
-  type FirstError,
-} from "./lib/run/fail_fast.ts";
+export type { FailFastOptions, FirstError } from "./lib/run/fail_fast.ts";
 export {
   type ArrivalProcess,
   closedLoop,

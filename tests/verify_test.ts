@@ -390,10 +390,13 @@ Deno.test("benchmark --reset-cache on a server without the route: one line, exit
     ok(!server.received.some((r) => r.path === "/v1/completions"));
     for (
       const [flags, message] of [
-        [["--verify", "0"], "--verify 0: expected an integer >= 1"],
+        [
+          ["--verify", "0"],
+          '--verify: invalid value "0" (expected an integer > 0)',
+        ],
         [
           ["--controls", "1"],
-          "--controls 1: expected a fraction between 0 and 1",
+          '--controls: invalid value "1" (expected a fraction between 0 and 1)',
         ],
         [
           ["--cache-salt", "all"],

@@ -18,6 +18,9 @@ import type { WorkloadCommand } from "../lib/cli/workload.ts";
 import { benchmarkCommand } from "./benchmark/command.ts";
 import { trieCommand } from "./trie/command.ts";
 
+/** `kvbench size`: a model's KV bytes per token and the benchmark it sizes. */
+export { sizeCommand } from "./benchmark/size_command.ts";
+
 /** Every workload command. */
 export const WORKLOADS: readonly WorkloadCommand[] = [
   benchmarkCommand,

@@ -301,7 +301,11 @@ function flagValue(
   const invalid = (): never => refuse(`${flag}: invalid value "${value}"`);
   const checked = (n: number | undefined): number => {
     if (n === undefined || !Number.isFinite(n)) return invalid();
-    if (spec.check !== undefined && !spec.check.test(n)) return invalid();
+    if (spec.check !== undefined && !spec.check.test(n)) {
+      return refuse(
+        `${flag}: invalid value "${value}" (expected ${spec.check.says})`,
+      );
+    }
     return n;
   };
   const number = (text: string): number | undefined =>

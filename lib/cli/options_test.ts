@@ -99,7 +99,7 @@ Deno.test("parseFlagOptions: refusals in one line, with a suggestion", () => {
   );
   refused(
     ["--endpoint", "h", "--concurrency", "2,0"],
-    '--concurrency: invalid value "2,0"',
+    '--concurrency: invalid value "2,0" (expected an integer > 0)',
   );
   refused(
     ["--endpoint", "h", "--max-inflight", "2", "--concurrency", "3"],

@@ -12,31 +12,34 @@ import {
   out,
   parseFlagsAndPaths,
   UsageError,
-} from "./common.ts";
-import { renderTable } from "../format/table.ts";
+} from "../../lib/cli/common.ts";
+import { renderTable } from "../../lib/format/table.ts";
 import {
   gpuBytesPerRequest,
   KV_CACHE_DTYPES,
   type KvSizing,
   sizeKv,
-} from "../models/kv_size.ts";
-import { bytesPerToken, offloadSizeGib } from "../models/model_config.ts";
+} from "../../lib/models/kv_size.ts";
+import {
+  bytesPerToken,
+  offloadSizeGib,
+} from "../../lib/models/model_config.ts";
 import {
   type ModelSource,
   resolveModelLayout,
-} from "../models/model_source.ts";
-import { layoutFromGguf } from "../models/gguf_layout.ts";
+} from "../../lib/models/model_source.ts";
+import { layoutFromGguf } from "../../lib/models/gguf_layout.ts";
 import {
   compareCapacity,
   probeServerCapacity,
   type ServerCapacity,
-} from "../server/capacity.ts";
+} from "../../lib/server/capacity.ts";
 import {
   type BenchmarkSizing,
   renderBenchmarkSpec,
   sizeBenchmark,
   sizeBenchmarkFromLayout,
-} from "../../workloads/benchmark/sizing.ts";
+} from "./sizing.ts";
 
 const USAGE =
   `usage: kvbench size MODEL|PATH [--tp N] [--kv-cache-dtype D] [--offload-size GB] [--input-length N] [--json]
