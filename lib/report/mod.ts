@@ -75,6 +75,7 @@ export {
 // Types the API above names, defined by the library's core and the server's view.
 export type { RecordsFileContents, RunEnd } from "../run/records_file.ts";
 export type { RunSummary, StopReason } from "../run/runner.ts";
+export type { FirstError } from "../run/fail_fast.ts";
 export type { RequestErrorKind, RequestRecord } from "../types.ts";
 export type { PromptSplit } from "../server/attribution.ts";
 export type { CacheGauges, TierCounters } from "../server/engines.ts";

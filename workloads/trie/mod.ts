@@ -102,6 +102,7 @@ export type {
   RunSummary,
   StopReason,
 } from "../../lib/run/runner.ts";
+export type { FirstError } from "../../lib/run/fail_fast.ts";
 export {
   type Distribution,
   type DistributionSummary,
