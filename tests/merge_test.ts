@@ -139,7 +139,7 @@ Deno.test("merge: records moved onto the first shard's clock by origins and offs
   const summary = JSON.parse(
     await Deno.readTextFile(`${root}/out/summary.json`),
   );
-  assert.equal(summary.distributions.outputTokensPerS, 32);
+  assert.equal(summary.distributions.output_tokens_per_s, 32);
 });
 
 Deno.test("merge: says when the clocks are known less precisely than asked, or the shards did not start together", async () => {

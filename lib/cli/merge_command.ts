@@ -22,6 +22,7 @@ import {
 import type { RunSummary, StopReason } from "../run/runner.ts";
 import { promptSplit, renderAttribution } from "../server/attribution.ts";
 import type { RequestRecord } from "../types.ts";
+import { distributionsJson } from "../metrics/summary_json.ts";
 import type { EngineName } from "../server/engines.ts";
 import { BenchmarkMetrics } from "../../workloads/benchmark/metrics.ts";
 import {
@@ -559,6 +560,6 @@ async function trieFigures(
   out(renderDistributions(distributions, {}));
   return {
     ...trieSummaryJson(result, params, { numGpus }),
-    distributions,
+    distributions: distributionsJson(distributions),
   };
 }

@@ -4,13 +4,18 @@
  *
  * Every per-request value is read from {@linkcode requestFigures}; tmesh's
  * formulas over them: TTFT, ITL = TPOT (decode time / (output tokens − 1)),
- * prefill throughput = prompt tokens / TTFT, decode throughput = output
- * tokens / decode time. A value whose figure is undefined is left out of its
- * mean (a request without usage has no prefill throughput).
+ * prefill throughput = prompt tokens / TTFT, decode throughput = the
+ * documented decode rate, (output tokens − 1) / decode time, of the requests
+ * whose decode window was measurable (tmesh-cli divides characters by time;
+ * kvbench counts tokens, and leaves out the first token, which TTFT already
+ * timed). A value whose figure is undefined is left out of its mean (a
+ * request without usage has no prefill throughput; a one-token response or a
+ * burst has no decode rate, and a burst is counted in `decodeUnmeasured`).
  *
  * @module
  */
 import { requestFigures } from "../../lib/metrics/figures.ts";
+import { MeasuredClock } from "../../lib/metrics/measured_clock.ts";
 import type { RequestErrorKind, RequestRecord } from "../../lib/types.ts";
 
 /** Sums behind one window (the whole run, or one interval). */
@@ -35,6 +40,8 @@ export interface BenchmarkWindow {
   decodeSum: number;
   /** Count of decode samples. */
   decodeN: number;
+  /** Requests whose decode window could not be measured (a burst). */
+  decodeUnmeasured: number;
   /** Sum of `usage.prompt_tokens` over requests that reported `cached_tokens`. */
   cachePromptTokens: number;
   /** Sum of `cached_tokens`. */
@@ -53,6 +60,7 @@ function emptyWindow(): BenchmarkWindow {
     prefillN: 0,
     decodeSum: 0,
     decodeN: 0,
+    decodeUnmeasured: 0,
     cachePromptTokens: 0,
     cachedTokens: 0,
   };
@@ -62,6 +70,11 @@ function emptyWindow(): BenchmarkWindow {
 export interface BenchmarkSnapshot {
   /** Seconds since the run started. */
   elapsed: number;
+  /**
+   * Seconds of the measured clock (from the first measured send, see
+   * {@linkcode MeasuredClock}): what QPS divides by.
+   */
+  measured: number;
   /** Whole run. */
   global: BenchmarkWindow;
   /** Since the last report. */
@@ -89,7 +102,7 @@ export interface BenchmarkSnapshot {
  * }));
  * const snapshot = metrics.report(5);
  * assert.equal(snapshot.global.requests, 1);
- * assert.equal(snapshot.global.decodeSum, 11); // 11 tokens / 1 s
+ * assert.equal(snapshot.global.decodeSum, 10); // (11 − 1) tokens / 1 s
  * ```
  */
 export class BenchmarkMetrics {
@@ -97,12 +110,14 @@ export class BenchmarkMetrics {
   #interval = emptyWindow();
   #failures: Partial<Record<RequestErrorKind, number>> = {};
   #withoutUsage = 0;
+  #clock = new MeasuredClock();
 
   /**
    * Count one finished request; aborted and warm-up ones are ignored, and so
    * is a successful one without a first token (a non-streamed response).
    */
   add(record: RequestRecord): void {
+    this.#clock.add(record);
     if (record.warmup) return;
     if (!record.ok) {
       const kind = record.error?.kind;
@@ -127,10 +142,11 @@ export class BenchmarkMetrics {
         w.prefillSum += f.prefillTps;
         w.prefillN++;
       }
-      if (f.decodeMs! > 0) {
-        w.decodeSum += f.outputTokens! / (f.decodeMs! / 1000);
+      if (f.decodeTps !== undefined) {
+        w.decodeSum += f.decodeTps;
         w.decodeN++;
       }
+      if (f.decodeUnmeasured) w.decodeUnmeasured++;
       if (f.cachedTokens !== undefined && f.promptTokens !== undefined) {
         w.cachePromptTokens += f.promptTokens;
         w.cachedTokens += f.cachedTokens;
@@ -152,6 +168,7 @@ export class BenchmarkMetrics {
   report(elapsed: number): BenchmarkSnapshot {
     const snapshot: BenchmarkSnapshot = {
       elapsed,
+      measured: this.#clock.measuredMs(elapsed * 1000) / 1000,
       global: { ...this.#global },
       interval: this.#interval,
       failures: { ...this.#failures },

@@ -68,6 +68,7 @@ import {
   writeRunInfo,
 } from "../../lib/cli/run_dir.ts";
 import { writeReport } from "../../lib/cli/report_command.ts";
+import { distributionsJson } from "../../lib/metrics/summary_json.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
 
 const SCHEMA: KvSchema = {
@@ -932,7 +933,7 @@ async function runTrieLevelIn(
     },
     ...trieSummaryJson(result, params, { numGpus }),
     transport: c.label,
-    distributions,
+    distributions: distributionsJson(distributions),
   };
   const text = JSON.stringify(json, null, 2) + "\n";
   if (c.dir !== undefined) {

@@ -367,6 +367,7 @@ export class TraceAccumulator {
   readonly server: ServerMetrics = new ServerMetrics();
   #requests = 0;
   #tpsSum = 0;
+  #tpsN = 0;
   #ttft: number | undefined;
   #lastFirstTokenOffset: number | undefined;
   #lastEndAt: number | undefined;
@@ -424,7 +425,10 @@ export class TraceAccumulator {
       ? undefined
       : (record.firstTokenAt - this.startedAt) / 1000;
     this.#lastEndAt = record.endAt;
-    this.#tpsSum += f.decodeTps ?? 0;
+    if (f.decodeTps !== undefined) {
+      this.#tpsSum += f.decodeTps;
+      this.#tpsN++;
+    }
     this.#requests++;
     if (f.promptTokens !== undefined && f.outputTokensFrom === "usage") {
       this.server.recordUsage({
@@ -518,7 +522,10 @@ export class TraceAccumulator {
   }
 
   /**
-   * Mean per-request decode rate (tok/s), zeros included.
+   * Mean per-request decode rate (tok/s) over the requests that have one
+   * (see `requestFigures`): a request without a first token, of one output
+   * token, or whose decode window was a burst has no rate and is left out,
+   * never averaged as 0; undefined when no request of the trace has one.
    *
    * @example Usage
    * ```ts
@@ -529,12 +536,18 @@ export class TraceAccumulator {
    * const trace = new TraceAccumulator(0);
    * assert.equal(trace.decodeTps, undefined);
    * trace.add(testRecord({ firstTokenAt: 0, endAt: 500, completionTokens: 11 }));
-   * trace.add(testRecord({ completionTokens: 11 })); // no first token: rate 0
-   * assert.equal(trace.decodeTps, 10); // (20 + 0) / 2, 20 = (11 − 1) / 0.5 s
+   * trace.add(testRecord({ completionTokens: 11 })); // no first token: no rate
+   * assert.equal(trace.decodeTps, 20); // (11 − 1) / 0.5 s, the only rate
+   * const burst = new TraceAccumulator(0);
+   * burst.add(testRecord({
+   *   firstTokenAt: 0, endAt: 0.5, chunks: 11, completionTokens: 11,
+   *   readGaps: [5], readEvents: [1, 10],
+   * }));
+   * assert.equal(burst.decodeTps, undefined); // not 20 000 tok/s, not 0
    * ```
    */
   get decodeTps(): number | undefined {
-    return this.#requests > 0 ? this.#tpsSum / this.#requests : undefined;
+    return this.#tpsN > 0 ? this.#tpsSum / this.#tpsN : undefined;
   }
 }
 
@@ -593,8 +606,10 @@ export class TrieResult {
   readonly ttfts: number[] = [];
   /** TTFAT (s) of each successful trace (streaming). */
   readonly ttfats: number[] = [];
-  /** Mean decode rate (tok/s) of each successful trace (streaming). */
+  /** Mean decode rate (tok/s) of each successful trace that has one (streaming). */
   readonly tpsValues: number[] = [];
+  /** Successful traces (streaming) none of whose requests has a decode rate. */
+  decodeUndefinedTraces = 0;
   /** Server cache counters of each successful trace. */
   readonly serverMetrics: ServerMetrics[] = [];
   /** Cumulative accounting points, in time order. */
@@ -747,7 +762,9 @@ export class TrieResult {
     if (this.stream) {
       if (trace.ttftS !== undefined) this.ttfts.push(trace.ttftS);
       if (trace.ttfatS !== undefined) this.ttfats.push(trace.ttfatS);
-      this.tpsValues.push(trace.decodeTps ?? 0);
+      const tps = trace.decodeTps;
+      if (tps !== undefined) this.tpsValues.push(tps);
+      else this.decodeUndefinedTraces++;
     }
     return { serverMetricsRecorded };
   }

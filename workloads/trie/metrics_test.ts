@@ -105,13 +105,13 @@ Deno.test("TraceAccumulator: TTFT, TTFAT, latency, decode rate, cache sums", () 
   assert.equal(a.server.eligibleCacheHitRate, 1);
 });
 
-Deno.test("TraceAccumulator: zero decode rates count in the mean", () => {
+Deno.test("TraceAccumulator: undefined decode rates are left out of the mean, never 0", () => {
   const c = new TraceAccumulator(7750);
-  // one output token → 0 although the decode time is 0.375 s
+  // one output token → no rate although the decode time is 0.375 s
   c.add(rec(8000, 8125, 8500, { p: 10, c: 1, cached: 0 }, 1));
-  // decode time 0 → 0
+  // decode time 0 → no rate
   c.add(rec(9000, 9500, 9500, { p: 16, c: 4, cached: 16 }, 4));
-  assert.equal(c.decodeTps, 0);
+  assert.equal(c.decodeTps, undefined);
   assert.equal(c.ttftS, 0.125);
   assert.equal(c.ttfatS, 1.75);
   assert.equal(c.latencyS, 1.75);
@@ -120,10 +120,10 @@ Deno.test("TraceAccumulator: zero decode rates count in the mean", () => {
   assert.equal(c.server.cacheHitRate, 16 / 26);
 
   const x = new TraceAccumulator(0);
-  // decode rate 9 and a request without a first token (rate 0)
+  // decode rate 9 and a request without a first token (no rate)
   x.add(rec(0, 250, 1250, undefined, 10));
   x.add(rec(2000, undefined, 3000, undefined, 10));
-  assert.equal(x.decodeTps, 4.5);
+  assert.equal(x.decodeTps, 9);
   assert.equal(x.ttftS, 0.25);
   assert.equal(x.ttfatS, undefined); // the final request had no token
   assert.equal(x.latencyS, 3);
@@ -220,7 +220,9 @@ Deno.test("TrieResult: accounting points, counts and traces", () => {
   assert.deepEqual(result.latencies, [4.25, 1.5, 1.75, 3]);
   assert.deepEqual(result.ttfts, [0.25, 0.25, 0.125, 0.125]);
   assert.deepEqual(result.ttfats, [2.25, 0.5, 1.75, 2.5]);
-  assert.deepEqual(result.tpsValues, [(30 + 38 + 31.5) / 3, 9, 0, 12]);
+  // C has no request with a decode rate: left out and counted, not a 0.
+  assert.deepEqual(result.tpsValues, [(30 + 38 + 31.5) / 3, 9, 12]);
+  assert.equal(result.decodeUndefinedTraces, 1);
   // B streamed without usage: its server metrics are left out
   assert.deepEqual(outcomes, [true, false, true, true]);
   assert.deepEqual(
