@@ -56,11 +56,7 @@ export function renderComparison(runs: readonly RunData[]): string {
     row("requests completed", (r) => String(d(r).completed)),
     row(
       "requests per second",
-      (r) =>
-        fixed(
-          r.run.elapsedS > 0 ? d(r).completed / r.run.elapsedS : undefined,
-          2,
-        ),
+      (r) => fixed(r.run.requestsPerS, 2),
     ),
     row("output tok/s", (r) => fixed(d(r).outputTokensPerS, 1)),
     row("mean TTFT (s)", (r) => s(d(r).ttftMs?.mean)),

@@ -341,6 +341,35 @@ export function parseSlos(text: string): Slos {
 }
 
 /**
+ * The SLOs a run wrote in its parameters, in either form the commands write
+ * them: `slos: { ttftMs, tpotMs, e2eMs }` (benchmark) or `goodput:
+ * "ttft:500,tpot:50"` (trie); undefined when it had none.
+ *
+ * @example Usage
+ * ```ts
+ * import { slosOfParams } from "./distributions.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(slosOfParams({ slos: { ttftMs: 500 } }), { ttftMs: 500 });
+ * assert.deepEqual(slosOfParams({ goodput: "tpot:50" }), { tpotMs: 50 });
+ * assert.equal(slosOfParams({ slos: null }), undefined);
+ * ```
+ */
+export function slosOfParams(
+  params: Record<string, unknown> | undefined,
+): Slos | undefined {
+  const g = params?.slos ?? params?.goodput;
+  if (typeof g === "string") return parseSlos(g);
+  if (g === null || typeof g !== "object") return undefined;
+  const slos: Slos = {};
+  for (const key of ["ttftMs", "tpotMs", "e2eMs"] as const) {
+    const v = (g as Record<string, unknown>)[key];
+    if (typeof v === "number") slos[key] = v;
+  }
+  return Object.keys(slos).length > 0 ? slos : undefined;
+}
+
+/**
  * Parse a list of percentiles: `50,90,99` (or `p50,p99.9`).
  *
  * @example Usage

@@ -257,9 +257,13 @@ export function overallRates(
 
 /**
  * The server-reported cache counters of one trace. Eligible tokens of
- * request i are the previous request's prompt plus completion (0 for
- * request 0); requests without usage are skipped and the carry comes from
- * the last request that had usage.
+ * request i are what it re-sends of the previous request: its prompt plus
+ * the output the next prompt carries (0 for request 0). That output is the
+ * completion, except in chat mode with a reasoning model, whose next turn
+ * re-sends only the answer (templates such as Qwen3's drop earlier
+ * thinking): there the reasoning tokens, one per streamed reasoning event
+ * (as vLLM and SGLang stream them), are not carried. Requests without usage
+ * are skipped and the carry comes from the last request that had usage.
  */
 export class ServerMetrics {
   /** Σ `usage.prompt_tokens`. */
@@ -289,6 +293,10 @@ export class ServerMetrics {
    * assert.equal(m.cachedTokens, 96);
    * assert.equal(m.eligiblePromptTokens, 110); // request 1: 100 + 10 of request 0
    * assert.equal(m.eligibleCacheHitRate, 96 / 110);
+   * // A reasoning answer: 40 tokens, 30 of them thinking the next turn drops.
+   * m.recordUsage({ promptTokens: 200, completionTokens: 40, carriedTokens: 10 });
+   * m.recordUsage({ promptTokens: 260, completionTokens: 5, cachedTokens: 210 });
+   * assert.equal(m.eligiblePromptTokens, 110 + 140 + 210); // 200 + 10 carried
    * ```
    */
   recordUsage(
@@ -296,13 +304,16 @@ export class ServerMetrics {
       promptTokens: number;
       completionTokens: number;
       cachedTokens?: number;
+      /** Output tokens the next prompt re-sends (default: all of `completionTokens`). */
+      carriedTokens?: number;
     },
   ): void {
     this.promptTokens += usage.promptTokens;
     this.cachedTokens += usage.cachedTokens ?? 0;
     if (usage.cachedTokens !== undefined) this.cachedReported = true;
     this.eligiblePromptTokens += this.#carry;
-    this.#carry = usage.promptTokens + usage.completionTokens;
+    this.#carry = usage.promptTokens +
+      (usage.carriedTokens ?? usage.completionTokens);
   }
 
   /**
@@ -431,10 +442,12 @@ export class TraceAccumulator {
     }
     this.#requests++;
     if (f.promptTokens !== undefined && f.outputTokensFrom === "usage") {
+      // The next turn re-sends the answer, not the reasoning (chat mode).
       this.server.recordUsage({
         promptTokens: f.promptTokens,
         completionTokens: f.outputTokens!,
         cachedTokens: f.cachedTokens,
+        carriedTokens: f.outputTokens! - f.reasoningEvents,
       });
     }
   }

@@ -142,6 +142,22 @@ Deno.test("TraceAccumulator: usage missing → max_tokens, carry skips the reque
   assert.equal(d.server.cacheHitRate, 25 / 56);
 });
 
+Deno.test("TraceAccumulator: in chat mode the eligible carry is the answer the next prompt re-sends, not the reasoning", () => {
+  const a = new TraceAccumulator(0);
+  // Request 0: prompt 1000, 300 output tokens of which 250 streamed as
+  // reasoning events (one token each): the next turn re-sends 50.
+  a.add({
+    ...rec(0, 100, 1000, { p: 1000, c: 300, cached: 0 }, 300),
+    chunks: 300,
+    reasoningChunks: 250,
+  });
+  // Request 1 re-sends 1000 + 50 tokens, all of them cached.
+  a.add(rec(2000, 2100, 3000, { p: 1100, c: 20, cached: 1050 }, 20));
+  // eligible = 1000 + 50 = 1050 (today: 1000 + 300 = 1300, a 80.8 % rate)
+  assert.equal(a.server.eligiblePromptTokens, 1050);
+  assert.equal(a.server.eligibleCacheHitRate, 1);
+});
+
 Deno.test("ServerMetrics: rates are 0 without denominators", () => {
   const m = new ServerMetrics();
   assert.equal(m.cacheHitRate, 0);
