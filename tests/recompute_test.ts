@@ -16,6 +16,7 @@ import {
   TrieAccounting,
 } from "../mod.ts";
 import { startSimulator } from "../lib/sim/mod.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 import { completeLogFields } from "../workloads/trie/report.ts";
 import { logLine } from "../workloads/trie/log_line.ts";
@@ -157,5 +158,216 @@ Deno.test("trie: the log line, both tables and the distributions recomputed from
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(tok, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// An independent recomputation: plain loops over the records file's lines,
+// none of the library's figure code, against what benchmark printed and
+// wrote. The definitions are the documented ones (docs/summary_json.md).
+
+/** numpy's pairwise summation (what `np.mean` adds with). */
+function pairwise(a: number[], lo: number, n: number): number {
+  if (n < 8) {
+    let s = 0;
+    for (let i = lo; i < lo + n; i++) s += a[i];
+    return s;
+  }
+  if (n <= 128) {
+    const r = a.slice(lo, lo + 8);
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) {
+      for (let j = 0; j < 8; j++) r[j] += a[lo + i + j];
+    }
+    let s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) s += a[lo + i];
+    return s;
+  }
+  let half = Math.floor(n / 2);
+  half -= half % 8;
+  return pairwise(a, lo, half) + pairwise(a, lo + half, n - half);
+}
+
+/** numpy's default (linear) percentile of `sorted`. */
+function numpyPercentile(sorted: number[], p: number): number {
+  const rank = (sorted.length - 1) * (p / 100);
+  if (rank >= sorted.length - 1) return sorted[sorted.length - 1];
+  const lo = Math.floor(rank), t = rank - lo;
+  const a = sorted[lo], b = sorted[lo + 1];
+  return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
+}
+
+Deno.test("benchmark: every printed and written figure recomputed by plain loops over records.jsonl (warm-up, failures, goodput, a buffering server)", async () => {
+  // Every 4th request fails (500); of the rest, every 3rd is held back whole
+  // (all 10 events in one write, as a buffering proxy does); the others
+  // stream a token every 2 ms.
+  const server = startScriptedServer({
+    models: ["Qwen/Qwen3-30B-A3B-Instruct-2507"],
+    script: (_b, i) =>
+      i % 4 === 1 ? { status: 500, message: "engine overloaded" } : {
+        firstTokenMs: 5 + (i % 5) * 4,
+        gapMs: i % 3 === 2 ? undefined : 2,
+        together: i % 3 === 2 ? 10 : 1,
+        tokens: Array(10).fill("x"),
+        usage: {
+          prompt_tokens: 2000,
+          completion_tokens: 10,
+          cached_tokens: (i % 2) * 1000,
+        },
+      },
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", server.origin, "--no-metrics"],
+      ...["--offload-size", "2", "--input-length", "2000"],
+      ...["--output-length", "10", "--max-inflight", "3"],
+      ...["--num-prompts", "30", "--warmup", "9", "--duration", "120"],
+      ...["--interval", "60", "--seed", "5"],
+      ...["--goodput", "ttft:15,tpot:3", "--percentiles", "50,90,99"],
+      ...["--records", `${dir}/r.jsonl`, "--output", `${dir}/summary.json`],
+    ]);
+    assert.equal(code, 0, stderr);
+    // deno-lint-ignore no-explicit-any
+    const records: any[] = [];
+    let elapsedMs = NaN;
+    for (
+      const line of (await Deno.readTextFile(`${dir}/r.jsonl`)).split("\n")
+    ) {
+      if (line === "") continue;
+      const value = JSON.parse(line);
+      if (value.run !== undefined) elapsedMs = value.run.elapsedMs;
+      else if (value.report === undefined) records.push(value);
+    }
+    assert.equal(records.length, 39);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    assert.equal(summary.schema_version, 2);
+    const final = stdout.slice(stdout.indexOf("Final metrics:"));
+    const printed = (label: string): string =>
+      final.split("\n").find((l) => l.startsWith(label))!.slice(label.length);
+
+    // The measured clock: from the first measured send.
+    let firstSent = Infinity, runStart = NaN;
+    for (const r of records) {
+      if (r.warmup) continue;
+      if (r.sentAt < firstSent) firstSent = r.sentAt;
+      runStart = r.runStartedAt;
+    }
+    const measuredMs = elapsedMs - (firstSent - runStart);
+    const measuredS = measuredMs / 1000;
+    assert.equal(summary.measured_s, measuredS);
+
+    let completed = 0, failed = 0, outputTokens = 0, ttftSum = 0;
+    let decodeSum = 0, decodeN = 0, bursts = 0, good = 0;
+    const ttfts: number[] = [];
+    for (const r of records) {
+      if (r.warmup) continue;
+      if (!r.ok) {
+        failed++;
+        continue;
+      }
+      completed++;
+      outputTokens += r.completionTokens;
+      const ttft = r.firstTokenAt - r.sentAt;
+      ttfts.push(ttft);
+      ttftSum += ttft / 1000;
+      // Measurable: two reads after the first with a positive gap between
+      // them, or one event alone in the second read after a positive gap.
+      const gaps: number[] = r.readGaps ?? [];
+      const events: number[] = r.readEvents ?? gaps.map(() => 1).concat(1);
+      let spread = false;
+      for (let i = 1; i < gaps.length; i++) if (gaps[i] > 0) spread = true;
+      if (
+        gaps.length === 1 && gaps[0] > 0 && events[0] === 1 && events[1] === 1
+      ) spread = true;
+      let tpot: number | undefined;
+      if (r.completionTokens > 1) {
+        if (spread) {
+          const decodeMs = r.endAt - r.firstTokenAt;
+          tpot = decodeMs / (r.completionTokens - 1);
+          decodeSum += (r.completionTokens - 1) / (decodeMs / 1000);
+          decodeN++;
+        } else bursts++;
+      }
+      if (ttft <= 15 && (r.completionTokens <= 1 || (tpot ?? NaN) <= 3)) {
+        good++;
+      }
+    }
+    assert.equal(failed, 8); // server indices 1, 5, …, 37: 8 of the 30 measured
+    assert.ok(
+      bursts > 0 && decodeN > 0,
+      `${bursts} bursts, ${decodeN} decodes`,
+    );
+
+    // The block.
+    const qps = completed / measuredS;
+    assert.equal(printed("QPS: "), qps.toFixed(2));
+    assert.equal(summary.qps, qps);
+    assert.equal(
+      printed("Global Average TTFT: "),
+      (ttftSum / completed).toFixed(2),
+    );
+    assert.equal(
+      printed("Global Average Decode Throughput: "),
+      (decodeSum / decodeN).toFixed(2),
+    );
+    assert.equal(summary.mean_decode_tokens_per_s, decodeSum / decodeN);
+    assert.equal(
+      printed("Decode Throughput Not Measurable: "),
+      `${bursts} (${bursts} in interval)`,
+    );
+    assert.equal(summary.requests.decode_unmeasured, bursts);
+    // The distributions.
+    const d = summary.distributions;
+    assert.deepEqual([d.completed, d.failed, d.warmup], [completed, failed, 9]);
+    assert.equal(d.decode_unmeasured, bursts);
+    assert.equal(d.output_tokens_per_s, outputTokens / measuredS);
+    ttfts.sort((a, b) => a - b);
+    assert.deepEqual(d.ttft_ms, {
+      count: ttfts.length,
+      mean: pairwise(ttfts, 0, ttfts.length) / ttfts.length,
+      p50: numpyPercentile(ttfts, 50),
+      p90: numpyPercentile(ttfts, 90),
+      p99: numpyPercentile(ttfts, 99),
+      max: ttfts[ttfts.length - 1],
+    });
+    const fmt2 = (x: number) =>
+      x.toLocaleString("en-US", {
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      });
+    const ttftRow = stdout.split("\n").find((l) => l.includes("TTFT (ms)"))!;
+    assert.deepEqual(
+      ttftRow.split("│").slice(2, 7).map((c) => c.trim()),
+      [
+        d.ttft_ms.mean,
+        d.ttft_ms.p50,
+        d.ttft_ms.p90,
+        d.ttft_ms.p99,
+        d.ttft_ms.max,
+      ]
+        .map(fmt2),
+    );
+    // Goodput over every measured request, per second of the measured time.
+    const measured = completed + failed;
+    assert.deepEqual(d.goodput, {
+      slos: { ttft_ms: 15, tpot_ms: 3 },
+      requests: good,
+      measured_requests: measured,
+      fraction: good / measured,
+      requests_per_s: good / measuredS,
+    });
+    assert.ok(
+      stdout.includes(
+        `Goodput (TTFT ≤ 15 ms, TPOT ≤ 3 ms): ${good} of ${measured} requests (${
+          (good / measured * 100).toFixed(1)
+        }%), ${fmt2(good / measuredS)} req/s\n`,
+      ),
+      stdout,
+    );
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
