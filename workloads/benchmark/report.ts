@@ -95,6 +95,14 @@ export interface BenchmarkRunResult {
   distributions: LatencyDistributions;
 }
 
+// The server's view with its one camelCase key in summary.json's style.
+function serverJson(server: Record<string, unknown>): Record<string, unknown> {
+  const { maxModelLen, ...rest } = server;
+  return maxModelLen === undefined
+    ? rest
+    : { ...rest, max_model_len_tokens: maxModelLen };
+}
+
 /** Options of {@linkcode benchmarkSummaryJson}. */
 export interface BenchmarkSummaryOptions {
   /** The run's parameters, written under `params` (credentials are dropped). */
@@ -133,6 +141,12 @@ export interface BenchmarkSummaryOptions {
  * }, { params: { model: "m", api_key: "sk-secret" } });
  * assert.deepEqual(json.params, { model: "m" });
  * assert.equal(json.schema_version, 2);
+ * // 0.9 × 100 GiB / (32 000 × 98 304 bytes) = 30.7: 30 contexts, 10 in flight
+ * assert.deepEqual(json.workload, {
+ *   model: "m", offload_size_gib: 100, kv_bytes_per_token: 98304,
+ *   contexts: 30, questions: 30, max_inflight: 10, input_tokens: 32000,
+ *   max_output_tokens: 100,
+ * });
  * assert.equal(json.mean_ttft_s, null);
  * ```
  */
@@ -148,7 +162,16 @@ export function benchmarkSummaryJson(
     schema_version: SUMMARY_SCHEMA_VERSION,
     command: "benchmark",
     params: redactSecrets(options.params ?? {}),
-    workload: sizing,
+    workload: {
+      model: sizing.model,
+      offload_size_gib: sizing.offloadSizeGib,
+      kv_bytes_per_token: sizing.bytesPerToken,
+      contexts: sizing.contexts,
+      questions: sizing.questions,
+      max_inflight: sizing.maxInFlight,
+      input_tokens: sizing.inputLength,
+      max_output_tokens: sizing.outputLength,
+    },
     elapsed_s: final.elapsed,
     measured_s: final.measured,
     stop_reason: summary.stopReason,
@@ -170,7 +193,7 @@ export function benchmarkSummaryJson(
     cache_report_prompt_tokens: g.cachePromptTokens,
     cache_report_cached_tokens: g.cachedTokens,
     transport: options.transport ?? null,
-    server: options.server ?? null,
+    server: options.server === undefined ? null : serverJson(options.server),
     distributions: distributionsJson(result.distributions.summary({
       percentiles: options.percentiles,
       elapsedMs: final.elapsed * 1000,
