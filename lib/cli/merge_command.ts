@@ -312,12 +312,25 @@ export const mergeCommand: Command = {
   },
 };
 
-/** The run's percentiles and SLOs, as either command wrote them in `params`. */
+/**
+ * The run's percentiles, SLOs, report interval and transport, as either
+ * command wrote them in `params` (the transport when it names the one used).
+ */
 function reporting(
   params: Record<string, unknown>,
-): { percentiles?: number[]; slos?: Slos } {
+): {
+  percentiles?: number[];
+  slos?: Slos;
+  intervalS?: number;
+  transport?: string;
+} {
   const p = params.percentiles, g = params.goodput ?? params.slos;
+  const t = params.transport;
   return {
+    intervalS: typeof params.interval_s === "number"
+      ? params.interval_s
+      : undefined,
+    transport: t === "http1" || t === "fetch" ? t : undefined,
     percentiles: Array.isArray(p)
       ? p
       : typeof p === "string"
@@ -468,7 +481,9 @@ function benchmarkFigures(
 ): Record<string, unknown> {
   const sizing = c.ref.info.workload as BenchmarkSizing;
   const metrics = new BenchmarkMetrics();
-  const { percentiles, slos } = reporting(c.ref.info.params);
+  const { percentiles, slos, intervalS, transport } = reporting(
+    c.ref.info.params,
+  );
   const distributions = new LatencyDistributions({ slos });
   const reuse = new ReuseTracker();
   let clientPrompt = 0, clientCached: number | undefined;
@@ -485,11 +500,11 @@ function benchmarkFigures(
   }
   const final = metrics.report(c.elapsedMs / 1000);
   out("\nFinal metrics:\n");
-  out(renderBenchmarkBlock(final, { intervalSeconds: 5 }));
+  out(renderBenchmarkBlock(final, { intervalSeconds: intervalS }));
   out(
     renderDistributions(
       distributions.summary({ percentiles, elapsedMs: c.elapsedMs }),
-      {},
+      { transport },
     ),
   );
   const split = c.split?.split;
@@ -540,7 +555,7 @@ async function trieFigures(
       } (give the trace file with --workload FILE)`,
     );
   }
-  const { percentiles, slos } = reporting(params);
+  const { percentiles, slos, transport } = reporting(params);
   const accounting = new TrieAccounting(rows, {
     stream: params.stream === true,
     slos,
@@ -557,7 +572,7 @@ async function trieFigures(
     percentiles,
     elapsedMs: c.elapsedMs,
   });
-  out(renderDistributions(distributions, {}));
+  out(renderDistributions(distributions, { transport }));
   return {
     ...trieSummaryJson(result, params, { numGpus }),
     distributions: distributionsJson(distributions),

@@ -846,6 +846,8 @@ async function runLevelIn(c: LevelContext): Promise<LevelRow> {
     timeout_s: opts.timeout,
     percentiles: opts.percentiles ?? null,
     slos: opts.slos ?? null,
+    interval_s: opts.interval,
+    transport: c.label,
   };
   if (c.dir !== undefined) {
     await writeRunInfo(c.dir, {
