@@ -111,12 +111,18 @@ export class BenchmarkMetrics {
   #failures: Partial<Record<RequestErrorKind, number>> = {};
   #withoutUsage = 0;
   #clock = new MeasuredClock();
+  #holdAfter = Infinity;
+  #held: RequestRecord[] = [];
 
   /**
    * Count one finished request; aborted and warm-up ones are ignored, and so
    * is a successful one without a first token (a non-streamed response).
    */
   add(record: RequestRecord): void {
+    if (record.endAt > this.#holdAfter) {
+      this.#held.push(record);
+      return;
+    }
     this.#clock.add(record);
     if (record.warmup) return;
     if (!record.ok) {
@@ -152,6 +158,38 @@ export class BenchmarkMetrics {
         w.cachedTokens += f.cachedTokens;
       }
     }
+  }
+
+  /**
+   * Hold back the records that end after `at` (ms, `performance.now()`)
+   * from the counts until the next report (or until the hold moves on), so
+   * that each record lands in the interval its end falls in even when it is
+   * read late (the parent of worker processes reads their records files
+   * every 200 ms). Records already held that end by `at` are counted now;
+   * `Infinity` (the default state) releases every one.
+   *
+   * @example A record read after the report it belongs before
+   * ```ts
+   * import { BenchmarkMetrics } from "./metrics.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const m = new BenchmarkMetrics();
+   * const done = (endAt: number) =>
+   *   testRecord({ sentAt: 0, firstTokenAt: endAt - 1, endAt, completionTokens: 1 });
+   * m.holdAfter(5000); // the 5 s report is due; records still coming in
+   * m.add(done(5100)); // ended after it: held for the next interval
+   * m.add(done(4900)); // read late, but ended before it
+   * assert.equal(m.report(5).interval.requests, 1);
+   * m.holdAfter(10000); // the next report's time
+   * assert.equal(m.report(10).interval.requests, 1); // the held one
+   * ```
+   */
+  holdAfter(at: number): void {
+    this.#holdAfter = at;
+    const held = this.#held;
+    this.#held = [];
+    for (const record of held) this.add(record);
   }
 
   /** True when something finished (or failed) since the last report. */
