@@ -197,11 +197,186 @@ function numpyPercentile(sorted: number[], p: number): number {
   return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
 }
 
-Deno.test("benchmark: every printed and written figure recomputed by plain loops over records.jsonl (warm-up, failures, goodput, a buffering server)", async () => {
-  // Every 4th request fails (500); of the rest, every 3rd is held back whole
-  // (all 10 events in one write, as a buffering proxy does); the others
-  // stream a token every 2 ms.
-  const server = startScriptedServer({
+/** What plain loops over a benchmark records file give. */
+interface PlainFigures {
+  measuredS: number;
+  completed: number;
+  failed: number;
+  warmup: number;
+  outputTokens: number;
+  ttftSumS: number;
+  ttfts: number[];
+  decodeSum: number;
+  decodeN: number;
+  bursts: number;
+  good: number;
+}
+
+function plainFigures(
+  text: string,
+  slo: { ttftMs: number; tpotMs: number },
+): PlainFigures {
+  // deno-lint-ignore no-explicit-any
+  const records: any[] = [];
+  let elapsedMs = NaN;
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const value = JSON.parse(line);
+    if (value.run !== undefined) elapsedMs = value.run.elapsedMs;
+    else if (value.report === undefined) records.push(value);
+  }
+  // The measured clock: from the first measured send.
+  let firstSent = Infinity, runStart = NaN, warmup = 0;
+  for (const r of records) {
+    if (r.warmup) {
+      warmup++;
+      continue;
+    }
+    if (r.sentAt < firstSent) firstSent = r.sentAt;
+    runStart = r.runStartedAt;
+  }
+  const f: PlainFigures = {
+    measuredS: (elapsedMs - (warmup > 0 ? firstSent - runStart : 0)) / 1000,
+    completed: 0,
+    failed: 0,
+    warmup,
+    outputTokens: 0,
+    ttftSumS: 0,
+    ttfts: [],
+    decodeSum: 0,
+    decodeN: 0,
+    bursts: 0,
+    good: 0,
+  };
+  for (const r of records) {
+    if (r.warmup) continue;
+    if (!r.ok) {
+      f.failed++;
+      continue;
+    }
+    f.completed++;
+    f.outputTokens += r.completionTokens;
+    const ttft = r.firstTokenAt - r.sentAt;
+    f.ttfts.push(ttft);
+    f.ttftSumS += ttft / 1000;
+    // Measurable: two reads after the first with a positive gap between
+    // them, or one event alone in the second read after a positive gap.
+    const gaps: number[] = r.readGaps ?? [];
+    const events: number[] = r.readEvents ?? gaps.map(() => 1).concat(1);
+    let spread = false;
+    for (let i = 1; i < gaps.length; i++) if (gaps[i] > 0) spread = true;
+    if (
+      gaps.length === 1 && gaps[0] > 0 && events[0] === 1 && events[1] === 1
+    ) spread = true;
+    let tpot: number | undefined;
+    if (r.completionTokens > 1) {
+      if (spread) {
+        const decodeMs = r.endAt - r.firstTokenAt;
+        tpot = decodeMs / (r.completionTokens - 1);
+        f.decodeSum += (r.completionTokens - 1) / (decodeMs / 1000);
+        f.decodeN++;
+      } else f.bursts++;
+    }
+    if (
+      ttft <= slo.ttftMs &&
+      (r.completionTokens <= 1 || (tpot ?? NaN) <= slo.tpotMs)
+    ) f.good++;
+  }
+  f.ttfts.sort((a, b) => a - b);
+  return f;
+}
+
+const fmt2 = (x: number) =>
+  x.toLocaleString("en-US", {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  });
+
+/**
+ * Every figure of the final block, the distributions and summary.json
+ * against the plain figures; sums added in another order (a parent adds
+ * its workers' records as it reads them) are compared to 1e-12.
+ */
+function checkBenchmark(
+  // deno-lint-ignore no-explicit-any
+  c: { stdout: string; summary: any; f: PlainFigures; exactSums: boolean },
+): void {
+  const { stdout, summary, f } = c;
+  const same = (a: number, b: number, what: string) =>
+    c.exactSums
+      ? assert.equal(a, b, what)
+      : assert.ok(Math.abs(a - b) <= 1e-12 * Math.abs(b), `${what}: ${a} ${b}`);
+  const final = stdout.slice(stdout.indexOf("Final metrics:"));
+  const printed = (label: string): string =>
+    final.split("\n").find((l) => l.startsWith(label))!.slice(label.length);
+  assert.equal(summary.schema_version, 2);
+  assert.equal(summary.measured_s, f.measuredS);
+  // The block.
+  const qps = f.completed / f.measuredS;
+  assert.equal(printed("QPS: "), qps.toFixed(2));
+  assert.equal(summary.qps, qps);
+  assert.equal(
+    printed("Global Average TTFT: "),
+    (f.ttftSumS / f.completed).toFixed(2),
+  );
+  assert.equal(
+    printed("Global Average Decode Throughput: "),
+    (f.decodeSum / f.decodeN).toFixed(2),
+  );
+  same(summary.mean_decode_tokens_per_s, f.decodeSum / f.decodeN, "decode");
+  assert.match(
+    printed("Decode Throughput Not Measurable: "),
+    new RegExp(`^${f.bursts} \\(\\d+ in interval\\)$`),
+  );
+  assert.equal(summary.requests.decode_unmeasured, f.bursts);
+  // The distributions.
+  const d = summary.distributions;
+  assert.deepEqual([d.completed, d.failed, d.warmup], [
+    f.completed,
+    f.failed,
+    f.warmup,
+  ]);
+  assert.equal(d.decode_unmeasured, f.bursts);
+  assert.equal(d.output_tokens_per_s, f.outputTokens / f.measuredS);
+  const t = f.ttfts;
+  assert.deepEqual(d.ttft_ms, {
+    count: t.length,
+    mean: pairwise(t, 0, t.length) / t.length,
+    p50: numpyPercentile(t, 50),
+    p90: numpyPercentile(t, 90),
+    p99: numpyPercentile(t, 99),
+    max: t[t.length - 1],
+  });
+  const ttftRow = stdout.split("\n").find((l) => l.includes("TTFT (ms)"))!;
+  assert.deepEqual(
+    ttftRow.split("│").slice(2, 7).map((cell) => cell.trim()),
+    [d.ttft_ms.mean, d.ttft_ms.p50, d.ttft_ms.p90, d.ttft_ms.p99, d.ttft_ms.max]
+      .map(fmt2),
+  );
+  // Goodput over every measured request, per second of the measured time.
+  const measured = f.completed + f.failed;
+  assert.deepEqual(d.goodput, {
+    slos: { ttft_ms: 15, tpot_ms: 3 },
+    requests: f.good,
+    measured_requests: measured,
+    fraction: f.good / measured,
+    requests_per_s: f.good / f.measuredS,
+  });
+  assert.ok(
+    stdout.includes(
+      `Goodput (TTFT ≤ 15 ms, TPOT ≤ 3 ms): ${f.good} of ${measured} requests (${
+        (f.good / measured * 100).toFixed(1)
+      }%), ${fmt2(f.good / f.measuredS)} req/s\n`,
+    ),
+    stdout,
+  );
+}
+
+// Every 4th request fails (500); of the rest, every 3rd is held back whole
+// (all 10 events in one write, as a buffering proxy does); the others
+// stream a token every 2 ms.
+function bufferingServer() {
+  return startScriptedServer({
     models: ["Qwen/Qwen3-30B-A3B-Instruct-2507"],
     script: (_b, i) =>
       i % 4 === 1 ? { status: 500, message: "engine overloaded" } : {
@@ -216,156 +391,67 @@ Deno.test("benchmark: every printed and written figure recomputed by plain loops
         },
       },
   });
+}
+
+const BUFFERED_RUN = [
+  ...["--no-metrics", "--offload-size", "2", "--input-length", "2000"],
+  ...["--output-length", "10", "--max-inflight", "4", "--duration", "120"],
+  ...[
+    "--seed",
+    "5",
+    "--goodput",
+    "ttft:15,tpot:3",
+    "--percentiles",
+    "50,90,99",
+  ],
+];
+
+Deno.test("benchmark: every printed and written figure recomputed by plain loops over records.jsonl (warm-up, failures, goodput, a buffering server)", async () => {
+  const server = bufferingServer();
   const dir = await Deno.makeTempDir();
   try {
     const { code, stdout, stderr } = await runCli([
       "benchmark",
-      ...["--endpoint", server.origin, "--no-metrics"],
-      ...["--offload-size", "2", "--input-length", "2000"],
-      ...["--output-length", "10", "--max-inflight", "3"],
-      ...["--num-prompts", "30", "--warmup", "9", "--duration", "120"],
-      ...["--interval", "60", "--seed", "5"],
-      ...["--goodput", "ttft:15,tpot:3", "--percentiles", "50,90,99"],
+      ...["--endpoint", server.origin, ...BUFFERED_RUN],
+      ...["--num-prompts", "30", "--warmup", "9", "--interval", "60"],
       ...["--records", `${dir}/r.jsonl`, "--output", `${dir}/summary.json`],
     ]);
     assert.equal(code, 0, stderr);
-    // deno-lint-ignore no-explicit-any
-    const records: any[] = [];
-    let elapsedMs = NaN;
-    for (
-      const line of (await Deno.readTextFile(`${dir}/r.jsonl`)).split("\n")
-    ) {
-      if (line === "") continue;
-      const value = JSON.parse(line);
-      if (value.run !== undefined) elapsedMs = value.run.elapsedMs;
-      else if (value.report === undefined) records.push(value);
-    }
-    assert.equal(records.length, 39);
+    const f = plainFigures(await Deno.readTextFile(`${dir}/r.jsonl`), {
+      ttftMs: 15,
+      tpotMs: 3,
+    });
+    assert.equal(f.completed + f.failed + f.warmup, 39);
+    // Server indices 1, 5, …: 8 of the 30 after the 9 warm-up ones.
+    assert.equal(f.failed, 8);
+    assert.ok(f.bursts > 0 && f.decodeN > 0, `${f.bursts}, ${f.decodeN}`);
     const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
-    assert.equal(summary.schema_version, 2);
-    const final = stdout.slice(stdout.indexOf("Final metrics:"));
-    const printed = (label: string): string =>
-      final.split("\n").find((l) => l.startsWith(label))!.slice(label.length);
+    checkBenchmark({ stdout, summary, f, exactSums: true });
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
-    // The measured clock: from the first measured send.
-    let firstSent = Infinity, runStart = NaN;
-    for (const r of records) {
-      if (r.warmup) continue;
-      if (r.sentAt < firstSent) firstSent = r.sentAt;
-      runStart = r.runStartedAt;
-    }
-    const measuredMs = elapsedMs - (firstSent - runStart);
-    const measuredS = measuredMs / 1000;
-    assert.equal(summary.measured_s, measuredS);
-
-    let completed = 0, failed = 0, outputTokens = 0, ttftSum = 0;
-    let decodeSum = 0, decodeN = 0, bursts = 0, good = 0;
-    const ttfts: number[] = [];
-    for (const r of records) {
-      if (r.warmup) continue;
-      if (!r.ok) {
-        failed++;
-        continue;
-      }
-      completed++;
-      outputTokens += r.completionTokens;
-      const ttft = r.firstTokenAt - r.sentAt;
-      ttfts.push(ttft);
-      ttftSum += ttft / 1000;
-      // Measurable: two reads after the first with a positive gap between
-      // them, or one event alone in the second read after a positive gap.
-      const gaps: number[] = r.readGaps ?? [];
-      const events: number[] = r.readEvents ?? gaps.map(() => 1).concat(1);
-      let spread = false;
-      for (let i = 1; i < gaps.length; i++) if (gaps[i] > 0) spread = true;
-      if (
-        gaps.length === 1 && gaps[0] > 0 && events[0] === 1 && events[1] === 1
-      ) spread = true;
-      let tpot: number | undefined;
-      if (r.completionTokens > 1) {
-        if (spread) {
-          const decodeMs = r.endAt - r.firstTokenAt;
-          tpot = decodeMs / (r.completionTokens - 1);
-          decodeSum += (r.completionTokens - 1) / (decodeMs / 1000);
-          decodeN++;
-        } else bursts++;
-      }
-      if (ttft <= 15 && (r.completionTokens <= 1 || (tpot ?? NaN) <= 3)) {
-        good++;
-      }
-    }
-    assert.equal(failed, 8); // server indices 1, 5, …, 37: 8 of the 30 measured
-    assert.ok(
-      bursts > 0 && decodeN > 0,
-      `${bursts} bursts, ${decodeN} decodes`,
-    );
-
-    // The block.
-    const qps = completed / measuredS;
-    assert.equal(printed("QPS: "), qps.toFixed(2));
-    assert.equal(summary.qps, qps);
-    assert.equal(
-      printed("Global Average TTFT: "),
-      (ttftSum / completed).toFixed(2),
-    );
-    assert.equal(
-      printed("Global Average Decode Throughput: "),
-      (decodeSum / decodeN).toFixed(2),
-    );
-    assert.equal(summary.mean_decode_tokens_per_s, decodeSum / decodeN);
-    assert.equal(
-      printed("Decode Throughput Not Measurable: "),
-      `${bursts} (${bursts} in interval)`,
-    );
-    assert.equal(summary.requests.decode_unmeasured, bursts);
-    // The distributions.
-    const d = summary.distributions;
-    assert.deepEqual([d.completed, d.failed, d.warmup], [completed, failed, 9]);
-    assert.equal(d.decode_unmeasured, bursts);
-    assert.equal(d.output_tokens_per_s, outputTokens / measuredS);
-    ttfts.sort((a, b) => a - b);
-    assert.deepEqual(d.ttft_ms, {
-      count: ttfts.length,
-      mean: pairwise(ttfts, 0, ttfts.length) / ttfts.length,
-      p50: numpyPercentile(ttfts, 50),
-      p90: numpyPercentile(ttfts, 90),
-      p99: numpyPercentile(ttfts, 99),
-      max: ttfts[ttfts.length - 1],
+Deno.test("benchmark --workers 2: every final figure recomputed by plain loops over the parent's records.jsonl", async () => {
+  const server = bufferingServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", server.origin, ...BUFFERED_RUN],
+      ...["--num-prompts", "32", "--workers", "2", "--interval", "60"],
+      ...["--records", `${dir}/r.jsonl`, "--output", `${dir}/summary.json`],
+    ]);
+    assert.equal(code, 0, stderr);
+    const f = plainFigures(await Deno.readTextFile(`${dir}/r.jsonl`), {
+      ttftMs: 15,
+      tpotMs: 3,
     });
-    const fmt2 = (x: number) =>
-      x.toLocaleString("en-US", {
-        minimumFractionDigits: 2,
-        maximumFractionDigits: 2,
-      });
-    const ttftRow = stdout.split("\n").find((l) => l.includes("TTFT (ms)"))!;
-    assert.deepEqual(
-      ttftRow.split("│").slice(2, 7).map((c) => c.trim()),
-      [
-        d.ttft_ms.mean,
-        d.ttft_ms.p50,
-        d.ttft_ms.p90,
-        d.ttft_ms.p99,
-        d.ttft_ms.max,
-      ]
-        .map(fmt2),
-    );
-    // Goodput over every measured request, per second of the measured time.
-    const measured = completed + failed;
-    assert.deepEqual(d.goodput, {
-      slos: { ttft_ms: 15, tpot_ms: 3 },
-      requests: good,
-      measured_requests: measured,
-      fraction: good / measured,
-      requests_per_s: good / measuredS,
-    });
-    assert.ok(
-      stdout.includes(
-        `Goodput (TTFT ≤ 15 ms, TPOT ≤ 3 ms): ${good} of ${measured} requests (${
-          (good / measured * 100).toFixed(1)
-        }%), ${fmt2(good / measuredS)} req/s\n`,
-      ),
-      stdout,
-    );
+    assert.equal(f.completed + f.failed, 32);
+    assert.equal(f.failed, 8);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    checkBenchmark({ stdout, summary, f, exactSums: false });
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true });
