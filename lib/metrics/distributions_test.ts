@@ -1,6 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { LatencyDistributions, renderDistributions } from "./distributions.ts";
 import { testRecord } from "../testing/records.ts";
+import { MeasuredClock } from "./measured_clock.ts";
 
 // A measured request: 11 tokens, one per read 10 ms apart (TPOT 10 ms).
 const good = testRecord({
@@ -71,4 +72,19 @@ Deno.test("a run without warm-up keeps the run's clock", () => {
   const s = d.summary({ elapsedMs: 2000 });
   strictEqual(s.measuredMs, 2000);
   strictEqual(s.outputTokensPerS, 5.5); // 11 tokens / 2 s
+});
+
+Deno.test("MeasuredClock: records of processes on different clocks; records without the run's start", () => {
+  const clock = new MeasuredClock();
+  // Two workers, each clock its own: sends 30 ms and 25 ms into their runs.
+  clock.add(testRecord({ warmup: true, runStartedAt: 0, sentAt: 0 }));
+  clock.add(testRecord({ runStartedAt: 5000, sentAt: 5030 }));
+  clock.add(testRecord({ runStartedAt: 90, sentAt: 115 }));
+  strictEqual(clock.offsetMs(), 25);
+  strictEqual(clock.measuredMs(1025), 1000);
+  const other = new MeasuredClock();
+  other.add(testRecord({ warmup: true }));
+  strictEqual(other.offsetMs(), undefined); // nothing measured yet
+  other.add(testRecord({ sentAt: 40 })); // no runStartedAt: the run's clock
+  strictEqual(other.offsetMs(), 0);
 });

@@ -11,9 +11,11 @@ import type { RequestRecord } from "../types.ts";
 
 /**
  * Finds where the measured clock starts from the records of a run: the
- * earliest `sentAt` of a request that was not a warm-up and completed or
- * failed (one aborted by the stop may never have been sent), when the run
- * had a warm-up.
+ * earliest send of a request that was not a warm-up and completed or failed
+ * (one aborted by the stop may never have been sent), when the run had a
+ * warm-up. Each record's send is taken from its run's start
+ * (`sentAt − runStartedAt`, both on the record's own clock), so records of
+ * several processes need no common clock.
  *
  * @example 40 ms of warm-up in a run of 100 ms
  * ```ts
@@ -31,8 +33,8 @@ import type { RequestRecord } from "../types.ts";
  */
 export class MeasuredClock {
   #warmup = false;
-  #firstSent = Infinity;
-  #runStartedAt: number | undefined;
+  #measured = false;
+  #first = Infinity;
 
   /** Take one record into account (any record, in any order). */
   add(record: RequestRecord): void {
@@ -41,19 +43,22 @@ export class MeasuredClock {
       return;
     }
     if (record.error?.kind === "aborted") return;
-    if (record.sentAt < this.#firstSent) this.#firstSent = record.sentAt;
-    this.#runStartedAt ??= record.runStartedAt;
+    this.#measured = true;
+    if (record.runStartedAt === undefined) return;
+    const since = record.sentAt - record.runStartedAt;
+    if (since < this.#first) this.#first = since;
   }
 
   /**
    * Time from the run's start to the first measured send, ms: 0 without a
-   * warm-up (or without the run's start on the records); undefined while a
-   * warm-up was seen and no measured request yet (the clock has not started).
+   * warm-up (or when no record says when its run started: records written
+   * by other tools); undefined while a warm-up was seen and no measured
+   * request yet (the clock has not started).
    */
   offsetMs(): number | undefined {
-    if (!this.#warmup || this.#runStartedAt === undefined) return 0;
-    if (this.#firstSent === Infinity) return undefined;
-    return Math.max(0, this.#firstSent - this.#runStartedAt);
+    if (!this.#warmup) return 0;
+    if (!this.#measured) return undefined;
+    return this.#first === Infinity ? 0 : Math.max(0, this.#first);
   }
 
   /** The measured time of a run that has lasted `elapsedMs`, ms (0 before it started). */
