@@ -541,7 +541,7 @@ function headline(run: RunData, i: number, compare: boolean): string {
     notes.push(
       `decode not measurable for ${
         int(d.decodeUnmeasured)
-      } requests (all output after the first token in one read)`,
+      } requests (their output after the first token arrived in one burst)`,
     );
   }
   if (d.withoutUsage > 0) {
