@@ -457,3 +457,109 @@ Deno.test("benchmark --workers 2: every final figure recomputed by plain loops o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("trie: the per-trace Decode TPS and eligible cache hit rate recomputed by plain loops over records.jsonl (bursts left out, never 0)", async () => {
+  // Every other request is held back whole (a burst: no decode rate); the
+  // others stream a token a millisecond.
+  const server = startScriptedServer({
+    models: ["m"],
+    script: (b, i) => ({
+      firstTokenMs: 5,
+      gapMs: i % 2 === 0 ? 1 : undefined,
+      together: i % 2 === 0 ? 1 : Number(b.max_tokens),
+      usage: {
+        prompt_tokens: 100 + i,
+        completion_tokens: Number(b.max_tokens),
+        cached_tokens: 40,
+      },
+    }),
+  });
+  const tok = await qwen3TokenizerDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "trie",
+      `workload_path=${TRACES}`,
+      `endpoint=${server.origin}/v1`,
+      "model=m",
+      `tokenizer_model=${tok}`,
+      "concurrency=2",
+      "max_traces=8",
+      "duration=120",
+      "stream=True",
+      `output_json=${dir}/summary.json`,
+      `records=${dir}/r.jsonl`,
+    ]);
+    assert.equal(code, 0, stderr);
+    const rows = (await Deno.readTextFile(TRACES)).split("\n")
+      .filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+    // deno-lint-ignore no-explicit-any
+    const bySession = new Map<number, any[]>();
+    const finals: number[] = []; // sessions, in the order their traces completed
+    for (
+      const line of (await Deno.readTextFile(`${dir}/r.jsonl`)).split("\n")
+    ) {
+      if (line === "") continue;
+      const r = JSON.parse(line);
+      if (r.run !== undefined || r.report !== undefined || !r.ok) continue;
+      const list = bySession.get(r.session) ?? [];
+      list.push(r);
+      bySession.set(r.session, list);
+      if (r.turn === rows[r.session % rows.length].num_turns) {
+        finals.push(r.session);
+      }
+    }
+    const rates: number[] = [];
+    const eligible: number[] = [];
+    let undefinedTraces = 0;
+    for (const session of finals) {
+      let sum = 0, n = 0, carry = 0, cached = 0, elig = 0;
+      for (const r of bySession.get(session)!) {
+        const gaps: number[] = r.readGaps ?? [];
+        const events: number[] = r.readEvents ?? gaps.map(() => 1).concat(1);
+        let spread = gaps.length === 1 && gaps[0] > 0 && events[0] === 1 &&
+          events[1] === 1;
+        for (let i = 1; i < gaps.length; i++) if (gaps[i] > 0) spread = true;
+        if (r.completionTokens > 1 && spread) {
+          sum += (r.completionTokens - 1) / ((r.endAt - r.firstTokenAt) / 1000);
+          n++;
+        }
+        elig += carry;
+        cached += r.cachedTokens;
+        carry = r.promptTokens + r.completionTokens;
+      }
+      if (n > 0) rates.push(sum / n);
+      else undefinedTraces++;
+      eligible.push(elig > 0 ? cached / elig * 100 : 0);
+    }
+    assert.equal(finals.length, 8);
+    assert.ok(undefinedTraces > 0 && rates.length > 0, `${undefinedTraces}`);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    assert.equal(summary.decode_tps_undefined_traces, undefinedTraces);
+    const tps = summary.per_trace.mean_turn_decode_tps_tok_s;
+    const sorted = [...rates].sort((a, b) => a - b);
+    assert.deepEqual(tps, {
+      mean: pairwise(rates, 0, rates.length) / rates.length,
+      min: sorted[0],
+      p50: numpyPercentile(sorted, 50),
+      p90: numpyPercentile(sorted, 90),
+      p95: numpyPercentile(sorted, 95),
+      p99: numpyPercentile(sorted, 99),
+      max: sorted[sorted.length - 1],
+    });
+    assert.ok(tps.min > 100, `no 0 among the rates: ${tps.min}`);
+    assert.ok(
+      stdout.includes(
+        `Decode TPS: undefined for ${undefinedTraces} traces (no request with a measurable decode), left out\n`,
+      ),
+      stdout,
+    );
+    const e = [...eligible].sort((a, b) => a - b);
+    assert.equal(summary.per_trace.eligible_cache_hit_rate_pct.max, e.at(-1));
+    assert.equal(summary.per_trace.eligible_cache_hit_rate_pct.min, e[0]);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tok, { recursive: true });
+  }
+});
