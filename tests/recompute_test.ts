@@ -226,17 +226,18 @@ function plainFigures(
     else if (value.report === undefined) records.push(value);
   }
   // The measured clock: from the first measured send.
-  let firstSent = Infinity, runStart = NaN, warmup = 0;
+  // (each send from its own run's start: shards' clocks need not agree).
+  let firstSend = Infinity, warmup = 0;
   for (const r of records) {
     if (r.warmup) {
       warmup++;
       continue;
     }
-    if (r.sentAt < firstSent) firstSent = r.sentAt;
-    runStart = r.runStartedAt;
+    const since = r.sentAt - r.runStartedAt;
+    if (since < firstSend) firstSend = since;
   }
   const f: PlainFigures = {
-    measuredS: (elapsedMs - (warmup > 0 ? firstSent - runStart : 0)) / 1000,
+    measuredS: (elapsedMs - (warmup > 0 ? firstSend : 0)) / 1000,
     completed: 0,
     failed: 0,
     warmup,
@@ -561,5 +562,38 @@ Deno.test("trie: the per-trace Decode TPS and eligible cache hit rate recomputed
     await server.close();
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(tok, { recursive: true });
+  }
+});
+
+Deno.test("merge of two benchmark shards: every final figure recomputed by plain loops over the merged records.jsonl", async () => {
+  const server = bufferingServer();
+  const root = await Deno.makeTempDir();
+  try {
+    const shards = await Promise.all([0, 1].map((k) =>
+      runCli([
+        "benchmark",
+        ...["--endpoint", server.origin, ...BUFFERED_RUN],
+        ...["--num-prompts", "32", "--warmup", "4", "--interval", "60"],
+        ...["--shard", `${k}/2`, "--output-dir", `${root}/${k}`],
+      ])
+    ));
+    for (const shard of shards) assert.equal(shard.code, 0, shard.stderr);
+    const { code, stdout, stderr } = await runCli([
+      "merge",
+      ...[`${root}/0`, `${root}/1`, "--output-dir", `${root}/m`],
+    ]);
+    assert.equal(code, 0, stderr);
+    const f = plainFigures(await Deno.readTextFile(`${root}/m/records.jsonl`), {
+      ttftMs: 15,
+      tpotMs: 3,
+    });
+    assert.equal(f.completed + f.failed, 32);
+    const summary = JSON.parse(
+      await Deno.readTextFile(`${root}/m/summary.json`),
+    );
+    checkBenchmark({ stdout, summary, f, exactSums: false });
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
   }
 });
