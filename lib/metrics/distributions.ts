@@ -12,7 +12,7 @@ import { renderTable } from "../format/table.ts";
 import type { RequestRecord } from "../types.ts";
 import { type RequestFigures, requestFigures } from "./figures.ts";
 import { MeasuredClock } from "./measured_clock.ts";
-import { type DistributionField, FIGURE_TABLE } from "./figure_table.ts";
+import { FIGURE_TABLE } from "./figure_table.ts";
 import { CountedSamples, Samples } from "./samples.ts";
 
 /** Service-level objectives a request must meet to count as goodput (ms). */
@@ -41,8 +41,7 @@ export interface Distribution {
 }
 
 /** What {@linkcode LatencyDistributions.summary} reports. */
-export interface DistributionSummary
-  extends Partial<Record<DistributionField, Distribution>> {
+export interface DistributionSummary {
   /** Completed requests counted (warm-up excluded). */
   completed: number;
   /** Failed requests (aborted ones excluded), warm-up excluded. */
