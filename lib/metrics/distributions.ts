@@ -4,7 +4,11 @@
  * and per-request decode rate; client lag; goodput against SLOs; whether the
  * server reported usage and cached tokens, and counted the prompts as meant.
  * Fed record by record (constant work per record), so a run of any length
- * can report them; every figure comes from {@linkcode requestFigures}.
+ * can report them; every figure comes from {@linkcode requestFigures}, one
+ * distribution per row of the figure table (`figure_table.ts`). The
+ * per-second rates divide by the measured time (from the first measured
+ * send: `measured_clock.ts`); goodput counts every measured request,
+ * completed or failed ({@linkcode meetsSlos} states the rule).
  *
  * @module
  */
