@@ -109,3 +109,27 @@ export function distributionsJson(
   out.resent = summary.resent;
   return out;
 }
+
+/**
+ * The server's view in `summary.json`'s key style: what the commands gather
+ * (`engine`, `version`, `maxModelLen`, `split`, …) with `maxModelLen` as
+ * `max_model_len_tokens`.
+ *
+ * @example Usage
+ * ```ts
+ * import { serverJson } from "./summary_json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(serverJson({ engine: "vllm", maxModelLen: 32768 }), {
+ *   engine: "vllm", max_model_len_tokens: 32768,
+ * });
+ * ```
+ */
+export function serverJson(
+  server: Record<string, unknown>,
+): Record<string, unknown> {
+  const { maxModelLen, ...rest } = server;
+  return maxModelLen === undefined
+    ? rest
+    : { ...rest, max_model_len_tokens: maxModelLen };
+}

@@ -8,6 +8,7 @@ import { redactSecrets } from "../../lib/format/redact.ts";
 import type { LatencyDistributions } from "../../lib/metrics/distributions.ts";
 import {
   distributionsJson,
+  serverJson,
   SUMMARY_SCHEMA_VERSION,
 } from "../../lib/metrics/summary_json.ts";
 import type { RunSummary } from "../../lib/run/runner.ts";
@@ -93,14 +94,6 @@ export interface BenchmarkRunResult {
   summary: RunSummary;
   /** Latency distributions of the run (warm-up left out). */
   distributions: LatencyDistributions;
-}
-
-// The server's view with its one camelCase key in summary.json's style.
-function serverJson(server: Record<string, unknown>): Record<string, unknown> {
-  const { maxModelLen, ...rest } = server;
-  return maxModelLen === undefined
-    ? rest
-    : { ...rest, max_model_len_tokens: maxModelLen };
 }
 
 /** Options of {@linkcode benchmarkSummaryJson}. */

@@ -68,7 +68,10 @@ import {
   writeRunInfo,
 } from "../../lib/cli/run_dir.ts";
 import { writeReport } from "../../lib/cli/report_command.ts";
-import { distributionsJson } from "../../lib/metrics/summary_json.ts";
+import {
+  distributionsJson,
+  serverJson,
+} from "../../lib/metrics/summary_json.ts";
 import { metricsPathFor, RunMetrics } from "../../lib/cli/server_metrics.ts";
 
 const SCHEMA: KvSchema = {
@@ -925,12 +928,12 @@ async function runTrieLevelIn(
     serverMetrics.close();
   }
   const json = {
-    server: serverMetrics === undefined ? null : {
+    server: serverMetrics === undefined ? null : serverJson({
       ...serverMetrics.server,
       split: serverMetrics.split() ?? null,
       resets: serverMetrics.last?.resets ?? 0,
       scrape_failures: Object.fromEntries(serverMetrics.failures),
-    },
+    }),
     ...trieSummaryJson(result, params, { numGpus }),
     transport: c.label,
     distributions: distributionsJson(distributions),
