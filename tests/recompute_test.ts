@@ -416,6 +416,7 @@ Deno.test("benchmark: every printed and written figure recomputed by plain loops
       ...["--endpoint", server.origin, ...BUFFERED_RUN],
       ...["--num-prompts", "30", "--warmup", "9", "--interval", "60"],
       ...["--records", `${dir}/r.jsonl`, "--output", `${dir}/summary.json`],
+      ...["--output-dir", `${dir}/run`],
     ]);
     assert.equal(code, 0, stderr);
     const f = plainFigures(await Deno.readTextFile(`${dir}/r.jsonl`), {
@@ -428,6 +429,27 @@ Deno.test("benchmark: every printed and written figure recomputed by plain loops
     assert.ok(f.bursts > 0 && f.decodeN > 0, `${f.bursts}, ${f.decodeN}`);
     const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
     checkBenchmark({ stdout, summary, f, exactSums: true });
+    // The report says what the terminal says: goodput, and QPS over the
+    // exact measured time.
+    const html = await Deno.readTextFile(`${dir}/run/report.html`);
+    const measured = f.completed + f.failed;
+    assert.ok(
+      html.includes(
+        `goodput (TTFT ≤ 15 ms, TPOT ≤ 3 ms) ${f.good} of ${measured} requests (${
+          (f.good / measured * 100).toFixed(1)
+        }%), ${fmt2(f.good / f.measuredS)} req/s`,
+      ),
+    );
+    assert.ok(
+      html.includes(
+        `<dt>QPS</dt><dd>${fmt2(f.completed / f.measuredS)}</dd>`,
+      ),
+    );
+    const data = JSON.parse(
+      /<script type="application\/json" id="kvbench-data">([^]*?)<\/script>/
+        .exec(html)![1],
+    );
+    assert.equal(data.runs[0].distributions.measuredMs / 1000, f.measuredS);
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true });
@@ -595,5 +617,83 @@ Deno.test("merge of two benchmark shards: every final figure recomputed by plain
   } finally {
     await server.close();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("trie api=chat with a reasoning model: the eligible carry is the answer the next turn re-sends, recomputed by plain loops", async () => {
+  // Every answer streams 3 reasoning events first; usage counts them in
+  // completion_tokens, as servers do.
+  const server = startScriptedServer({
+    models: ["m"],
+    script: (b) => {
+      const max = Number(b.max_tokens);
+      return {
+        firstTokenMs: 2,
+        reasoning: ["a ", "b ", "c "],
+        tokens: Array(max).fill("x "),
+        usage: {
+          prompt_tokens: 100,
+          completion_tokens: max + 3,
+          cached_tokens: 40,
+        },
+      };
+    },
+  });
+  const tok = await qwen3TokenizerDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await runCli([
+      "trie",
+      `workload_path=${TRACES}`,
+      `endpoint=${server.origin}/v1`,
+      "model=m",
+      "api=chat",
+      `tokenizer_model=${tok}`,
+      "concurrency=2",
+      "max_traces=4",
+      "duration=120",
+      "stream=True",
+      `output_json=${dir}/summary.json`,
+      `records=${dir}/r.jsonl`,
+    ]);
+    assert.equal(code, 0, stderr);
+    const rows = (await Deno.readTextFile(TRACES)).split("\n")
+      .filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+    // deno-lint-ignore no-explicit-any
+    const bySession = new Map<number, any[]>();
+    const rates: number[] = [];
+    for (
+      const line of (await Deno.readTextFile(`${dir}/r.jsonl`)).split("\n")
+    ) {
+      if (line === "") continue;
+      const r = JSON.parse(line);
+      if (r.run !== undefined || r.report !== undefined || !r.ok) continue;
+      const list = bySession.get(r.session) ?? [];
+      list.push(r);
+      bySession.set(r.session, list);
+      if (r.turn !== rows[r.session % rows.length].num_turns) continue;
+      // The trace is complete: Σ cached / Σ what each request re-sends of
+      // the previous one (its prompt and its answer, not its reasoning).
+      let carry = 0, eligible = 0, cached = 0;
+      for (const q of list) {
+        assert.equal(q.reasoningChunks, 3);
+        eligible += carry;
+        cached += q.cachedTokens;
+        carry = q.promptTokens + q.completionTokens - q.reasoningChunks;
+      }
+      rates.push(eligible > 0 ? cached / eligible * 100 : 0);
+    }
+    assert.equal(rates.length, 4);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+    const sorted = [...rates].sort((a, b) => a - b);
+    assert.equal(summary.per_trace.eligible_cache_hit_rate_pct.max, sorted[3]);
+    assert.equal(summary.per_trace.eligible_cache_hit_rate_pct.min, sorted[0]);
+    // A two-turn trace (prompt 100, answers of 16 and 20 tokens): cached
+    // 120 of eligible (100 + 16) + (100 + 20) = 236, not 242 with reasoning.
+    assert.ok(rates.includes(120 / 236 * 100), `${rates}`);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tok, { recursive: true });
   }
 });
