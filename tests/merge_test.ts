@@ -29,6 +29,8 @@ interface PartSpec {
   worker?: { index: number; count: number };
   records: ReturnType<typeof testRecord>[];
   end?: { startedAt: number; elapsedMs: number; stopReason: string };
+  /** The run's parameters (default none). */
+  params?: Record<string, unknown>;
 }
 
 async function writePart(dir: string, spec: PartSpec): Promise<void> {
@@ -39,7 +41,7 @@ async function writePart(dir: string, spec: PartSpec): Promise<void> {
       command: "benchmark",
       timeOrigin: spec.timeOrigin,
       runStartedAt: spec.runStartedAt,
-      params: {},
+      params: spec.params ?? {},
       workload: SIZING,
       part: spec.shard !== undefined
         ? { shard: spec.shard }
@@ -139,7 +141,36 @@ Deno.test("merge: records moved onto the first shard's clock by origins and offs
   const summary = JSON.parse(
     await Deno.readTextFile(`${root}/out/summary.json`),
   );
-  assert.equal(summary.distributions.outputTokensPerS, 32);
+  assert.equal(summary.distributions.output_tokens_per_s, 32);
+});
+
+Deno.test("merge: the merged block keeps the parts' report interval, and the Transport line", async () => {
+  const root = `${RUNS_DIR}/merge-${crypto.randomUUID()}`;
+  const params = { interval_s: 2, transport: "http1" };
+  for (const index of [0, 1]) {
+    await writePart(`${root}/${index}`, {
+      timeOrigin: 1_000_000,
+      runStartedAt: 100,
+      clock: { method: "server-date", offsetMs: 0, uncertaintyMs: 1 },
+      shard: { index, count: 2 },
+      records: [record(index, 200, 300)],
+      end: { startedAt: 100, elapsedMs: 250, stopReason: "max_requests" },
+      params,
+    });
+  }
+  const { code, stdout, stderr } = await runCli([
+    "merge",
+    `${root}/0`,
+    `${root}/1`,
+    ...["--output-dir", `${root}/out`],
+  ]);
+  assert.equal(code, 0, stderr);
+  // Today: "Last 5 second Interval" whatever the parts', and no transport.
+  assert.ok(
+    stdout.includes("Requests Processed in Last 2 second Interval: 2\n"),
+    stdout,
+  );
+  assert.ok(stdout.includes("\nTransport: http1\n"), stdout);
 });
 
 Deno.test("merge: says when the clocks are known less precisely than asked, or the shards did not start together", async () => {

@@ -70,9 +70,10 @@ Deno.test("benchmark: a run directory holds run.json, records, metrics and the s
     }
     const want = distributions.summary({ percentiles: [50, 90, 95, 99] });
     const got = data.runs[0].distributions;
+    // (TPOT may have no sample: the fast simulator's decode can be a burst.)
     for (const key of ["ttftMs", "tpotMs", "itlMs", "e2eMs"] as const) {
-      assert.deepEqual(got[key].percentiles, want[key]!.percentiles, key);
-      assert.equal(got[key].mean, want[key]!.mean, key);
+      assert.deepEqual(got[key]?.percentiles, want[key]?.percentiles, key);
+      assert.equal(got[key]?.mean, want[key]?.mean, key);
     }
     assert.deepEqual(data.runs[0].cache, {
       promptTokens: prompt,

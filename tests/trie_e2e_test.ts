@@ -15,6 +15,9 @@ const TRACES =
 function usageScript(b: Record<string, unknown>) {
   return {
     firstTokenMs: 10,
+    // A token a millisecond: a decode window to measure (tokens written
+    // back to back arrive as one burst, which has no decode rate).
+    gapMs: 1,
     usage: {
       prompt_tokens: 100,
       completion_tokens: Number(b.max_tokens),

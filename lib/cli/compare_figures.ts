@@ -56,7 +56,7 @@ export function comparisonRows(runs: readonly RunData[]): ComparisonRow[] {
     ["requests completed", (r) => d(r).completed, count],
     [
       "requests per second",
-      (r) => r.run.elapsedS > 0 ? d(r).completed / r.run.elapsedS : undefined,
+      (r) => r.run.requestsPerS,
       fixed(2),
     ],
     ["output tok/s", (r) => d(r).outputTokensPerS, fixed(1)],

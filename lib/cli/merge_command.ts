@@ -310,12 +310,25 @@ export const mergeCommand: Command = {
   },
 };
 
-/** The run's percentiles and SLOs, as either command wrote them in `params`. */
+/**
+ * The run's percentiles, SLOs, report interval and transport, as either
+ * command wrote them in `params` (the transport when it names the one used).
+ */
 function reporting(
   params: Record<string, unknown>,
-): { percentiles?: number[]; slos?: Slos } {
+): {
+  percentiles?: number[];
+  slos?: Slos;
+  intervalS?: number;
+  transport?: string;
+} {
   const p = params.percentiles, g = params.goodput ?? params.slos;
+  const t = params.transport;
   return {
+    intervalS: typeof params.interval_s === "number"
+      ? params.interval_s
+      : undefined,
+    transport: t === "http1" || t === "fetch" ? t : undefined,
     percentiles: Array.isArray(p)
       ? p
       : typeof p === "string"

@@ -31,6 +31,10 @@ export interface MergedRun {
   split?: { split?: PromptSplit; engines?: EngineName[] };
   /** Percentiles the run reported. */
   percentiles?: number[];
+  /** The parts' report interval in seconds (`params.interval_s`), if known. */
+  intervalS?: number;
+  /** The parts' transport (`params.transport`), if it names the one used. */
+  transport?: string;
   /** SLOs the run counted goodput against. */
   slos?: Slos;
   /** `kvbench merge --workload FILE`: a workload file the run read. */

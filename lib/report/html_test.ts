@@ -8,6 +8,7 @@ import { runData } from "./data.ts";
 import { renderReport } from "./html.ts";
 import { syntheticRun } from "../../tests/_support/synthetic.ts";
 import { UPLOT_JS } from "./vendor/uplot.ts";
+import { testRecord } from "../testing/records.ts";
 
 function dataOf(run: ReturnType<typeof syntheticRun>, name: string) {
   return runData({
@@ -196,4 +197,53 @@ Deno.test("html: a run without records renders, with nothing to plot", () => {
   assert.deepEqual(embedded(html).plots, []);
   assert.ok(html.includes("nothing to plot"));
   assert.ok(html.includes("No completed request."));
+});
+
+Deno.test("html: goodput as the terminal says it when the run had SLOs; QPS over the exact measured time", () => {
+  const rec = (i: number, ttft: number) =>
+    testRecord({
+      session: i,
+      runStartedAt: 0,
+      scheduledAt: 0,
+      sentAt: 0,
+      firstTokenAt: ttft,
+      endAt: 300,
+      chunks: 1,
+      completionTokens: 1,
+    });
+  const records = [
+    rec(0, 50),
+    rec(1, 50),
+    rec(2, 200),
+    testRecord({
+      session: 3,
+      runStartedAt: 0,
+      endAt: 10,
+      ok: false,
+      error: { kind: "http", message: "HTTP 500" },
+    }),
+  ];
+  const run = runData({
+    source: "/runs/g",
+    records: {
+      records,
+      reports: [],
+      run: { startedAt: 0, elapsedMs: 1000.4, stopReason: "duration" },
+    },
+    info: { command: "benchmark", params: { slos: { ttftMs: 100 } } },
+  }, { name: "g" });
+  // 3 completed over 1.0004 s (not the 1.000 s the report shows).
+  assert.equal(run.run.requestsPerS, 3 / 1.0004);
+  // 2 of the 4 measured requests met TTFT ≤ 100 ms; 2 / 1.0004 s.
+  assert.deepEqual(
+    [run.distributions.goodput?.requests, run.distributions.goodput?.measured],
+    [2, 4],
+  );
+  const html = renderReport([run]);
+  assert.ok(
+    html.includes(
+      "goodput (TTFT ≤ 100 ms) 2 of 4 requests (50.0%), 2.00 req/s",
+    ),
+    html.slice(html.indexOf("goodput"), html.indexOf("goodput") + 200),
+  );
 });

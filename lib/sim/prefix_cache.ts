@@ -101,6 +101,12 @@ export class PrefixCache {
   #evictable = new Set<number>();
   /** Offload blocks, least recently used first. */
   #offload = new Set<number>();
+  // Where the least recently used entries are: a new iterator per eviction
+  // would skip every entry deleted from the front since the set's last
+  // rehash, which made evictions quadratic (a ~1 s stall of the demo's
+  // server once its offload tier filled up).
+  #evictableCursor = new OldestCursor(this.#evictable);
+  #offloadCursor = new OldestCursor(this.#offload);
   /** Slots reserved for unhashed tokens (partial blocks, generated tokens). */
   #reserved = 0;
   /** Pinned hashed blocks. */
@@ -263,14 +269,15 @@ export class PrefixCache {
    */
   evict(count: number): number {
     let evicted = 0;
-    for (const h of this.#evictable) {
-      if (evicted >= count) break;
+    while (evicted < count) {
+      const h = this.#evictableCursor.oldest();
+      if (h === undefined) break;
       this.#evictable.delete(h);
       this.#gpu.delete(h);
       evicted++;
       if (this.offloadCapacity === 0) continue;
       if (this.#offload.size >= this.offloadCapacity) {
-        this.#offload.delete(this.#offload.values().next().value!);
+        this.#offload.delete(this.#offloadCursor.oldest()!);
       }
       this.#offload.add(h);
     }
@@ -284,5 +291,31 @@ export class PrefixCache {
         `Cannot place ${slots} blocks in the GPU tier: ${this.gpuPinned} of ${this.gpuCapacity} are in use`,
       );
     }
+  }
+}
+
+/**
+ * The oldest entry of a set whose entries are only ever taken from the front
+ * by this cursor (or deleted, or moved to the end, anywhere): one live
+ * iterator kept across calls, so each call costs O(1) amortized.
+ */
+class OldestCursor {
+  #set: Set<number>;
+  #iterator: Iterator<number> | undefined;
+  constructor(set: Set<number>) {
+    this.#set = set;
+  }
+  /** The oldest entry (left in the set: the caller deletes it); undefined when empty. */
+  oldest(): number | undefined {
+    let next = this.#iterator?.next();
+    if (next === undefined || next.done) {
+      this.#iterator = this.#set.values();
+      next = this.#iterator.next();
+    }
+    if (next.done) {
+      this.#iterator = undefined;
+      return undefined;
+    }
+    return next.value;
   }
 }

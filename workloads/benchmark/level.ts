@@ -215,6 +215,8 @@ export async function runBenchmarkLevel(
     max_inflight: level.maxInFlight,
     request_rate: level.requestRate ?? null,
     burstiness: level.requestRate === undefined ? null : opts.burstiness,
+    interval_s: opts.interval,
+    transport: run.label,
   };
   await io.writeRunInfo({
     command: "benchmark",

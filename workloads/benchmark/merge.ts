@@ -45,7 +45,7 @@ export function mergeBenchmarkFigures(
 ): Promise<Record<string, unknown>> {
   const sizing = run.workload as BenchmarkSizing;
   const metrics = new BenchmarkMetrics();
-  const { percentiles, slos } = run;
+  const { percentiles, slos, intervalS, transport } = run;
   const distributions = new LatencyDistributions({ slos });
   const reuse = new ReuseTracker();
   let clientPrompt = 0, clientCached: number | undefined;
@@ -62,11 +62,11 @@ export function mergeBenchmarkFigures(
   }
   const final = metrics.report(run.elapsedMs / 1000);
   out("\nFinal metrics:\n");
-  out(renderBenchmarkBlock(final, { intervalSeconds: 5 }));
+  out(renderBenchmarkBlock(final, { intervalSeconds: intervalS }));
   out(
     renderDistributions(
       distributions.summary({ percentiles, elapsedMs: run.elapsedMs }),
-      {},
+      { transport },
     ),
   );
   const split = run.split?.split;

@@ -4,13 +4,18 @@
  *
  * Every per-request value is read from {@linkcode requestFigures}; tmesh's
  * formulas over them: TTFT, ITL = TPOT (decode time / (output tokens − 1)),
- * prefill throughput = prompt tokens / TTFT, decode throughput = output
- * tokens / decode time. A value whose figure is undefined is left out of its
- * mean (a request without usage has no prefill throughput).
+ * prefill throughput = prompt tokens / TTFT, decode throughput = the
+ * documented decode rate, (output tokens − 1) / decode time, of the requests
+ * whose decode window was measurable (tmesh-cli divides characters by time;
+ * kvbench counts tokens, and leaves out the first token, which TTFT already
+ * timed). A value whose figure is undefined is left out of its mean (a
+ * request without usage has no prefill throughput; a one-token response or a
+ * burst has no decode rate, and a burst is counted in `decodeUnmeasured`).
  *
  * @module
  */
 import { requestFigures } from "../../lib/metrics/figures.ts";
+import { MeasuredClock } from "../../lib/metrics/measured_clock.ts";
 import type { RequestErrorKind, RequestRecord } from "../../lib/types.ts";
 
 /** Sums behind one window (the whole run, or one interval). */
@@ -35,6 +40,8 @@ export interface BenchmarkWindow {
   decodeSum: number;
   /** Count of decode samples. */
   decodeN: number;
+  /** Requests whose decode window could not be measured (a burst). */
+  decodeUnmeasured: number;
   /** Sum of `usage.prompt_tokens` over requests that reported `cached_tokens`. */
   cachePromptTokens: number;
   /** Sum of `cached_tokens`. */
@@ -53,6 +60,7 @@ function emptyWindow(): BenchmarkWindow {
     prefillN: 0,
     decodeSum: 0,
     decodeN: 0,
+    decodeUnmeasured: 0,
     cachePromptTokens: 0,
     cachedTokens: 0,
   };
@@ -62,6 +70,11 @@ function emptyWindow(): BenchmarkWindow {
 export interface BenchmarkSnapshot {
   /** Seconds since the run started. */
   elapsed: number;
+  /**
+   * Seconds of the measured clock (from the first measured send, see
+   * {@linkcode MeasuredClock}): what QPS divides by.
+   */
+  measured: number;
   /** Whole run. */
   global: BenchmarkWindow;
   /** Since the last report. */
@@ -89,7 +102,7 @@ export interface BenchmarkSnapshot {
  * }));
  * const snapshot = metrics.report(5);
  * assert.equal(snapshot.global.requests, 1);
- * assert.equal(snapshot.global.decodeSum, 11); // 11 tokens / 1 s
+ * assert.equal(snapshot.global.decodeSum, 10); // (11 − 1) tokens / 1 s
  * ```
  */
 export class BenchmarkMetrics {
@@ -97,12 +110,20 @@ export class BenchmarkMetrics {
   #interval = emptyWindow();
   #failures: Partial<Record<RequestErrorKind, number>> = {};
   #withoutUsage = 0;
+  #clock = new MeasuredClock();
+  #holdAfter = Infinity;
+  #held: RequestRecord[] = [];
 
   /**
    * Count one finished request; aborted and warm-up ones are ignored, and so
    * is a successful one without a first token (a non-streamed response).
    */
   add(record: RequestRecord): void {
+    if (record.endAt > this.#holdAfter) {
+      this.#held.push(record);
+      return;
+    }
+    this.#clock.add(record);
     if (record.warmup) return;
     if (!record.ok) {
       const kind = record.error?.kind;
@@ -127,15 +148,48 @@ export class BenchmarkMetrics {
         w.prefillSum += f.prefillTps;
         w.prefillN++;
       }
-      if (f.decodeMs! > 0) {
-        w.decodeSum += f.outputTokens! / (f.decodeMs! / 1000);
+      if (f.decodeTps !== undefined) {
+        w.decodeSum += f.decodeTps;
         w.decodeN++;
       }
+      if (f.decodeUnmeasured) w.decodeUnmeasured++;
       if (f.cachedTokens !== undefined && f.promptTokens !== undefined) {
         w.cachePromptTokens += f.promptTokens;
         w.cachedTokens += f.cachedTokens;
       }
     }
+  }
+
+  /**
+   * Hold back the records that end after `at` (ms, `performance.now()`)
+   * from the counts until the next report (or until the hold moves on), so
+   * that each record lands in the interval its end falls in even when it is
+   * read late (the parent of worker processes reads their records files
+   * every 200 ms). Records already held that end by `at` are counted now;
+   * `Infinity` (the default state) releases every one.
+   *
+   * @example A record read after the report it belongs before
+   * ```ts
+   * import { BenchmarkMetrics } from "./metrics.ts";
+   * import { testRecord } from "../../lib/testing/records.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const m = new BenchmarkMetrics();
+   * const done = (endAt: number) =>
+   *   testRecord({ sentAt: 0, firstTokenAt: endAt - 1, endAt, completionTokens: 1 });
+   * m.holdAfter(5000); // the 5 s report is due; records still coming in
+   * m.add(done(5100)); // ended after it: held for the next interval
+   * m.add(done(4900)); // read late, but ended before it
+   * assert.equal(m.report(5).interval.requests, 1);
+   * m.holdAfter(10000); // the next report's time
+   * assert.equal(m.report(10).interval.requests, 1); // the held one
+   * ```
+   */
+  holdAfter(at: number): void {
+    this.#holdAfter = at;
+    const held = this.#held;
+    this.#held = [];
+    for (const record of held) this.add(record);
   }
 
   /** True when something finished (or failed) since the last report. */
@@ -152,6 +206,7 @@ export class BenchmarkMetrics {
   report(elapsed: number): BenchmarkSnapshot {
     const snapshot: BenchmarkSnapshot = {
       elapsed,
+      measured: this.#clock.measuredMs(elapsed * 1000) / 1000,
       global: { ...this.#global },
       interval: this.#interval,
       failures: { ...this.#failures },

@@ -7,6 +7,11 @@
 import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { redactSecrets } from "../../lib/format/redact.ts";
 import type { LatencyDistributions } from "../../lib/metrics/distributions.ts";
+import {
+  distributionsJson,
+  serverJson,
+  SUMMARY_SCHEMA_VERSION,
+} from "../../lib/metrics/summary_json.ts";
 import type { RunSummary } from "../../lib/run/runner.ts";
 import { benchmarkAverages, type BenchmarkSnapshot } from "./metrics.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
@@ -28,7 +33,8 @@ function percent(x: number | undefined): string {
 /**
  * Render the report block: tmesh-cli's 12 lines with its labels (numbers as
  * its documentation shows them: 2 decimals, ITL 3), then kvbench's extra
- * lines (failures; cache hit rate when the server reports `cached_tokens`),
+ * lines (failures; cache hit rate when the server reports `cached_tokens`;
+ * the requests whose decode window was a burst, when there were some),
  * then an empty line.
  *
  * @example Usage
@@ -48,8 +54,9 @@ export function renderBenchmarkBlock(
 ): string {
   const g = benchmarkAverages(snapshot.global);
   const i = benchmarkAverages(snapshot.interval);
-  const qps = snapshot.elapsed > 0
-    ? snapshot.global.requests / snapshot.elapsed
+  // Over the measured clock: a warm-up's time is not in the denominator.
+  const qps = snapshot.measured > 0
+    ? snapshot.global.requests / snapshot.measured
     : 0;
   const lines = [
     `Elapsed Time: ${snapshot.elapsed.toFixed(2)}`,
@@ -71,6 +78,11 @@ export function renderBenchmarkBlock(
   if (g.cacheHitRate !== undefined) {
     lines.push(`Global Cache Hit Rate: ${percent(g.cacheHitRate)}`);
     lines.push(`Interval Cache Hit Rate: ${percent(i.cacheHitRate)}`);
+  }
+  if (snapshot.global.decodeUnmeasured > 0) {
+    lines.push(
+      `Decode Throughput Not Measurable: ${snapshot.global.decodeUnmeasured} (${snapshot.interval.decodeUnmeasured} in interval)`,
+    );
   }
   return lines.join("\n") + "\n\n";
 }
@@ -98,8 +110,10 @@ export interface BenchmarkSummaryOptions {
 }
 
 /**
- * A JSON summary of a benchmark run (for `--output`): the sizing, the final
- * figures in full precision, failures by kind, and how the run ended.
+ * A JSON summary of a benchmark run (for `--output` and the run directory's
+ * `summary.json`): the sizing, the final figures in full precision, failures
+ * by kind, and how the run ended; every key is documented in
+ * `docs/summary_json.md` (schema version {@linkcode SUMMARY_SCHEMA_VERSION}).
  *
  * @example Usage
  * ```ts
@@ -120,6 +134,13 @@ export interface BenchmarkSummaryOptions {
  *   distributions: new LatencyDistributions(),
  * }, { params: { model: "m", api_key: "sk-secret" } });
  * assert.deepEqual(json.params, { model: "m" });
+ * assert.equal(json.schema_version, 2);
+ * // 0.9 × 100 GiB / (32 000 × 98 304 bytes) = 30.7: 30 contexts, 10 in flight
+ * assert.deepEqual(json.workload, {
+ *   model: "m", offload_size_gib: 100, kv_bytes_per_token: 98304,
+ *   contexts: 30, questions: 30, max_inflight: 10, input_tokens: 32000,
+ *   max_output_tokens: 100,
+ * });
  * assert.equal(json.mean_ttft_s, null);
  * ```
  */
@@ -132,10 +153,21 @@ export function benchmarkSummaryJson(
   const g = final.global;
   const avg = benchmarkAverages(g);
   return {
+    schema_version: SUMMARY_SCHEMA_VERSION,
     command: "benchmark",
     params: redactSecrets(options.params ?? {}),
-    workload: sizing,
+    workload: {
+      model: sizing.model,
+      offload_size_gib: sizing.offloadSizeGib,
+      kv_bytes_per_token: sizing.bytesPerToken,
+      contexts: sizing.contexts,
+      questions: sizing.questions,
+      max_inflight: sizing.maxInFlight,
+      input_tokens: sizing.inputLength,
+      max_output_tokens: sizing.outputLength,
+    },
     elapsed_s: final.elapsed,
+    measured_s: final.measured,
     stop_reason: summary.stopReason,
     // Why it stopped early and its first error (lib/run/fail_fast.ts).
     failure: describeFailure(summary) ?? null,
@@ -145,21 +177,22 @@ export function benchmarkSummaryJson(
       aborted: summary.requests.aborted,
       failures_by_kind: final.failures,
       without_usage: final.withoutUsage,
+      decode_unmeasured: g.decodeUnmeasured,
     },
-    qps: final.elapsed > 0 ? g.requests / final.elapsed : null,
+    qps: final.measured > 0 ? g.requests / final.measured : null,
     mean_ttft_s: avg.ttft ?? null,
     mean_itl_s: avg.itl ?? null,
-    mean_prefill_throughput: avg.prefill ?? null,
-    mean_decode_throughput: avg.decode ?? null,
+    mean_prefill_tokens_per_s: avg.prefill ?? null,
+    mean_decode_tokens_per_s: avg.decode ?? null,
     cache_hit_rate: avg.cacheHitRate ?? null,
     // Token sums over the requests whose usage reported cached_tokens.
     cache_report_prompt_tokens: g.cachePromptTokens,
     cache_report_cached_tokens: g.cachedTokens,
     transport: options.transport ?? null,
-    server: options.server ?? null,
-    distributions: result.distributions.summary({
+    server: options.server === undefined ? null : serverJson(options.server),
+    distributions: distributionsJson(result.distributions.summary({
       percentiles: options.percentiles,
       elapsedMs: final.elapsed * 1000,
-    }),
+    })),
   };
 }

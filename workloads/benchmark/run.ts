@@ -10,6 +10,7 @@ import {
   type Slos,
 } from "../../lib/metrics/distributions.ts";
 import { closedLoop, type LoadPolicy } from "../../lib/run/load.ts";
+import { MAX_TIMER_MS } from "../../lib/timer.ts";
 import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { partConcurrency, partCount, partLoad } from "../../lib/run/part.ts";
 import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
@@ -23,6 +24,13 @@ import { type BenchmarkRunResult, renderBenchmarkBlock } from "./report.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 import { benchmarkWorkload } from "./workload.ts";
 import { shapeRequests } from "./controls.ts";
+
+/**
+ * How long a report waits for records read from other processes' files
+ * (written every 200 ms, read every 200 ms) before it counts those that
+ * ended by its time.
+ */
+const SOURCE_LAG_MS = 500;
 
 /** Options of {@linkcode runBenchmark}. */
 export interface BenchmarkRunOptions {
@@ -122,15 +130,41 @@ export async function runBenchmark(
   const elapsed = (): number =>
     Math.max(0, performance.now() - startedAt) / 1000;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const tick = (): void => {
-    if (metrics.pending) {
-      const snapshot = metrics.report(elapsed());
-      write(renderBenchmarkBlock(snapshot, { intervalSeconds }));
-      options.onReport?.(snapshot.elapsed * 1000);
-    }
-    timer = setTimeout(tick, intervalMs);
+  const late = new Set<ReturnType<typeof setTimeout>>();
+  const emit = (seconds: number): void => {
+    if (!metrics.pending) return;
+    const snapshot = metrics.report(seconds);
+    write(renderBenchmarkBlock(snapshot, { intervalSeconds }));
+    options.onReport?.(snapshot.elapsed * 1000);
   };
-  timer = setTimeout(tick, intervalMs);
+  // Reports every interval on the run's clock, from its start. Records read
+  // from other processes' files (late) are assigned by their end: report k
+  // waits SOURCE_LAG_MS, counts those that ended by its time, k intervals
+  // into the run, and holds back the later ones.
+  let ticks = 1;
+  const due = (k: number): number => startedAt + k * intervalMs;
+  if (options.source !== undefined) metrics.holdAfter(due(1));
+  const tick = (): void => {
+    const k = ticks;
+    // A timer cannot wait longer than MAX_TIMER_MS: wait again.
+    if (performance.now() < due(k) - 1) return arm();
+    ticks++;
+    if (options.source === undefined) emit(elapsed());
+    else {
+      const id = setTimeout(() => {
+        late.delete(id);
+        emit((k * intervalMs) / 1000);
+        metrics.holdAfter(due(k + 1));
+      }, SOURCE_LAG_MS);
+      late.add(id);
+    }
+    arm();
+  };
+  const arm = (): void => {
+    const wait = Math.max(0, due(ticks) - performance.now());
+    timer = setTimeout(tick, Math.min(wait, MAX_TIMER_MS));
+  };
+  arm();
   try {
     const part = options.part;
     const whole = options.load ?? closedLoop(sizing.maxInFlight);
@@ -195,8 +229,11 @@ export async function runBenchmark(
     const end = options.source === undefined
       ? elapsed()
       : Math.max(0, summary.endedAt - startedAt) / 1000;
+    for (const id of late) clearTimeout(id);
+    metrics.holdAfter(Infinity);
     return { final: metrics.report(end), summary, distributions };
   } finally {
     clearTimeout(timer);
+    for (const id of late) clearTimeout(id);
   }
 }

@@ -6,6 +6,10 @@
  * @module
  */
 import { renderDistributions } from "../../lib/metrics/distributions.ts";
+import {
+  distributionsJson,
+  serverJson,
+} from "../../lib/metrics/summary_json.ts";
 import type { Synthesizer } from "../../lib/text/synth.ts";
 import type { Transport } from "../../lib/transport/transport.ts";
 import type { KvValues } from "../../lib/cli/kv_args.ts";
@@ -321,15 +325,15 @@ async function closeTrieLevel(
     serverMetrics.close();
   }
   const json = {
-    server: serverMetrics === undefined ? null : {
+    server: serverMetrics === undefined ? null : serverJson({
       ...serverMetrics.server,
       split: serverMetrics.split() ?? null,
       resets: serverMetrics.last?.resets ?? 0,
       scrape_failures: Object.fromEntries(serverMetrics.failures),
-    },
+    }),
     ...trieSummaryJson(result, params, { numGpus }),
     transport: run.label,
-    distributions,
+    distributions: distributionsJson(distributions),
     stop_reason: result.stopReason ?? "exhausted",
     failure: result.failure ?? null,
   };

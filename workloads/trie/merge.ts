@@ -5,6 +5,7 @@
  * @module
  */
 import { renderDistributions } from "../../lib/metrics/distributions.ts";
+import { distributionsJson } from "../../lib/metrics/summary_json.ts";
 import { out } from "../../lib/cli/common.ts";
 import type { MergedRun } from "../../lib/cli/workload.ts";
 import { TrieAccounting } from "./accounting.ts";
@@ -69,9 +70,9 @@ export async function mergeTrieFigures(
     percentiles: run.percentiles,
     elapsedMs: run.elapsedMs,
   });
-  out(renderDistributions(distributions, {}));
+  out(renderDistributions(distributions, { transport: run.transport }));
   return {
     ...trieSummaryJson(result, params, { numGpus }),
-    distributions,
+    distributions: distributionsJson(distributions),
   };
 }

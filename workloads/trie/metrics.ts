@@ -257,9 +257,13 @@ export function overallRates(
 
 /**
  * The server-reported cache counters of one trace. Eligible tokens of
- * request i are the previous request's prompt plus completion (0 for
- * request 0); requests without usage are skipped and the carry comes from
- * the last request that had usage.
+ * request i are what it re-sends of the previous request: its prompt plus
+ * the output the next prompt carries (0 for request 0). That output is the
+ * completion, except in chat mode with a reasoning model, whose next turn
+ * re-sends only the answer (templates such as Qwen3's drop earlier
+ * thinking): there the reasoning tokens, one per streamed reasoning event
+ * (as vLLM and SGLang stream them), are not carried. Requests without usage
+ * are skipped and the carry comes from the last request that had usage.
  */
 export class ServerMetrics {
   /** Σ `usage.prompt_tokens`. */
@@ -289,6 +293,10 @@ export class ServerMetrics {
    * assert.equal(m.cachedTokens, 96);
    * assert.equal(m.eligiblePromptTokens, 110); // request 1: 100 + 10 of request 0
    * assert.equal(m.eligibleCacheHitRate, 96 / 110);
+   * // A reasoning answer: 40 tokens, 30 of them thinking the next turn drops.
+   * m.recordUsage({ promptTokens: 200, completionTokens: 40, carriedTokens: 10 });
+   * m.recordUsage({ promptTokens: 260, completionTokens: 5, cachedTokens: 210 });
+   * assert.equal(m.eligiblePromptTokens, 110 + 140 + 210); // 200 + 10 carried
    * ```
    */
   recordUsage(
@@ -296,13 +304,16 @@ export class ServerMetrics {
       promptTokens: number;
       completionTokens: number;
       cachedTokens?: number;
+      /** Output tokens the next prompt re-sends (default: all of `completionTokens`). */
+      carriedTokens?: number;
     },
   ): void {
     this.promptTokens += usage.promptTokens;
     this.cachedTokens += usage.cachedTokens ?? 0;
     if (usage.cachedTokens !== undefined) this.cachedReported = true;
     this.eligiblePromptTokens += this.#carry;
-    this.#carry = usage.promptTokens + usage.completionTokens;
+    this.#carry = usage.promptTokens +
+      (usage.carriedTokens ?? usage.completionTokens);
   }
 
   /**
@@ -367,6 +378,7 @@ export class TraceAccumulator {
   readonly server: ServerMetrics = new ServerMetrics();
   #requests = 0;
   #tpsSum = 0;
+  #tpsN = 0;
   #ttft: number | undefined;
   #lastFirstTokenOffset: number | undefined;
   #lastEndAt: number | undefined;
@@ -424,13 +436,18 @@ export class TraceAccumulator {
       ? undefined
       : (record.firstTokenAt - this.startedAt) / 1000;
     this.#lastEndAt = record.endAt;
-    this.#tpsSum += f.decodeTps ?? 0;
+    if (f.decodeTps !== undefined) {
+      this.#tpsSum += f.decodeTps;
+      this.#tpsN++;
+    }
     this.#requests++;
     if (f.promptTokens !== undefined && f.outputTokensFrom === "usage") {
+      // The next turn re-sends the answer, not the reasoning (chat mode).
       this.server.recordUsage({
         promptTokens: f.promptTokens,
         completionTokens: f.outputTokens!,
         cachedTokens: f.cachedTokens,
+        carriedTokens: f.outputTokens! - f.reasoningEvents,
       });
     }
   }
@@ -518,7 +535,10 @@ export class TraceAccumulator {
   }
 
   /**
-   * Mean per-request decode rate (tok/s), zeros included.
+   * Mean per-request decode rate (tok/s) over the requests that have one
+   * (see `requestFigures`): a request without a first token, of one output
+   * token, or whose decode window was a burst has no rate and is left out,
+   * never averaged as 0; undefined when no request of the trace has one.
    *
    * @example Usage
    * ```ts
@@ -529,12 +549,18 @@ export class TraceAccumulator {
    * const trace = new TraceAccumulator(0);
    * assert.equal(trace.decodeTps, undefined);
    * trace.add(testRecord({ firstTokenAt: 0, endAt: 500, completionTokens: 11 }));
-   * trace.add(testRecord({ completionTokens: 11 })); // no first token: rate 0
-   * assert.equal(trace.decodeTps, 10); // (20 + 0) / 2, 20 = (11 − 1) / 0.5 s
+   * trace.add(testRecord({ completionTokens: 11 })); // no first token: no rate
+   * assert.equal(trace.decodeTps, 20); // (11 − 1) / 0.5 s, the only rate
+   * const burst = new TraceAccumulator(0);
+   * burst.add(testRecord({
+   *   firstTokenAt: 0, endAt: 0.5, chunks: 11, completionTokens: 11,
+   *   readGaps: [5], readEvents: [1, 10],
+   * }));
+   * assert.equal(burst.decodeTps, undefined); // not 20 000 tok/s, not 0
    * ```
    */
   get decodeTps(): number | undefined {
-    return this.#requests > 0 ? this.#tpsSum / this.#requests : undefined;
+    return this.#tpsN > 0 ? this.#tpsSum / this.#tpsN : undefined;
   }
 }
 
@@ -595,8 +621,10 @@ export class TrieResult {
   readonly ttfts: number[] = [];
   /** TTFAT (s) of each successful trace (streaming). */
   readonly ttfats: number[] = [];
-  /** Mean decode rate (tok/s) of each successful trace (streaming). */
+  /** Mean decode rate (tok/s) of each successful trace that has one (streaming). */
   readonly tpsValues: number[] = [];
+  /** Successful traces (streaming) none of whose requests has a decode rate. */
+  decodeUndefinedTraces = 0;
   /** Server cache counters of each successful trace. */
   readonly serverMetrics: ServerMetrics[] = [];
   /** Cumulative accounting points, in time order. */
@@ -749,7 +777,9 @@ export class TrieResult {
     if (this.stream) {
       if (trace.ttftS !== undefined) this.ttfts.push(trace.ttftS);
       if (trace.ttfatS !== undefined) this.ttfats.push(trace.ttfatS);
-      this.tpsValues.push(trace.decodeTps ?? 0);
+      const tps = trace.decodeTps;
+      if (tps !== undefined) this.tpsValues.push(tps);
+      else this.decodeUndefinedTraces++;
     }
     return { serverMetricsRecorded };
   }

@@ -105,13 +105,13 @@ Deno.test("TraceAccumulator: TTFT, TTFAT, latency, decode rate, cache sums", () 
   assert.equal(a.server.eligibleCacheHitRate, 1);
 });
 
-Deno.test("TraceAccumulator: zero decode rates count in the mean", () => {
+Deno.test("TraceAccumulator: undefined decode rates are left out of the mean, never 0", () => {
   const c = new TraceAccumulator(7750);
-  // one output token → 0 although the decode time is 0.375 s
+  // one output token → no rate although the decode time is 0.375 s
   c.add(rec(8000, 8125, 8500, { p: 10, c: 1, cached: 0 }, 1));
-  // decode time 0 → 0
+  // decode time 0 → no rate
   c.add(rec(9000, 9500, 9500, { p: 16, c: 4, cached: 16 }, 4));
-  assert.equal(c.decodeTps, 0);
+  assert.equal(c.decodeTps, undefined);
   assert.equal(c.ttftS, 0.125);
   assert.equal(c.ttfatS, 1.75);
   assert.equal(c.latencyS, 1.75);
@@ -120,10 +120,10 @@ Deno.test("TraceAccumulator: zero decode rates count in the mean", () => {
   assert.equal(c.server.cacheHitRate, 16 / 26);
 
   const x = new TraceAccumulator(0);
-  // decode rate 9 and a request without a first token (rate 0)
+  // decode rate 9 and a request without a first token (no rate)
   x.add(rec(0, 250, 1250, undefined, 10));
   x.add(rec(2000, undefined, 3000, undefined, 10));
-  assert.equal(x.decodeTps, 4.5);
+  assert.equal(x.decodeTps, 9);
   assert.equal(x.ttftS, 0.25);
   assert.equal(x.ttfatS, undefined); // the final request had no token
   assert.equal(x.latencyS, 3);
@@ -140,6 +140,22 @@ Deno.test("TraceAccumulator: usage missing → max_tokens, carry skips the reque
   // request 2 is eligible for request 0's 20 + 5 (request 1 had no usage)
   assert.equal(d.server.eligiblePromptTokens, 25);
   assert.equal(d.server.cacheHitRate, 25 / 56);
+});
+
+Deno.test("TraceAccumulator: in chat mode the eligible carry is the answer the next prompt re-sends, not the reasoning", () => {
+  const a = new TraceAccumulator(0);
+  // Request 0: prompt 1000, 300 output tokens of which 250 streamed as
+  // reasoning events (one token each): the next turn re-sends 50.
+  a.add({
+    ...rec(0, 100, 1000, { p: 1000, c: 300, cached: 0 }, 300),
+    chunks: 300,
+    reasoningChunks: 250,
+  });
+  // Request 1 re-sends 1000 + 50 tokens, all of them cached.
+  a.add(rec(2000, 2100, 3000, { p: 1100, c: 20, cached: 1050 }, 20));
+  // eligible = 1000 + 50 = 1050 (today: 1000 + 300 = 1300, a 80.8 % rate)
+  assert.equal(a.server.eligiblePromptTokens, 1050);
+  assert.equal(a.server.eligibleCacheHitRate, 1);
 });
 
 Deno.test("ServerMetrics: rates are 0 without denominators", () => {
@@ -220,7 +236,9 @@ Deno.test("TrieResult: accounting points, counts and traces", () => {
   assert.deepEqual(result.latencies, [4.25, 1.5, 1.75, 3]);
   assert.deepEqual(result.ttfts, [0.25, 0.25, 0.125, 0.125]);
   assert.deepEqual(result.ttfats, [2.25, 0.5, 1.75, 2.5]);
-  assert.deepEqual(result.tpsValues, [(30 + 38 + 31.5) / 3, 9, 0, 12]);
+  // C has no request with a decode rate: left out and counted, not a 0.
+  assert.deepEqual(result.tpsValues, [(30 + 38 + 31.5) / 3, 9, 12]);
+  assert.equal(result.decodeUndefinedTraces, 1);
   // B streamed without usage: its server metrics are left out
   assert.deepEqual(outcomes, [true, false, true, true]);
   assert.deepEqual(

@@ -15,6 +15,7 @@ import {
   SUMMARY_STATS,
 } from "../../lib/metrics/stats.ts";
 import { redactSecrets } from "../../lib/format/redact.ts";
+import { SUMMARY_SCHEMA_VERSION } from "../../lib/metrics/summary_json.ts";
 import { renderTable } from "../../lib/format/table.ts";
 import {
   overallRates,
@@ -220,6 +221,10 @@ export function renderTrieReport(
       ]),
       { title: "Per-trace metrics" },
     );
+    if ((options.stream ?? result.stream) && result.decodeUndefinedTraces > 0) {
+      text +=
+        `Decode TPS: undefined for ${result.decodeUndefinedTraces} traces (no request with a measurable decode), left out\n`;
+    }
   }
   const figures = workloadFigures(result);
   if (figures !== undefined) {
@@ -333,6 +338,10 @@ export interface WorkloadRatesJson {
 
 /** The JSON summary of a trie run ({@linkcode trieSummaryJson}). */
 export interface TrieSummaryJson {
+  /** The layout's version ({@linkcode SUMMARY_SCHEMA_VERSION}). */
+  schema_version: number;
+  /** `trie`. */
+  command: "trie";
   /** The run's parameters, without any API key. */
   params: Record<string, unknown>;
   /** Seconds the run took. */
@@ -352,6 +361,8 @@ export interface TrieSummaryJson {
   };
   /** Statistics of each shown per-trace column, by log key prefix. */
   per_trace: Record<string, Summary>;
+  /** Completed traces without a decode rate (left out of `mean_turn_decode_tps_tok_s`); 0 unless streamed. */
+  decode_tps_undefined_traces: number;
   /** The workload table's columns, or null when trie shows no such table. */
   workload: {
     overall: WorkloadRatesJson;
@@ -419,6 +430,8 @@ export function trieSummaryJson(
     }
   }
   return {
+    schema_version: SUMMARY_SCHEMA_VERSION,
+    command: "trie",
     params: redactSecrets(params) as Record<string, unknown>,
     wall_time_s: result.wallTime,
     completed_requests: result.completedTraces,
@@ -431,6 +444,7 @@ export function trieSummaryJson(
       completion: result.completedCompletionTokens,
     },
     per_trace: perTrace,
+    decode_tps_undefined_traces: result.decodeUndefinedTraces,
     workload,
   };
 }

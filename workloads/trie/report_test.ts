@@ -345,6 +345,9 @@ Deno.test("trieSummaryJson(): every figure, params without API keys", () => {
       completion_tok_per_s: 8,
     },
   });
+  assert.equal(json.schema_version, 2);
+  assert.equal(json.command, "trie");
+  assert.equal(json.decode_tps_undefined_traces, 0);
   const plain = trieSummaryJson(new TrieResult(), {});
   assert.equal(plain.workload, null);
   assert.deepEqual(plain.per_trace, {});
@@ -400,4 +403,25 @@ Deno.test("renderTrieReport: without cached_tokens from the server, no cache col
   assert.ok(!text.includes("Cache hit rate"), text);
   m.recordUsage({ promptTokens: 100, completionTokens: 10, cachedTokens: 0 });
   assert.ok(renderTrieReport(result).includes("Cache hit rate (%)"));
+});
+
+Deno.test("renderTrieReport and trieSummaryJson: traces without a decode rate are counted and said, not averaged as 0", () => {
+  const r = streamResult();
+  r.tpsValues.splice(2, 1); // the trace whose requests had no rate
+  r.decodeUndefinedTraces = 1;
+  const text = renderTrieReport(r);
+  assert.ok(
+    text.includes(
+      "Decode TPS: undefined for 1 traces (no request with a measurable decode), left out\n",
+    ),
+    text,
+  );
+  const json = trieSummaryJson(r, {});
+  assert.equal(json.decode_tps_undefined_traces, 1);
+  assert.equal(json.per_trace.mean_turn_decode_tps_tok_s.min, 9);
+  // mean of 33.17, 9 and 12 = 18.06, not 13.54 with a 0
+  assert.equal(
+    json.per_trace.mean_turn_decode_tps_tok_s.mean,
+    ((30 + 38 + 31.5) / 3 + 9 + 12) / 3,
+  );
 });
