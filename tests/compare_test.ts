@@ -47,7 +47,7 @@ Deno.test("compare: ratio columns in the terminal and compare.html, a warning fo
     // precision (summary.json's mean TTFT of each run).
     const meanTtft = async (name: string) =>
       JSON.parse(await Deno.readTextFile(`${root}/runs/${name}/summary.json`))
-        .distributions.ttftMs.mean;
+        .distributions.ttft_ms.mean;
     const ttft = table.rows.find((r) => r[0] === "mean TTFT (s)")!;
     assert.equal(
       ttft[3],
