@@ -25,6 +25,10 @@
  *   its marker, which marks the file as relative (raw kv-cache-tester).
  *   Conversations all start at the replay's start.
  *
+ * Times are shifted so that the first request is at 0: the replay starts
+ * with the trace's first request (Bailian timestamps count from the
+ * capture's start).
+ *
  * @module
  */
 import {
@@ -282,6 +286,12 @@ export function parseTrace(
     throw new SyntaxError(
       `Cannot load trace "${name}": ${where} ${error.message}`,
     );
+  }
+  // The replay starts at the trace's first request.
+  const first = requests.reduce((m, r) => Math.min(m, r.atMs), Infinity);
+  if (first > 0 && format !== "weka") {
+    for (const r of requests) r.atMs -= first;
+    for (const s of sessions) s.startMs -= first;
   }
   sessions.sort((a, b) => a.startMs - b.startMs);
   return { name, format, blockSize: blockSize as number, requests, sessions };

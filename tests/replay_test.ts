@@ -1,0 +1,268 @@
+/**
+ * Replaying the public KV-cache trace formats against the simulator: every
+ * request token-exact in length, blocks shared exactly as the hash ids say,
+ * sent on schedule (asserted on `scheduledAt`), the theoretical and reported
+ * cached tokens side by side, and a malformed row refused with its line.
+ */
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { startSimulator } from "../lib/sim/server.ts";
+import { startScriptedServer } from "../lib/testing/scripted_server.ts";
+import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
+import type { RequestRecord } from "../lib/types.ts";
+import { parseTrace } from "../workloads/replay/formats.ts";
+import { replayTrace } from "../workloads/replay/run.ts";
+import type { ReplayTrace } from "../workloads/replay/trace.ts";
+
+const DATA = new URL("./testdata/traces/", import.meta.url);
+
+async function load(file: string): Promise<ReplayTrace> {
+  return parseTrace(await Deno.readTextFile(new URL(file, DATA)), {
+    name: file,
+  });
+}
+
+/** Records by trace request index. */
+function byRequest(records: RequestRecord[]): Map<number, RequestRecord> {
+  return new Map(
+    records.map((r) => [r.tags!.trace_request as number, r] as const),
+  );
+}
+
+/** When a record ended, ms after the run's start. */
+function endMs(r: RequestRecord): number {
+  return r.endAt - r.runStartedAt!;
+}
+
+Deno.test("replay: a Mooncake trace is token-exact and on schedule; theory and server side by side", async () => {
+  const trace = await load("mooncake.jsonl");
+  strictEqual(trace.format, "mooncake");
+  strictEqual(trace.blockSize, 512);
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const speed = 100;
+  const result = await replayTrace(trace, {
+    endpoint: { baseUrl: sim.url, model: sim.model },
+    speed,
+    salt: "mooncake test",
+  });
+  strictEqual(result.summary.requests.ok, 7);
+  strictEqual(result.prompts, "token ids");
+  const records = byRequest(result.records);
+  for (const request of trace.requests) {
+    const record = records.get(request.index)!;
+    strictEqual(record.promptTokens, request.inputLength);
+    // Every session is one row: due at its timestamp, exactly.
+    strictEqual(
+      record.scheduledAt,
+      record.runStartedAt! + request.atMs / speed,
+    );
+  }
+  strictEqual(result.fidelitySummary.lengthMismatches, 0);
+  strictEqual(result.fidelitySummary.lengthDrift, 0);
+  // Block 0 is shared by the first four rows; rows 5 to 7 share block 46.
+  deepStrictEqual(result.theory.unbounded, [0, 512, 512, 512, 0, 512, 512]);
+  strictEqual(result.theory.unboundedHitRate, 2560 / 25577);
+  const cached = result.fidelity.map((f) => f.cachedTokens!);
+  // The first two rows are sent at once: one of them finds block 0.
+  strictEqual(cached[0] + cached[1], 512);
+  // The server's 16-token blocks also reuse the partial block 47 (655 tokens
+  // = 512 + 143: 8 more server blocks) that the trace's 512-token blocks
+  // cannot count.
+  deepStrictEqual(cached.slice(2), [512, 512, 0, 640, 640]);
+  strictEqual(result.fidelitySummary.cachedMismatches, 2);
+  strictEqual(result.fidelitySummary.theoreticalCached, 2560);
+  strictEqual(result.fidelitySummary.reportedCached, 2816);
+});
+
+Deno.test("replay: blocks on the wire are shared exactly as the hash ids say", async () => {
+  const trace = await load("mooncake.jsonl");
+  const server = startScriptedServer();
+  const tokenizer = qwen3Tokenizer();
+  try {
+    const result = await replayTrace(trace, {
+      endpoint: { baseUrl: `${server.origin}/v1/`, model: "test-model" },
+      speed: 1000,
+      tokenizer,
+      stream: false,
+    });
+    strictEqual(result.summary.requests.ok, 7);
+    ok(result.vocabularySource.startsWith("token ids: 24206 whole-word"));
+  } finally {
+    await server.close();
+  }
+  const prompts = new Map<number, number[]>();
+  const received = server.received.filter((r) => r.path === "/v1/completions");
+  strictEqual(received.length, 7);
+  // Requests go out in trace order (their timestamps differ by ≥ 1 ms at
+  // this speed, or are one session each at the same time, in file order).
+  for (const r of received) {
+    const prompt = r.body!.prompt as number[];
+    const index = trace.requests.findIndex((t, i) =>
+      !prompts.has(i) && t.inputLength === prompt.length
+    );
+    prompts.set(index, prompt);
+  }
+  const bs = trace.blockSize;
+  for (const a of trace.requests) {
+    const pa = prompts.get(a.index)!;
+    strictEqual(pa.length, a.inputLength);
+    // Ordinary vocabulary only: no special tokens.
+    ok(pa.every((id) => id < tokenizer.vocabSize));
+    for (const b of trace.requests) {
+      const pb = prompts.get(b.index)!;
+      for (let i = 0; i < a.blocks.length && i < b.blocks.length; i++) {
+        const n = Math.min(bs, a.inputLength - i * bs, b.inputLength - i * bs);
+        const same = pa.slice(i * bs, i * bs + n).join() ===
+          pb.slice(i * bs, i * bs + n).join();
+        // Equal ids: identical (a partial block is its full block's start);
+        // different ids: different blocks.
+        strictEqual(
+          same,
+          a.blocks[i] === b.blocks[i],
+          `${a.index}/${b.index}/${i}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("replay: Bailian sessions follow parent_chat_id; each turn waits for the previous answer", async () => {
+  const trace = await load("bailian.jsonl");
+  strictEqual(trace.format, "bailian");
+  strictEqual(trace.blockSize, 16);
+  deepStrictEqual(
+    trace.sessions.map((s) =>
+      s.steps.map((x) => x.kind === "request" && x.request)
+    ),
+    [[0, 1], [2, 3, 4]],
+  );
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const speed = 10;
+  const result = await replayTrace(trace, {
+    endpoint: { baseUrl: sim.url, model: sim.model },
+    speed,
+  });
+  strictEqual(result.summary.requests.ok, 5);
+  const records = byRequest(result.records);
+  for (const request of trace.requests) {
+    strictEqual(records.get(request.index)!.promptTokens, request.inputLength);
+  }
+  // The replay starts with the first row (61.114 s): due times are the
+  // timestamps since then, unless the previous turn's answer came later.
+  deepStrictEqual(trace.requests.map((r) => Math.round(r.atMs)), [
+    0,
+    1386,
+    86,
+    786,
+    1186,
+  ]);
+  for (const [turn, previous] of [[1, 0], [3, 2], [4, 3]]) {
+    const r = records.get(turn)!, p = records.get(previous)!;
+    strictEqual(
+      r.scheduledAt,
+      r.runStartedAt! +
+        Math.max(trace.requests[turn].atMs / speed, endMs(p)),
+    );
+  }
+  // Rows without hash_ids share nothing; 201 → 202 → 203 share 2 then 6 blocks.
+  deepStrictEqual(result.theory.unbounded, [0, 0, 0, 32, 96]);
+  deepStrictEqual(result.fidelity.map((f) => f.cachedTokens), [
+    0,
+    0,
+    0,
+    32,
+    96,
+  ]);
+  strictEqual(result.fidelitySummary.cachedMismatches, 0);
+});
+
+Deno.test("replay: a WEKA conversation runs its subagents as branches, with think times", async () => {
+  const trace = await load("weka.json");
+  strictEqual(trace.format, "weka");
+  strictEqual(trace.blockSize, 64);
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const speed = 10;
+  const result = await replayTrace(trace, {
+    endpoint: { baseUrl: sim.url, model: sim.model },
+    speed,
+  });
+  strictEqual(result.summary.requests.ok, 5);
+  strictEqual(result.summary.sessions.started, 1);
+  const r = byRequest(result.records);
+  const at = (i: number): number =>
+    r.get(i)!.scheduledAt - r.get(i)!.runStartedAt!;
+  const due = (i: number, after: number): number =>
+    Math.max(
+      trace.requests[i].atMs / speed,
+      after + trace.requests[i].thinkMs / speed,
+    );
+  strictEqual(at(0), 0);
+  strictEqual(at(1), due(1, endMs(r.get(0)!))); // the subagent, at t = 1 s
+  strictEqual(at(2), due(2, endMs(r.get(1)!))); // its next turn: 0.2 s think time
+  strictEqual(at(3), due(3, endMs(r.get(0)!))); // the async subagent
+  // The parent's next turn waits for the joined subagent, not the async one.
+  strictEqual(
+    at(4),
+    due(4, Math.max(endMs(r.get(0)!), endMs(r.get(2)!))),
+  );
+  deepStrictEqual(
+    result.fidelity.map((f) => f.promptTokens),
+    [300, 200, 260, 130, 400],
+  );
+  deepStrictEqual(result.theory.unbounded, [0, 128, 192, 128, 256]);
+  // The server's 16-token blocks also reuse the first 32 tokens of block 5,
+  // partial in the first request (300 = 4 × 64 + 44).
+  deepStrictEqual(
+    result.fidelity.map((f) => f.cachedTokens),
+    [0, 128, 192, 128, 288],
+  );
+});
+
+Deno.test("replay: a malformed row is refused with its line number", async () => {
+  const text = await Deno.readTextFile(new URL("malformed.jsonl", DATA));
+  throws(() => parseTrace(text, { name: "malformed.jsonl" }), {
+    name: "SyntaxError",
+    message:
+      'Cannot load trace "malformed.jsonl": line 3 has 1 hash_ids for 655 tokens: 2 blocks of 512 expected (is the block size 512?)',
+  });
+  throws(() => parseTrace('{"timestamp": 0}\nnot json', { name: "x.jsonl" }), {
+    message: 'Cannot load trace "x.jsonl": line 2 is not JSON',
+  });
+  throws(
+    () =>
+      parseTrace(
+        '{"id": "t", "block_size": 64, "requests": [{"t": 0, "type": "x", "in": 1, "out": 1}]}',
+        { name: "w.json" },
+      ),
+    {
+      message:
+        'Cannot load trace "w.json": line 1: requests[0] "type" must be "n", "s" or "subagent", got "x"',
+    },
+  );
+});
+
+Deno.test("replay: text prompts through the tokenizer, with the length drift measured", async () => {
+  const trace = await load("bailian.jsonl");
+  const tokenizer = qwen3Tokenizer();
+  await using sim = await startSimulator({ timeScale: 0.001, tokenizer });
+  const endpoint = { baseUrl: sim.url, model: sim.model };
+  const text = await replayTrace(trace, {
+    endpoint,
+    speed: 100,
+    tokenizer,
+    text: true,
+  });
+  strictEqual(text.prompts, "text");
+  // Whole-word tokens decode and encode back to themselves: no drift.
+  strictEqual(text.fidelitySummary.lengthMismatches, 0);
+  strictEqual(text.fidelitySummary.lengthDrift, 0);
+  const chat = await replayTrace(trace, {
+    endpoint,
+    speed: 100,
+    tokenizer,
+    api: "chat",
+  });
+  // The chat template adds `<|im_start|>user\n`, `<|im_end|>\n` and
+  // `<|im_start|>assistant\n`: 8 tokens per request.
+  strictEqual(chat.fidelitySummary.lengthMismatches, 5);
+  strictEqual(chat.fidelitySummary.lengthDrift, 5 * 8);
+});
