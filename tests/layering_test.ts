@@ -46,6 +46,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "lib/cli": ["lib/*", "workloads/*"],
   "workloads/benchmark": ["lib/*"],
   "workloads/trie": ["lib/*"],
+  "workloads/replay": ["lib/*"],
   "cli.ts": ["lib/cli", "workloads/*"],
   "mod.ts": ["lib/*", "workloads/*"],
 };
