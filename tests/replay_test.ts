@@ -4,13 +4,21 @@
  * sent on schedule (asserted on `scheduledAt`), the theoretical and reported
  * cached tokens side by side, and a malformed row refused with its line.
  */
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  deepStrictEqual,
+  ok,
+  rejects,
+  strictEqual,
+  throws,
+} from "node:assert/strict";
 import { startSimulator } from "../lib/sim/server.ts";
+import { createSynthesizer } from "../lib/text/synth.ts";
 import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
 import type { RequestRecord } from "../lib/types.ts";
 import { parseTrace } from "../workloads/replay/formats.ts";
 import { replayTrace } from "../workloads/replay/run.ts";
+import { runTrie } from "../workloads/trie/run.ts";
 import type { ReplayTrace } from "../workloads/replay/trace.ts";
 
 const DATA = new URL("./testdata/traces/", import.meta.url);
@@ -265,4 +273,51 @@ Deno.test("replay: text prompts through the tokenizer, with the length drift mea
   // `<|im_start|>assistant\n`: 8 tokens per request.
   strictEqual(chat.fidelitySummary.lengthMismatches, 5);
   strictEqual(chat.fidelitySummary.lengthDrift, 5 * 8);
+});
+
+Deno.test("trie shared_prefix_tokens: every trace's prompt starts with the same tokens", async () => {
+  const tokenizer = qwen3Tokenizer();
+  await using sim = await startSimulator({ timeScale: 0.001, tokenizer });
+  const row = {
+    num_turns: 0,
+    input_prompt_length: 201,
+    assistant_response_length: [],
+    tool_call_output_length: [],
+    tool_call_latency: [],
+    final_assistant_response_length: 4,
+  };
+  const records: RequestRecord[] = [];
+  const options = {
+    endpoint: { baseUrl: sim.url, model: sim.model },
+    concurrency: 1,
+    maxTraces: 3,
+    duration: 60,
+    onRecord: (r: RequestRecord) => records.push(r),
+  };
+  await runTrie([row], {
+    ...options,
+    synthesizer: createSynthesizer(tokenizer, { seed: 5 }),
+    sharedPrefixTokens: 128,
+  });
+  // 200 tokens each (the server adds no BOS here); the second and third
+  // traces find the 128 shared tokens (8 blocks of 16) in the cache.
+  deepStrictEqual(records.map((r) => r.promptTokens), [200, 200, 200]);
+  deepStrictEqual(records.map((r) => r.cachedTokens), [0, 128, 128]);
+  records.length = 0;
+  await runTrie([row], {
+    ...options,
+    synthesizer: createSynthesizer(tokenizer, { seed: 6 }),
+  });
+  deepStrictEqual(records.map((r) => r.cachedTokens), [0, 0, 0]);
+  await rejects(
+    runTrie([row], {
+      ...options,
+      synthesizer: createSynthesizer(tokenizer, { seed: 5 }),
+      sharedPrefixTokens: 201,
+    }),
+    {
+      message:
+        "Cannot use shared_prefix_tokens=201: row 1 has input_prompt_length 201 (the prefix must fit in input_prompt_length - 1)",
+    },
+  );
 });
