@@ -16,7 +16,8 @@ import { createSynthesizer } from "../lib/text/synth.ts";
 import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
 import type { RequestRecord } from "../lib/types.ts";
-import { parseTrace } from "../workloads/replay/formats.ts";
+import { loadTrace, parseTrace } from "../workloads/replay/formats.ts";
+import { theoreticalReuse } from "../workloads/replay/theory.ts";
 import { replayTrace } from "../workloads/replay/run.ts";
 import { runTrie } from "../workloads/trie/run.ts";
 import type { ReplayTrace } from "../workloads/replay/trace.ts";
@@ -320,4 +321,28 @@ Deno.test("trie shared_prefix_tokens: every trace's prompt starts with the same 
         "Cannot use shared_prefix_tokens=201: row 1 has input_prompt_length 201 (the prefix must fit in input_prompt_length - 1)",
     },
   );
+});
+
+Deno.test("replay: a folder of WEKA files is one trace; errors name the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const weka = await Deno.readTextFile(new URL("weka.json", DATA));
+    await Deno.writeTextFile(`${dir}/a.json`, weka);
+    await Deno.writeTextFile(`${dir}/b.json`, weka);
+    const trace = await loadTrace(dir);
+    strictEqual(trace.sessions.length, 2);
+    strictEqual(trace.requests.length, 10);
+    // Local hash scope: the two conversations share no block.
+    strictEqual(theoreticalReuse(trace).unbounded[5], 0);
+    await Deno.writeTextFile(
+      `${dir}/c.json`,
+      weka.replace('"in": 400', '"in": "400"'),
+    );
+    await rejects(loadTrace(dir), {
+      message:
+        `Cannot load trace "${dir}": c.json: requests[3] "in" must be an integer >= 1, got "400"`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { readTextOr } from "../../lib/io/read_text.ts";
 import {
   DEFAULT_BLOCK_SIZES,
   type ReplayTrace,
@@ -547,4 +548,69 @@ function readWekaRequests(
     }
   });
   return steps;
+}
+
+/**
+ * Read a trace file, or a folder of WEKA conversation files (`*.json`, in
+ * name order, one conversation each). Unreadable files and malformed rows
+ * are one-line errors naming the file.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadTrace } from "./formats.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * await Deno.writeTextFile(path, '{"timestamp": 0, "input_length": 10, "output_length": 2}\n');
+ * const trace = await loadTrace(path);
+ * assert.equal(trace.requests.length, 1);
+ * await Deno.remove(path);
+ * await assert.rejects(loadTrace("missing.jsonl"), {
+ *   message: 'Cannot load trace "missing.jsonl": no such file',
+ * });
+ * ```
+ */
+export async function loadTrace(
+  path: string,
+  options: Omit<ParseTraceOptions, "name"> = {},
+): Promise<ReplayTrace> {
+  const what = `Cannot load trace "${path}"`;
+  let stat: Deno.FileInfo | undefined;
+  try {
+    stat = await Deno.stat(path);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isDirectory) {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(path)) {
+      if (entry.isFile && entry.name.endsWith(".json")) names.push(entry.name);
+    }
+    if (names.length === 0) {
+      throw new SyntaxError(`${what}: the folder has no .json files`);
+    }
+    names.sort();
+    // One conversation per line, as a WEKA JSONL file.
+    const lines = await Promise.all(names.map(async (name) => {
+      const text = await readTextOr(`${path}/${name}`, what);
+      try {
+        return JSON.stringify(JSON.parse(text));
+      } catch {
+        throw new SyntaxError(`${what}: ${name} is not JSON`);
+      }
+    }));
+    try {
+      return parseTrace(lines.join("\n"), { ...options, name: path });
+    } catch (error) {
+      // Line k of the joined conversations is the k-th file.
+      if (!(error instanceof SyntaxError)) throw error;
+      throw new SyntaxError(
+        error.message.replace(
+          /^(Cannot load trace "[^"]*": )line (\d+)/,
+          (_, head, k) => `${head}${names[Number(k) - 1]}`,
+        ),
+      );
+    }
+  }
+  return parseTrace(await readTextOr(path, what), { ...options, name: path });
 }
