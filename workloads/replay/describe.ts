@@ -5,11 +5,14 @@
  * @module
  */
 import { stepRequests } from "./trace.ts";
-import type { ReplayTrace } from "./trace.ts";
+import type { ReplayTrace, TraceStep } from "./trace.ts";
 import type { Theory } from "./theory.ts";
 
 const int = (n: number): string => n.toLocaleString("en-US");
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const seconds = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
+const plural = (n: number, word: string): string =>
+  `${int(n)} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * Lines describing a trace and its theoretical reuse.
@@ -42,24 +45,26 @@ export function traceLines(
   const prompt = trace.requests.reduce((s, r) => s + r.inputLength, 0);
   const output = trace.requests.reduce((s, r) => s + r.outputLength, 0);
   const branches = trace.sessions.reduce(
-    (n, s) => n + s.steps.filter((x) => x.kind === "branch").length,
+    (n, s) => n + countBranches(s.steps),
     0,
   );
-  const span = trace.requests.reduce((m, r) => Math.max(m, r.atMs), 0) / 1000;
+  const span = trace.requests.reduce((m, r) => Math.max(m, r.atMs), 0);
   const sessions = trace.sessions.length;
   const inSessions = trace.sessions.reduce(
     (n, s) => n + stepRequests(s.steps).length,
     0,
   );
   const lines = [
-    `Trace "${trace.name}": ${trace.format}, ${int(inSessions)} requests in ${
-      int(sessions)
-    } sessions${branches > 0 ? ` (${int(branches)} subagents)` : ""}, ${
-      int(prompt)
-    } prompt tokens, ${
+    `Trace "${trace.name}": ${trace.format}, ${
+      plural(inSessions, "request")
+    } in ${plural(sessions, "session")}${
+      branches > 0 ? ` (${plural(branches, "subagent")})` : ""
+    }, ${int(prompt)} prompt tokens, ${
       int(output)
     } output tokens, ${trace.blockSize}-token blocks`,
-    `Schedule: ${span} s of trace, ${span / speed} s at speed ${speed}`,
+    `Schedule: ${seconds(span)} of trace, ${
+      seconds(span / speed)
+    } at speed ${speed}`,
     `Theoretical hit rate at ${trace.blockSize}-token blocks: ${
       pct(theory.unboundedHitRate)
     } with an unbounded cache${
@@ -71,4 +76,11 @@ export function traceLines(
     }`,
   ];
   return lines;
+}
+
+function countBranches(steps: readonly TraceStep[]): number {
+  return steps.reduce(
+    (n, x) => x.kind === "branch" ? n + 1 + countBranches(x.steps) : n,
+    0,
+  );
 }
