@@ -61,6 +61,11 @@ export interface TrieRunOptions {
    * row's `input_prompt_length − 1` must hold it.
    */
   sharedPrefixTokens?: number;
+  /**
+   * Synthesizes the shared prefix (default: `synthesizer`); give every part
+   * of a run one seeded alike, so they all send the same prefix.
+   */
+  prefixSynthesizer?: Synthesizer;
   /** Called when a request fails. */
   onFailure?: (failure: TraceFailure) => void;
   /** Called (at most once) when a streamed trace carried no usage. */
@@ -228,7 +233,7 @@ export async function runTrie(
   return result;
 }
 
-/** The shared prefix of every trace, synthesized once (the same in every part of a run with one seed). */
+/** The shared prefix of every trace, synthesized once per run (per part). */
 function sharedPrefixOf(
   rows: readonly TraceRow[],
   options: TrieRunOptions,
@@ -250,5 +255,6 @@ function sharedPrefixOf(
       } (the prefix must fit in input_prompt_length - 1)`,
     );
   }
-  return { text: options.synthesizer.text(tokens), tokens };
+  const synthesizer = options.prefixSynthesizer ?? options.synthesizer;
+  return { text: synthesizer.text(tokens), tokens };
 }
