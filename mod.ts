@@ -352,6 +352,58 @@ export {
   type ClientRunOptions,
 } from "./workloads/trie/client.ts";
 
+// Replaying public KV-cache traces (Mooncake, Bailian, WEKA / AgentX).
+export {
+  DEFAULT_BLOCK_SIZES,
+  type ReplayTrace,
+  stepRequests,
+  type TraceBranch,
+  type TraceFormat,
+  type TraceRequest,
+  type TraceSession,
+  type TraceStep,
+} from "./workloads/replay/trace.ts";
+export {
+  detectFormat,
+  loadTrace,
+  parseTrace,
+  type ParseTraceOptions,
+} from "./workloads/replay/formats.ts";
+export {
+  theoreticalReuse,
+  type Theory,
+  type TheoryOptions,
+  traceOrder,
+} from "./workloads/replay/theory.ts";
+export {
+  BlockPrompts,
+  type BlockPromptsOptions,
+  DEFAULT_ID_RANGE,
+  rangeVocabulary,
+  tokenizerVocabulary,
+  type Vocabulary,
+} from "./workloads/replay/token_blocks.ts";
+export {
+  fidelityLines,
+  type FidelitySummary,
+  type RequestFidelity,
+  requestFidelity,
+  summarizeFidelity,
+} from "./workloads/replay/fidelity.ts";
+export {
+  replayLoad,
+  replaySessions,
+  type ReplaySessionsOptions,
+  REQUEST_TAG,
+} from "./workloads/replay/session.ts";
+export { traceLines } from "./workloads/replay/describe.ts";
+export {
+  type ReplayOptions,
+  type ReplayResult,
+  replaySpecs,
+  replayTrace,
+} from "./workloads/replay/run.ts";
+
 // Reports.
 export {
   type Cdf,
