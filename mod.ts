@@ -397,6 +397,7 @@ export {
   REQUEST_TAG,
 } from "./workloads/replay/session.ts";
 export { traceLines } from "./workloads/replay/describe.ts";
+export { type IdsProbe, probeTokenIds } from "./workloads/replay/probe.ts";
 export {
   type ReplayOptions,
   type ReplayResult,

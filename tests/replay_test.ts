@@ -18,7 +18,9 @@ import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
 import type { RequestRecord } from "../lib/types.ts";
 import { loadTrace, parseTrace } from "../workloads/replay/formats.ts";
 import { theoreticalReuse } from "../workloads/replay/theory.ts";
+import { probeTokenIds } from "../workloads/replay/probe.ts";
 import { replayTrace } from "../workloads/replay/run.ts";
+import { rangeVocabulary } from "../workloads/replay/token_blocks.ts";
 import { runTrie } from "../workloads/trie/run.ts";
 import type { ReplayTrace } from "../workloads/replay/trace.ts";
 
@@ -344,5 +346,33 @@ Deno.test("replay: a folder of WEKA files is one trace; errors name the file", a
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay: a server that refuses token ids is found before the replay", async () => {
+  const server = startScriptedServer({
+    script: (body) =>
+      Array.isArray(body.prompt)
+        ? { status: 400, message: "prompt must be a string" }
+        : {},
+  });
+  try {
+    const endpoint = { baseUrl: `${server.origin}/v1/`, model: "test-model" };
+    deepStrictEqual(await probeTokenIds(endpoint, rangeVocabulary()), {
+      accepted: false,
+      message: "HTTP 400: prompt must be a string",
+    });
+  } finally {
+    await server.close();
+  }
+  const down = startScriptedServer({ script: () => ({ status: 503 }) });
+  try {
+    const endpoint = { baseUrl: `${down.origin}/v1/`, model: "test-model" };
+    await rejects(
+      probeTokenIds(endpoint, rangeVocabulary()),
+      /^Error: Cannot check whether/,
+    );
+  } finally {
+    await down.close();
   }
 });
