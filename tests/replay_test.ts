@@ -376,3 +376,30 @@ Deno.test("replay: a server that refuses token ids is found before the replay", 
     await down.close();
   }
 });
+
+Deno.test("replay: two parts (workers, shards) split the sessions and keep the schedule", async () => {
+  const trace = await load("mooncake.jsonl");
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const startedAt = performance.now();
+  const speed = 100;
+  const parts = await Promise.all([0, 1].map((index) =>
+    replayTrace(trace, {
+      endpoint: { baseUrl: sim.url, model: sim.model },
+      speed,
+      salt: "one run",
+      startedAt,
+      part: { index, count: 2 },
+    })
+  ));
+  deepStrictEqual(
+    parts.map((p) => p.records.map((r) => r.tags!.trace_request).sort()),
+    [[0, 2, 4, 6], [1, 3, 5]],
+  );
+  for (const record of parts.flatMap((p) => p.records)) {
+    const request = trace.requests[record.tags!.trace_request as number];
+    strictEqual(record.scheduledAt, startedAt + request.atMs / speed);
+    strictEqual(record.promptTokens, request.inputLength);
+    // Sessions keep their ids in the whole run: part k has k, k + 2, …
+    strictEqual(record.session, request.index);
+  }
+});
