@@ -386,6 +386,7 @@ export {
 export {
   fidelityLines,
   type FidelitySummary,
+  mismatchTable,
   type RequestFidelity,
   requestFidelity,
   summarizeFidelity,

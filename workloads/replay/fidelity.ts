@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { renderTable } from "../../lib/format/table.ts";
 import type { RequestRecord } from "../../lib/types.ts";
 import { REQUEST_TAG } from "./session.ts";
 import type { ReplayTrace } from "./trace.ts";
@@ -195,4 +196,88 @@ export function fidelityLines(s: FidelitySummary): string[] {
       })`,
   ];
   return lines;
+}
+
+/**
+ * The requests whose figures differ from the trace, largest differences
+ * first (prompt length, then cached tokens), at most `limit` of them
+ * (default 10); an empty string when none differ.
+ *
+ * @example Usage
+ * ```ts
+ * import { mismatchTable } from "./fidelity.ts";
+ * import { parseTrace } from "./formats.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const trace = parseTrace(
+ *   '{"timestamp": 0, "input_length": 655, "output_length": 1, "hash_ids": [46, 47]}\n' +
+ *     '{"timestamp": 5, "input_length": 672, "output_length": 1, "hash_ids": [46, 47]}\n',
+ *   { name: "t.jsonl" },
+ * );
+ * const text = mismatchTable(trace, [
+ *   { request: 0, intendedTokens: 655, promptTokens: 655, theoreticalCached: 0, cachedTokens: 0 },
+ *   { request: 1, intendedTokens: 672, promptTokens: 672, theoreticalCached: 512, cachedTokens: 640 },
+ * ]);
+ * assert.deepEqual(text.split("\n"), [
+ *   "             Requests that differ from the trace (1 of 2)              ",
+ *   "┏━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┓",
+ *   "┃         ┃              ┃               ┃        ┃        ┃   cached ┃",
+ *   "┃         ┃              ┃               ┃ cached ┃ cached ┃   server ┃",
+ *   "┃ Request ┃ input_length ┃ prompt_tokens ┃ theory ┃ server ┃ − theory ┃",
+ *   "┡━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━┩",
+ *   "│ line 2  │          672 │           672 │    512 │    640 │     +128 │",
+ *   "└─────────┴──────────────┴───────────────┴────────┴────────┴──────────┘",
+ *   "",
+ * ]);
+ * ```
+ */
+export function mismatchTable(
+  trace: ReplayTrace,
+  rows: readonly RequestFidelity[],
+  options: { limit?: number } = {},
+): string {
+  const lengthOff = (r: RequestFidelity): number =>
+    r.promptTokens === undefined
+      ? 0
+      : Math.abs(r.promptTokens - r.intendedTokens);
+  const cachedOff = (r: RequestFidelity): number =>
+    r.cachedTokens === undefined
+      ? 0
+      : Math.abs(r.cachedTokens - r.theoreticalCached);
+  const differ = rows.filter((r) => lengthOff(r) > 0 || cachedOff(r) > 0);
+  if (differ.length === 0) return "";
+  differ.sort((a, b) =>
+    lengthOff(b) - lengthOff(a) || cachedOff(b) - cachedOff(a) ||
+    a.request - b.request
+  );
+  const shown = differ.slice(0, options.limit ?? 10);
+  const signed = (n: number): string => `${n > 0 ? "+" : ""}${n}`;
+  const known = (n: number | undefined): string =>
+    n === undefined ? "unknown" : String(n);
+  return renderTable(
+    [
+      { header: "Request" },
+      { header: "input_length" },
+      { header: "prompt_tokens" },
+      { header: "cached\ntheory" },
+      { header: "cached\nserver" },
+      { header: "cached\nserver\n− theory" },
+    ],
+    shown.map((r) => [
+      trace.requests[r.request].where,
+      String(r.intendedTokens),
+      known(r.promptTokens),
+      String(r.theoreticalCached),
+      known(r.cachedTokens),
+      r.cachedTokens === undefined
+        ? "unknown"
+        : signed(r.cachedTokens - r.theoreticalCached),
+    ]),
+    {
+      title:
+        `Requests that differ from the trace (${differ.length} of ${rows.length}${
+          shown.length < differ.length ? `, ${shown.length} shown` : ""
+        })`,
+    },
+  );
 }
