@@ -39,6 +39,8 @@ export interface ReplayOptions {
    * prompts need it. Without one, token ids come from `DEFAULT_ID_RANGE`.
    */
   tokenizer?: Tokenizer;
+  /** The token ids to draw from (default: the tokenizer's whole-word ids, or `DEFAULT_ID_RANGE`). */
+  vocabulary?: Vocabulary;
   /** `completions` (default: token ids) or `chat` (text through the tokenizer). */
   api?: "completions" | "chat";
   /** Send text (decoded by the tokenizer) on `completions` too (default: only for chat). */
@@ -113,7 +115,13 @@ export function replaySpecs(
   trace: ReplayTrace,
   options: Pick<
     ReplayOptions,
-    "tokenizer" | "api" | "text" | "salt" | "stream" | "ignoreEos"
+    | "tokenizer"
+    | "vocabulary"
+    | "api"
+    | "text"
+    | "salt"
+    | "stream"
+    | "ignoreEos"
   >,
 ): {
   spec: (request: TraceRequest) => RequestSpec;
@@ -129,9 +137,10 @@ export function replaySpecs(
       `Cannot replay "${trace.name}" as text: text prompts need the model's tokenizer`,
     );
   }
-  const vocabulary = tokenizer === undefined
-    ? rangeVocabulary()
-    : tokenizerVocabulary(tokenizer);
+  const vocabulary = options.vocabulary ??
+    (tokenizer === undefined
+      ? rangeVocabulary()
+      : tokenizerVocabulary(tokenizer));
   const salt = options.salt ?? crypto.randomUUID();
   const blocks = new BlockPrompts({
     blockSize: trace.blockSize,
