@@ -22,8 +22,7 @@ import {
   ReportedError,
   UsageError,
 } from "./lib/cli/common.ts";
-import { benchmarkCommand } from "./workloads/benchmark/command.ts";
-import { trieCommand } from "./workloads/trie/command.ts";
+import { WORKLOADS } from "./workloads/mod.ts";
 import { simCommand } from "./lib/cli/sim_command.ts";
 import { mergeCommand } from "./lib/cli/merge_command.ts";
 import { k8sCommand } from "./lib/cli/k8s_command.ts";
@@ -31,8 +30,7 @@ import { compareCommand, reportCommand } from "./lib/cli/report_command.ts";
 import { VERSION } from "./lib/cli/version.ts";
 
 const COMMANDS: readonly Command[] = [
-  benchmarkCommand,
-  trieCommand,
+  ...WORKLOADS,
   simCommand,
   reportCommand,
   compareCommand,
@@ -65,11 +63,14 @@ function topHelp(): string {
  * import assert from "node:assert/strict";
  *
  * assert.equal(await main(["--help"]), 0); // prints the list of commands
+ * assert.equal(await main(["help", "sim"]), 0); // prints sim's options
  * assert.equal(await main(["no-such-command"]), 2); // a usage error
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  const [name, ...rest] = args;
+  const [name, ...rest] = args[0] === "help" && args.length > 1
+    ? [args[1], "--help"] // `kvbench help benchmark`: the command's help
+    : args;
   if (
     name === undefined || name === "-h" || name === "--help" || name === "help"
   ) {
@@ -98,7 +99,9 @@ export async function main(args: string[]): Promise<number> {
     : ["SIGINT", "SIGTERM"];
   for (const s of listening) Deno.addSignalListener(s, onSignal);
   try {
-    return await command.run(rest, controller.signal);
+    return await command.run(rest, controller.signal, {
+      workloads: WORKLOADS,
+    });
   } catch (error) {
     if (error instanceof UsageError) {
       // As argparse does: the synopsis (its first paragraph), then the error.

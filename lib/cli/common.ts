@@ -11,6 +11,7 @@ import { MAX_TIMER_MS } from "../timer.ts";
 import { fetchTransport } from "../transport/fetch.ts";
 import { http1Transport, usesProxy } from "../transport/http1.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { CommandContext } from "./workload.ts";
 
 /** A bad command line: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -45,8 +46,13 @@ export interface Command {
   /**
    * Run with the arguments after the subcommand name. `signal` aborts on
    * SIGINT/SIGTERM; the command then finishes its report and resolves.
+   * `context` lists every workload (for the commands that serve them all).
    */
-  run(args: string[], signal: AbortSignal): Promise<number>;
+  run(
+    args: string[],
+    signal: AbortSignal,
+    context: CommandContext,
+  ): Promise<number>;
 }
 
 const encoder = new TextEncoder();
@@ -145,26 +151,6 @@ export async function checkOutputPath(
 export const MAX_WAIT_S: number = MAX_TIMER_MS / 1000;
 
 /**
- * A time in seconds given to `flag`, or undefined when it was not given: a
- * number more than 0 and at most {@linkcode MAX_WAIT_S}, else a
- * {@linkcode UsageError} (a longer wait would fire at once).
- */
-export function secondsFlag(
-  value: string | undefined,
-  flag: string,
-  options: { usage: string },
-): number | undefined {
-  const s = numberFlag(value, flag, { check: (n) => n > 0, ...options });
-  if (s !== undefined && s > MAX_WAIT_S) {
-    throw new UsageError(
-      `${flag}: ${value} s is longer than a timer can wait (at most ${MAX_WAIT_S} s, 24.8 days)`,
-      options.usage,
-    );
-  }
-  return s;
-}
-
-/**
  * Whether `name` is an HTTP header name (an RFC 9110 token).
  *
  * @example Usage
@@ -256,28 +242,6 @@ export function chooseTransport(
   return usesProxy(url)
     ? { transport: fetchTransport(), label: "fetch (a proxy applies)" }
     : { transport: http1Transport(), label: "http1" };
-}
-
-/**
- * A comma-separated list of numbers passing `check` (one number is a list of
- * one), or undefined when the flag was not given; anything else is a
- * {@linkcode UsageError}.
- */
-export function numberListFlag(
-  value: string | undefined,
-  flag: string,
-  options: { check: (n: number) => boolean; usage: string },
-): number[] | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(",").map((p) => p.trim());
-  const numbers = parts.map(Number);
-  if (
-    parts.some((p) => p === "") ||
-    numbers.some((n) => !Number.isFinite(n) || !options.check(n))
-  ) {
-    throw new UsageError(`${flag}: invalid value "${value}"`, options.usage);
-  }
-  return numbers;
 }
 
 /**

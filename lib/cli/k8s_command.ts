@@ -9,8 +9,7 @@ import { parseArgs } from "node:util";
 import { stringify } from "npm:yaml@2.9.1";
 import { type Command, err, numberFlag, out, UsageError } from "./common.ts";
 import { VERSION } from "./version.ts";
-import { checkBenchmarkArgs } from "../../workloads/benchmark/command.ts";
-import { checkTrieArgs } from "../../workloads/trie/command.ts";
+import { type CommandContext, findWorkload } from "./workload.ts";
 
 const USAGE = `usage: kvbench k8s [options] -- benchmark|trie ARGUMENTS...
 
@@ -225,7 +224,11 @@ export function renderJob(
 export const k8sCommand: Command = {
   name: "k8s",
   summary: "print a Kubernetes Indexed Job running shards of one run",
-  run(args: string[]): Promise<number> {
+  run(
+    args: string[],
+    _signal: AbortSignal,
+    context: CommandContext,
+  ): Promise<number> {
     const dash = args.indexOf("--");
     const own = dash < 0 ? args : args.slice(0, dash);
     const run = dash < 0 ? [] : args.slice(dash + 1);
@@ -257,7 +260,7 @@ export const k8sCommand: Command = {
       out(USAGE);
       return Promise.resolve(0);
     }
-    if (run[0] !== "benchmark" && run[0] !== "trie") {
+    if (findWorkload(context.workloads, run[0]) === undefined) {
       throw new UsageError(
         "after --, give the run: benchmark ARGUMENTS or trie ARGUMENTS",
         USAGE,
@@ -336,7 +339,7 @@ export const k8sCommand: Command = {
       a.replace("$(JOB_COMPLETION_INDEX)", "0")
     );
     try {
-      (sub === "trie" ? checkTrieArgs : checkBenchmarkArgs)(podArgs);
+      findWorkload(context.workloads, sub)!.checkArgs(podArgs);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       throw new UsageError(

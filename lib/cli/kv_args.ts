@@ -6,9 +6,16 @@
  *
  * @module
  */
+import { parseDuration, parseSizeGib } from "./units.ts";
 
 /** The type of one key. */
-export type KvType = "str" | "int" | "float" | "bool";
+export type KvType =
+  | "str"
+  | "int"
+  | "float"
+  | "bool"
+  | "duration"
+  | "size";
 
 /** One key of a schema. */
 export interface KvKey {
@@ -24,6 +31,8 @@ export interface KvKey {
   required?: boolean;
   /** `None` is accepted and gives null. */
   optional?: boolean;
+  /** Left out of `--help` (an internal key). */
+  hidden?: boolean;
 }
 
 /** Keys and their meaning. */
@@ -66,7 +75,10 @@ export function parseKvArgs(
     }
     const key = token.slice(0, eq).replaceAll("-", "_");
     if (!(key in schema)) {
-      const guess = closest(key, Object.keys(schema));
+      const guess = closestName(
+        key,
+        Object.keys(schema).filter((k) => !schema[k].hidden),
+      );
       throw new TypeError(
         `Unknown argument "${key}"${guess ? `; did you mean "${guess}"?` : ""}`,
       );
@@ -115,6 +127,22 @@ function cast(
       }
       return n;
     }
+    case "duration":
+    case "size": {
+      const n = spec.type === "duration"
+        ? parseDuration(raw)
+        : parseSizeGib(raw);
+      if (n === undefined) {
+        throw new TypeError(
+          `Invalid value for "${key}": "${raw}" is not a ${spec.type} (${
+            spec.type === "duration"
+              ? "seconds, or 30s, 2m, 1h"
+              : "GiB, or 40GB, 40GiB"
+          })`,
+        );
+      }
+      return n;
+    }
     case "float": {
       const n = Number(raw);
       if (raw.trim() === "" || !Number.isFinite(n)) {
@@ -127,7 +155,23 @@ function cast(
   }
 }
 
-function closest(key: string, candidates: string[]): string | undefined {
+/**
+ * The candidate nearest to `key` (by edit distance), when it is near
+ * enough to be a typo of it.
+ *
+ * @example Usage
+ * ```ts
+ * import { closestName } from "./kv_args.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(closestName("concurency", ["concurrency", "seed"]), "concurrency");
+ * assert.equal(closestName("xyz", ["concurrency"]), undefined);
+ * ```
+ */
+export function closestName(
+  key: string,
+  candidates: readonly string[],
+): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -175,7 +219,8 @@ function levenshtein(a: string, b: string): number {
  * ```
  */
 export function kvHelp(schema: KvSchema): string {
-  const rows = Object.entries(schema).map(([key, spec]) => [
+  const shown = Object.entries(schema).filter(([, spec]) => !spec.hidden);
+  const rows = shown.map(([key, spec]) => [
     key,
     spec.optional || (!spec.required && spec.default === undefined)
       ? `${spec.display ?? spec.type} | None`
@@ -198,6 +243,7 @@ export function kvHelp(schema: KvSchema): string {
 
 function pyValue(v: string | number | boolean, type: KvType): string {
   if (typeof v === "boolean") return v ? "True" : "False";
+  if (type === "duration") return `${v}s`;
   if (type === "float" && Number.isInteger(v)) return `${v}.0`;
   return String(v);
 }

@@ -8,10 +8,8 @@
 import { clockDelta, rebaseRecord } from "../run/align.ts";
 import type { ClockOffset } from "../run/clock_offset.ts";
 import {
-  LatencyDistributions,
   parsePercentiles,
   parseSlos,
-  renderDistributions,
   type Slos,
 } from "../metrics/distributions.ts";
 import {
@@ -20,23 +18,9 @@ import {
   type RunEnd,
 } from "../run/records_file.ts";
 import type { RunSummary, StopReason } from "../run/runner.ts";
-import { promptSplit, renderAttribution } from "../server/attribution.ts";
+import { promptSplit } from "../server/attribution.ts";
 import type { RequestRecord } from "../types.ts";
 import type { EngineName } from "../server/engines.ts";
-import { BenchmarkMetrics } from "../../workloads/benchmark/metrics.ts";
-import {
-  benchmarkSummaryJson,
-  renderBenchmarkBlock,
-} from "../../workloads/benchmark/report.ts";
-import type { BenchmarkSizing } from "../../workloads/benchmark/sizing.ts";
-import { benchmarkVerdict, ReuseTracker } from "../server/verdict.ts";
-import { TrieAccounting } from "../../workloads/trie/accounting.ts";
-import {
-  renderTrieReport,
-  trieSummaryJson,
-} from "../../workloads/trie/report.ts";
-import { loadTraceFile } from "../../workloads/trie/trace_file.ts";
-import { resolveWorkloadPath } from "../../workloads/trie/dataset.ts";
 import {
   type Command,
   err,
@@ -47,6 +31,7 @@ import {
 } from "./common.ts";
 import { createRunDir, writeRunInfo } from "./run_dir.ts";
 import { writeReport } from "./report_command.ts";
+import { type CommandContext, findWorkload } from "./workload.ts";
 
 const USAGE = `usage: kvbench merge DIR... [--output-dir DIR] [options]
 
@@ -125,7 +110,11 @@ function partIndex(part: Omit<Part, "delta">): number {
 export const mergeCommand: Command = {
   name: "merge",
   summary: "merge shard or worker run directories into one run and report",
-  async run(args: string[]): Promise<number> {
+  async run(
+    args: string[],
+    _signal: AbortSignal,
+    context: CommandContext,
+  ): Promise<number> {
     const { values, positionals } = parseFlagsAndPaths(args, {
       "output-dir": { type: "string" },
       precision: { type: "string" },
@@ -153,9 +142,15 @@ export const mergeCommand: Command = {
         `Cannot merge a ${command} run with a ${other.info.command} run ("${other.dir}")`,
       );
     }
+    const workload = findWorkload(context.workloads, command);
+    if (workload === undefined) {
+      throw new Error(
+        `Cannot merge "${read[0].dir}": kvbench has no workload "${command}"`,
+      );
+    }
     checkShards(read);
     const seeds = new Set(read.map((p) => JSON.stringify(p.info.params.seed)));
-    if (command === "benchmark" && seeds.size > 1) {
+    if (workload.sameSeed && seeds.size > 1) {
       err(
         `[WARN] the parts ran with different seeds (${
           [...seeds].join(", ")
@@ -281,13 +276,17 @@ export const mergeCommand: Command = {
     const split = metricsFrom === undefined
       ? undefined
       : await lastSplit(`${dir}/metrics.jsonl`);
-    const json = command === "trie"
-      ? await trieFigures(records, {
-        ref,
-        elapsedMs,
-        workload: values.workload,
-      })
-      : benchmarkFigures(records, { ref, elapsedMs, summary, split });
+    const json = await workload.mergeFigures({
+      records,
+      params: ref.info.params,
+      workload: ref.info.workload,
+      server: ref.info.server,
+      elapsedMs,
+      summary,
+      split,
+      ...reporting(ref.info.params),
+      workloadFile: values.workload,
+    });
     await Deno.writeTextFile(
       `${dir}/summary.json`,
       JSON.stringify(json, null, 2) + "\n",
@@ -453,112 +452,5 @@ async function lastSplit(path: string) {
   return last === undefined ? undefined : {
     split: promptSplit(last.counters),
     engines: last.engines as EngineName[] | undefined,
-  };
-}
-
-function benchmarkFigures(
-  records: RequestRecord[],
-  c: {
-    ref: Omit<Part, "delta">;
-    elapsedMs: number;
-    summary: RunSummary;
-    split?: Awaited<ReturnType<typeof lastSplit>>;
-  },
-): Record<string, unknown> {
-  const sizing = c.ref.info.workload as BenchmarkSizing;
-  const metrics = new BenchmarkMetrics();
-  const { percentiles, slos } = reporting(c.ref.info.params);
-  const distributions = new LatencyDistributions({ slos });
-  const reuse = new ReuseTracker();
-  let clientPrompt = 0, clientCached: number | undefined;
-  for (const record of records) {
-    metrics.add(record);
-    distributions.add(record);
-    reuse.add(record);
-    if (record.ok && record.promptTokens !== undefined) {
-      clientPrompt += record.promptTokens;
-      if (record.cachedTokens !== undefined) {
-        clientCached = (clientCached ?? 0) + record.cachedTokens;
-      }
-    }
-  }
-  const final = metrics.report(c.elapsedMs / 1000);
-  out("\nFinal metrics:\n");
-  out(renderBenchmarkBlock(final, { intervalSeconds: 5 }));
-  out(
-    renderDistributions(
-      distributions.summary({ percentiles, elapsedMs: c.elapsedMs }),
-      {},
-    ),
-  );
-  const split = c.split?.split;
-  if (split !== undefined) {
-    out(
-      renderAttribution(split, {
-        engines: c.split?.engines,
-        clientPromptTokens: clientPrompt,
-        clientCachedTokens: clientCached,
-      }).join("\n") + "\n",
-    );
-  }
-  const verdict = benchmarkVerdict(reuse.figures(), {
-    split,
-    noSplitReason: "no part has the server's metrics",
-  });
-  out(`\n${verdict.text}\n\n`);
-  return benchmarkSummaryJson(sizing, {
-    final,
-    summary: c.summary,
-    distributions,
-  }, {
-    params: c.ref.info.params,
-    percentiles,
-    server: {
-      ...(c.ref.info.server as object ?? {}),
-      split: split ?? null,
-      offload_share: verdict.offloadShare ?? null,
-      verdict: verdict.text,
-    },
-  });
-}
-
-async function trieFigures(
-  records: RequestRecord[],
-  c: { ref: Omit<Part, "delta">; elapsedMs: number; workload?: string },
-): Promise<Record<string, unknown>> {
-  const params = c.ref.info.params;
-  const path = c.workload ?? params.workload_path as string;
-  let rows;
-  try {
-    // An alias (agentic, qa, office) is the dataset's file, cached or fetched.
-    rows = await loadTraceFile(await resolveWorkloadPath(path));
-  } catch (error) {
-    throw new Error(
-      `Cannot merge the trie runs: ${
-        (error as Error).message
-      } (give the trace file with --workload FILE)`,
-    );
-  }
-  const { percentiles, slos } = reporting(params);
-  const accounting = new TrieAccounting(rows, {
-    stream: params.stream === true,
-    slos,
-  });
-  for (const record of records) {
-    accounting.add(record);
-    accounting.result.distributions.add(record);
-  }
-  const result = accounting.result;
-  result.wallTime = c.elapsedMs / 1000;
-  const numGpus = (params.num_gpus as number | null) ?? undefined;
-  out(renderTrieReport(result, { numGpus }));
-  const distributions = result.distributions.summary({
-    percentiles,
-    elapsedMs: c.elapsedMs,
-  });
-  out(renderDistributions(distributions, {}));
-  return {
-    ...trieSummaryJson(result, params, { numGpus }),
-    distributions,
   };
 }

@@ -203,28 +203,6 @@ export function selfCommand(): string[] {
   return [exec, "run", "-A", "--quiet", Deno.mainModule];
 }
 
-/**
- * `args` without the named flags (`--flag value`, `--flag=value`, or a
- * boolean `--flag`), for a worker's command line.
- */
-export function dropFlags(
-  args: readonly string[],
-  drop: { values: readonly string[]; booleans?: readonly string[] },
-): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const name = a.replace(/=.*/, "");
-    if (drop.booleans?.includes(name)) continue;
-    if (drop.values.includes(name)) {
-      if (!a.includes("=")) i++;
-      continue;
-    }
-    kept.push(a);
-  }
-  return kept;
-}
-
 /** What {@linkcode runAsWorker} writes into the worker's `run.json`. */
 export interface WorkerRunInfo {
   /** The worker's directory (`--output-dir`). */

@@ -1,0 +1,405 @@
+/**
+ * One load level of `kvbench benchmark`: its requests, its live line, its
+ * closing report, verdict and summary; the pipeline (`lib/cli/pipeline.ts`)
+ * runs the levels, their workers and their files.
+ *
+ * @module
+ */
+import { renderDistributions } from "../../lib/metrics/distributions.ts";
+import {
+  gamma,
+  type LoadPolicy,
+  openLoop,
+  poisson,
+} from "../../lib/run/load.ts";
+import type { EndpointConfig } from "../../lib/openai/request.ts";
+import { preflight } from "../../lib/server/preflight.ts";
+import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
+import type { RunMetrics } from "../../lib/cli/server_metrics.ts";
+import { RunProgress } from "../../lib/cli/progress.ts";
+import type { Transport } from "../../lib/transport/transport.ts";
+import { err, type LiveLine, out } from "../../lib/cli/common.ts";
+import type {
+  LevelContext,
+  LevelOutcome,
+  PipelineWorkload,
+  RunVoice,
+} from "../../lib/cli/pipeline.ts";
+import { benchmarkWorkers } from "./worker.ts";
+import { type OpenedLevel, openLevel } from "../../lib/cli/level_io.ts";
+import { describeClock } from "../../lib/cli/scale.ts";
+import {
+  fixed,
+  LATENCY_COLUMNS,
+  outputTokensPerS,
+  percent,
+  type SweepColumn,
+} from "../../lib/cli/sweep.ts";
+import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
+import { runBenchmark } from "./run.ts";
+import type { BenchmarkRunResult } from "./report.ts";
+import type { BenchmarkSizing } from "./sizing.ts";
+import { BENCHMARK_OPTIONS, type Options } from "./options.ts";
+import { runParams } from "../../lib/cli/options.ts";
+
+/** One level of a run: the load it runs at. */
+export interface Level {
+  /** How the sweep table and the headers name it. */
+  label: string;
+  /** Requests in flight at most. */
+  maxInFlight: number;
+  /** Open loop at this rate (requests per second), or a closed loop. */
+  requestRate?: number;
+}
+
+/** What every level of one benchmark run shares. */
+export interface BenchmarkRun {
+  /** The parsed command line. */
+  opts: Options;
+  /** The workload's sizing. */
+  sizing: BenchmarkSizing;
+  /** The endpoint's base URL. */
+  baseUrl: string;
+  /** The model sent. */
+  model: string;
+  /** The seed of the question draw and the arrivals. */
+  seed: number;
+  /** The transport and its name in reports. */
+  transport: Transport;
+  /** The transport's name in reports. */
+  label: string;
+  /** Stops the run. */
+  signal: AbortSignal;
+  /** The live status line. */
+  live: LiveLine;
+  /** Whether a signal asked to stop. */
+  isStopping: () => boolean;
+  /** The command line, for `run.json`. */
+  argv: string[];
+}
+
+/** How benchmark's messages read. */
+export const BENCHMARK_VOICE: RunVoice = {
+  workersStarted: (pool, dir) =>
+    `[INFO] ${pool.pids.length} workers (pids ${
+      pool.pids.join(", ")
+    }) writing into ${dir}\n`,
+  shardClock: (part, clock) =>
+    `[INFO] shard ${part.index}/${part.count}: ${describeClock(clock)}\n`,
+  startWait: (startAt, ms, part) =>
+    `[INFO] starting at ${new Date(startAt).toISOString()}${
+      part === undefined ? "" : " on the server's clock"
+    }, in ${(ms / 1000).toFixed(1)} s\n`,
+  startLate: (startAt, ms) =>
+    `[WARN] --start-at ${new Date(startAt).toISOString()} passed ${
+      (ms / 1000).toFixed(1)
+    } s ago: starting now\n`,
+};
+
+/** The sweep table's columns after "Level". */
+export const BENCHMARK_SWEEP: readonly SweepColumn[] = [
+  { header: "req/s", cell: (s) => fixed(s.qps, 2) },
+  { header: "output\ntok/s", cell: outputTokensPerS },
+  ...LATENCY_COLUMNS,
+  {
+    header: "cache\nhits",
+    cell: (s) => percent(s.cache_hit_rate),
+  },
+  {
+    header: "offload\nshare",
+    cell: (s) =>
+      percent((s.server as { offload_share?: number } | null)?.offload_share),
+  },
+  {
+    header: "failed",
+    cell: (s) => String((s.requests as { failed: number }).failed),
+  },
+];
+
+/** How benchmark's runs look: their directories' name, messages, sweep table. */
+const BENCHMARK_LOOK = {
+  name: "benchmark",
+  voice: BENCHMARK_VOICE,
+  sweepColumns: BENCHMARK_SWEEP,
+};
+
+/** How the pipeline runs benchmark's levels. */
+export function benchmarkPipeline(run: BenchmarkRun): PipelineWorkload<Level> {
+  return {
+    ...BENCHMARK_LOOK,
+    runLevel: (c) => runBenchmarkLevel(run, c),
+    workers: (level) => benchmarkWorkers(run, level),
+  };
+}
+
+/** Run one level: its requests, its reports, its files. */
+export async function runBenchmarkLevel(
+  run: BenchmarkRun,
+  c: LevelContext<Level>,
+): Promise<LevelOutcome> {
+  const { opts, live } = run;
+  const level = c.level;
+  const sizing = { ...run.sizing, maxInFlight: level.maxInFlight };
+  const io = await openLevel(c, {
+    baseUrl: run.baseUrl,
+    apiKey: opts.apiKey,
+    scale: opts,
+    voice: BENCHMARK_VOICE,
+    records: opts.records,
+    metricsOut: opts.metricsOut,
+    metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
+    onMetrics: (metrics) => {
+      if (c.index === 0) printPreflight(metrics, sizing, opts);
+    },
+    signal: run.signal,
+  });
+  const { serverMetrics, startedAt } = io;
+  const reuse = new ReuseTracker();
+  const progress = new RunProgress();
+  const params = {
+    endpoint: run.baseUrl,
+    model: run.model,
+    seed: run.seed,
+    started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
+    ...runParams(BENCHMARK_OPTIONS, { ...opts, goodput: opts.slos }),
+    max_inflight: level.maxInFlight,
+    request_rate: level.requestRate ?? null,
+    burstiness: level.requestRate === undefined ? null : opts.burstiness,
+  };
+  await io.writeRunInfo({
+    command: "benchmark",
+    argv: run.argv,
+    params,
+    workload: sizing,
+  });
+  const drawStatus = () =>
+    live.update(
+      progress.line(
+        Math.max(0, performance.now() - startedAt) / 1000,
+        opts.duration,
+      ),
+    );
+  if (live.active) drawStatus();
+  const liveTimer = live.active ? setInterval(drawStatus, 1000) : undefined;
+  let pending: Promise<void> | undefined;
+  try {
+    const result = await runBenchmark(sizing, {
+      endpoint: endpointConfig(opts, run),
+      seed: run.seed,
+      ignoreEos: opts.ignoreEos,
+      api: opts.api,
+      load: levelLoad(opts, level, run.seed),
+      part: opts.part,
+      source: io.source,
+      maxRequests: opts.numPrompts,
+      warmupRequests: opts.warmup,
+      slos: opts.slos,
+      durationMs: opts.duration === undefined
+        ? undefined
+        : opts.duration * 1000,
+      signal: run.signal,
+      intervalMs: opts.interval * 1000,
+      startedAt,
+      write: (text) => live.print(text),
+      warn: err,
+      onSend: () => progress.sent(),
+      onRecord: (record) => {
+        // Workers' records are copied as they wrote them (onLines).
+        if (c.pool === undefined) {
+          for (const file of io.records) file.write(record);
+        }
+        serverMetrics?.add(record);
+        reuse.add(record);
+        progress.add(record);
+      },
+      onReport: (ms) => {
+        for (const file of io.records) file.report(ms);
+        // The server's split at this report, printed when the scrape is in
+        // (not once stopping: tmesh-cli's closing lines come as they did).
+        if (serverMetrics !== undefined) {
+          pending = serverMetrics.scrape().then(() => {
+            if (!run.isStopping() && serverMetrics.split() !== undefined) {
+              live.print(serverMetrics.render() + "\n");
+            }
+          });
+        }
+      },
+    });
+    clearInterval(liveTimer);
+    live.clear();
+    await pending;
+    await serverMetrics?.scrape();
+    return await closeLevel(run, { c, io, result, reuse, params });
+  } finally {
+    clearInterval(liveTimer);
+    io.close();
+    serverMetrics?.close();
+  }
+}
+
+/** The end of a level: the final report, the verdict, the files. */
+async function closeLevel(
+  run: BenchmarkRun,
+  l: {
+    c: LevelContext<Level>;
+    io: OpenedLevel;
+    result: BenchmarkRunResult;
+    reuse: ReuseTracker;
+    params: Record<string, unknown>;
+  },
+): Promise<LevelOutcome> {
+  const { opts } = run;
+  const { result, io } = l;
+  const serverMetrics = io.serverMetrics;
+  let code = 0;
+  const { ok, failed } = result.summary.requests;
+  if (
+    !run.isStopping() && opts.duration !== undefined &&
+    result.summary.stopReason === "duration"
+  ) {
+    out(
+      `\n[INFO] Duration of ${opts.duration} s reached. Stopping benchmark...\n`,
+    );
+  }
+  out("\n[INFO] Cancelled benchmark tasks.\n");
+  out("\nFinal metrics:\n");
+  out(renderBenchmarkBlock(result.final, { intervalSeconds: opts.interval }));
+  out(
+    renderDistributions(
+      result.distributions.summary({
+        percentiles: opts.percentiles,
+        elapsedMs: result.final.elapsed * 1000,
+      }),
+      { transport: run.label },
+    ),
+  );
+  const split = serverMetrics?.split();
+  if (serverMetrics !== undefined) out(serverMetrics.render());
+  const verdict = benchmarkVerdict(l.reuse.figures(), {
+    split,
+    noSplitReason: serverMetrics?.noSplitReason() ??
+      "--no-metrics: the server's metrics were not read",
+  });
+  out(`\n${verdict.text}\n\n`);
+  if (ok === 0 && failed > 0) {
+    err(
+      `[ERROR] every request failed (${failed}): nothing was measured\n`,
+    );
+    code = 1;
+  }
+  if (opts.requireOffload !== undefined) {
+    const share = verdict.offloadShare;
+    if (share === undefined || share < opts.requireOffload) {
+      err(
+        `[ERROR] --require-offload-hits ${opts.requireOffload}: the offload tier served ${
+          share === undefined
+            ? "an unknown share (the server's counters do not name the tier)"
+            : `${(share * 100).toFixed(1)}%`
+        } of the reusable prompt tokens\n`,
+      );
+      code = 1;
+    }
+  }
+  const summary = benchmarkSummaryJson(
+    { ...run.sizing, maxInFlight: l.c.level.maxInFlight },
+    result,
+    {
+      params: l.params,
+      percentiles: opts.percentiles,
+      transport: run.label,
+      server: serverMetrics === undefined ? undefined : {
+        ...serverMetrics.server,
+        split: split ?? null,
+        resets: serverMetrics.last?.resets ?? 0,
+        scrape_failures: Object.fromEntries(serverMetrics.failures),
+        offload_share: verdict.offloadShare ?? null,
+        verdict: verdict.text,
+      },
+    },
+  );
+  const output = await io.writeSummary(summary, opts.output);
+  if (output !== undefined) {
+    l.c.written.push(`[INFO] Summary written to ${output}\n`);
+  }
+  io.end({
+    startedAt: io.startedAt,
+    elapsedMs: result.final.elapsed * 1000,
+    stopReason: result.summary.stopReason,
+  });
+  if (opts.records) {
+    const file = io.records[io.records.length - 1];
+    l.c.written.push(`[INFO] ${file.count} records written to ${file.path}\n`);
+  }
+  return { summary, code };
+}
+
+/** The endpoint of every request of a run. */
+export function endpointConfig(
+  opts: Options,
+  c: { baseUrl: string; model: string; transport: Transport },
+): EndpointConfig {
+  const ms = (s: number | undefined) => s === undefined ? undefined : s * 1000;
+  return {
+    baseUrl: c.baseUrl,
+    model: c.model,
+    apiKey: opts.apiKey,
+    transport: c.transport,
+    maxRetries: opts.maxRetries,
+    timeoutMs: opts.timeout * 1000,
+    connectTimeoutMs: ms(opts.connectTimeout),
+    firstTokenTimeoutMs: ms(opts.firstTokenTimeout),
+    idleTimeoutMs: ms(opts.idleTimeout),
+    extraBody: opts.extraBody,
+    headers: opts.headers,
+  };
+}
+
+/** The load of a level: a closed loop, or arrivals at its rate. */
+export function levelLoad(
+  opts: Options,
+  level: Level,
+  seed: number,
+): LoadPolicy | undefined {
+  if (level.requestRate === undefined) return undefined;
+  return openLoop(
+    opts.burstiness === 1
+      ? poisson(level.requestRate, { seed })
+      : gamma(level.requestRate, opts.burstiness, { seed }),
+  );
+}
+
+function printPreflight(
+  serverMetrics: RunMetrics,
+  sizing: BenchmarkSizing,
+  opts: Options,
+): void {
+  const { engine, version } = serverMetrics.server;
+  if (engine !== undefined) {
+    err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
+  }
+  const gauges = serverMetrics.last?.gauges ?? {};
+  const bpt = sizing.bytesPerToken;
+  const userDevice = opts.deviceKvGb === undefined
+    ? undefined
+    : Math.floor(opts.deviceKvGb * 1024 ** 3 / bpt);
+  const check = preflight({
+    workingSetTokens: sizing.contexts * (sizing.inputLength + 8),
+    items: sizing.contexts,
+    bytesPerToken: bpt,
+    deviceKvTokens: gauges.deviceKvTokens ?? userDevice,
+    deviceFrom: gauges.deviceKvTokens !== undefined
+      ? "server"
+      : userDevice !== undefined
+      ? "--device-kv-gb"
+      : undefined,
+    offloadKvTokens: gauges.offloadKvTokens ??
+      Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt),
+    offloadFrom: gauges.offloadKvTokens !== undefined
+      ? "server"
+      : "the sizing's offload size",
+  });
+  err(
+    check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
+      "\n",
+  );
+}

@@ -1,0 +1,335 @@
+/**
+ * The options of `kvbench benchmark`: its schema (the shared options and
+ * its own), its usage text and its parser.
+ *
+ * @module
+ */
+import {
+  type ApiName,
+  parseHeaders,
+  type TransportName,
+  UsageError,
+} from "../../lib/cli/common.ts";
+import type { Slos } from "../../lib/metrics/distributions.ts";
+import {
+  flagsHelp,
+  NON_NEGATIVE_INT,
+  type OptionSchema,
+  parseFlagOptions,
+  POSITIVE,
+  POSITIVE_INT,
+} from "../../lib/cli/options.ts";
+import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
+import { scaleOf } from "../../lib/cli/scale_options.ts";
+import { shapingOf } from "../../lib/cli/shaping.ts";
+import type { Scale } from "../../lib/cli/pipeline.ts";
+import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
+
+/** Every option of `kvbench benchmark`, in the order its help lists them. */
+export const BENCHMARK_OPTIONS: OptionSchema = {
+  endpoint: S.endpoint,
+  apiKey: S.apiKey,
+  model: S.model,
+  modelConfigs: {
+    flag: "model-configs",
+    type: "string",
+    arg: "FILE",
+    help: "model_configs.json to use instead of the bundled one",
+  },
+  offloadSize: {
+    flag: "offload-size",
+    type: "size",
+    arg: "GB",
+    check: POSITIVE,
+    help: "offload capacity (overrides the model's config)",
+  },
+  bytesPerToken: {
+    flag: "bytes-per-token",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help: "KV bytes per token (overrides the model's config)",
+  },
+  inputLength: {
+    flag: "input-length",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    default: 32000,
+    help: "tokens per context",
+  },
+  outputLength: {
+    flag: "output-length",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    default: 100,
+    help: "max_tokens per request",
+  },
+  maxInFlight: {
+    flag: "max-inflight",
+    aliases: ["concurrency"],
+    type: "numbers",
+    arg: "N",
+    check: POSITIVE_INT,
+    inherit: false,
+    help:
+      "requests in flight at most (default: contexts / 3); a list (8,16,32) sweeps: one level after another, then a table",
+  },
+  requestRates: {
+    flag: "request-rate",
+    type: "numbers",
+    arg: "R",
+    check: POSITIVE,
+    inherit: false,
+    help:
+      "open loop: R requests per second (Poisson), still at most --max-inflight in flight (default: closed loop); a list (1,2,4) sweeps",
+  },
+  burstiness: {
+    flag: "burstiness",
+    type: "number",
+    arg: "B",
+    check: POSITIVE,
+    help: "gamma-distributed arrivals of shape B (1 = Poisson, < 1 burstier)",
+  },
+  numPrompts: {
+    param: "num_prompts",
+    flag: "num-prompts",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help: "stop after N requests (after the warm-up)",
+  },
+  warmup: {
+    param: "warmup",
+    flag: "warmup",
+    type: "int",
+    arg: "N",
+    check: NON_NEGATIVE_INT,
+    default: 0,
+    help: "the first N requests are sent and recorded, left out of the figures",
+  },
+  ignoreEos: {
+    ...S.ignoreEos,
+    help:
+      "send ignore_eos so every request generates --output-length tokens (--no-ignore-eos: not, the default, as tmesh-cli)",
+  },
+  api: { ...S.api, help: "completions (the default, as tmesh-cli) or chat" },
+  extraBody: S.extraBody,
+  headers: {
+    flag: "header",
+    param: "headers",
+    type: "strings",
+    arg: "NAME:VALUE",
+    help: "an extra request header (repeatable)",
+  },
+  duration: S.duration,
+  interval: {
+    flag: "interval",
+    type: "duration",
+    arg: "S",
+    default: 5,
+    help: "time between reports",
+  },
+  seed: {
+    ...S.seed,
+    help:
+      "seed of the question draw (default: random; run.json and the summary JSON record it, so --seed N repeats the draw)",
+  },
+  percentiles: S.percentiles,
+  goodput: S.goodput,
+  outputDir: S.outputDir,
+  artifacts: S.artifacts,
+  records: S.records,
+  output: S.output,
+  maxRetries: {
+    ...S.maxRetries,
+    help: "retry failed requests N times (0: failures are counted)",
+  },
+  timeout: S.timeout,
+  connectTimeout: S.connectTimeout,
+  firstTokenTimeout: S.firstTokenTimeout,
+  idleTimeout: S.idleTimeout,
+  transport: S.transport,
+  workers: S.workers,
+  shard: S.shard,
+  shards: S.shards,
+  startAt: S.startAt,
+  metrics: S.metrics,
+  metricsUrls: S.metricsUrls,
+  metricsOut: S.metricsOut,
+  deviceKvGb: {
+    flag: "device-kv-gb",
+    type: "size",
+    arg: "GB",
+    check: POSITIVE,
+    inherit: false,
+    help:
+      "the GPU KV capacity, for the pre-flight, when the server does not report it",
+  },
+  requireOffload: {
+    flag: "require-offload-hits",
+    type: "number",
+    arg: "F",
+    check: { test: (x) => x >= 0 && x <= 1, says: "from 0 to 1" },
+    inherit: false,
+    help:
+      "exit 1 unless the offload tier served at least the fraction F (0-1) of the reusable prompt tokens (CI of a serving stack)",
+  },
+  worker: S.worker,
+};
+
+/** The usage text of `kvbench benchmark`. */
+export const USAGE: string =
+  `usage: kvbench benchmark --endpoint URL [--api-key KEY] [--model NAME] [options]
+
+KV-offload stress (successor of tmesh-cli benchmark): long contexts sized to
+fill the offload tier, cycled in tile order so every reuse must come from it.
+Runs until Ctrl+C / SIGTERM (or --duration), then prints a final report.
+
+options:
+${flagsHelp(BENCHMARK_OPTIONS)}`;
+
+/** The parsed command line of `kvbench benchmark`. */
+export interface Options extends Scale {
+  endpoint: string;
+  apiKey?: string;
+  model?: string;
+  modelConfigs?: string;
+  offloadSize?: number;
+  bytesPerToken?: number;
+  inputLength: number;
+  outputLength: number;
+  maxInFlight?: number[];
+  requestRates?: number[];
+  burstiness: number;
+  numPrompts?: number;
+  warmup: number;
+  ignoreEos: boolean;
+  api: ApiName;
+  extraBody?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  duration?: number;
+  interval: number;
+  seed?: number;
+  percentiles?: number[];
+  slos?: Slos;
+  outputDir?: string;
+  artifacts: boolean;
+  records?: string;
+  output?: string;
+  maxRetries: number;
+  timeout: number;
+  connectTimeout?: number;
+  firstTokenTimeout?: number;
+  idleTimeout?: number;
+  transport: TransportName;
+  metrics: boolean;
+  metricsUrls?: string[];
+  metricsOut?: string;
+  deviceKvGb?: number;
+  requireOffload?: number;
+  worker: boolean;
+}
+
+/**
+ * Refuse, with the {@linkcode UsageError} `kvbench benchmark` gives, an
+ * endpoint that is not a URL it can use.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkEndpoint, parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * checkEndpoint(parse(["--endpoint", "localhost:8000"])!);
+ * assert.throws(() => checkEndpoint(parse(["--endpoint", "ftp://x"])!), /scheme "ftp"/);
+ * ```
+ */
+export function checkEndpoint(opts: Options): void {
+  try {
+    normalizeEndpoint(opts.endpoint);
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+}
+
+/**
+ * Parse the command line of `kvbench benchmark`; undefined for `--help`.
+ *
+ * @example Usage
+ * ```ts
+ * import { parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const opts = parse(["--endpoint", "x", "--duration", "2m", "--offload-size", "512MiB"]);
+ * assert.equal(opts?.duration, 120);
+ * assert.equal(opts?.offloadSize, 0.5);
+ * assert.equal(opts?.timeout, 600);
+ * assert.equal(parse(["--help"]), undefined);
+ * ```
+ */
+export function parse(args: string[]): Options | undefined {
+  const values = parseFlagOptions(args, BENCHMARK_OPTIONS, USAGE);
+  if (values === undefined) return undefined;
+  const v = values as Record<string, never>;
+  const refuse = (message: string): never => {
+    throw new UsageError(message, USAGE);
+  };
+  let opts: Options;
+  try {
+    opts = {
+      ...(values as unknown as Options),
+      ...scaleOf(v),
+      apiKey: v.apiKey ?? Deno.env.get("OPENAI_API_KEY"),
+      ...shapingOf(v, "--extra-body"),
+      headers: v.headers === undefined ? undefined : parseHeaders(v.headers),
+      burstiness: v.burstiness ?? 1,
+      metricsUrls: (v.metricsUrls as string[] | undefined)?.flatMap((u) =>
+        u.split(",").map((p) => p.trim())
+      ),
+    };
+  } catch (error) {
+    return refuse((error as Error).message);
+  }
+  const { maxInFlight, requestRates, part } = opts;
+  const split = opts.workers * (part?.count ?? 1);
+  const short = opts.workersAuto || opts.worker
+    ? undefined
+    : maxInFlight?.find((n) => n < split);
+  if (short !== undefined) {
+    refuse(
+      `--max-inflight ${short} cannot be split over ${split} processes: each needs at least 1 request in flight`,
+    );
+  }
+  if (requestRates !== undefined && (maxInFlight?.length ?? 0) > 1) {
+    refuse(
+      "sweep one load at a time: a list of --request-rate or of --max-inflight, not both",
+    );
+  }
+  if (opts.outputDir !== undefined && !opts.artifacts) {
+    refuse("--output-dir and --no-artifacts exclude each other");
+  }
+  if (v.burstiness !== undefined && requestRates === undefined) {
+    refuse("--burstiness needs --request-rate");
+  }
+  if (!opts.metrics && opts.requireOffload !== undefined) {
+    refuse(
+      "--require-offload-hits needs the server's metrics (not --no-metrics)",
+    );
+  }
+  if (
+    part !== undefined && !opts.worker &&
+    ((requestRates?.length ?? 0) > 1 || (maxInFlight?.length ?? 0) > 1)
+  ) {
+    refuse("a shard runs one load level: run one job per level of a sweep");
+  }
+  if (part !== undefined && !opts.worker && opts.seed === undefined) {
+    refuse(
+      "a shard needs --seed: every shard must draw the same questions and arrivals",
+    );
+  }
+  if (opts.worker && (opts.model === undefined || part === undefined)) {
+    refuse("--worker is started by --workers");
+  }
+  return opts;
+}

@@ -1,0 +1,25 @@
+/**
+ * The registry of workloads: every `kvbench` workload command, in the order
+ * the top-level help lists them. A new workload is a folder beside
+ * `benchmark/` and `trie/` whose `command.ts` exports a
+ * {@linkcode WorkloadCommand}, and one line here.
+ *
+ * @example Usage
+ * ```ts
+ * import { WORKLOADS } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(WORKLOADS.map((w) => w.name), ["benchmark", "trie"]);
+ * ```
+ *
+ * @module
+ */
+import type { WorkloadCommand } from "../lib/cli/workload.ts";
+import { benchmarkCommand } from "./benchmark/command.ts";
+import { trieCommand } from "./trie/command.ts";
+
+/** Every workload command. */
+export const WORKLOADS: readonly WorkloadCommand[] = [
+  benchmarkCommand,
+  trieCommand,
+];
