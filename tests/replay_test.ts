@@ -12,6 +12,8 @@ import {
   throws,
 } from "node:assert/strict";
 import { startSimulator } from "../lib/sim/server.ts";
+import { readRecordsFile } from "../lib/run/records_file.ts";
+import { runCli, RUNS_DIR } from "./cli_process.ts";
 import { createSynthesizer } from "../lib/text/synth.ts";
 import { startScriptedServer } from "../lib/testing/scripted_server.ts";
 import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
@@ -401,5 +403,116 @@ Deno.test("replay: two parts (workers, shards) split the sessions and keep the s
     strictEqual(record.promptTokens, request.inputLength);
     // Sessions keep their ids in the whole run: part k has k, k + 2, …
     strictEqual(record.session, request.index);
+  }
+});
+
+Deno.test("kvbench replay: a Mooncake trace end to end through cli.ts, token-exact and on schedule", async () => {
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const dir = `${RUNS_DIR}/replay-mooncake`;
+  const file = new URL("mooncake.jsonl", DATA).pathname;
+  const { code, stdout, stderr } = await runCli([
+    "replay",
+    file,
+    "--endpoint",
+    sim.url,
+    "--speed",
+    "100",
+    "--cache-salt",
+    "e2e",
+    "--output-dir",
+    dir,
+  ]);
+  strictEqual(code, 0, stderr);
+  ok(
+    stdout.includes(
+      `[INFO] Trace "${file}": mooncake, 7 requests in 7 sessions, 25,577 prompt tokens, 2,230 output tokens, 512-token blocks\n`,
+    ),
+    stdout,
+  );
+  ok(
+    stdout.includes(
+      "[INFO] Schedule: 27.482 s of trace, 0.275 s at speed 100\n",
+    ),
+  );
+  ok(
+    stdout.includes(
+      "[INFO] Theoretical hit rate at 512-token blocks: 10.0% with an unbounded cache, 10.0% with an LRU cache of 87,040 tokens\n",
+    ),
+    stdout,
+  );
+  ok(stdout.includes("[INFO] token ids: no tokenizer, ids 1000-29999"));
+  ok(
+    stdout.includes(
+      "Prompt length: 0 of 7 requests differ from input_length (drift +0 tokens, +0.0%)\n",
+    ),
+  );
+  ok(
+    stdout.includes(
+      "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)\n",
+    ),
+    stdout,
+  );
+  const trace = await load("mooncake.jsonl");
+  const { records } = await readRecordsFile(`${dir}/records.jsonl`);
+  strictEqual(records.length, 7);
+  for (const record of records) {
+    const request = trace.requests[record.tags!.trace_request as number];
+    strictEqual(record.promptTokens, request.inputLength);
+    strictEqual(record.scheduledAt, record.runStartedAt! + request.atMs / 100);
+  }
+  const fidelity = (await Deno.readTextFile(`${dir}/fidelity.jsonl`)).trim()
+    .split("\n").map((l) => JSON.parse(l));
+  deepStrictEqual(fidelity.map((f) => f.theoreticalCached), [
+    0,
+    512,
+    512,
+    512,
+    0,
+    512,
+    512,
+  ]);
+  const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
+  strictEqual(summary.fidelity.cachedMismatches, 2);
+  strictEqual(summary.theory.unbounded_hit_rate, 2560 / 25577);
+});
+
+Deno.test("kvbench replay: a malformed trace is refused with its line, without a stack trace", async () => {
+  const file = new URL("malformed.jsonl", DATA).pathname;
+  const { code, stdout, stderr } = await runCli([
+    "replay",
+    file,
+    "--endpoint",
+    "http://127.0.0.1:9",
+  ]);
+  strictEqual(code, 1);
+  strictEqual(stdout, "");
+  strictEqual(
+    stderr,
+    `[ERROR] Cannot load trace "${file}": line 3 has 1 hash_ids for 655 tokens: 2 blocks of 512 expected (is the block size 512?)\n`,
+  );
+});
+
+Deno.test("kvbench replay --help lists its options", async () => {
+  const { code, stdout } = await runCli(["replay", "--help"]);
+  strictEqual(code, 0);
+  ok(
+    stdout.startsWith(
+      "usage: kvbench replay FILE --endpoint URL [--format mooncake|bailian|weka|auto] [--block-size N] [--speed X]",
+    ),
+  );
+  for (
+    const flag of [
+      "--format",
+      "--block-size",
+      "--speed",
+      "--tokenizer",
+      "--cache-salt",
+      "--capacity-tokens",
+      "--text",
+      "--workers",
+      "--shard",
+    ]
+  ) {
+    ok(stdout.includes(flag), flag);
   }
 });

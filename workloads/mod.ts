@@ -9,7 +9,7 @@
  * import { WORKLOADS } from "./mod.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(WORKLOADS.map((w) => w.name), ["benchmark", "trie"]);
+ * assert.deepEqual(WORKLOADS.map((w) => w.name), ["benchmark", "trie", "replay"]);
  * ```
  *
  * @module
@@ -17,9 +17,11 @@
 import type { WorkloadCommand } from "../lib/cli/workload.ts";
 import { benchmarkCommand } from "./benchmark/command.ts";
 import { trieCommand } from "./trie/command.ts";
+import { replayCommand } from "./replay/command.ts";
 
 /** Every workload command. */
 export const WORKLOADS: readonly WorkloadCommand[] = [
   benchmarkCommand,
   trieCommand,
+  replayCommand,
 ];

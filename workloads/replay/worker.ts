@@ -1,0 +1,64 @@
+/**
+ * The workers of `kvbench replay --workers N`: the arguments a worker is
+ * started with, and the worker's own run (`--worker`): its part of the
+ * sessions, on the whole run's schedule.
+ *
+ * @module
+ */
+import type { WorkerSpawn } from "../../lib/cli/pipeline.ts";
+import { runAsWorker } from "../../lib/cli/scale.ts";
+import { inherited } from "../../lib/cli/options.ts";
+import { type Level, replayOptions, type ReplayRun } from "./level.ts";
+import { REPLAY_OPTIONS } from "./options.ts";
+import { replayTrace } from "./run.ts";
+
+/** How a level's workers start: the parent's arguments, re-stated. */
+export function replayWorkers(run: ReplayRun, level: Level): WorkerSpawn {
+  return {
+    inFlight: run.opts.maxInFlight,
+    args: (_k, part, dir) => [
+      "replay",
+      run.opts.trace,
+      ...inherited(run.argv.slice(1), REPLAY_OPTIONS, "flags"),
+      "--model",
+      run.model,
+      "--cache-salt",
+      run.salt,
+      "--speed",
+      String(level.speed),
+      "--shard",
+      `${part.index}/${part.count}`,
+      "--output-dir",
+      dir,
+      "--worker",
+    ],
+  };
+}
+
+/**
+ * A worker (`--worker`, started by `--workers`): replays its part when the
+ * parent says, writing its records, and prints nothing else.
+ */
+export async function runReplayWorker(run: ReplayRun): Promise<number> {
+  const { opts } = run;
+  const speed = opts.speeds[0];
+  return await runAsWorker({
+    dir: opts.outputDir!,
+    command: "replay",
+    argv: run.argv,
+    params: { model: run.model, cache_salt: run.salt, speed },
+    part: opts.part!,
+    signal: run.signal,
+  }, async (w) => {
+    const result = await replayTrace(run.trace, {
+      ...replayOptions(run, speed),
+      signal: w.signal,
+      startedAt: w.startedAt,
+      onRecord: w.record,
+    });
+    return {
+      elapsedMs: result.summary.wallTimeMs,
+      stopReason: result.summary.stopReason,
+    };
+  });
+}
