@@ -516,3 +516,25 @@ Deno.test("kvbench replay --help lists its options", async () => {
     ok(stdout.includes(flag), flag);
   }
 });
+
+Deno.test("kvbench replay: a sweep of speeds, each level with its own salt (no level hits the cache an earlier one left)", async () => {
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const { code, stdout, stderr } = await runCli([
+    "replay",
+    new URL("mooncake.jsonl", DATA).pathname,
+    "--endpoint",
+    sim.url,
+    "--speed",
+    "100,200",
+    "--no-artifacts",
+  ]);
+  strictEqual(code, 0, stderr);
+  const cached = stdout.split("\n").filter((l) =>
+    l.startsWith("Cached tokens:")
+  );
+  deepStrictEqual(cached, [
+    "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)",
+    "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)",
+  ]);
+  ok(/│ --speed 200 │ .* 10\.0% │ +11\.0% │ +0 │/.test(stdout), stdout);
+});

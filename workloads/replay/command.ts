@@ -108,7 +108,6 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
         text: opts.text || opts.api === "chat",
         baseUrl,
         model,
-        salt: opts.cacheSalt ?? crypto.randomUUID(),
         transport,
         label,
         signal,
@@ -132,9 +131,11 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
           run.text = true;
         }
       }
-      const levels: Level[] = opts.speeds.map((speed) => ({
+      const salt = opts.cacheSalt ?? crypto.randomUUID();
+      const levels: Level[] = opts.speeds.map((speed, i) => ({
         label: `--speed ${speed}`,
         speed,
+        salt: opts.speeds.length === 1 ? salt : `${salt}#${i + 1}`,
       }));
       const { code } = await runPipeline<Level>({
         workload: {

@@ -48,6 +48,8 @@ export interface Level {
   label: string;
   /** Schedule speed-up. */
   speed: number;
+  /** The prompts' salt at this level: a level never hits the cache an earlier one left. */
+  salt: string;
 }
 
 /** What every level of one replay run shares. */
@@ -66,8 +68,6 @@ export interface ReplayRun {
   baseUrl: string;
   /** The model sent. */
   model: string;
-  /** The prompts' salt (the same in every part of a run). */
-  salt: string;
   /** The transport. */
   transport: Transport;
   /** The transport's name in reports. */
@@ -158,7 +158,7 @@ export function endpointConfig(
 }
 
 /** The `replayTrace` options of a run at `speed`, without its clock and source. */
-export function replayOptions(run: ReplayRun, speed: number) {
+export function replayOptions(run: ReplayRun, level: Level) {
   const { opts } = run;
   return {
     endpoint: endpointConfig(opts, run),
@@ -166,8 +166,8 @@ export function replayOptions(run: ReplayRun, speed: number) {
     vocabulary: run.vocabulary,
     api: opts.api,
     text: run.text,
-    speed,
-    salt: run.salt,
+    speed: level.speed,
+    salt: level.salt,
     ignoreEos: opts.ignoreEos,
     maxInFlight: opts.maxInFlight,
     maxSessions: opts.maxSessions,
@@ -221,7 +221,7 @@ export async function runReplayLevel(
     trace: opts.trace,
     endpoint: run.baseUrl,
     model: run.model,
-    cache_salt: run.salt,
+    cache_salt: c.level.salt,
     speed,
     started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
     ...runParams(REPLAY_OPTIONS, { ...opts, goodput: opts.slos }),
@@ -236,7 +236,7 @@ export async function runReplayLevel(
   let result: ReplayResult;
   try {
     result = await replayTrace(trace, {
-      ...replayOptions(run, speed),
+      ...replayOptions(run, c.level),
       capacityTokens: capacity,
       signal: run.signal,
       startedAt,

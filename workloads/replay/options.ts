@@ -89,7 +89,7 @@ export const REPLAY_OPTIONS: OptionSchema = {
     arg: "S",
     inherit: false,
     help:
-      "salt of the prompts' tokens: the same salt sends the same prompts (default: a fresh one per run, so a rerun misses the previous run's cache)",
+      "salt of the prompts' tokens: the same salt sends the same prompts (default: a fresh one per run, so a rerun misses the previous run's cache; each level of a sweep adds its number)",
   },
   capacityTokens: {
     flag: "capacity-tokens",
@@ -103,8 +103,7 @@ export const REPLAY_OPTIONS: OptionSchema = {
   ignoreEos: {
     ...S.ignoreEos,
     default: true,
-    help:
-      "send ignore_eos so every answer is output_length long (the default; --no-ignore-eos: not)",
+    help: "send ignore_eos so every answer is output_length long",
   },
   maxInFlight: {
     flag: "max-inflight",

@@ -23,7 +23,7 @@ export function replayWorkers(run: ReplayRun, level: Level): WorkerSpawn {
       "--model",
       run.model,
       "--cache-salt",
-      run.salt,
+      level.salt,
       "--speed",
       String(level.speed),
       "--shard",
@@ -41,17 +41,21 @@ export function replayWorkers(run: ReplayRun, level: Level): WorkerSpawn {
  */
 export async function runReplayWorker(run: ReplayRun): Promise<number> {
   const { opts } = run;
-  const speed = opts.speeds[0];
+  const level: Level = {
+    label: "",
+    speed: opts.speeds[0],
+    salt: opts.cacheSalt!,
+  };
   return await runAsWorker({
     dir: opts.outputDir!,
     command: "replay",
     argv: run.argv,
-    params: { model: run.model, cache_salt: run.salt, speed },
+    params: { model: run.model, cache_salt: level.salt, speed: level.speed },
     part: opts.part!,
     signal: run.signal,
   }, async (w) => {
     const result = await replayTrace(run.trace, {
-      ...replayOptions(run, speed),
+      ...replayOptions(run, level),
       signal: w.signal,
       startedAt: w.startedAt,
       onRecord: w.record,
