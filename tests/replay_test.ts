@@ -16,7 +16,10 @@ import { readRecordsFile } from "../lib/run/records_file.ts";
 import { runCli, RUNS_DIR } from "./cli_process.ts";
 import { createSynthesizer } from "../lib/text/synth.ts";
 import { startScriptedServer } from "../lib/testing/scripted_server.ts";
-import { qwen3Tokenizer } from "../lib/testing/tokenizers.ts";
+import {
+  qwen3Tokenizer,
+  qwen3TokenizerDir,
+} from "../lib/testing/tokenizers.ts";
 import type { RequestRecord } from "../lib/types.ts";
 import { loadTrace, parseTrace } from "../workloads/replay/formats.ts";
 import { theoreticalReuse } from "../workloads/replay/theory.ts";
@@ -537,4 +540,52 @@ Deno.test("kvbench replay: a sweep of speeds, each level with its own salt (no l
     "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)",
   ]);
   ok(/│ --speed 200 │ .* 10\.0% │ +11\.0% │ +0 │/.test(stdout), stdout);
+});
+
+Deno.test("kvbench trie shared_prefix_tokens=N: every trace's first N tokens are the same, end to end", async () => {
+  const tokenizer = qwen3Tokenizer();
+  await using sim = await startSimulator({ timeScale: 0.001, tokenizer });
+  const tok = await qwen3TokenizerDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    const row = {
+      num_turns: 0,
+      input_prompt_length: 201,
+      assistant_response_length: [],
+      tool_call_output_length: [],
+      tool_call_latency: [],
+      final_assistant_response_length: 4,
+    };
+    await Deno.writeTextFile(`${dir}/t.jsonl`, JSON.stringify(row) + "\n");
+    const run = (extra: string[]) =>
+      runCli([
+        "trie",
+        `workload_path=${dir}/t.jsonl`,
+        `endpoint=${sim.url}`,
+        `model=${sim.model}`,
+        `tokenizer_model=${tok}`,
+        "concurrency=1",
+        "max_traces=3",
+        "duration=60",
+        "artifacts=False",
+        `records=${dir}/records-${extra.length}.jsonl`,
+        ...extra,
+      ]);
+    const shared = await run(["shared_prefix_tokens=128", "seed=1"]);
+    strictEqual(shared.code, 0, shared.stderr);
+    const { records } = await readRecordsFile(`${dir}/records-2.jsonl`);
+    deepStrictEqual(records.map((r) => r.promptTokens), [200, 200, 200]);
+    deepStrictEqual(records.map((r) => r.cachedTokens), [0, 128, 128]);
+    const bad = await run(["shared_prefix_tokens=201", "seed=1"]);
+    strictEqual(bad.code, 1);
+    ok(
+      bad.stderr.includes(
+        "Cannot use shared_prefix_tokens=201: row 1 has input_prompt_length 201 (the prefix must fit in input_prompt_length - 1)",
+      ),
+      bad.stderr,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tok, { recursive: true });
+  }
 });
