@@ -222,6 +222,8 @@ export async function runReplayLevel(
     endpoint: run.baseUrl,
     model: run.model,
     cache_salt: c.level.salt,
+    // The capacity the LRU theory used (the flag's, or the server's).
+    theory_capacity_tokens: capacity ?? null,
     speed,
     started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
     ...runParams(REPLAY_OPTIONS, { ...opts, goodput: opts.slos }),

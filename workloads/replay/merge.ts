@@ -8,7 +8,7 @@ import {
   LatencyDistributions,
   renderDistributions,
 } from "../../lib/metrics/distributions.ts";
-import { out } from "../../lib/cli/common.ts";
+import { err, out } from "../../lib/cli/common.ts";
 import type { MergedRun } from "../../lib/cli/workload.ts";
 import {
   fidelityLines,
@@ -30,6 +30,7 @@ export async function mergeReplayFigures(
     format?: TraceFormat | "auto";
     block_size?: number | null;
     capacity_tokens?: number | null;
+    theory_capacity_tokens?: number | null;
   };
   const distributions = new LatencyDistributions({ slos: run.slos });
   for (const record of run.records) distributions.add(record);
@@ -40,13 +41,19 @@ export async function mergeReplayFigures(
   out(renderDistributions(dist, {}));
   let fidelity = null;
   const path = run.workloadFile ?? params.trace;
-  if (path !== undefined) {
-    const trace = await loadTrace(path, {
-      format: params.format,
-      blockSize: params.block_size ?? undefined,
-    });
+  const trace = path === undefined ? undefined : await loadTrace(path, {
+    format: params.format,
+    blockSize: params.block_size ?? undefined,
+  }).catch((error: Error) => {
+    err(
+      `[WARN] the fidelity is not recomputed: ${error.message} (give the trace with --workload FILE)\n`,
+    );
+    return undefined;
+  });
+  if (trace !== undefined) {
     const theory = theoreticalReuse(trace, {
-      capacityTokens: params.capacity_tokens ?? undefined,
+      capacityTokens: params.theory_capacity_tokens ??
+        params.capacity_tokens ?? undefined,
     });
     const rows = requestFidelity(
       trace,
