@@ -58,7 +58,19 @@ async function resolveModel(
   }
 }
 
-/** `kvbench replay`. */
+/**
+ * `kvbench replay`.
+ *
+ * @example Usage
+ * ```ts
+ * import { replayCommand } from "./command.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(replayCommand.name, "replay");
+ * replayCommand.checkArgs(["trace.jsonl", "--endpoint", "localhost:8000", "--speed", "2"]);
+ * assert.throws(() => replayCommand.checkArgs(["--endpoint", "x"]), /give the trace file/);
+ * ```
+ */
 export const replayCommand: WorkloadCommand = defineWorkload<Options>({
   name: "replay",
   summary:

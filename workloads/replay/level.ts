@@ -37,7 +37,7 @@ import {
   type RequestFidelity,
 } from "./fidelity.ts";
 import { type Options, REPLAY_OPTIONS } from "./options.ts";
-import { type ReplayResult, replayTrace } from "./run.ts";
+import { type ReplayOptions, type ReplayResult, replayTrace } from "./run.ts";
 import { theoreticalReuse, type Theory } from "./theory.ts";
 import type { Vocabulary } from "./token_blocks.ts";
 import type { ReplayTrace } from "./trace.ts";
@@ -123,7 +123,24 @@ export interface FidelityJson extends FidelitySummary {
   server_hit_rate: number | null;
 }
 
-/** The fidelity block of a summary. */
+/**
+ * The fidelity block of a summary: the counts, and both hit rates over the
+ * requests that reported `cached_tokens` (null when none did).
+ *
+ * @example Usage
+ * ```ts
+ * import { fidelityJson } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const json = fidelityJson({
+ *   requests: 2, withPromptTokens: 2, lengthMismatches: 0, lengthDrift: 0, intendedTokens: 200,
+ *   withCachedTokens: 2, cachedMismatches: 1, theoreticalCached: 64, reportedCached: 80,
+ *   cachedIntendedTokens: 200, reportedPromptTokens: 200,
+ * });
+ * assert.equal(json.theory_hit_rate, 0.32);
+ * assert.equal(json.server_hit_rate, 0.4);
+ * ```
+ */
 export function fidelityJson(s: FidelitySummary): FidelityJson {
   return {
     ...s,
@@ -136,7 +153,21 @@ export function fidelityJson(s: FidelitySummary): FidelityJson {
   };
 }
 
-/** The endpoint of every request of a run. */
+/**
+ * The endpoint of every request of a run.
+ *
+ * @example Usage
+ * ```ts
+ * import { endpointConfig } from "./level.ts";
+ * import { parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const opts = parse(["t.jsonl", "--endpoint", "x", "--timeout", "30"])!;
+ * const endpoint = endpointConfig(opts, { baseUrl: "http://x/v1/", model: "m", transport: undefined! });
+ * assert.equal(endpoint.timeoutMs, 30_000);
+ * assert.equal(endpoint.model, "m");
+ * ```
+ */
 export function endpointConfig(
   opts: Options,
   c: { baseUrl: string; model: string; transport: Transport },
@@ -157,8 +188,26 @@ export function endpointConfig(
   };
 }
 
-/** The `replayTrace` options of a run at `speed`, without its clock and source. */
-export function replayOptions(run: ReplayRun, level: Level) {
+/**
+ * The `replayTrace` options of a run at a level, without its clock and
+ * source.
+ *
+ * @example Usage
+ * ```ts
+ * import { replayOptions, type ReplayRun } from "./level.ts";
+ * import { parse } from "./options.ts";
+ * import { rangeVocabulary } from "./token_blocks.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const opts = parse(["t.jsonl", "--endpoint", "x", "--max-sessions", "5"])!;
+ * const run = { opts, baseUrl: "http://x/v1/", model: "m", vocabulary: rangeVocabulary(), text: false } as ReplayRun;
+ * const options = replayOptions(run, { label: "", speed: 2, salt: "s" });
+ * assert.equal(options.speed, 2);
+ * assert.equal(options.salt, "s");
+ * assert.equal(options.maxSessions, 5);
+ * ```
+ */
+export function replayOptions(run: ReplayRun, level: Level): ReplayOptions {
   const { opts } = run;
   return {
     endpoint: endpointConfig(opts, run),

@@ -21,7 +21,35 @@ import { fidelityJson } from "./level.ts";
 import { theoreticalReuse } from "./theory.ts";
 import type { TraceFormat } from "./trace.ts";
 
-/** Print the figures of a merged replay run and return its summary. */
+/**
+ * Print the figures of a merged replay run (distributions, fidelity against
+ * the trace named in its params) and return its summary.
+ *
+ * @example Usage
+ * ```ts
+ * import { mergeReplayFigures } from "./merge.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * await Deno.writeTextFile(path, '{"timestamp": 0, "input_length": 10, "output_length": 2}\n');
+ * const json = await mergeReplayFigures({
+ *   records: [{
+ *     session: 0, turn: 0, scheduledAt: 0, sentAt: 0, endAt: 5, chunks: 2, promptChars: 0,
+ *     outputChars: 2, maxTokens: 2, ok: true, retries: 0, promptTokens: 10, cachedTokens: 0,
+ *     tags: { trace_request: 0 },
+ *   }],
+ *   params: { trace: path },
+ *   elapsedMs: 5,
+ *   summary: {
+ *     startedAt: 0, endedAt: 5, wallTimeMs: 5, stopReason: "exhausted",
+ *     sessions: { started: 1, completed: 1, failed: 0, cancelled: 0 },
+ *     requests: { sent: 1, ok: 1, failed: 0, aborted: 0 },
+ *   },
+ * });
+ * assert.equal((json.fidelity as { lengthMismatches: number }).lengthMismatches, 0);
+ * await Deno.remove(path);
+ * ```
+ */
 export async function mergeReplayFigures(
   run: MergedRun,
 ): Promise<Record<string, unknown>> {

@@ -31,7 +31,17 @@ import type { Scale } from "../../lib/cli/pipeline.ts";
 import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 import type { TraceFormat } from "./trace.ts";
 
-/** Every option of `kvbench replay`, in the order its help lists them. */
+/**
+ * Every option of `kvbench replay`, in the order its help lists them.
+ *
+ * @example Usage
+ * ```ts
+ * import { REPLAY_OPTIONS } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(REPLAY_OPTIONS.speeds.flag, "speed");
+ * ```
+ */
 export const REPLAY_OPTIONS: OptionSchema = {
   endpoint: S.endpoint,
   apiKey: S.apiKey,
@@ -155,7 +165,17 @@ export const REPLAY_OPTIONS: OptionSchema = {
   worker: S.worker,
 };
 
-/** The usage text of `kvbench replay`. */
+/**
+ * The usage text of `kvbench replay`.
+ *
+ * @example Usage
+ * ```ts
+ * import { USAGE } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(USAGE, /^usage: kvbench replay FILE --endpoint URL/);
+ * ```
+ */
 export const USAGE: string =
   `usage: kvbench replay FILE --endpoint URL [--format mooncake|bailian|weka|auto] [--block-size N] [--speed X] [options]
 

@@ -33,7 +33,17 @@ export interface ReplaySessionsOptions {
   part?: RunPart;
 }
 
-/** The tag holding a record's trace request index. */
+/**
+ * The tag holding a record's trace request index.
+ *
+ * @example Usage
+ * ```ts
+ * import { REQUEST_TAG } from "./session.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(REQUEST_TAG, "trace_request");
+ * ```
+ */
 export const REQUEST_TAG = "trace_request";
 
 /**

@@ -24,7 +24,17 @@
 import type { Tokenizer } from "../../lib/text/tokenizer.ts";
 import type { TraceRequest } from "./trace.ts";
 
-/** Token ids used without a tokenizer: `[start, end)`. */
+/**
+ * Token ids used without a tokenizer: `[start, end)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_ID_RANGE } from "./token_blocks.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(DEFAULT_ID_RANGE, { start: 1000, end: 30_000 });
+ * ```
+ */
 export const DEFAULT_ID_RANGE: {
   readonly start: number;
   readonly end: number;

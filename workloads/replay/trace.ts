@@ -9,7 +9,17 @@
 /** The trace file formats read. */
 export type TraceFormat = "mooncake" | "bailian" | "weka";
 
-/** Tokens per hash id block of each format, as its publishers document it. */
+/**
+ * Tokens per hash id block of each format, as its publishers document it.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_BLOCK_SIZES } from "./trace.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(DEFAULT_BLOCK_SIZES, { mooncake: 512, bailian: 16, weka: 64 });
+ * ```
+ */
 export const DEFAULT_BLOCK_SIZES: Readonly<Record<TraceFormat, number>> = {
   mooncake: 512,
   bailian: 16,

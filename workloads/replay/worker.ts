@@ -12,7 +12,26 @@ import { type Level, replayOptions, type ReplayRun } from "./level.ts";
 import { REPLAY_OPTIONS } from "./options.ts";
 import { replayTrace } from "./run.ts";
 
-/** How a level's workers start: the parent's arguments, re-stated. */
+/**
+ * How a level's workers start: the parent's arguments, re-stated, with the
+ * model, the level's salt and speed, the part and the directory.
+ *
+ * @example Usage
+ * ```ts
+ * import { replayWorkers } from "./worker.ts";
+ * import type { ReplayRun } from "./level.ts";
+ * import { parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const argv = ["t.jsonl", "--endpoint", "x", "--speed", "1,2"];
+ * const run = { opts: parse(argv)!, argv, model: "m" } as ReplayRun;
+ * const spawn = replayWorkers(run, { label: "--speed 2", speed: 2, salt: "s#2" });
+ * assert.deepEqual(spawn.args(0, { index: 0, count: 2 }, "w0"), [
+ *   "replay", "t.jsonl", "--endpoint", "x", "--model", "m", "--cache-salt", "s#2",
+ *   "--speed", "2", "--shard", "0/2", "--output-dir", "w0", "--worker",
+ * ]);
+ * ```
+ */
 export function replayWorkers(run: ReplayRun, level: Level): WorkerSpawn {
   return {
     inFlight: run.opts.maxInFlight,
