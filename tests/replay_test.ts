@@ -84,7 +84,12 @@ Deno.test("replay: a Mooncake trace is token-exact and on schedule; theory and s
   // = 512 + 143: 8 more server blocks) that the trace's 512-token blocks
   // cannot count.
   deepStrictEqual(cached.slice(2), [512, 512, 0, 640, 640]);
-  strictEqual(result.fidelitySummary.cachedMismatches, 2);
+  // Rows 6 and 7 differ from the theory; rows 1 and 2 too when row 2 came
+  // to the server first.
+  strictEqual(
+    result.fidelitySummary.cachedMismatches,
+    cached[1] === 512 ? 2 : 4,
+  );
   strictEqual(result.fidelitySummary.theoreticalCached, 2560);
   strictEqual(result.fidelitySummary.reportedCached, 2816);
 });
@@ -449,10 +454,10 @@ Deno.test("kvbench replay: a Mooncake trace end to end through cli.ts, token-exa
       "Prompt length: 0 of 7 requests differ from input_length (drift +0 tokens, +0.0%)\n",
     ),
   );
+  // Rows 1 and 2 go out at once: one of them finds block 0 (2 or 4 differ).
   ok(
-    stdout.includes(
-      "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)\n",
-    ),
+    /\nCached tokens: [24] of 7 requests differ from the theory \(theory 2560 = 10\.0%, server 2816 = 11\.0%\)\n/
+      .test(stdout),
     stdout,
   );
   const trace = await load("mooncake.jsonl");
@@ -475,7 +480,7 @@ Deno.test("kvbench replay: a Mooncake trace end to end through cli.ts, token-exa
     512,
   ]);
   const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
-  strictEqual(summary.fidelity.cachedMismatches, 2);
+  ok([2, 4].includes(summary.fidelity.cachedMismatches));
   strictEqual(summary.theory.unbounded_hit_rate, 2560 / 25577);
 });
 
@@ -535,10 +540,14 @@ Deno.test("kvbench replay: a sweep of speeds, each level with its own salt (no l
   const cached = stdout.split("\n").filter((l) =>
     l.startsWith("Cached tokens:")
   );
-  deepStrictEqual(cached, [
-    "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)",
-    "Cached tokens: 2 of 7 requests differ from the theory (theory 2560 = 10.0%, server 2816 = 11.0%)",
-  ]);
+  strictEqual(cached.length, 2);
+  for (const line of cached) {
+    ok(
+      /^Cached tokens: [24] of 7 requests differ from the theory \(theory 2560 = 10\.0%, server 2816 = 11\.0%\)$/
+        .test(line),
+      line,
+    );
+  }
   ok(/│ --speed 200 │ .* 10\.0% │ +11\.0% │ +0 │/.test(stdout), stdout);
 });
 
