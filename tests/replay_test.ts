@@ -448,7 +448,13 @@ Deno.test("kvbench replay: a Mooncake trace end to end through cli.ts, token-exa
     ),
     stdout,
   );
-  ok(stdout.includes("[INFO] token ids: no tokenizer, ids 1000-29999"));
+  // No --tokenizer: the ids the simulator's /tokenize gives for 194 words.
+  ok(
+    stdout.includes(
+      "[INFO] token ids: 194 ids from the server's /tokenize of common English words\n",
+    ),
+    stdout,
+  );
   ok(
     stdout.includes(
       "Prompt length: 0 of 7 requests differ from input_length (drift +0 tokens, +0.0%)\n",

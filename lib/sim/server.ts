@@ -29,6 +29,7 @@ import {
 } from "./protocol.ts";
 import { SSE_HEADERS, sseEvent, SseWriter } from "./sse_writer.ts";
 import { approximateTokenizer } from "./token_count.ts";
+import { tokenizeResponse } from "./tokenize.ts";
 import { generateWords, SIM_WORDS } from "./words.ts";
 
 /** The simulator's version, as its `/version` route reports it. */
@@ -59,6 +60,7 @@ const ROUTES: Record<string, string> = {
   "/health": "GET",
   "/version": "GET",
   "/metrics": "GET",
+  "/tokenize": "POST",
 };
 
 /**
@@ -200,6 +202,15 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
               "content-type": "text/plain; version=0.0.4; charset=utf-8",
             },
           },
+        );
+      case "/tokenize":
+        return request.json().then(
+          (body) =>
+            tokenizeResponse(body, {
+              tokenizer,
+              maxModelLen: engine.stats().gpuKvTokens,
+            }),
+          () => errorResponse(400, "the request body is not valid JSON"),
         );
       case "/version":
         // As vLLM's /version, naming the simulator.

@@ -33,6 +33,7 @@ import {
 import { mergeReplayFigures } from "./merge.ts";
 import { checkEndpoint, type Options, parse, USAGE } from "./options.ts";
 import { probeTokenIds } from "./probe.ts";
+import { serverVocabulary } from "./server_vocabulary.ts";
 import { rangeVocabulary, tokenizerVocabulary } from "./token_blocks.ts";
 import { replayWorkers, runReplayWorker } from "./worker.ts";
 
@@ -104,12 +105,18 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
     const tokenizer = opts.tokenizer === undefined
       ? undefined
       : await loadTokenizer(opts.tokenizer, { progress: true, signal });
-    const vocabulary = tokenizer === undefined
-      ? rangeVocabulary()
-      : tokenizerVocabulary(tokenizer);
     const model = opts.worker
       ? opts.model!
       : await resolveModel(baseUrl, opts, signal);
+    // The tokenizer's whole words, else the server's ids of common words,
+    // else a range of ordinary ids.
+    const vocabulary = tokenizer !== undefined
+      ? tokenizerVocabulary(tokenizer)
+      : await serverVocabulary(baseUrl, {
+        model,
+        apiKey: opts.apiKey,
+        signal,
+      }) ?? rangeVocabulary();
     const { transport, label } = chooseTransport(opts.transport, baseUrl);
     try {
       const run: ReplayRun = {

@@ -78,7 +78,7 @@ export const REPLAY_OPTIONS: OptionSchema = {
     type: "string",
     arg: "NAME",
     help:
-      "the served model's tokenizer (Hub id or folder): prompts use its whole-word ids, text prompts need it (default: none, ids 1000-29999)",
+      "the served model's tokenizer (Hub id or folder): prompts use its whole-word ids, text prompts need it (default: none; the ids the server's /tokenize gives for common words, else ids 1000-29999)",
   },
   api: {
     ...S.api,
