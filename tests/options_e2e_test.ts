@@ -83,3 +83,36 @@ Deno.test("benchmark: a size and durations with units reach the run (run.json)",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("benchmark: a --request-rate sweep runs each rate as a level (open loop), one sub-run each, then the table", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = await runCli([
+      "benchmark",
+      ...["--endpoint", sim.url, "--offload-size", "2", "--seed", "1"],
+      ...["--input-length", "2000", "--output-length", "8"],
+      ...["--request-rate", "40,80", "--burstiness", "0.5"],
+      ...["--num-prompts", "4", "--output-dir", `${dir}/run`],
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /=== level 2\/2: --request-rate 80 ===/);
+    assert.match(run.stdout, /│ --request-rate 40 │/);
+    const sweep = JSON.parse(await Deno.readTextFile(`${dir}/run/sweep.json`));
+    assert.deepEqual(
+      sweep.map((r: { level: { label: string } }) => r.level.label),
+      ["--request-rate 40", "--request-rate 80"],
+    );
+    const info = JSON.parse(
+      await Deno.readTextFile(`${dir}/run/level-2/run.json`),
+    );
+    assert.equal(info.params.request_rate, 80);
+    assert.equal(info.params.burstiness, 0.5);
+    const summary = JSON.parse(
+      await Deno.readTextFile(`${dir}/run/level-1/summary.json`),
+    );
+    assert.equal(summary.requests.completed, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

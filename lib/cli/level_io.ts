@@ -34,12 +34,16 @@ import { metricsPathFor, RunMetrics } from "./server_metrics.ts";
  * import { levelPath } from "./level_io.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(levelPath("runs/r.jsonl", 1, 3), "runs/r.level-2.jsonl");
- * assert.equal(levelPath("r.d/out", 0, 2), "r.d/out.level-1");
- * assert.equal(levelPath("r.jsonl", 0, 1), "r.jsonl");
+ * assert.equal(levelPath("runs/r.jsonl", { index: 1, levels: 3 }), "runs/r.level-2.jsonl");
+ * assert.equal(levelPath("r.d/out", { index: 0, levels: 2 }), "r.d/out.level-1");
+ * assert.equal(levelPath("r.jsonl", { index: 0, levels: 1 }), "r.jsonl");
  * ```
  */
-export function levelPath(path: string, i: number, levels: number): string {
+export function levelPath(
+  path: string,
+  level: { index: number; levels: number },
+): string {
+  const { index: i, levels } = level;
   if (levels === 1) return path;
   const dot = path.lastIndexOf(".");
   return dot > path.lastIndexOf("/")
@@ -136,7 +140,7 @@ export async function openLevel<L extends PipelineLevel>(
   c: LevelContext<L>,
   options: OpenLevelOptions,
 ): Promise<OpenedLevel> {
-  const at = (path: string) => levelPath(path, c.index, c.levels);
+  const at = (path: string) => levelPath(path, c);
   const records: RecordsFile[] = [];
   if (c.dir !== undefined) {
     records.push(openRecordsFile(`${c.dir}/records.jsonl`));

@@ -205,12 +205,12 @@ function wrap(flag: string, help: string, width: number): string {
  *   workers: { flag: "workers", type: "int", check: POSITIVE_INT, help: "processes", default: 1 },
  *   duration: { flag: "duration", type: "duration", help: "stop after" },
  * } as const;
- * assert.deepEqual(parseFlagOptions(["--duration", "2m"], schema, "usage"), {
+ * assert.deepEqual(parseFlagOptions(["--duration", "2m"], schema, { usage: "usage" }), {
  *   workers: 1,
  *   duration: 120,
  * });
  * assert.throws(
- *   () => parseFlagOptions(["--worker", "2"], schema, "usage"),
+ *   () => parseFlagOptions(["--worker", "2"], schema, { usage: "usage" }),
  *   /Unknown option '--worker'; did you mean "--workers"\?/,
  * );
  * ```
@@ -218,8 +218,9 @@ function wrap(flag: string, help: string, width: number): string {
 export function parseFlagOptions(
   args: readonly string[],
   schema: OptionSchema,
-  usage: string,
+  options: { usage: string },
 ): OptionValues | undefined {
+  const { usage } = options;
   const byFlag = new Map<string, [string, OptionSpec, boolean]>();
   for (const [name, spec] of Object.entries(schema)) {
     if (spec.flag === undefined) continue;
@@ -431,19 +432,19 @@ export function checkKeys(
  *   timeout: { flag: "timeout", key: "timeout", type: "duration", help: "t" },
  * } as const;
  * assert.deepEqual(
- *   inherited(["--seed", "3", "--no-metrics", "--timeout", "9"], schema, "flags"),
+ *   inherited(["--seed", "3", "--no-metrics", "--timeout", "9"], schema, { syntax: "flags" }),
  *   ["--timeout", "9"],
  * );
- * assert.deepEqual(inherited(["seed=3", "timeout=9"], schema, "keys"), ["timeout=9"]);
+ * assert.deepEqual(inherited(["seed=3", "timeout=9"], schema, { syntax: "keys" }), ["timeout=9"]);
  * ```
  */
 export function inherited(
   argv: readonly string[],
   schema: OptionSchema,
-  syntax: "flags" | "keys",
+  options: { syntax: "flags" | "keys" },
 ): string[] {
   const dropped = Object.values(schema).filter((s) => s.inherit === false);
-  if (syntax === "keys") {
+  if (options.syntax === "keys") {
     const keys = new Set(dropped.map((s) => s.key));
     return argv.filter((a) =>
       !keys.has(a.replace(/^--/, "").replace(/=.*/, "").replaceAll("-", "_"))

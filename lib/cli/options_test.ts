@@ -57,7 +57,7 @@ Deno.test("parseFlagOptions: types, units, defaults, repeats and negations", () 
       "--no-metrics",
     ],
     SCHEMA,
-    "u",
+    { usage: "u" },
   );
   assert.deepEqual(v, {
     endpoint: "h:1",
@@ -70,13 +70,13 @@ Deno.test("parseFlagOptions: types, units, defaults, repeats and negations", () 
     seed: undefined,
     worker: false,
   });
-  assert.equal(parseFlagOptions(["-h"], SCHEMA, "u"), undefined);
+  assert.equal(parseFlagOptions(["-h"], SCHEMA, { usage: "u" }), undefined);
 });
 
 Deno.test("parseFlagOptions: refusals in one line, with a suggestion", () => {
   const refused = (args: string[], message: string) =>
     assert.throws(
-      () => parseFlagOptions(args, SCHEMA, "u"),
+      () => parseFlagOptions(args, SCHEMA, { usage: "u" }),
       usageError(message),
     );
   refused([], "the following arguments are required: --endpoint");
@@ -167,7 +167,7 @@ Deno.test("help, worker pass-through and run.json params come from the schema", 
         "--worker",
       ],
       SCHEMA,
-      "flags",
+      { syntax: "flags" },
     ),
     ["--endpoint", "h"],
   );

@@ -78,7 +78,20 @@ export interface BenchmarkRun {
   argv: string[];
 }
 
-/** How benchmark's messages read. */
+/**
+ * How benchmark's messages read.
+ *
+ * @example Usage
+ * ```ts
+ * import { BENCHMARK_VOICE } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   BENCHMARK_VOICE.startLate(Date.UTC(2026, 0, 1), 1500),
+ *   "[WARN] --start-at 2026-01-01T00:00:00.000Z passed 1.5 s ago: starting now\n",
+ * );
+ * ```
+ */
 export const BENCHMARK_VOICE: RunVoice = {
   workersStarted: (pool, dir) =>
     `[INFO] ${pool.pids.length} workers (pids ${
@@ -96,7 +109,26 @@ export const BENCHMARK_VOICE: RunVoice = {
     } s ago: starting now\n`,
 };
 
-/** The sweep table's columns after "Level". */
+/**
+ * The sweep table's columns after "Level".
+ *
+ * @example Usage
+ * ```ts
+ * import { BENCHMARK_SWEEP } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const summary = {
+ *   qps: 2.345,
+ *   distributions: { outputTokensPerS: 10.06, ttftMs: { percentiles: { "50": 12.34, "99": 40 } } },
+ *   cache_hit_rate: 0.5,
+ *   server: { offload_share: 0.25 },
+ *   requests: { failed: 1 },
+ * };
+ * assert.deepEqual(BENCHMARK_SWEEP.map((c) => c.cell(summary)), [
+ *   "2.35", "10.1", "12.3", "40.0", "-", "-", "50.0%", "25.0%", "1",
+ * ]);
+ * ```
+ */
 export const BENCHMARK_SWEEP: readonly SweepColumn[] = [
   { header: "req/s", cell: (s) => fixed(s.qps, 2) },
   { header: "output\ntok/s", cell: outputTokensPerS },
@@ -188,7 +220,7 @@ export async function runBenchmarkLevel(
       seed: run.seed,
       ignoreEos: opts.ignoreEos,
       api: opts.api,
-      load: levelLoad(opts, level, run.seed),
+      load: levelLoad(level, { burstiness: opts.burstiness, seed: run.seed }),
       part: opts.part,
       source: io.source,
       maxRequests: opts.numPrompts,
@@ -333,7 +365,23 @@ async function closeLevel(
   return { summary, code };
 }
 
-/** The endpoint of every request of a run. */
+/**
+ * The endpoint of every request of a run: timeouts in ms.
+ *
+ * @example Usage
+ * ```ts
+ * import { endpointConfig } from "./level.ts";
+ * import { parse } from "./options.ts";
+ * import { fetchTransport } from "../../lib/transport/fetch.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const opts = parse(["--endpoint", "h", "--timeout", "1m", "--idle-timeout", "5"])!;
+ * const config = endpointConfig(opts, { baseUrl: "http://h/v1/", model: "m", transport: fetchTransport() });
+ * assert.equal(config.timeoutMs, 60_000);
+ * assert.equal(config.idleTimeoutMs, 5000);
+ * assert.equal(config.connectTimeoutMs, undefined);
+ * ```
+ */
 export function endpointConfig(
   opts: Options,
   c: { baseUrl: string; model: string; transport: Transport },
@@ -354,17 +402,29 @@ export function endpointConfig(
   };
 }
 
-/** The load of a level: a closed loop, or arrivals at its rate. */
+/**
+ * The load of a level: a closed loop (undefined), or arrivals at its rate
+ * (Poisson, or gamma of shape `burstiness`).
+ *
+ * @example Usage
+ * ```ts
+ * import { levelLoad } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(levelLoad({ label: "", maxInFlight: 4 }, { burstiness: 1, seed: 1 }), undefined);
+ * assert.notEqual(levelLoad({ label: "", maxInFlight: 4, requestRate: 2 }, { burstiness: 1, seed: 1 }), undefined);
+ * ```
+ */
 export function levelLoad(
-  opts: Options,
   level: Level,
-  seed: number,
+  options: { burstiness: number; seed: number },
 ): LoadPolicy | undefined {
   if (level.requestRate === undefined) return undefined;
+  const { burstiness, seed } = options;
   return openLoop(
-    opts.burstiness === 1
+    burstiness === 1
       ? poisson(level.requestRate, { seed })
-      : gamma(level.requestRate, opts.burstiness, { seed }),
+      : gamma(level.requestRate, burstiness, { seed }),
   );
 }
 

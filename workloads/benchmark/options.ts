@@ -269,7 +269,7 @@ export function checkEndpoint(opts: Options): void {
  * ```
  */
 export function parse(args: string[]): Options | undefined {
-  const values = parseFlagOptions(args, BENCHMARK_OPTIONS, USAGE);
+  const values = parseFlagOptions(args, BENCHMARK_OPTIONS, { usage: USAGE });
   if (values === undefined) return undefined;
   const v = values as Record<string, never>;
   const refuse = (message: string): never => {

@@ -41,7 +41,7 @@ export function benchmarkWorkers(
     inFlight: level.maxInFlight,
     args: (_k, part, dir) => [
       "benchmark",
-      ...inherited(c.argv, BENCHMARK_OPTIONS, "flags"),
+      ...inherited(c.argv, BENCHMARK_OPTIONS, { syntax: "flags" }),
       "--model",
       c.model,
       "--seed",
@@ -102,7 +102,10 @@ export async function runBenchmarkWorker(
         seed: opts.seed,
         ignoreEos: opts.ignoreEos,
         api: opts.api,
-        load: levelLoad(opts, level, opts.seed!),
+        load: levelLoad(level, {
+          burstiness: opts.burstiness,
+          seed: opts.seed!,
+        }),
         part,
         maxRequests: opts.numPrompts,
         warmupRequests: opts.warmup,

@@ -272,7 +272,7 @@ export function parse(args: string[]): Options | undefined {
   const values = parseFlagOptions(
     hasTrace ? rest : args,
     REPLAY_OPTIONS,
-    USAGE,
+    { usage: USAGE },
   );
   if (values === undefined) return undefined;
   const refuse = (message: string): never => {

@@ -38,7 +38,7 @@ export function replayWorkers(run: ReplayRun, level: Level): WorkerSpawn {
     args: (_k, part, dir) => [
       "replay",
       run.opts.trace,
-      ...inherited(run.argv.slice(1), REPLAY_OPTIONS, "flags"),
+      ...inherited(run.argv.slice(1), REPLAY_OPTIONS, { syntax: "flags" }),
       "--model",
       run.model,
       "--cache-salt",

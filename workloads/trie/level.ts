@@ -73,7 +73,17 @@ export interface TrieRun {
   argv: string[];
 }
 
-/** How trie's messages read: its log lines. */
+/**
+ * How trie's messages read: its log lines.
+ *
+ * @example Usage
+ * ```ts
+ * import { TRIE_VOICE } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(TRIE_VOICE.startWait(Date.UTC(2026, 0, 1), 2000), /waiting for start_at.*wait_s=2\.0/);
+ * ```
+ */
 export const TRIE_VOICE: RunVoice = {
   workersStarted: (pool, dir) =>
     logLine("info", "workers started", {
@@ -98,7 +108,24 @@ export const TRIE_VOICE: RunVoice = {
     }) + "\n",
 };
 
-/** The sweep table's columns after "Level". */
+/**
+ * The sweep table's columns after "Level".
+ *
+ * @example Usage
+ * ```ts
+ * import { TRIE_SWEEP } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const summary = {
+ *   trace_per_s: 0.5,
+ *   distributions: { outputTokensPerS: 99.95, e2eMs: { percentiles: { "50": 1234.5 } } },
+ *   failed_requests: 0,
+ * };
+ * assert.deepEqual(TRIE_SWEEP.map((c) => c.cell(summary)), [
+ *   "0.50", "100.0", "-", "-", "-", "1234.5", "0",
+ * ]);
+ * ```
+ */
 export const TRIE_SWEEP: readonly SweepColumn[] = [
   { header: "trace/s", cell: (s) => fixed(s.trace_per_s, 2) },
   { header: "completion\ntok/s", cell: outputTokensPerS },
@@ -106,7 +133,19 @@ export const TRIE_SWEEP: readonly SweepColumn[] = [
   { header: "failed\ntraces", cell: (s) => String(s.failed_requests) },
 ];
 
-/** Told a level is over: a level where every trace failed measured nothing (exit 1). */
+/**
+ * Told a level is over: a level where every trace failed measured nothing
+ * (said, and exit 1).
+ *
+ * @example Usage
+ * ```ts
+ * import { trieLevelDone } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(trieLevelDone({ summary: { completed_requests: 3, failed_requests: 1 }, code: 0 }), 0);
+ * assert.equal(trieLevelDone({ summary: { completed_requests: 0, failed_requests: 2 }, code: 0 }), 1);
+ * ```
+ */
 export function trieLevelDone(outcome: LevelOutcome): number {
   const { completed_requests: ok, failed_requests: failed } = outcome
     .summary as { completed_requests: number; failed_requests: number };
@@ -193,11 +232,11 @@ export async function runTrieLevel(
     synthesis: run.synthesizer.method,
   };
   await io.writeRunInfo({ command: "trie", argv: run.argv, params });
-  const progress = progressDisplay(
+  const progress = progressDisplay({
     durationS,
-    v.duration_update_interval as number | null,
-    io.startedAt,
-  );
+    intervalS: v.duration_update_interval as number | null,
+    startedAt: io.startedAt,
+  });
   let result: TrieResult;
   try {
     result = await runTrie(run.rows, {

@@ -214,6 +214,18 @@ ${kvHelp(SCHEMA)}`;
 
 /**
  * Parse the command line of `kvbench trie`; undefined for `--help`.
+ *
+ * @example Usage
+ * ```ts
+ * import { parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const opts = parse(["workload_path=t.jsonl", "endpoint=h:8000", "model=m", "concurrency=2,4", "duration=1m"])!;
+ * assert.equal(opts.v.duration, 60);
+ * assert.equal(opts.baseUrl, "http://h:8000/v1/");
+ * assert.deepEqual(opts.levels.map((l) => l.label), ["concurrency=2", "concurrency=4"]);
+ * assert.equal(parse(["--help"]), undefined);
+ * ```
  */
 // deno-lint-ignore explicit-module-boundary-types
 export function parse(args: string[]) {

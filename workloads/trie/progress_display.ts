@@ -18,10 +18,9 @@ export interface ProgressDisplay {
 
 /** A status display: redrawn in place on a terminal, a plain line every interval otherwise. */
 export function progressDisplay(
-  durationS: number,
-  intervalS: number | null,
-  startedAt: number,
+  options: { durationS: number; intervalS: number | null; startedAt: number },
 ): ProgressDisplay {
+  const { durationS, intervalS, startedAt } = options;
   const tty = Deno.stdout.isTerminal();
   let drawn = 0;
   let last = 0;

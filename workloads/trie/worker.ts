@@ -36,7 +36,7 @@ export function trieWorkers(
   run: Pick<TrieRun, "argv" | "workloadPath" | "seed">,
   level: TrieLevel,
 ): WorkerSpawn {
-  const kept = inherited(run.argv, TRIE_OPTIONS, "keys");
+  const kept = inherited(run.argv, TRIE_OPTIONS, { syntax: "keys" });
   return {
     // Every worker needs a trace in flight: auto takes at most that many.
     inFlight: level.concurrency,
