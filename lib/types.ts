@@ -41,6 +41,12 @@ export interface RequestSpec {
   expectedPromptTokens?: number;
   /** A warm-up request: recorded, but left out of every figure. */
   warmup?: boolean;
+  /**
+   * When the workload means this request to go out, in ms after the run's
+   * start (a trace's timestamp): the record's `scheduledAt` is then exactly
+   * that time, whatever the session waited for before.
+   */
+  dueMs?: number;
 }
 
 /** Why a request failed. */

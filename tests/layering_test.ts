@@ -49,6 +49,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "lib/cli": ["lib/*"],
   "workloads/benchmark": ["lib/*"],
   "workloads/trie": ["lib/*"],
+  "workloads/replay": ["lib/*"],
   // The registry lists every workload; the command line takes them from it.
   "workloads/mod.ts": ["lib/cli", "workloads/*"],
   "cli.ts": ["lib/cli", "workloads/mod.ts"],

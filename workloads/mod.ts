@@ -9,7 +9,7 @@
  * import { WORKLOADS } from "./mod.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(WORKLOADS.map((w) => w.name), ["benchmark", "trie"]);
+ * assert.deepEqual(WORKLOADS.map((w) => w.name), ["benchmark", "trie", "replay"]);
  * ```
  *
  * @module
@@ -17,6 +17,7 @@
 import type { WorkloadCommand } from "../lib/cli/workload.ts";
 import { benchmarkCommand } from "./benchmark/command.ts";
 import { trieCommand } from "./trie/command.ts";
+import { replayCommand } from "./replay/command.ts";
 
 /** `kvbench size`: a model's KV bytes per token and the benchmark it sizes. */
 export { sizeCommand } from "./benchmark/size_command.ts";
@@ -25,4 +26,5 @@ export { sizeCommand } from "./benchmark/size_command.ts";
 export const WORKLOADS: readonly WorkloadCommand[] = [
   benchmarkCommand,
   trieCommand,
+  replayCommand,
 ];

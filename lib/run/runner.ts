@@ -399,7 +399,9 @@ class RunState {
       return record;
     };
     const send = async (spec: RequestSpec): Promise<RequestRecord> => {
-      const scheduledAt = due;
+      const scheduledAt = spec.dueMs === undefined
+        ? due
+        : runStartedAt + spec.dueMs;
       const thisTurn = turn++;
       const max = this.#options.stop?.maxRequests;
       if (max !== undefined && this.#requests.sent >= max) {

@@ -65,6 +65,13 @@ export const trieCommand: WorkloadCommand = defineWorkload<TrieOptions>({
         shaping,
         rows,
         synthesizer,
+        // One shared prefix for every part of the run: the run's own seed.
+        prefixSynthesizer: v.shared_prefix_tokens
+          ? createSynthesizer(tokenizer, {
+            seed,
+            method: v.synthesis as "pool" | "random",
+          })
+          : undefined,
         tokenizerName,
         workloadPath: path,
         seed,

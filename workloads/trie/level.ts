@@ -57,6 +57,8 @@ export interface TrieRun {
   rows: TraceRow[];
   /** The prompt text's source. */
   synthesizer: Synthesizer;
+  /** The source of `shared_prefix_tokens`, seeded alike in every part. */
+  prefixSynthesizer?: Synthesizer;
   /** The tokenizer's name. */
   tokenizerName: string;
   /** The trace file's path. */
@@ -377,7 +379,12 @@ function apiKeyOf(v: KvValues): string | undefined {
 export function trieRunOptions(
   run: Pick<
     TrieRun,
-    "v" | "baseUrl" | "shaping" | "synthesizer" | "transport"
+    | "v"
+    | "baseUrl"
+    | "shaping"
+    | "synthesizer"
+    | "prefixSynthesizer"
+    | "transport"
   >,
   level: TrieLevel,
 ): TrieRunOptions {
@@ -408,5 +415,7 @@ export function trieRunOptions(
     duration: v.duration as number,
     maxTraces: (v.max_traces as number | null) ?? undefined,
     stream: v.stream as boolean,
+    sharedPrefixTokens: (v.shared_prefix_tokens as number | null) ?? undefined,
+    prefixSynthesizer: run.prefixSynthesizer,
   };
 }

@@ -92,6 +92,13 @@ export const TRIE_OPTIONS: OptionSchema = {
     check: POSITIVE,
     help: "admit at most this many traces, then let them finish",
   },
+  sharedPrefixTokens: {
+    key: "shared_prefix_tokens",
+    type: "int",
+    check: { test: (n) => Number.isInteger(n) && n >= 0, says: ">= 0" },
+    help:
+      "tokens every trace's prompt starts with, the same text for all (a system prompt and tools), within input_prompt_length (default: none)",
+  },
   seed: { ...S.seed, help: "seed of the synthesized prompt text" },
   apiKey: S.apiKey,
   maxRetries: {

@@ -55,6 +55,18 @@ export interface TrieRunOptions {
   signal?: AbortSignal;
   /** `performance.now()` of the benchmark start (default: now). */
   startedAt?: number;
+  /**
+   * The first `sharedPrefixTokens` tokens of every trace's prompt are the
+   * same text (a system prompt and tools common to all traces), so hit rates
+   * read as a deployment sees them (default 0: each trace's own text). Every
+   * row's `input_prompt_length − 1` must hold it.
+   */
+  sharedPrefixTokens?: number;
+  /**
+   * Synthesizes the shared prefix (default: `synthesizer`); give every part
+   * of a run one seeded alike, so they all send the same prefix.
+   */
+  prefixSynthesizer?: Synthesizer;
   /** Called when a request fails. */
   onFailure?: (failure: TraceFailure) => void;
   /** Called (at most once) when a streamed trace carried no usage. */
@@ -167,6 +179,7 @@ export async function runTrie(
       `Cannot run for duration ${duration}: it must be positive`,
     );
   }
+  const sharedPrefix = sharedPrefixOf(rows, options);
   const startedAt = options.startedAt ?? performance.now();
   const stream = options.stream ?? false;
   const result = new TrieResult({ stream, startedAt, slos: options.slos });
@@ -198,6 +211,7 @@ export async function runTrie(
         ignoreEos: options.ignoreEos,
         routingHeader: options.routingHeader,
         part,
+        sharedPrefix,
       }),
       {
         endpoint: options.endpoint,
@@ -220,4 +234,30 @@ export async function runTrie(
   result.stopReason = summary.stopReason;
   result.failure = describeFailure(summary);
   return result;
+}
+
+/** The shared prefix of every trace, synthesized once per run (per part). */
+function sharedPrefixOf(
+  rows: readonly TraceRow[],
+  options: TrieRunOptions,
+): { text: string; tokens: number } | undefined {
+  const tokens = options.sharedPrefixTokens ?? 0;
+  if (!Number.isInteger(tokens) || tokens < 0) {
+    throw new RangeError(
+      `Cannot use shared_prefix_tokens=${tokens}: it must be an integer >= 0`,
+    );
+  }
+  if (tokens === 0) return undefined;
+  const short = rows.findIndex((r) => r.input_prompt_length - 1 < tokens);
+  if (short >= 0) {
+    throw new RangeError(
+      `Cannot use shared_prefix_tokens=${tokens}: row ${
+        short + 1
+      } has input_prompt_length ${
+        rows[short].input_prompt_length
+      } (the prefix must fit in input_prompt_length - 1)`,
+    );
+  }
+  const synthesizer = options.prefixSynthesizer ?? options.synthesizer;
+  return { text: synthesizer.text(tokens), tokens };
 }

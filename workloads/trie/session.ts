@@ -30,6 +30,12 @@ export interface TraceSessionOptions {
   traceId?: number;
   /** The routing header's name (default `X-SMG-Routing-Key`, as trie); null sends none. */
   routingHeader?: string | null;
+  /**
+   * Text every trace's prompt starts with (a system prompt and tool
+   * definitions common to all traces, `shared_prefix_tokens`), and its
+   * tokens, which count within `input_prompt_length`.
+   */
+  sharedPrefix?: { text: string; tokens: number };
 }
 
 /**
@@ -99,7 +105,14 @@ export function traceSession(
     ? undefined
     : { [header]: String(options.traceId) };
   return multiTurn({
-    prompt: () => synthesizer.text(Math.max(row.input_prompt_length - 1, 0)),
+    prompt: () =>
+      (options.sharedPrefix?.text ?? "") +
+      synthesizer.text(
+        Math.max(
+          row.input_prompt_length - 1 - (options.sharedPrefix?.tokens ?? 0),
+          0,
+        ),
+      ),
     turns,
     api: options.api,
     request: {

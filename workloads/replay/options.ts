@@ -1,0 +1,335 @@
+/**
+ * The options of `kvbench replay`: its schema (the shared options and its
+ * own), its usage text and its parser. The trace file is the first argument.
+ *
+ * @module
+ */
+import {
+  type ApiName,
+  parseApi,
+  parseHeaders,
+  parseJsonObject,
+  parseTransport,
+  type TransportName,
+  UsageError,
+} from "../../lib/cli/common.ts";
+import {
+  parsePercentiles,
+  parseSlos,
+  type Slos,
+} from "../../lib/metrics/distributions.ts";
+import {
+  flagsHelp,
+  type OptionSchema,
+  parseFlagOptions,
+  POSITIVE,
+  POSITIVE_INT,
+} from "../../lib/cli/options.ts";
+import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
+import { scaleOf } from "../../lib/cli/scale_options.ts";
+import type { Scale } from "../../lib/cli/pipeline.ts";
+import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
+import type { TraceFormat } from "./trace.ts";
+
+/**
+ * Every option of `kvbench replay`, in the order its help lists them.
+ *
+ * @example Usage
+ * ```ts
+ * import { REPLAY_OPTIONS } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(REPLAY_OPTIONS.speeds.flag, "speed");
+ * ```
+ */
+export const REPLAY_OPTIONS: OptionSchema = {
+  endpoint: S.endpoint,
+  apiKey: S.apiKey,
+  model: S.model,
+  format: {
+    flag: "format",
+    param: "format",
+    type: "string",
+    arg: "F",
+    default: "auto",
+    help: "mooncake, bailian, weka or auto (detected from the first row)",
+  },
+  blockSize: {
+    flag: "block-size",
+    param: "block_size",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help:
+      "tokens per hash id block (default: the format's: Mooncake 512, Bailian 16, WEKA the file's block_size)",
+  },
+  speeds: {
+    flag: "speed",
+    type: "numbers",
+    arg: "X",
+    check: POSITIVE,
+    inherit: false,
+    help:
+      "replay X times as fast as the trace's timestamps (default 1); a list (1,2,4) sweeps",
+  },
+  tokenizer: {
+    flag: "tokenizer",
+    param: "tokenizer",
+    type: "string",
+    arg: "NAME",
+    help:
+      "the served model's tokenizer (Hub id or folder): prompts use its whole-word ids, text prompts need it (default: none; the ids the server's /tokenize gives for common words, else ids 1000-29999)",
+  },
+  api: {
+    ...S.api,
+    help:
+      "completions (the default: token ids) or chat (text through --tokenizer; the chat template adds tokens)",
+  },
+  text: {
+    flag: "text",
+    param: "text",
+    type: "bool",
+    default: false,
+    help:
+      "send text (the ids decoded by --tokenizer) on completions too, e.g. to a server that refuses ids",
+  },
+  cacheSalt: {
+    flag: "cache-salt",
+    type: "string",
+    arg: "S",
+    inherit: false,
+    help:
+      "salt of the prompts' tokens: the same salt sends the same prompts (default: a fresh one per run, so a rerun misses the previous run's cache; each level of a sweep adds its number)",
+  },
+  capacityTokens: {
+    flag: "capacity-tokens",
+    param: "capacity_tokens",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help:
+      "the server's KV capacity for the LRU theory (default: the server's, from its metrics)",
+  },
+  ignoreEos: {
+    ...S.ignoreEos,
+    default: true,
+    help: "send ignore_eos so every answer is output_length long",
+  },
+  maxInFlight: {
+    flag: "max-inflight",
+    param: "max_inflight",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help: "requests in flight at most (default: as the trace says)",
+  },
+  maxSessions: {
+    flag: "max-sessions",
+    param: "max_sessions",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help: "replay the first N sessions only",
+  },
+  extraBody: S.extraBody,
+  headers: {
+    flag: "header",
+    param: "headers",
+    type: "strings",
+    arg: "NAME:VALUE",
+    help: "an extra request header (repeatable)",
+  },
+  duration: {
+    ...S.duration,
+    help: "stop after this long (default: the whole trace)",
+  },
+  percentiles: S.percentiles,
+  goodput: S.goodput,
+  outputDir: S.outputDir,
+  artifacts: S.artifacts,
+  records: S.records,
+  output: S.output,
+  maxRetries: S.maxRetries,
+  timeout: S.timeout,
+  connectTimeout: S.connectTimeout,
+  firstTokenTimeout: S.firstTokenTimeout,
+  idleTimeout: S.idleTimeout,
+  transport: S.transport,
+  workers: S.workers,
+  shard: S.shard,
+  shards: S.shards,
+  startAt: S.startAt,
+  metrics: S.metrics,
+  metricsUrls: S.metricsUrls,
+  metricsOut: S.metricsOut,
+  worker: S.worker,
+};
+
+/**
+ * The usage text of `kvbench replay`.
+ *
+ * @example Usage
+ * ```ts
+ * import { USAGE } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(USAGE, /^usage: kvbench replay FILE --endpoint URL/);
+ * ```
+ */
+export const USAGE: string =
+  `usage: kvbench replay FILE --endpoint URL [--format mooncake|bailian|weka|auto] [--block-size N] [--speed X] [options]
+
+Replays a public KV-cache trace (Mooncake, Alibaba Bailian, SemiAnalysis/WEKA
+AgentX) token-exact on its schedule: prompts of exactly input_length token
+ids, blocks equal where the hash ids are, each request due at its timestamp
+(divided by --speed) and never before the answer it follows; then checks
+every request's prompt_tokens and cached_tokens against the trace's theory.
+FILE is a JSONL trace, a WEKA JSON file, or a folder of WEKA files.
+
+options:
+${flagsHelp(REPLAY_OPTIONS)}`;
+
+/** The parsed command line of `kvbench replay`. */
+export interface Options extends Scale {
+  trace: string;
+  endpoint: string;
+  apiKey?: string;
+  model?: string;
+  format: TraceFormat | "auto";
+  blockSize?: number;
+  speeds: number[];
+  tokenizer?: string;
+  api: ApiName;
+  text: boolean;
+  cacheSalt?: string;
+  capacityTokens?: number;
+  ignoreEos: boolean;
+  maxInFlight?: number;
+  maxSessions?: number;
+  extraBody?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  duration?: number;
+  percentiles?: number[];
+  slos?: Slos;
+  outputDir?: string;
+  artifacts: boolean;
+  records?: string;
+  output?: string;
+  maxRetries: number;
+  timeout: number;
+  connectTimeout?: number;
+  firstTokenTimeout?: number;
+  idleTimeout?: number;
+  transport: TransportName;
+  metrics: boolean;
+  metricsUrls?: string[];
+  metricsOut?: string;
+  worker: boolean;
+}
+
+const FORMATS = ["mooncake", "bailian", "weka", "auto"];
+
+/**
+ * Refuse, with the usage error `kvbench replay` gives, an endpoint that is
+ * not a URL it can use.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkEndpoint, parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * checkEndpoint(parse(["t.jsonl", "--endpoint", "localhost:8000"])!);
+ * assert.throws(() => checkEndpoint(parse(["t.jsonl", "--endpoint", "ftp://x"])!), /scheme "ftp"/);
+ * ```
+ */
+export function checkEndpoint(opts: Options): void {
+  try {
+    normalizeEndpoint(opts.endpoint);
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+}
+
+/**
+ * Parse the command line of `kvbench replay`; undefined for `--help`.
+ *
+ * @example Usage
+ * ```ts
+ * import { parse } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const opts = parse(["trace.jsonl", "--endpoint", "x", "--speed", "2,4"]);
+ * assert.equal(opts?.trace, "trace.jsonl");
+ * assert.deepEqual(opts?.speeds, [2, 4]);
+ * assert.equal(opts?.format, "auto");
+ * assert.equal(parse(["--help"]), undefined);
+ * assert.throws(() => parse(["--endpoint", "x"]), /give the trace file/);
+ * ```
+ */
+export function parse(args: string[]): Options | undefined {
+  const [first, ...rest] = args;
+  const hasTrace = first !== undefined && !first.startsWith("-");
+  const values = parseFlagOptions(
+    hasTrace ? rest : args,
+    REPLAY_OPTIONS,
+    { usage: USAGE },
+  );
+  if (values === undefined) return undefined;
+  const refuse = (message: string): never => {
+    throw new UsageError(message, USAGE);
+  };
+  if (!hasTrace) {
+    refuse("give the trace file: kvbench replay FILE --endpoint URL");
+  }
+  const v = values as Record<string, never>;
+  if (!FORMATS.includes(v.format)) {
+    refuse(`--format must be one of ${FORMATS.join(", ")}, got "${v.format}"`);
+  }
+  let opts: Options;
+  try {
+    opts = {
+      ...(values as unknown as Options),
+      ...scaleOf(v),
+      trace: first,
+      speeds: v.speeds ?? [1],
+      apiKey: v.apiKey ?? Deno.env.get("OPENAI_API_KEY"),
+      api: parseApi(v.api),
+      transport: parseTransport(v.transport),
+      extraBody: v.extraBody === undefined
+        ? undefined
+        : parseJsonObject(v.extraBody, "--extra-body"),
+      headers: v.headers === undefined ? undefined : parseHeaders(v.headers),
+      percentiles: v.percentiles === undefined
+        ? undefined
+        : parsePercentiles(v.percentiles),
+      slos: v.goodput === undefined ? undefined : parseSlos(v.goodput),
+      metricsUrls: (v.metricsUrls as string[] | undefined)?.flatMap((u) =>
+        u.split(",").map((p) => p.trim())
+      ),
+    };
+  } catch (error) {
+    return refuse((error as Error).message);
+  }
+  if ((opts.api === "chat" || opts.text) && opts.tokenizer === undefined) {
+    refuse(
+      `${
+        opts.text ? "--text" : "--api chat"
+      } sends text: give the model's tokenizer (--tokenizer NAME)`,
+    );
+  }
+  if (opts.outputDir !== undefined && !opts.artifacts) {
+    refuse("--output-dir and --no-artifacts exclude each other");
+  }
+  if (opts.part !== undefined && !opts.worker && opts.speeds.length > 1) {
+    refuse("a shard runs one load level: run one job per level of a sweep");
+  }
+  if (opts.part !== undefined && !opts.worker && opts.cacheSalt === undefined) {
+    refuse(
+      "a shard needs --cache-salt: every shard must send the same blocks for the same hash ids",
+    );
+  }
+  if (opts.worker && (opts.model === undefined || opts.part === undefined)) {
+    refuse("--worker is started by --workers");
+  }
+  return opts;
+}
