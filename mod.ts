@@ -31,6 +31,9 @@
  *   report;
  * - `@kvbench/cli/trie`: agentic trace replay (`kvbench trie`): trace files,
  *   trace sessions, its run and report;
+ * - `@kvbench/cli/replay`: token-exact replay of the public KV-cache traces
+ *   (Mooncake, Bailian, AgentX): formats, token-id prompts, the schedule,
+ *   theoretical reuse and per-request fidelity (`kvbench replay`);
  * - `@kvbench/cli/report`: latency distributions, reading run directories,
  *   the HTML report, and writing a run directory that `kvbench report` and
  *   `kvbench compare` read;
