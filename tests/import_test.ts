@@ -72,6 +72,7 @@ Deno.test("every subpath of deno.json's exports, through an import map; a script
     ".",
     "./benchmark",
     "./cli",
+    "./replay",
     "./report",
     "./server",
     "./sim",
@@ -93,6 +94,7 @@ Deno.test("every subpath of deno.json's exports, through an import map; a script
       import { closedLoop, run, singleRequest } from "@kvbench/cli";
       import { sizeBenchmark } from "@kvbench/cli/benchmark";
       import { parseTraceRows } from "@kvbench/cli/trie";
+      import { parseTrace, theoreticalReuse } from "@kvbench/cli/replay";
       import { writeRunDirectory } from "@kvbench/cli/report";
       import { benchmarkVerdict, ReuseTracker } from "@kvbench/cli/server";
       import { startSimulator } from "@kvbench/cli/sim";
@@ -117,11 +119,13 @@ Deno.test("every subpath of deno.json's exports, through an import map; a script
       }
       const sizing = sizeBenchmark("m", { offloadSizeGib: 1, bytesPerToken: 1024, inputLength: 1024, outputLength: 1 });
       const rows = parseTraceRows('{"num_turns":0,"input_prompt_length":8,"assistant_response_length":[],"tool_call_output_length":[],"tool_call_latency":[],"final_assistant_response_length":2}\\n', "t");
+      const trace = parseTrace('{"timestamp":0,"input_length":1024,"output_length":1,"hash_ids":[1,2]}\\n{"timestamp":5,"input_length":1024,"output_length":1,"hash_ids":[1,2]}\\n', { name: "t.jsonl" });
       const tracker = new ReuseTracker();
       tracker.add(testRecord({ tags: { context: 0 }, promptTokens: 10 }));
       console.log(JSON.stringify({
         contexts: sizing.contexts,
         rows: rows.length,
+        reuse: theoreticalReuse(trace).unboundedHitRate,
         verdict: benchmarkVerdict(tracker.figures()).text.slice(0, 40),
         help: await main(["--version"]),
       }));
@@ -132,6 +136,7 @@ Deno.test("every subpath of deno.json's exports, through an import map; a script
     assert.deepEqual(JSON.parse(lines[1]), {
       contexts: 921, // 0.9 × 1 GiB / (1024 tokens × 1 KiB per token)
       rows: 1,
+      reuse: 0.5, // the second request's two 512-token blocks are the first's
       verdict: "Verdict: no context came back within the",
       help: 0,
     });
