@@ -18,7 +18,6 @@ import {
   offloadSizeGib,
 } from "../../lib/models/model_config.ts";
 import {
-  checkOutputPath,
   chooseTransport,
   err,
   LiveLine,
@@ -40,6 +39,7 @@ import { benchmarkPipeline, type Level } from "./level.ts";
 import { mergeBenchmarkFigures } from "./merge.ts";
 import { checkEndpoint, type Options, parse, USAGE } from "./options.ts";
 import { runBenchmarkWorker } from "./worker.ts";
+import { checkOutputFlags } from "../../lib/cli/flags_workload.ts";
 import { BenchmarkCacheControls } from "./verify.ts";
 
 function fail(lines: string): never {
@@ -163,15 +163,7 @@ export const benchmarkCommand: WorkloadCommand = defineWorkload<Options>({
   mergeFigures: mergeBenchmarkFigures,
   async run(opts: Options, { args, signal }): Promise<number> {
     const baseUrl = normalizeEndpoint(opts.endpoint);
-    for (
-      const [path, flag] of [
-        [opts.output, "--output"],
-        [opts.records, "--records"],
-        [opts.metricsOut, "--metrics-out"],
-      ]
-    ) {
-      if (path !== undefined) await checkOutputPath(path, flag!);
-    }
+    await checkOutputFlags(opts);
     const configs = opts.modelConfigs
       ? await loadModelConfigs(opts.modelConfigs)
       : BUNDLED_MODEL_CONFIGS;

@@ -12,7 +12,6 @@ import {
   openLoop,
   poisson,
 } from "../../lib/run/load.ts";
-import type { EndpointConfig } from "../../lib/openai/request.ts";
 import { preflight } from "../../lib/server/preflight.ts";
 import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
 import { describeFailure } from "../../lib/run/fail_fast.ts";
@@ -25,11 +24,9 @@ import type {
   LevelContext,
   LevelOutcome,
   PipelineWorkload,
-  RunVoice,
 } from "../../lib/cli/pipeline.ts";
 import { benchmarkWorkers } from "./worker.ts";
 import { type OpenedLevel, openLevel } from "../../lib/cli/level_io.ts";
-import { describeClock } from "../../lib/cli/scale.ts";
 import {
   fixed,
   LATENCY_COLUMNS,
@@ -39,6 +36,7 @@ import {
 } from "../../lib/cli/sweep.ts";
 import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
 import { runBenchmark } from "./run.ts";
+import { endpointConfig, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import type { BenchmarkCacheControls } from "./verify.ts";
 import type { BenchmarkRunResult } from "./report.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
@@ -84,37 +82,6 @@ export interface BenchmarkRun {
 }
 
 /**
- * How benchmark's messages read.
- *
- * @example Usage
- * ```ts
- * import { BENCHMARK_VOICE } from "./level.ts";
- * import assert from "node:assert/strict";
- *
- * assert.equal(
- *   BENCHMARK_VOICE.startLate(Date.UTC(2026, 0, 1), 1500),
- *   "[WARN] --start-at 2026-01-01T00:00:00.000Z passed 1.5 s ago: starting now\n",
- * );
- * ```
- */
-export const BENCHMARK_VOICE: RunVoice = {
-  workersStarted: (pool, dir) =>
-    `[INFO] ${pool.pids.length} workers (pids ${
-      pool.pids.join(", ")
-    }) writing into ${dir}\n`,
-  shardClock: (part, clock) =>
-    `[INFO] shard ${part.index}/${part.count}: ${describeClock(clock)}\n`,
-  startWait: (startAt, ms, part) =>
-    `[INFO] starting at ${new Date(startAt).toISOString()}${
-      part === undefined ? "" : " on the server's clock"
-    }, in ${(ms / 1000).toFixed(1)} s\n`,
-  startLate: (startAt, ms) =>
-    `[WARN] --start-at ${new Date(startAt).toISOString()} passed ${
-      (ms / 1000).toFixed(1)
-    } s ago: starting now\n`,
-};
-
-/**
  * The sweep table's columns after "Level".
  *
  * @example Usage
@@ -156,7 +123,7 @@ export const BENCHMARK_SWEEP: readonly SweepColumn[] = [
 /** How benchmark's runs look: their directories' name, messages, sweep table. */
 const BENCHMARK_LOOK = {
   name: "benchmark",
-  voice: BENCHMARK_VOICE,
+  voice: FLAGS_VOICE,
   sweepColumns: BENCHMARK_SWEEP,
 };
 
@@ -194,7 +161,7 @@ export async function runBenchmarkLevel(
     baseUrl: run.baseUrl,
     apiKey: opts.apiKey,
     scale: opts,
-    voice: BENCHMARK_VOICE,
+    voice: FLAGS_VOICE,
     records: opts.records,
     metricsOut: opts.metricsOut,
     metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
@@ -384,43 +351,6 @@ async function closeLevel(
     l.c.written.push(`[INFO] ${file.count} records written to ${file.path}\n`);
   }
   return { summary, code };
-}
-
-/**
- * The endpoint of every request of a run: timeouts in ms.
- *
- * @example Usage
- * ```ts
- * import { endpointConfig } from "./level.ts";
- * import { parse } from "./options.ts";
- * import { fetchTransport } from "../../lib/transport/fetch.ts";
- * import assert from "node:assert/strict";
- *
- * const opts = parse(["--endpoint", "h", "--timeout", "1m", "--idle-timeout", "5"])!;
- * const config = endpointConfig(opts, { baseUrl: "http://h/v1/", model: "m", transport: fetchTransport() });
- * assert.equal(config.timeoutMs, 60_000);
- * assert.equal(config.idleTimeoutMs, 5000);
- * assert.equal(config.connectTimeoutMs, undefined);
- * ```
- */
-export function endpointConfig(
-  opts: Options,
-  c: { baseUrl: string; model: string; transport: Transport },
-): EndpointConfig {
-  const ms = (s: number | undefined) => s === undefined ? undefined : s * 1000;
-  return {
-    baseUrl: c.baseUrl,
-    model: c.model,
-    apiKey: opts.apiKey,
-    transport: c.transport,
-    maxRetries: opts.maxRetries,
-    timeoutMs: opts.timeout * 1000,
-    connectTimeoutMs: ms(opts.connectTimeout),
-    firstTokenTimeoutMs: ms(opts.firstTokenTimeout),
-    idleTimeoutMs: ms(opts.idleTimeout),
-    extraBody: opts.extraBody,
-    headers: opts.headers,
-  };
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkEndpointFlag } from "../../lib/cli/flags_workload.ts";
 import {
   type ApiName,
   parseHeaders,
@@ -23,7 +24,6 @@ import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
 import { shapingOf } from "../../lib/cli/shaping.ts";
 import type { Scale } from "../../lib/cli/pipeline.ts";
-import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 import { type CacheOptions, cacheOptionsOf } from "./verify.ts";
 
 /** Every option of `kvbench benchmark`, in the order its help lists them. */
@@ -313,25 +313,9 @@ export interface Options extends Scale {
   worker: boolean;
 }
 
-/**
- * Refuse, with the {@linkcode UsageError} `kvbench benchmark` gives, an
- * endpoint that is not a URL it can use.
- *
- * @example Usage
- * ```ts
- * import { checkEndpoint, parse } from "./options.ts";
- * import assert from "node:assert/strict";
- *
- * checkEndpoint(parse(["--endpoint", "localhost:8000"])!);
- * assert.throws(() => checkEndpoint(parse(["--endpoint", "ftp://x"])!), /scheme "ftp"/);
- * ```
- */
+/** Refuse an endpoint that is not a URL it can use (a usage error). */
 export function checkEndpoint(opts: Options): void {
-  try {
-    normalizeEndpoint(opts.endpoint);
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
+  checkEndpointFlag(opts.endpoint, USAGE);
 }
 
 /**

@@ -11,7 +11,6 @@ import {
 } from "../../lib/openai/endpoint.ts";
 import { loadTokenizer } from "../../lib/text/tokenizer.ts";
 import {
-  checkOutputPath,
   chooseTransport,
   err,
   out,
@@ -26,12 +25,12 @@ import { loadTrace } from "./formats.ts";
 import {
   type Level,
   REPLAY_SWEEP,
-  REPLAY_VOICE,
   type ReplayRun,
   runReplayLevel,
 } from "./level.ts";
 import { mergeReplayFigures } from "./merge.ts";
 import { checkEndpoint, type Options, parse, USAGE } from "./options.ts";
+import { checkOutputFlags, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import { probeTokenIds } from "./probe.ts";
 import { serverVocabulary } from "./server_vocabulary.ts";
 import { rangeVocabulary, tokenizerVocabulary } from "./token_blocks.ts";
@@ -84,15 +83,7 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
   mergeFigures: mergeReplayFigures,
   async run(opts: Options, { args, signal }): Promise<number> {
     const baseUrl = normalizeEndpoint(opts.endpoint);
-    for (
-      const [path, flag] of [
-        [opts.output, "--output"],
-        [opts.records, "--records"],
-        [opts.metricsOut, "--metrics-out"],
-      ]
-    ) {
-      if (path !== undefined) await checkOutputPath(path, flag!);
-    }
+    await checkOutputFlags(opts);
     let trace;
     try {
       trace = await loadTrace(opts.trace, {
@@ -159,7 +150,7 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
       const { code } = await runPipeline<Level>({
         workload: {
           name: "replay",
-          voice: REPLAY_VOICE,
+          voice: FLAGS_VOICE,
           sweepColumns: REPLAY_SWEEP,
           runLevel: (c) => runReplayLevel(run, c),
           workers: (level) => replayWorkers(run, level),

@@ -6,21 +6,16 @@
  *
  * @module
  */
+import { endpointConfig, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import {
   LatencyDistributions,
   renderDistributions,
 } from "../../lib/metrics/distributions.ts";
-import type { EndpointConfig } from "../../lib/openai/request.ts";
 import type { Tokenizer } from "../../lib/text/tokenizer.ts";
 import type { Transport } from "../../lib/transport/transport.ts";
 import { err, out } from "../../lib/cli/common.ts";
-import type {
-  LevelContext,
-  LevelOutcome,
-  RunVoice,
-} from "../../lib/cli/pipeline.ts";
+import type { LevelContext, LevelOutcome } from "../../lib/cli/pipeline.ts";
 import { openLevel } from "../../lib/cli/level_io.ts";
-import { describeClock } from "../../lib/cli/scale.ts";
 import { runParams } from "../../lib/cli/options.ts";
 import {
   fixed,
@@ -78,24 +73,6 @@ export interface ReplayRun {
   argv: string[];
 }
 
-/** How replay's messages read. */
-export const REPLAY_VOICE: RunVoice = {
-  workersStarted: (pool, dir) =>
-    `[INFO] ${pool.pids.length} workers (pids ${
-      pool.pids.join(", ")
-    }) writing into ${dir}\n`,
-  shardClock: (part, clock) =>
-    `[INFO] shard ${part.index}/${part.count}: ${describeClock(clock)}\n`,
-  startWait: (startAt, ms, part) =>
-    `[INFO] starting at ${new Date(startAt).toISOString()}${
-      part === undefined ? "" : " on the server's clock"
-    }, in ${(ms / 1000).toFixed(1)} s\n`,
-  startLate: (startAt, ms) =>
-    `[WARN] --start-at ${new Date(startAt).toISOString()} passed ${
-      (ms / 1000).toFixed(1)
-    } s ago: starting now\n`,
-};
-
 /** The sweep table's columns after "Level". */
 export const REPLAY_SWEEP: readonly SweepColumn[] = [
   { header: "req/s", cell: (s) => fixed(s.qps, 2) },
@@ -150,41 +127,6 @@ export function fidelityJson(s: FidelitySummary): FidelityJson {
     server_hit_rate: s.reportedPromptTokens === 0
       ? null
       : s.reportedCached / s.reportedPromptTokens,
-  };
-}
-
-/**
- * The endpoint of every request of a run.
- *
- * @example Usage
- * ```ts
- * import { endpointConfig } from "./level.ts";
- * import { parse } from "./options.ts";
- * import assert from "node:assert/strict";
- *
- * const opts = parse(["t.jsonl", "--endpoint", "x", "--timeout", "30"])!;
- * const endpoint = endpointConfig(opts, { baseUrl: "http://x/v1/", model: "m", transport: undefined! });
- * assert.equal(endpoint.timeoutMs, 30_000);
- * assert.equal(endpoint.model, "m");
- * ```
- */
-export function endpointConfig(
-  opts: Options,
-  c: { baseUrl: string; model: string; transport: Transport },
-): EndpointConfig {
-  const ms = (s: number | undefined) => s === undefined ? undefined : s * 1000;
-  return {
-    baseUrl: c.baseUrl,
-    model: c.model,
-    apiKey: opts.apiKey,
-    transport: c.transport,
-    maxRetries: opts.maxRetries,
-    timeoutMs: opts.timeout * 1000,
-    connectTimeoutMs: ms(opts.connectTimeout),
-    firstTokenTimeoutMs: ms(opts.firstTokenTimeout),
-    idleTimeoutMs: ms(opts.idleTimeout),
-    extraBody: opts.extraBody,
-    headers: opts.headers,
   };
 }
 
@@ -254,7 +196,7 @@ export async function runReplayLevel(
     baseUrl: run.baseUrl,
     apiKey: opts.apiKey,
     scale: opts,
-    voice: REPLAY_VOICE,
+    voice: FLAGS_VOICE,
     records: opts.records,
     metricsOut: opts.metricsOut,
     metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,

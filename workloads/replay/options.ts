@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkEndpointFlag } from "../../lib/cli/flags_workload.ts";
 import {
   type ApiName,
   parseApi,
@@ -28,7 +29,6 @@ import {
 import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
 import type { Scale } from "../../lib/cli/pipeline.ts";
-import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 import type { TraceFormat } from "./trace.ts";
 
 /**
@@ -229,25 +229,9 @@ export interface Options extends Scale {
 
 const FORMATS = ["mooncake", "bailian", "weka", "auto"];
 
-/**
- * Refuse, with the usage error `kvbench replay` gives, an endpoint that is
- * not a URL it can use.
- *
- * @example Usage
- * ```ts
- * import { checkEndpoint, parse } from "./options.ts";
- * import assert from "node:assert/strict";
- *
- * checkEndpoint(parse(["t.jsonl", "--endpoint", "localhost:8000"])!);
- * assert.throws(() => checkEndpoint(parse(["t.jsonl", "--endpoint", "ftp://x"])!), /scheme "ftp"/);
- * ```
- */
+/** Refuse an endpoint that is not a URL it can use (a usage error). */
 export function checkEndpoint(opts: Options): void {
-  try {
-    normalizeEndpoint(opts.endpoint);
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
+  checkEndpointFlag(opts.endpoint, USAGE);
 }
 
 /**
