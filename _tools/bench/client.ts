@@ -278,6 +278,45 @@ function finish(
   result.peakRssMb = procStatusMb("VmHWM");
 }
 
+/**
+ * Read one streamed response on `conn`, counting `\n\n` without parsing,
+ * until its events and the chunked terminator are in; the token arrival
+ * times (ms after `sentAt`) when `timed`.
+ */
+async function readEvents(
+  conn: Deno.Conn,
+  buf: Uint8Array,
+  request: { sentAt: number; timed: boolean; maxTokens: number },
+): Promise<number[] | undefined> {
+  const { sentAt, timed, maxTokens } = request;
+  let events = 0;
+  let lastLf = false;
+  let tail = 0; // the last four bytes, for the chunked terminator
+  const times: number[] | undefined = timed ? [] : undefined;
+  while (true) {
+    const n = await conn.read(buf);
+    const at = performance.now();
+    if (n === null) throw new Error("the server closed the connection");
+    let i = lastLf && buf[0] === LF ? 0 : buf.indexOf(LF);
+    if (lastLf && buf[0] === LF) {
+      events++;
+      if (times && events <= maxTokens) times.push(at - sentAt);
+    }
+    while (i !== -1 && i < n) {
+      if (i + 1 < n && buf[i + 1] === LF) {
+        events++;
+        if (times && events <= maxTokens) times.push(at - sentAt);
+        i = buf.indexOf(LF, i + 2);
+      } else i = buf.indexOf(LF, i + 1);
+    }
+    lastLf = buf[n - 1] === LF && (n < 2 || buf[n - 2] !== LF);
+    for (let j = Math.max(0, n - 4); j < n; j++) {
+      tail = ((tail << 8) | buf[j]) >>> 0;
+    }
+    if (events >= maxTokens + 2 && tail === 0x0d0a0d0a) return times;
+  }
+}
+
 /** The floor: a raw socket per stream, keep-alive, 64 KiB reads, counting `\n\n`, no parsing. */
 async function floorReader(config: ClientConfig): Promise<ClientResult> {
   const url = new URL(config.url);
@@ -325,32 +364,7 @@ async function floorReader(config: ClientConfig): Promise<ClientResult> {
     while (off < request.length) {
       off += await conn.write(request.subarray(off));
     }
-    let events = 0;
-    let lastLf = false;
-    let tail = 0; // the last four bytes, for the chunked terminator
-    const times: number[] | undefined = timed ? [] : undefined;
-    while (true) {
-      const n = await conn.read(buf);
-      const at = performance.now();
-      if (n === null) throw new Error("the server closed the connection");
-      let i = lastLf && buf[0] === LF ? 0 : buf.indexOf(LF);
-      if (lastLf && buf[0] === LF) {
-        events++;
-        if (times && events <= maxTokens) times.push(at - sentAt);
-      }
-      while (i !== -1 && i < n) {
-        if (i + 1 < n && buf[i + 1] === LF) {
-          events++;
-          if (times && events <= maxTokens) times.push(at - sentAt);
-          i = buf.indexOf(LF, i + 2);
-        } else i = buf.indexOf(LF, i + 1);
-      }
-      lastLf = buf[n - 1] === LF && (n < 2 || buf[n - 2] !== LF);
-      for (let j = Math.max(0, n - 4); j < n; j++) {
-        tail = ((tail << 8) | buf[j]) >>> 0;
-      }
-      if (events >= maxTokens + 2 && tail === 0x0d0a0d0a) return times;
-    }
+    return await readEvents(conn, buf, { sentAt, timed, maxTokens });
   }
 
   let warmed = 0;

@@ -135,39 +135,7 @@ export const POD_USER = 1993;
 export function indexedJob(
   options: IndexedJobOptions,
 ): Record<string, unknown> {
-  const [command, ...commandArgs] = options.command;
-  const [sub, ...rest] = options.args;
-  const startAt = new Date(options.startAtMs).toISOString().replace(
-    /\.000Z$/,
-    "Z",
-  );
-  // Every shard draws the same workload: one seed for all.
-  const seeded = rest.some((a) => /^(--seed|(--)?seed=)/.test(a));
-  const seed = seeded
-    ? []
-    : sub === "trie"
-    ? [`seed=${options.seed}`]
-    : ["--seed", String(options.seed)];
-  // Kubernetes expands $(JOB_COMPLETION_INDEX) in args from the container's
-  // environment (set below from the pod's completion-index annotation).
-  const shard = `$(JOB_COMPLETION_INDEX)/${options.shards}`;
-  const startIn = options.startInS;
-  const shardArgs = [
-    ...seed,
-    ...(sub === "trie" ? [`shard=${shard}`] : ["--shard", shard]),
-    ...(startIn !== undefined
-      ? []
-      : sub === "trie"
-      ? [`start_at=${startAt}`]
-      : ["--start-at", startAt]),
-  ];
-  const runArgs = [sub, ...rest, ...shardArgs];
-  const container = startIn === undefined
-    ? { command: [command], args: [...commandArgs, ...runArgs] }
-    : {
-      command: ["sh", "-c", startScript(options.name, startIn, sub), "sh"],
-      args: [command, ...commandArgs, ...runArgs],
-    };
+  const container = containerCommand(options);
   const labels = {
     "app.kubernetes.io/name": "kvbench",
     "app.kubernetes.io/instance": options.name,
@@ -223,39 +191,7 @@ export function indexedJob(
             name: "kvbench",
             image: options.image,
             ...container,
-            env: [
-              // Set by the Job controller since Kubernetes 1.22; spelled out
-              // so the args expand it on any version.
-              {
-                name: "JOB_COMPLETION_INDEX",
-                valueFrom: {
-                  fieldRef: {
-                    fieldPath:
-                      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
-                  },
-                },
-              },
-              { name: "KVBENCH_RUNS_DIR", value: `/runs/${options.name}` },
-              ...(startIn === undefined ? [] : [{
-                // One start per Job: a Job of the same name run again
-                // gets its own.
-                name: "JOB_UID",
-                valueFrom: {
-                  fieldRef: {
-                    fieldPath:
-                      "metadata.labels['batch.kubernetes.io/controller-uid']",
-                  },
-                },
-              }]),
-              ...(options.apiKeySecret === undefined ? [] : [{
-                name: "OPENAI_API_KEY",
-                valueFrom: { secretKeyRef: options.apiKeySecret },
-              }]),
-              ...(options.hfTokenSecret === undefined ? [] : [{
-                name: "HF_TOKEN",
-                valueFrom: { secretKeyRef: options.hfTokenSecret },
-              }]),
-            ],
+            env: containerEnv(options),
             securityContext: {
               allowPrivilegeEscalation: false,
               capabilities: { drop: ["ALL"] },
@@ -287,6 +223,87 @@ export function indexedJob(
       },
     },
   };
+}
+
+/**
+ * The container's command and args: the run's, with the shard, the seed
+ * every shard shares and the start; behind the start script when the start
+ * is relative to the first pod.
+ */
+function containerCommand(
+  options: IndexedJobOptions,
+): { command: string[]; args: string[] } {
+  const [command, ...commandArgs] = options.command;
+  const [sub, ...rest] = options.args;
+  const startAt = new Date(options.startAtMs).toISOString().replace(
+    /\.000Z$/,
+    "Z",
+  );
+  // Every shard draws the same workload: one seed for all.
+  const seeded = rest.some((a) => /^(--seed|(--)?seed=)/.test(a));
+  const seed = seeded
+    ? []
+    : sub === "trie"
+    ? [`seed=${options.seed}`]
+    : ["--seed", String(options.seed)];
+  // Kubernetes expands $(JOB_COMPLETION_INDEX) in args from the container's
+  // environment (set below from the pod's completion-index annotation).
+  const shard = `$(JOB_COMPLETION_INDEX)/${options.shards}`;
+  const startIn = options.startInS;
+  const shardArgs = [
+    ...seed,
+    ...(sub === "trie" ? [`shard=${shard}`] : ["--shard", shard]),
+    ...(startIn !== undefined
+      ? []
+      : sub === "trie"
+      ? [`start_at=${startAt}`]
+      : ["--start-at", startAt]),
+  ];
+  const runArgs = [sub, ...rest, ...shardArgs];
+  const container = startIn === undefined
+    ? { command: [command], args: [...commandArgs, ...runArgs] }
+    : {
+      command: ["sh", "-c", startScript(options.name, startIn, sub), "sh"],
+      args: [command, ...commandArgs, ...runArgs],
+    };
+  return container;
+}
+
+/** The container's environment. */
+function containerEnv(options: IndexedJobOptions): Record<string, unknown>[] {
+  const startIn = options.startInS;
+  return [
+    // Set by the Job controller since Kubernetes 1.22; spelled out
+    // so the args expand it on any version.
+    {
+      name: "JOB_COMPLETION_INDEX",
+      valueFrom: {
+        fieldRef: {
+          fieldPath:
+            "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+        },
+      },
+    },
+    { name: "KVBENCH_RUNS_DIR", value: `/runs/${options.name}` },
+    ...(startIn === undefined ? [] : [{
+      // One start per Job: a Job of the same name run again
+      // gets its own.
+      name: "JOB_UID",
+      valueFrom: {
+        fieldRef: {
+          fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']",
+        },
+      },
+    }]),
+    ...(options.apiKeySecret === undefined ? [] : [{
+      name: "OPENAI_API_KEY",
+      valueFrom: { secretKeyRef: options.apiKeySecret },
+    }]),
+    ...(options.hfTokenSecret === undefined ? [] : [{
+      name: "HF_TOKEN",
+      valueFrom: { secretKeyRef: options.hfTokenSecret },
+    }]),
+  ];
 }
 
 /**

@@ -132,74 +132,16 @@ export const mergeCommand: Command = {
       check: (n) => n > 0,
       usage: USAGE,
     }) ?? 10;
-    const read = (await Promise.all(positionals.map(readPart))).sort((a, b) =>
-      partIndex(a) - partIndex(b)
-    );
-    const command = read[0].info.command;
-    const other = read.find((p) => p.info.command !== command);
-    if (other !== undefined) {
-      throw new Error(
-        `Cannot merge a ${command} run with a ${other.info.command} run ("${other.dir}")`,
-      );
-    }
-    const workload = findWorkload(context.workloads, command);
-    if (workload === undefined) {
-      throw new Error(
-        `Cannot merge "${read[0].dir}": kvbench has no workload "${command}"`,
-      );
-    }
-    checkShards(read);
-    const seeds = new Set(read.map((p) => JSON.stringify(p.info.params.seed)));
-    if (workload.sameSeed && seeds.size > 1) {
-      err(
-        `[WARN] the parts ran with different seeds (${
-          [...seeds].join(", ")
-        }): they drew different questions and arrivals, not one workload\n`,
-      );
-    }
-    // Clocks: each part's origin, corrected by its offset when every part
-    // measured one against the same server.
-    const measured = read.every((p) => p.info.clock?.method === "server-date");
-    const sameHost = read.every((p) => p.info.clock?.method === "same-host");
-    const ref = read[0];
-    const clockOf = (p: Omit<Part, "delta">) => ({
-      timeOrigin: p.info.timeOrigin,
-      offsetMs: measured ? p.info.clock!.offsetMs : 0,
-    });
-    const parts: Part[] = read.map((p) => ({
-      ...p,
-      delta: clockDelta(clockOf(p), clockOf(ref)),
-    }));
-    const uncertainty = measured
-      ? Math.max(
-        0,
-        ...parts.map((p) =>
-          (p.info.clock!.uncertaintyMs ?? 0) +
-          (ref.info.clock!.uncertaintyMs ?? 0)
-        ),
-      )
-      : undefined;
-    if (!measured && !sameHost && parts.length > 1) {
-      err(
-        `[WARN] not every part measured its clock offset against the server: the hosts' clocks are taken as they are (as good as their NTP)\n`,
-      );
-    } else if (uncertainty !== undefined && uncertainty > precision) {
-      err(
-        `[WARN] the clocks are aligned to ±${
-          uncertainty.toFixed(1)
-        } ms only, more than --precision ${precision} ms: times across parts are uncertain by that much\n`,
-      );
-    }
-    const starts = parts.map((p) => p.info.runStartedAt + p.delta);
-    const start = Math.min(...starts);
-    const spread = Math.max(...starts) - start;
-    if (spread > precision + (uncertainty ?? 0)) {
-      err(
-        `[WARN] the parts started ${
-          spread.toFixed(1)
-        } ms apart (more than --precision ${precision} ms): give them one --start-at\n`,
-      );
-    }
+    const { read, command, workload } = await readParts(positionals, context);
+    const {
+      parts,
+      ref,
+      measured,
+      sameHost,
+      uncertainty,
+      start,
+      spread,
+    } = alignParts(read, precision);
     const ends = parts.map((p) =>
       p.run === undefined
         ? Math.max(start, ...p.records.map((r) => r.endAt + p.delta))
@@ -253,26 +195,7 @@ export const mergeCommand: Command = {
       },
       clock: ref.info.clock ?? undefined,
     });
-    const counts = {
-      sent: records.length,
-      ok: records.filter((r) => r.ok).length,
-      failed: records.filter((r) => !r.ok && r.error?.kind !== "aborted")
-        .length,
-      aborted: records.filter((r) => r.error?.kind === "aborted").length,
-    };
-    const summary: RunSummary = {
-      startedAt: start,
-      endedAt: start + elapsedMs,
-      wallTimeMs: elapsedMs,
-      stopReason,
-      sessions: {
-        started: new Set(records.map((r) => r.session)).size,
-        completed: 0,
-        failed: 0,
-        cancelled: 0,
-      },
-      requests: counts,
-    };
+    const summary = mergedSummary(records, { start, elapsedMs, stopReason });
     const split = metricsFrom === undefined
       ? undefined
       : await lastSplit(`${dir}/metrics.jsonl`);
@@ -309,6 +232,143 @@ export const mergeCommand: Command = {
     return 0;
   },
 };
+
+/** The parts, sorted by index, of one command that kvbench has a workload for. */
+async function readParts(
+  dirs: string[],
+  context: CommandContext,
+): Promise<{
+  read: Omit<Part, "delta">[];
+  command: string;
+  workload: NonNullable<ReturnType<typeof findWorkload>>;
+}> {
+  const read = (await Promise.all(dirs.map(readPart))).sort((a, b) =>
+    partIndex(a) - partIndex(b)
+  );
+  const command = read[0].info.command;
+  const other = read.find((p) => p.info.command !== command);
+  if (other !== undefined) {
+    throw new Error(
+      `Cannot merge a ${command} run with a ${other.info.command} run ("${other.dir}")`,
+    );
+  }
+  const workload = findWorkload(context.workloads, command);
+  if (workload === undefined) {
+    throw new Error(
+      `Cannot merge "${read[0].dir}": kvbench has no workload "${command}"`,
+    );
+  }
+  checkShards(read);
+  const seeds = new Set(read.map((p) => JSON.stringify(p.info.params.seed)));
+  if (workload.sameSeed && seeds.size > 1) {
+    err(
+      `[WARN] the parts ran with different seeds (${
+        [...seeds].join(", ")
+      }): they drew different questions and arrivals, not one workload\n`,
+    );
+  }
+  return { read, command, workload };
+}
+
+/** How the parts' clocks were put on the reference's (the first part's). */
+interface Alignment {
+  /** The parts, each with its delta to the reference's clock. */
+  parts: Part[];
+  /** The reference: the first part. */
+  ref: Omit<Part, "delta">;
+  /** Every part measured its offset against the server's Date header. */
+  measured: boolean;
+  /** Every part ran on one host. */
+  sameHost: boolean;
+  /** ms the clocks are known to, when measured. */
+  uncertainty: number | undefined;
+  /** The earliest part's start, on the reference's clock. */
+  start: number;
+  /** ms between the first and the last part's start. */
+  spread: number;
+}
+
+/**
+ * Clocks: each part's origin, corrected by its offset when every part
+ * measured one against the same server; warnings when they are uncertain by
+ * more than `precision` ms or the parts started further apart.
+ */
+function alignParts(
+  read: Omit<Part, "delta">[],
+  precision: number,
+): Alignment {
+  const measured = read.every((p) => p.info.clock?.method === "server-date");
+  const sameHost = read.every((p) => p.info.clock?.method === "same-host");
+  const ref = read[0];
+  const clockOf = (p: Omit<Part, "delta">) => ({
+    timeOrigin: p.info.timeOrigin,
+    offsetMs: measured ? p.info.clock!.offsetMs : 0,
+  });
+  const parts: Part[] = read.map((p) => ({
+    ...p,
+    delta: clockDelta(clockOf(p), clockOf(ref)),
+  }));
+  const uncertainty = measured
+    ? Math.max(
+      0,
+      ...parts.map((p) =>
+        (p.info.clock!.uncertaintyMs ?? 0) +
+        (ref.info.clock!.uncertaintyMs ?? 0)
+      ),
+    )
+    : undefined;
+  if (!measured && !sameHost && parts.length > 1) {
+    err(
+      `[WARN] not every part measured its clock offset against the server: the hosts' clocks are taken as they are (as good as their NTP)\n`,
+    );
+  } else if (uncertainty !== undefined && uncertainty > precision) {
+    err(
+      `[WARN] the clocks are aligned to ±${
+        uncertainty.toFixed(1)
+      } ms only, more than --precision ${precision} ms: times across parts are uncertain by that much\n`,
+    );
+  }
+  const starts = parts.map((p) => p.info.runStartedAt + p.delta);
+  const start = Math.min(...starts);
+  const spread = Math.max(...starts) - start;
+  if (spread > precision + (uncertainty ?? 0)) {
+    err(
+      `[WARN] the parts started ${
+        spread.toFixed(1)
+      } ms apart (more than --precision ${precision} ms): give them one --start-at\n`,
+    );
+  }
+  return { parts, ref, measured, sameHost, uncertainty, start, spread };
+}
+
+/** The run summary of the merged records. */
+function mergedSummary(
+  records: readonly RequestRecord[],
+  run: { start: number; elapsedMs: number; stopReason: StopReason },
+): RunSummary {
+  const { start, elapsedMs, stopReason } = run;
+  const counts = {
+    sent: records.length,
+    ok: records.filter((r) => r.ok).length,
+    failed: records.filter((r) => !r.ok && r.error?.kind !== "aborted")
+      .length,
+    aborted: records.filter((r) => r.error?.kind === "aborted").length,
+  };
+  const summary: RunSummary = {
+    startedAt: start,
+    endedAt: start + elapsedMs,
+    wallTimeMs: elapsedMs,
+    stopReason,
+    sessions: {
+      started: new Set(records.map((r) => r.session)).size,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+    },
+    requests: counts,
+  };
+  return summary;
+}
 
 /**
  * The run's percentiles, SLOs, report interval and transport, as either

@@ -58,6 +58,72 @@ async function withRun<T>(
   }
 }
 
+/**
+ * The embedded run's timelines against the synthetic run's records and
+ * scrapes: output tokens and request-seconds binned, the client's hit rate,
+ * the server's split per scrape interval.
+ */
+function assertTimelines(
+  // deno-lint-ignore no-explicit-any
+  run: any,
+  synthetic: ReturnType<typeof syntheticRun>,
+): void {
+  const records = synthetic.records;
+  const ok = records.filter((r) => r.ok && !r.warmup);
+  // Throughput: every output token lands in a bin.
+  const tokens = ok.reduce((s, r) => s + requestFigures(r).outputTokens!, 0);
+  const binned =
+    run.timeline.outputTokS.reduce((s: number, x: number) => s + x, 0) *
+    run.binS;
+  assert.ok(
+    Math.abs(binned - tokens) < run.timeline.t.length * 0.1,
+    `${binned} vs ${tokens}`,
+  );
+  // In flight: the request-seconds of every record.
+  const busy = records.reduce((s, r) => s + (r.endAt - r.sentAt) / 1000, 0);
+  const inFlight =
+    run.timeline.inFlight.reduce((s: number, x: number) => s + x, 0) * run.binS;
+  assert.ok(
+    Math.abs(inFlight - busy) < run.timeline.t.length * 0.01,
+    `${inFlight} vs ${busy}`,
+  );
+  // Client hits: Σ cached / Σ prompt over the whole run.
+  const prompt = ok.reduce((s, r) => s + r.promptTokens!, 0);
+  const cached = ok.reduce((s, r) => s + r.cachedTokens!, 0);
+  assert.equal(run.cache.hitRate, cached / prompt);
+
+  // The server's split per scrape interval, from the counter deltas.
+  const scrapes = synthetic.metrics.scrapes as unknown as {
+    counters: Record<string, number>;
+  }[];
+  assert.equal(run.serverCache.t.length, scrapes.length - 1);
+  for (let i = 1; i < scrapes.length; i++) {
+    const a = scrapes[i - 1].counters, b = scrapes[i].counters;
+    const split = promptSplit({
+      promptTokens: b.promptTokens - a.promptTokens,
+      computedTokens: b.computedTokens - a.computedTokens,
+      deviceHitTokens: b.deviceHitTokens - a.deviceHitTokens,
+      offloadHitTokens: b.offloadHitTokens - a.offloadHitTokens,
+    })!;
+    if (split.prompt === 0) {
+      assert.equal(run.serverCache.offload[i - 1], null);
+      continue;
+    }
+    near(
+      run.serverCache.offload[i - 1],
+      split.offload! / split.prompt,
+      4,
+      `offload ${i}`,
+    );
+    near(
+      run.serverCache.computed[i - 1],
+      split.computed / split.prompt,
+      4,
+      `computed ${i}`,
+    );
+  }
+}
+
 Deno.test("report data: per-request points, CDFs and the table equal the records' figures", async () => {
   const synthetic = syntheticRun({
     requests: 400,
@@ -151,59 +217,7 @@ Deno.test("report data: per-request points, CDFs and the table equal the records
     assert.equal(run.itl.t.length, reads.length);
     assert.equal(run.itl.decimated, false);
 
-    // Throughput: every output token lands in a bin.
-    const tokens = ok.reduce((s, r) => s + requestFigures(r).outputTokens!, 0);
-    const binned = run.timeline.outputTokS.reduce((s: number, x: number) =>
-      s + x, 0) *
-      run.binS;
-    assert.ok(
-      Math.abs(binned - tokens) < run.timeline.t.length * 0.1,
-      `${binned} vs ${tokens}`,
-    );
-    // In flight: the request-seconds of every record.
-    const busy = records.reduce((s, r) => s + (r.endAt - r.sentAt) / 1000, 0);
-    const inFlight = run.timeline.inFlight.reduce((s: number, x: number) =>
-      s + x, 0) * run.binS;
-    assert.ok(
-      Math.abs(inFlight - busy) < run.timeline.t.length * 0.01,
-      `${inFlight} vs ${busy}`,
-    );
-    // Client hits: Σ cached / Σ prompt over the whole run.
-    const prompt = ok.reduce((s, r) =>
-      s + r.promptTokens!, 0);
-    const cached = ok.reduce((s, r) => s + r.cachedTokens!, 0);
-    assert.equal(run.cache.hitRate, cached / prompt);
-
-    // The server's split per scrape interval, from the counter deltas.
-    const scrapes = synthetic.metrics.scrapes as unknown as {
-      counters: Record<string, number>;
-    }[];
-    assert.equal(run.serverCache.t.length, scrapes.length - 1);
-    for (let i = 1; i < scrapes.length; i++) {
-      const a = scrapes[i - 1].counters, b = scrapes[i].counters;
-      const split = promptSplit({
-        promptTokens: b.promptTokens - a.promptTokens,
-        computedTokens: b.computedTokens - a.computedTokens,
-        deviceHitTokens: b.deviceHitTokens - a.deviceHitTokens,
-        offloadHitTokens: b.offloadHitTokens - a.offloadHitTokens,
-      })!;
-      if (split.prompt === 0) {
-        assert.equal(run.serverCache.offload[i - 1], null);
-        continue;
-      }
-      near(
-        run.serverCache.offload[i - 1],
-        split.offload! / split.prompt,
-        4,
-        `offload ${i}`,
-      );
-      near(
-        run.serverCache.computed[i - 1],
-        split.computed / split.prompt,
-        4,
-        `computed ${i}`,
-      );
-    }
+    assertTimelines(run, synthetic);
     // Verdict and split from summary.json.
     assert.deepEqual(
       run.split,

@@ -49,6 +49,169 @@ type Sample = [
   labels?: string,
 ];
 
+/** One sample: its name, type, help, value and labels (the model's aside). */
+type MetricRow = [
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  value: (stats: SimStats) => number,
+  labels?: (stats: SimStats, blockSize: number) => string,
+];
+
+const gpuUsage = (s: SimStats): number =>
+  s.gpuKvTokens ? s.gpuKvPinnedTokens / s.gpuKvTokens : 0;
+const offloadUsage = (s: SimStats): number =>
+  s.offloadTokens ? s.offloadUsedTokens / s.offloadTokens : 0;
+
+/** vLLM's metrics the simulator serves, then its own, in exposition order. */
+const METRICS: readonly MetricRow[] = [
+  [
+    "vllm:num_requests_running",
+    "gauge",
+    "Requests prefilling or decoding.",
+    (s) => s.running,
+  ],
+  [
+    "vllm:num_requests_waiting",
+    "gauge",
+    "Requests waiting for admission.",
+    (s) => s.waiting,
+  ],
+  [
+    "vllm:kv_cache_usage_perc",
+    "gauge",
+    "GPU KV cache usage by running requests (1 = 100%).",
+    (s) => gpuUsage(s),
+  ],
+  [
+    "vllm:gpu_cache_usage_perc",
+    "gauge",
+    "Older name of vllm:kv_cache_usage_perc.",
+    (s) => gpuUsage(s),
+  ],
+  [
+    "vllm:prefix_cache_queries_total",
+    "counter",
+    "Prompt tokens looked up in the prefix cache.",
+    (s) => s.promptTokens,
+  ],
+  [
+    "vllm:prefix_cache_hits_total",
+    "counter",
+    "Prompt tokens found in the GPU prefix cache.",
+    (s) => s.gpuHitTokens,
+  ],
+  [
+    "vllm:external_prefix_cache_queries_total",
+    "counter",
+    "Prompt tokens looked up through the KV connector (here: the offload tier).",
+    (s) => s.offloadQueryTokens,
+  ],
+  [
+    "vllm:external_prefix_cache_hits_total",
+    "counter",
+    "Prompt tokens found through the KV connector (here: the offload tier).",
+    (s) => s.offloadHitTokens,
+  ],
+  [
+    "vllm:prompt_tokens_total",
+    "counter",
+    "Prompt tokens of admitted requests.",
+    (s) => s.promptTokens,
+  ],
+  [
+    "vllm:prompt_tokens_by_source_total",
+    "counter",
+    "Prompt tokens by where their KV came from.",
+    (s) => s.promptTokens - s.gpuHitTokens - s.offloadHitTokens,
+    () => 'source="local_compute"',
+  ],
+  [
+    "vllm:prompt_tokens_by_source_total",
+    "counter",
+    "Prompt tokens by where their KV came from.",
+    (s) => s.gpuHitTokens,
+    () => 'source="local_cache_hit"',
+  ],
+  [
+    "vllm:prompt_tokens_by_source_total",
+    "counter",
+    "Prompt tokens by where their KV came from.",
+    (s) => s.offloadHitTokens,
+    () => 'source="external_kv_transfer"',
+  ],
+  [
+    "vllm:num_preemptions_total",
+    "counter",
+    "Preempted requests (the simulator admits only what fits: none).",
+    () => 0,
+  ],
+  [
+    "vllm:cache_config_info",
+    "gauge",
+    "The KV cache configuration, as labels.",
+    () => 1,
+    (s, blockSize) =>
+      `block_size="${blockSize}",num_gpu_blocks="${
+        Math.floor(s.gpuKvTokens / blockSize)
+      }",cpu_offload_gb="0"`,
+  ],
+  [
+    "vllm:generation_tokens_total",
+    "counter",
+    "Generated tokens.",
+    (s) => s.generationTokens,
+  ],
+  [
+    "vllm:request_success_total",
+    "counter",
+    "Requests that generated all their tokens.",
+    (s) => s.finished,
+  ],
+  [
+    "kvbench_sim:offload_queries_total",
+    "counter",
+    "Prompt tokens looked up in the offload tier.",
+    (s) => s.offloadQueryTokens,
+  ],
+  [
+    "kvbench_sim:offload_hits_total",
+    "counter",
+    "Prompt tokens loaded from the offload tier.",
+    (s) => s.offloadHitTokens,
+  ],
+  [
+    "kvbench_sim:offload_usage_perc",
+    "gauge",
+    "Offload tier usage (1 = 100%).",
+    (s) => offloadUsage(s),
+  ],
+  [
+    "kvbench_sim:gpu_kv_capacity_tokens",
+    "gauge",
+    "GPU KV capacity in tokens.",
+    (s) => s.gpuKvTokens,
+  ],
+  [
+    "kvbench_sim:offload_capacity_tokens",
+    "gauge",
+    "Offload capacity in tokens.",
+    (s) => s.offloadTokens,
+  ],
+  [
+    "kvbench_sim:requests_total",
+    "counter",
+    "Completion requests received.",
+    (s) => s.requests,
+  ],
+  [
+    "kvbench_sim:requests_rejected_total",
+    "counter",
+    "Completion requests refused with a 4xx status.",
+    (s) => s.rejected,
+  ],
+];
+
 /**
  * Prometheus text (format 0.0.4) of `stats` for the served `model`.
  *
@@ -76,158 +239,13 @@ export function renderMetrics(
   options: RenderMetricsOptions = {},
 ): string {
   const blockSize = options.blockSize ?? 16;
-  const usage = stats.gpuKvTokens
-    ? stats.gpuKvPinnedTokens / stats.gpuKvTokens
-    : 0;
-  const offloadUsage = stats.offloadTokens
-    ? stats.offloadUsedTokens / stats.offloadTokens
-    : 0;
-  const samples: Sample[] = [
-    [
-      "vllm:num_requests_running",
-      "gauge",
-      "Requests prefilling or decoding.",
-      stats.running,
-    ],
-    [
-      "vllm:num_requests_waiting",
-      "gauge",
-      "Requests waiting for admission.",
-      stats.waiting,
-    ],
-    [
-      "vllm:kv_cache_usage_perc",
-      "gauge",
-      "GPU KV cache usage by running requests (1 = 100%).",
-      usage,
-    ],
-    [
-      "vllm:gpu_cache_usage_perc",
-      "gauge",
-      "Older name of vllm:kv_cache_usage_perc.",
-      usage,
-    ],
-    [
-      "vllm:prefix_cache_queries_total",
-      "counter",
-      "Prompt tokens looked up in the prefix cache.",
-      stats.promptTokens,
-    ],
-    [
-      "vllm:prefix_cache_hits_total",
-      "counter",
-      "Prompt tokens found in the GPU prefix cache.",
-      stats.gpuHitTokens,
-    ],
-    [
-      "vllm:external_prefix_cache_queries_total",
-      "counter",
-      "Prompt tokens looked up through the KV connector (here: the offload tier).",
-      stats.offloadQueryTokens,
-    ],
-    [
-      "vllm:external_prefix_cache_hits_total",
-      "counter",
-      "Prompt tokens found through the KV connector (here: the offload tier).",
-      stats.offloadHitTokens,
-    ],
-    [
-      "vllm:prompt_tokens_total",
-      "counter",
-      "Prompt tokens of admitted requests.",
-      stats.promptTokens,
-    ],
-    [
-      "vllm:prompt_tokens_by_source_total",
-      "counter",
-      "Prompt tokens by where their KV came from.",
-      stats.promptTokens - stats.gpuHitTokens - stats.offloadHitTokens,
-      'source="local_compute"',
-    ],
-    [
-      "vllm:prompt_tokens_by_source_total",
-      "counter",
-      "Prompt tokens by where their KV came from.",
-      stats.gpuHitTokens,
-      'source="local_cache_hit"',
-    ],
-    [
-      "vllm:prompt_tokens_by_source_total",
-      "counter",
-      "Prompt tokens by where their KV came from.",
-      stats.offloadHitTokens,
-      'source="external_kv_transfer"',
-    ],
-    [
-      "vllm:num_preemptions_total",
-      "counter",
-      "Preempted requests (the simulator admits only what fits: none).",
-      0,
-    ],
-    [
-      "vllm:cache_config_info",
-      "gauge",
-      "The KV cache configuration, as labels.",
-      1,
-      `block_size="${blockSize}",num_gpu_blocks="${
-        Math.floor(stats.gpuKvTokens / blockSize)
-      }",cpu_offload_gb="0"`,
-    ],
-    [
-      "vllm:generation_tokens_total",
-      "counter",
-      "Generated tokens.",
-      stats.generationTokens,
-    ],
-    [
-      "vllm:request_success_total",
-      "counter",
-      "Requests that generated all their tokens.",
-      stats.finished,
-    ],
-    [
-      "kvbench_sim:offload_queries_total",
-      "counter",
-      "Prompt tokens looked up in the offload tier.",
-      stats.offloadQueryTokens,
-    ],
-    [
-      "kvbench_sim:offload_hits_total",
-      "counter",
-      "Prompt tokens loaded from the offload tier.",
-      stats.offloadHitTokens,
-    ],
-    [
-      "kvbench_sim:offload_usage_perc",
-      "gauge",
-      "Offload tier usage (1 = 100%).",
-      offloadUsage,
-    ],
-    [
-      "kvbench_sim:gpu_kv_capacity_tokens",
-      "gauge",
-      "GPU KV capacity in tokens.",
-      stats.gpuKvTokens,
-    ],
-    [
-      "kvbench_sim:offload_capacity_tokens",
-      "gauge",
-      "Offload capacity in tokens.",
-      stats.offloadTokens,
-    ],
-    [
-      "kvbench_sim:requests_total",
-      "counter",
-      "Completion requests received.",
-      stats.requests,
-    ],
-    [
-      "kvbench_sim:requests_rejected_total",
-      "counter",
-      "Completion requests refused with a 4xx status.",
-      stats.rejected,
-    ],
-  ];
+  const samples: Sample[] = METRICS.map(([name, type, help, value, labels]) => [
+    name,
+    type,
+    help,
+    value(stats),
+    labels?.(stats, blockSize),
+  ]);
   const faults = Object.entries(stats.faults) as [keyof FaultCounts, number][];
   for (const [kind, count] of faults) {
     samples.push([

@@ -93,28 +93,129 @@ const ROUTES: Record<string, string> = {
  */
 export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
   const resolved = resolveSimOptions(options);
-  const { model } = resolved;
-  const engine = new Engine(resolved.engine);
   const tokenizer = options.tokenizer ?? approximateTokenizer;
-  const wordIds = SIM_WORDS.map((w) => tokenizer.encode(w)[0] ?? 0);
-  const master = seededRandom(resolved.seed);
-  const counts = { requests: 0, rejected: 0 };
-  const faults: FaultCounts = {
-    status500: 0,
-    status429: 0,
-    cut: 0,
-    malformed: 0,
-    stall: 0,
+  const ctx: SimContext = {
+    options,
+    resolved,
+    model: resolved.model,
+    engine: new Engine(resolved.engine),
+    tokenizer,
+    wordIds: SIM_WORDS.map((w) => tokenizer.encode(w)[0] ?? 0),
+    master: seededRandom(resolved.seed),
+    counts: { requests: 0, rejected: 0 },
+    faults: {
+      status500: 0,
+      status429: 0,
+      cut: 0,
+      malformed: 0,
+      stall: 0,
+    },
+    started: Math.floor(Date.now() / 1000),
+    nextId: 0,
   };
-  const started = Math.floor(Date.now() / 1000);
-  let nextId = 0;
+  const { model, engine, counts, faults } = ctx;
 
+  const stats = (): SimStats => ({
+    ...engine.stats(),
+    ...counts,
+    faults: { ...faults },
+  });
+  const handler = router(ctx, {
+    complete: completer(ctx),
+    metricsText: metricsTexter(ctx, stats),
+  });
+
+  const hostname = options.hostname ?? "127.0.0.1";
+  let closing: Promise<void> | undefined;
+  const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+    const server = Deno.serve({
+      hostname,
+      port,
+      onListen() {},
+      // A deliberately cut stream lands here; stay quiet (the library never prints).
+      onError: () => errorResponse(500, "Internal server error"),
+    }, handler);
+    // Accepting fails for good on an error such as "Too many open files":
+    // the connections already open go on; listen again on the same port.
+    server.finished.catch(async (error: Error) => {
+      for (let waitMs = 100; closing === undefined;) {
+        options.onListenError?.(error, waitMs);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        if (closing !== undefined) return;
+        try {
+          current = listen(server.addr.port);
+          return;
+        } catch (again) {
+          error = again as Error;
+          waitMs = Math.min(waitMs * 2, 5000);
+        }
+      }
+    });
+    return server;
+  };
+  let current: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    current = listen(options.port ?? 0);
+  } catch (error) {
+    engine.close();
+    throw new Error(
+      `Cannot listen on ${urlHost(hostname)}:${options.port ?? 0}: ${
+        error instanceof Deno.errors.AddrInUse
+          ? "the address is in use (is another server running there?)"
+          : (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+  const port = current.addr.port;
+  const shutdown = (): Promise<void> => {
+    closing ??= (async () => {
+      engine.close();
+      await current.shutdown().catch(() => {});
+    })();
+    return closing;
+  };
+  return Promise.resolve({
+    url: `http://${urlHost(hostname)}:${port}/v1/`,
+    port,
+    model,
+    stats,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  });
+}
+
+/** What a simulator's routes share. */
+interface SimContext {
+  options: SimOptions;
+  resolved: ReturnType<typeof resolveSimOptions>;
+  model: string;
+  engine: Engine;
+  tokenizer: NonNullable<SimOptions["tokenizer"]>;
+  /** The token id of each of the simulator's words. */
+  wordIds: number[];
+  /** Each request's random numbers are drawn from it. */
+  master: Random;
+  counts: { requests: number; rejected: number };
+  faults: FaultCounts;
+  /** When it started (s since the epoch). */
+  started: number;
+  /** The next response id. */
+  nextId: number;
+}
+
+/** The completions routes: parse, draw faults and output, serve. */
+function completer(
+  ctx: SimContext,
+): (api: SimApi, request: Request) => Promise<Response> {
+  const { resolved, model, engine, tokenizer, wordIds, master, counts } = ctx;
+  const { faults } = ctx;
   const reject = (status: number, message: string): Response => {
     counts.rejected++;
     return errorResponse(status, message);
   };
 
-  const complete = async (api: SimApi, request: Request): Promise<Response> => {
+  return async (api: SimApi, request: Request): Promise<Response> => {
     counts.requests++;
     let parsed: ParsedRequest;
     try {
@@ -169,7 +270,7 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
         ? resolved.faults.corruptOffloadAt
         : undefined,
       format: new ResponseFormat(api, {
-        id: `${api === "chat" ? "chatcmpl" : "cmpl"}-sim-${nextId++}`,
+        id: `${api === "chat" ? "chatcmpl" : "cmpl"}-sim-${ctx.nextId++}`,
         created: Math.floor(Date.now() / 1000),
         model,
       }),
@@ -199,8 +300,19 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
     attach(handle, promptIds.length);
     return await response;
   };
+}
 
-  const handler = (request: Request): Response | Promise<Response> => {
+/** Every route: check method and API key, then answer. */
+function router(
+  ctx: SimContext,
+  routes: {
+    complete: (api: SimApi, request: Request) => Promise<Response>;
+    metricsText: (port: "main" | "connector") => string | undefined;
+  },
+): (request: Request) => Response | Promise<Response> {
+  const { options, engine, tokenizer, model, started } = ctx;
+  const { complete, metricsText } = routes;
+  return (request: Request): Response | Promise<Response> => {
     const { pathname } = new URL(request.url);
     const method = ROUTES[pathname];
     if (method === undefined) {
@@ -270,11 +382,19 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
         );
     }
   };
+}
 
-  // The flavor's exposition; with several replicas, each answer comes from
-  // the next replica in turn (another server's counters).
+/**
+ * The flavor's exposition; with several replicas, each answer comes from
+ * the next replica in turn (another server's counters).
+ */
+function metricsTexter(
+  ctx: SimContext,
+  stats: () => SimStats,
+): (port: "main" | "connector") => string | undefined {
+  const { options, resolved, model } = ctx;
   let metricsAnswers = 0;
-  const metricsText = (port: "main" | "connector"): string | undefined => {
+  return (port: "main" | "connector"): string | undefined => {
     const flavor = options.metricsFlavor ?? "vllm";
     const replica = metricsAnswers++ % (options.metricsReplicas ?? 1);
     let current = stats();
@@ -287,71 +407,6 @@ export function startSimulator(options: SimOptions = {}): Promise<SimServer> {
     }
     return renderFlavor(current, model, { flavor, blockSize, port });
   };
-
-  const stats = (): SimStats => ({
-    ...engine.stats(),
-    ...counts,
-    faults: { ...faults },
-  });
-
-  const hostname = options.hostname ?? "127.0.0.1";
-  let closing: Promise<void> | undefined;
-  const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
-    const server = Deno.serve({
-      hostname,
-      port,
-      onListen() {},
-      // A deliberately cut stream lands here; stay quiet (the library never prints).
-      onError: () => errorResponse(500, "Internal server error"),
-    }, handler);
-    // Accepting fails for good on an error such as "Too many open files":
-    // the connections already open go on; listen again on the same port.
-    server.finished.catch(async (error: Error) => {
-      for (let waitMs = 100; closing === undefined;) {
-        options.onListenError?.(error, waitMs);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-        if (closing !== undefined) return;
-        try {
-          current = listen(server.addr.port);
-          return;
-        } catch (again) {
-          error = again as Error;
-          waitMs = Math.min(waitMs * 2, 5000);
-        }
-      }
-    });
-    return server;
-  };
-  let current: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    current = listen(options.port ?? 0);
-  } catch (error) {
-    engine.close();
-    throw new Error(
-      `Cannot listen on ${urlHost(hostname)}:${options.port ?? 0}: ${
-        error instanceof Deno.errors.AddrInUse
-          ? "the address is in use (is another server running there?)"
-          : (error as Error).message
-      }`,
-      { cause: error },
-    );
-  }
-  const port = current.addr.port;
-  const shutdown = (): Promise<void> => {
-    closing ??= (async () => {
-      engine.close();
-      await current.shutdown().catch(() => {});
-    })();
-    return closing;
-  };
-  return Promise.resolve({
-    url: `http://${urlHost(hostname)}:${port}/v1/`,
-    port,
-    model,
-    stats,
-    shutdown,
-    [Symbol.asyncDispose]: shutdown,
-  });
 }
 
 function urlHost(hostname: string): string {

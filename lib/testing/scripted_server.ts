@@ -142,126 +142,11 @@ export function startScriptedServer(
           headers: script.headers,
         });
       }
-      const maxTokens = Number(body.max_tokens ?? 16);
-      const tokens = script.tokens ??
-        Array.from({ length: maxTokens }, () => "tok ");
-      const prompt = typeof body.prompt === "string"
-        ? body.prompt
-        : JSON.stringify(body.messages ?? "");
-      const usage: Script["usage"] = script.usage === null
-        ? undefined
-        : script.usage ?? {
-          prompt_tokens: prompt.length,
-          completion_tokens: tokens.length,
-        };
-      const chat = path.endsWith("chat/completions");
-      const field = script.reasoningField ?? "reasoning_content";
-      const reasoning = chat ? script.reasoning ?? [] : [];
-      const piece = (text: string, thought: boolean): Record<string, unknown> =>
-        chat
-          ? {
-            choices: [{
-              index: 0,
-              delta: thought ? { [field]: text } : { content: text },
-            }],
-          }
-          : { choices: [{ index: 0, text }] };
-      const usageObject = usage && {
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        total_tokens: usage.prompt_tokens + usage.completion_tokens,
-        prompt_tokens_details: usage.cached_tokens === undefined
-          ? null
-          : { cached_tokens: usage.cached_tokens },
-      };
-      if (!body.stream) {
-        await sleep(script.firstTokenMs ?? 0);
-        inFlight--;
-        const text = tokens.join("");
-        const message: Record<string, unknown> = {
-          role: "assistant",
-          content: text,
-        };
-        if (reasoning.length > 0) message[field] = reasoning.join("");
-        return Response.json({
-          choices: [
-            chat ? { index: 0, message, finish_reason: "length" } : {
-              index: 0,
-              text,
-              finish_reason: "length",
-            },
-          ],
-          ...(usageObject ? { usage: usageObject } : {}),
-        });
-      }
-      let closed = false;
-      const stream = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          const send = (s: string) => {
-            if (!closed && s !== "") controller.enqueue(enc.encode(s));
-          };
-          try {
-            if (script.raw !== undefined) {
-              await sleep(script.firstTokenMs ?? 0);
-              send(script.raw);
-              controller.close();
-              return;
-            }
-            await sleep(script.firstTokenMs ?? 0);
-            const wantUsage = usageObject &&
-              (body.stream_options as { include_usage?: boolean })
-                ?.include_usage;
-            const pieces = [
-              ...reasoning.map((text) => ({ text, thought: true })),
-              ...tokens.map((text) => ({ text, thought: false })),
-            ];
-            const together = script.together ?? 1;
-            let batch = "";
-            for (let i = 0; i < pieces.length && !closed; i++) {
-              if (i > 0 && i % together === 0) {
-                send(batch);
-                batch = "";
-                if (script.gapMs) await sleep(script.gapMs);
-              }
-              if (script.cutAfter !== undefined && i >= script.cutAfter) {
-                send(batch);
-                controller.error(new Error("cut"));
-                return;
-              }
-              const last = i === pieces.length - 1;
-              const event = piece(pieces[i].text, pieces[i].thought);
-              if (last) {
-                (event.choices as Record<string, unknown>[])[0].finish_reason =
-                  "length";
-                if (wantUsage && script.usageOnLastToken) {
-                  event.usage = usageObject;
-                }
-              }
-              batch += `data: ${JSON.stringify(event)}\n\n`;
-            }
-            send(batch);
-            if (wantUsage && !script.usageOnLastToken) {
-              send(
-                `data: ${
-                  JSON.stringify({ choices: [], usage: usageObject })
-                }\n\n`,
-              );
-            }
-            if (!script.noDone) send("data: [DONE]\n\n");
-            controller.close();
-          } catch {
-            // the client went away
-          } finally {
-            inFlight--;
-          }
-        },
-        cancel() {
-          closed = true;
-        },
-      });
-      return new Response(stream, {
-        headers: { "content-type": "text/event-stream", ...script.headers },
-      });
+      const answer = answerOf(body, path, script);
+      const done = () => inFlight--;
+      return body.stream
+        ? streamResponse(answer, { body, script, done })
+        : await wholeResponse(answer, { script, done });
     },
   );
   return {
@@ -272,6 +157,165 @@ export function startScriptedServer(
       await server.shutdown();
     },
   };
+}
+
+/** What a completion request is answered with. */
+interface Answer {
+  tokens: string[];
+  reasoning: string[];
+  chat: boolean;
+  /** The chat delta's field reasoning goes in. */
+  field: string;
+  usageObject: Record<string, unknown> | undefined;
+  /** One streamed event's body. */
+  piece: (text: string, thought: boolean) => Record<string, unknown>;
+}
+
+function answerOf(
+  body: Record<string, unknown>,
+  path: string,
+  script: Script,
+): Answer {
+  const maxTokens = Number(body.max_tokens ?? 16);
+  const tokens = script.tokens ??
+    Array.from({ length: maxTokens }, () => "tok ");
+  const prompt = typeof body.prompt === "string"
+    ? body.prompt
+    : JSON.stringify(body.messages ?? "");
+  const usage: Script["usage"] = script.usage === null
+    ? undefined
+    : script.usage ?? {
+      prompt_tokens: prompt.length,
+      completion_tokens: tokens.length,
+    };
+  const chat = path.endsWith("chat/completions");
+  const field = script.reasoningField ?? "reasoning_content";
+  const reasoning = chat ? script.reasoning ?? [] : [];
+  const piece = (text: string, thought: boolean): Record<string, unknown> =>
+    chat
+      ? {
+        choices: [{
+          index: 0,
+          delta: thought ? { [field]: text } : { content: text },
+        }],
+      }
+      : { choices: [{ index: 0, text }] };
+  const usageObject = usage && {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens,
+    total_tokens: usage.prompt_tokens + usage.completion_tokens,
+    prompt_tokens_details: usage.cached_tokens === undefined
+      ? null
+      : { cached_tokens: usage.cached_tokens },
+  };
+  return {
+    tokens,
+    reasoning,
+    chat,
+    field,
+    usageObject: usageObject || undefined,
+    piece,
+  };
+}
+
+async function wholeResponse(
+  answer: Answer,
+  context: { script: Script; done: () => void },
+): Promise<Response> {
+  const { tokens, reasoning, chat, field, usageObject } = answer;
+  const { script, done } = context;
+  await sleep(script.firstTokenMs ?? 0);
+  done();
+  const text = tokens.join("");
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: text,
+  };
+  if (reasoning.length > 0) message[field] = reasoning.join("");
+  return Response.json({
+    choices: [
+      chat ? { index: 0, message, finish_reason: "length" } : {
+        index: 0,
+        text,
+        finish_reason: "length",
+      },
+    ],
+    ...(usageObject ? { usage: usageObject } : {}),
+  });
+}
+
+function streamResponse(
+  answer: Answer,
+  context: { body: Record<string, unknown>; script: Script; done: () => void },
+): Response {
+  const { tokens, reasoning, usageObject, piece } = answer;
+  const { body, script, done } = context;
+  let closed = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (s: string) => {
+        if (!closed && s !== "") controller.enqueue(enc.encode(s));
+      };
+      try {
+        if (script.raw !== undefined) {
+          await sleep(script.firstTokenMs ?? 0);
+          send(script.raw);
+          controller.close();
+          return;
+        }
+        await sleep(script.firstTokenMs ?? 0);
+        const wantUsage = usageObject &&
+          (body.stream_options as { include_usage?: boolean })
+            ?.include_usage;
+        const pieces = [
+          ...reasoning.map((text) => ({ text, thought: true })),
+          ...tokens.map((text) => ({ text, thought: false })),
+        ];
+        const together = script.together ?? 1;
+        let batch = "";
+        for (let i = 0; i < pieces.length && !closed; i++) {
+          if (i > 0 && i % together === 0) {
+            send(batch);
+            batch = "";
+            if (script.gapMs) await sleep(script.gapMs);
+          }
+          if (script.cutAfter !== undefined && i >= script.cutAfter) {
+            send(batch);
+            controller.error(new Error("cut"));
+            return;
+          }
+          const last = i === pieces.length - 1;
+          const event = piece(pieces[i].text, pieces[i].thought);
+          if (last) {
+            (event.choices as Record<string, unknown>[])[0].finish_reason =
+              "length";
+            if (wantUsage && script.usageOnLastToken) {
+              event.usage = usageObject;
+            }
+          }
+          batch += `data: ${JSON.stringify(event)}\n\n`;
+        }
+        send(batch);
+        if (wantUsage && !script.usageOnLastToken) {
+          send(
+            `data: ${JSON.stringify({ choices: [], usage: usageObject })}\n\n`,
+          );
+        }
+        if (!script.noDone) send("data: [DONE]\n\n");
+        controller.close();
+      } catch {
+        // the client went away
+      } finally {
+        done();
+      }
+    },
+    cancel() {
+      closed = true;
+    },
+  });
+  return new Response(stream, {
+    headers: { "content-type": "text/event-stream", ...script.headers },
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -183,8 +183,62 @@ export function syntheticRun(options: SyntheticRunOptions = {}): SyntheticRun {
   records.sort((a, b) => a.endAt - b.endAt);
   const last = records.reduce((m, r) => Math.max(m, r.endAt), runStartedAt);
   const elapsedMs = last - runStartedAt + 1;
-  // Scrapes: counters summed over the requests ended by each scrape.
-  const every = (options.scrapeEveryS ?? 5) * 1000;
+  const metrics = syntheticScrapes(records, {
+    command,
+    runStartedAt,
+    timeOrigin,
+    last,
+    everyMs: (options.scrapeEveryS ?? 5) * 1000,
+  });
+  const split = {
+    prompt: computed + device + offload,
+    computed,
+    device,
+    offload,
+  };
+  const info = syntheticInfo(options, {
+    command,
+    groups,
+    prompt,
+    output,
+    timeOrigin,
+    runStartedAt,
+  });
+  const summary = {
+    command,
+    server: {
+      engine: "kvbench-sim",
+      version: "0.1.0",
+      split,
+      verdict: command === "benchmark"
+        ? `Verdict: the offload tier served ${
+          (offload / Math.max(1, offload + computed) * 100).toFixed(1)
+        }% of the reusable prompt tokens.`
+        : undefined,
+    },
+  };
+  return {
+    info,
+    records,
+    end: { startedAt: runStartedAt, elapsedMs, stopReason: "duration" },
+    metrics,
+    summary,
+  };
+}
+
+/** Scrapes every `everyMs`: counters summed over the requests ended by each. */
+function syntheticScrapes(
+  records: readonly RequestRecord[],
+  at: {
+    command: "benchmark" | "trie";
+    runStartedAt: number;
+    timeOrigin: number;
+    last: number;
+    everyMs: number;
+  },
+): Required<MetricsFileContents> {
+  const { command, runStartedAt, timeOrigin, last } = at;
+  const every = at.everyMs;
   const metrics: Required<MetricsFileContents> = {
     header: {
       server: { engine: "kvbench-sim", version: "0.1.0" },
@@ -226,13 +280,23 @@ export function syntheticRun(options: SyntheticRunOptions = {}): SyntheticRun {
     };
     metrics.scrapes.push(scrape);
   }
-  const split = {
-    prompt: computed + device + offload,
-    computed,
-    device,
-    offload,
-  };
-  const info = {
+  return metrics;
+}
+
+/** run.json of a synthetic run. */
+function syntheticInfo(
+  options: SyntheticRunOptions,
+  run: {
+    command: "benchmark" | "trie";
+    groups: number;
+    prompt: number;
+    output: number;
+    timeOrigin: number;
+    runStartedAt: number;
+  },
+): Record<string, unknown> & { command: string; runStartedAt: number } {
+  const { command, groups, prompt, output, timeOrigin, runStartedAt } = run;
+  return {
     command,
     argv: command === "trie"
       ? ["workload_path=traces.jsonl", "endpoint=http://127.0.0.1:8000/v1"]
@@ -252,26 +316,6 @@ export function syntheticRun(options: SyntheticRunOptions = {}): SyntheticRun {
       : null,
     server: { engine: "kvbench-sim", version: "0.1.0" },
     machine: { hostname: "test", os: "linux", arch: "x86_64", cpus: 2 },
-  };
-  const summary = {
-    command,
-    server: {
-      engine: "kvbench-sim",
-      version: "0.1.0",
-      split,
-      verdict: command === "benchmark"
-        ? `Verdict: the offload tier served ${
-          (offload / Math.max(1, offload + computed) * 100).toFixed(1)
-        }% of the reusable prompt tokens.`
-        : undefined,
-    },
-  };
-  return {
-    info,
-    records,
-    end: { startedAt: runStartedAt, elapsedMs, stopReason: "duration" },
-    metrics,
-    summary,
   };
 }
 
