@@ -6,8 +6,14 @@
  *
  * @module
  */
-import { checkOutputPath, UsageError } from "./common.ts";
-import type { RunVoice } from "./pipeline.ts";
+import {
+  type ApiName,
+  checkOutputPath,
+  type TransportName,
+  UsageError,
+} from "./common.ts";
+import type { RunVoice, Scale } from "./pipeline.ts";
+import type { Slos } from "../metrics/distributions.ts";
 import { describeClock } from "./scale.ts";
 import { normalizeEndpoint } from "../openai/endpoint.ts";
 import type { EndpointConfig } from "../openai/request.ts";
@@ -62,6 +68,42 @@ export interface EndpointFlags {
   extraBody?: Record<string, unknown>;
   /** `--header`, parsed. */
   headers?: Record<string, string>;
+}
+
+/** The options every `--flag` workload parses (the shared schema's). */
+export interface FlagsRunOptions extends EndpointFlags, Scale {
+  /** `--endpoint`, as given. */
+  endpoint: string;
+  /** `--model` (default: discovered). */
+  model?: string;
+  /** `--api`. */
+  api: ApiName;
+  /** `--ignore-eos`. */
+  ignoreEos: boolean;
+  /** `--duration`, s. */
+  duration?: number;
+  /** `--percentiles`. */
+  percentiles?: number[];
+  /** `--goodput`, parsed. */
+  slos?: Slos;
+  /** `--output-dir`. */
+  outputDir?: string;
+  /** Whether to write a run directory (`--no-artifacts`: not). */
+  artifacts: boolean;
+  /** `--records`. */
+  records?: string;
+  /** `--output` (the summary JSON). */
+  output?: string;
+  /** `--transport`. */
+  transport: TransportName;
+  /** Whether to read the server's metrics (`--no-metrics`: not). */
+  metrics: boolean;
+  /** `--metrics-url`s. */
+  metricsUrls?: string[];
+  /** `--metrics-out`. */
+  metricsOut?: string;
+  /** Started by `--workers` (internal). */
+  worker: boolean;
 }
 
 /**

@@ -4,14 +4,11 @@
  *
  * @module
  */
-import { checkEndpointFlag } from "../../lib/cli/flags_workload.ts";
 import {
-  type ApiName,
-  parseHeaders,
-  type TransportName,
-  UsageError,
-} from "../../lib/cli/common.ts";
-import type { Slos } from "../../lib/metrics/distributions.ts";
+  checkEndpointFlag,
+  type FlagsRunOptions,
+} from "../../lib/cli/flags_workload.ts";
+import { parseHeaders, UsageError } from "../../lib/cli/common.ts";
 import {
   flagsHelp,
   NON_NEGATIVE_INT,
@@ -23,7 +20,6 @@ import {
 import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
 import { shapingOf } from "../../lib/cli/shaping.ts";
-import type { Scale } from "../../lib/cli/pipeline.ts";
 import { type CacheOptions, cacheOptionsOf } from "./verify.ts";
 
 /** Every option of `kvbench benchmark`, in the order its help lists them. */
@@ -262,10 +258,7 @@ options:
 ${flagsHelp(BENCHMARK_OPTIONS)}`;
 
 /** The parsed command line of `kvbench benchmark`. */
-export interface Options extends Scale {
-  endpoint: string;
-  apiKey?: string;
-  model?: string;
+export interface Options extends FlagsRunOptions {
   modelConfigs?: string;
   offloadSize?: number;
   bytesPerToken?: number;
@@ -279,28 +272,8 @@ export interface Options extends Scale {
   burstiness: number;
   numPrompts?: number;
   warmup: number;
-  ignoreEos: boolean;
-  api: ApiName;
-  extraBody?: Record<string, unknown>;
-  headers?: Record<string, string>;
-  duration?: number;
   interval: number;
   seed?: number;
-  percentiles?: number[];
-  slos?: Slos;
-  outputDir?: string;
-  artifacts: boolean;
-  records?: string;
-  output?: string;
-  maxRetries: number;
-  timeout: number;
-  connectTimeout?: number;
-  firstTokenTimeout?: number;
-  idleTimeout?: number;
-  transport: TransportName;
-  metrics: boolean;
-  metricsUrls?: string[];
-  metricsOut?: string;
   deviceKvGb?: number;
   requireOffload?: number;
   verify?: number;
@@ -310,7 +283,6 @@ export interface Options extends Scale {
   controls?: number;
   /** `--verify`, `--cold-method`, `--reset-cache`, `--cache-salt`, `--controls`, checked. */
   cache: CacheOptions;
-  worker: boolean;
 }
 
 /** Refuse an endpoint that is not a URL it can use (a usage error). */

@@ -4,21 +4,11 @@
  *
  * @module
  */
-import { checkEndpointFlag } from "../../lib/cli/flags_workload.ts";
 import {
-  type ApiName,
-  parseApi,
-  parseHeaders,
-  parseJsonObject,
-  parseTransport,
-  type TransportName,
-  UsageError,
-} from "../../lib/cli/common.ts";
-import {
-  parsePercentiles,
-  parseSlos,
-  type Slos,
-} from "../../lib/metrics/distributions.ts";
+  checkEndpointFlag,
+  type FlagsRunOptions,
+} from "../../lib/cli/flags_workload.ts";
+import { parseHeaders, UsageError } from "../../lib/cli/common.ts";
 import {
   flagsHelp,
   type OptionSchema,
@@ -28,7 +18,7 @@ import {
 } from "../../lib/cli/options.ts";
 import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
-import type { Scale } from "../../lib/cli/pipeline.ts";
+import { shapingOf } from "../../lib/cli/shaping.ts";
 import type { TraceFormat } from "./trace.ts";
 
 /**
@@ -190,41 +180,17 @@ options:
 ${flagsHelp(REPLAY_OPTIONS)}`;
 
 /** The parsed command line of `kvbench replay`. */
-export interface Options extends Scale {
+export interface Options extends FlagsRunOptions {
   trace: string;
-  endpoint: string;
-  apiKey?: string;
-  model?: string;
   format: TraceFormat | "auto";
   blockSize?: number;
   speeds: number[];
   tokenizer?: string;
-  api: ApiName;
   text: boolean;
   cacheSalt?: string;
   capacityTokens?: number;
-  ignoreEos: boolean;
   maxInFlight?: number;
   maxSessions?: number;
-  extraBody?: Record<string, unknown>;
-  headers?: Record<string, string>;
-  duration?: number;
-  percentiles?: number[];
-  slos?: Slos;
-  outputDir?: string;
-  artifacts: boolean;
-  records?: string;
-  output?: string;
-  maxRetries: number;
-  timeout: number;
-  connectTimeout?: number;
-  firstTokenTimeout?: number;
-  idleTimeout?: number;
-  transport: TransportName;
-  metrics: boolean;
-  metricsUrls?: string[];
-  metricsOut?: string;
-  worker: boolean;
 }
 
 const FORMATS = ["mooncake", "bailian", "weka", "auto"];
@@ -277,16 +243,8 @@ export function parse(args: string[]): Options | undefined {
       trace: first,
       speeds: v.speeds ?? [1],
       apiKey: v.apiKey ?? Deno.env.get("OPENAI_API_KEY"),
-      api: parseApi(v.api),
-      transport: parseTransport(v.transport),
-      extraBody: v.extraBody === undefined
-        ? undefined
-        : parseJsonObject(v.extraBody, "--extra-body"),
+      ...shapingOf(v, "--extra-body"),
       headers: v.headers === undefined ? undefined : parseHeaders(v.headers),
-      percentiles: v.percentiles === undefined
-        ? undefined
-        : parsePercentiles(v.percentiles),
-      slos: v.goodput === undefined ? undefined : parseSlos(v.goodput),
       metricsUrls: (v.metricsUrls as string[] | undefined)?.flatMap((u) =>
         u.split(",").map((p) => p.trim())
       ),
