@@ -29,6 +29,7 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       "benchmark",
       "--endpoint",
       server.origin,
+      "--force", // the scripted server's GPU KV holds the working set
       "--api-key",
       "sk-1234567890abcdef",
       "--interval",

@@ -12,9 +12,11 @@ import { parseTables } from "../lib/testing/tables.ts";
 
 const TRACES =
   new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
+// The simulator's GPU KV holds this small working set: --force runs it all
+// the same (the pre-flight's refusal is tested in server_metrics_test.ts).
 const SMALL = [
   ...["--offload-size", "2", "--input-length", "2000", "--output-length", "8"],
-  ...["--ignore-eos", "--duration", "120", "--seed", "1"],
+  ...["--ignore-eos", "--duration", "120", "--seed", "1", "--force"],
 ];
 
 Deno.test("benchmark: a run directory holds run.json, records, metrics and the summary; --no-artifacts writes none", async () => {

@@ -53,11 +53,43 @@ async function bench(
   return { code, stdout, stderr, summary, stats: server.stats(), dir };
 }
 
+Deno.test("server metrics: a run that cannot measure the offload tier is refused before it sends, with the fix from the server's capacities", async () => {
+  // 0.5 GiB of offload (5 456 tokens) < the 18 072-token working set.
+  const refused = await bench({ gpuKvGb: 0.25, offloadGb: 0.5 });
+  try {
+    assert.equal(refused.code, 1, refused.stderr);
+    // 5 456 tokens × 98 304 B = 0.4995 GiB: the fix rounds down to 0.49.
+    assert.ok(
+      refused.stderr.includes(
+        "[ERROR] Refusing the run: the working set exceeds the server's offload tier (0.50 GiB): every reuse would be recomputed and the run would measure no offload hit; size the run for the server's tier with --offload-size 0.49 (or pass --force to run anyway)\n",
+      ),
+      refused.stderr,
+    );
+    assert.equal(refused.stats.requests, 0); // nothing was sent
+  } finally {
+    await Deno.remove(refused.dir, { recursive: true });
+  }
+  // 8 GiB of GPU KV: the working set fits; the fix names the offload tier:
+  // 218,448 tokens × 98,304 B = 19.9996 GiB, rounded down to 19.99.
+  const fits = await bench({ gpuKvGb: 8, offloadGb: 20 });
+  try {
+    assert.equal(fits.code, 1, fits.stderr);
+    assert.match(
+      fits.stderr,
+      /\[ERROR\] Refusing the run: the working set fits in the server's GPU KV \(8\.00 GiB\): .*size the run past the GPU with --offload-size 19\.99 \(or pass --force to run anyway\)\n/,
+    );
+    assert.equal(fits.stats.requests, 0);
+  } finally {
+    await Deno.remove(fits.dir, { recursive: true });
+  }
+});
+
 Deno.test("server metrics: a working set that fits in GPU KV is called out; the split says GPU", async () => {
   // 8 GiB of GPU KV: 87 376 tokens hold all 18 072.
-  const run = await bench({ gpuKvGb: 8, offloadGb: 20 });
+  const run = await bench({ gpuKvGb: 8, offloadGb: 20 }, ["--force"]);
   try {
     assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /\[WARN\] --force: the working set fits/);
     assert.ok(
       run.stderr.includes(
         "[WARN] The working set fits in GPU KV: every reuse can be served from GPU memory, so this run does not stress the offload tier.",
@@ -127,6 +159,7 @@ Deno.test("server metrics: a working set beyond GPU and offload is called out; e
   const run = await bench({ gpuKvGb: 0.5, offloadGb: 0.5 }, [
     "--require-offload-hits",
     "0.5",
+    "--force",
   ]);
   try {
     assert.equal(run.code, 1, run.stderr);

@@ -12,14 +12,20 @@ import {
   openLoop,
   poisson,
 } from "../../lib/run/load.ts";
-import { preflight } from "../../lib/server/preflight.ts";
 import { benchmarkVerdict, ReuseTracker } from "../../lib/server/verdict.ts";
 import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { compareCapacity } from "../../lib/server/capacity.ts";
+import { type Preflight, preflight } from "../../lib/server/preflight.ts";
+import { unmeasurableRun } from "./preflight_gate.ts";
 import type { RunMetrics } from "../../lib/cli/server_metrics.ts";
 import { RunProgress } from "../../lib/cli/progress.ts";
 import type { Transport } from "../../lib/transport/transport.ts";
-import { err, type LiveLine, out } from "../../lib/cli/common.ts";
+import {
+  err,
+  type LiveLine,
+  out,
+  ReportedError,
+} from "../../lib/cli/common.ts";
 import type {
   LevelContext,
   LevelOutcome,
@@ -79,6 +85,8 @@ export interface BenchmarkRun {
   argv: string[];
   /** `--verify`, `--cache-salt`, `--controls`, `--reset-cache`. */
   cache?: BenchmarkCacheControls;
+  /** The pre-flight of the first level (when the server's metrics were read). */
+  preflight?: Preflight;
 }
 
 /**
@@ -166,7 +174,7 @@ export async function runBenchmarkLevel(
     metricsOut: opts.metricsOut,
     metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
     onMetrics: (metrics) => {
-      if (c.index === 0) printPreflight(metrics, sizing, opts);
+      if (c.index === 0) run.preflight = printPreflight(metrics, sizing, opts);
     },
     signal: run.signal,
   });
@@ -184,6 +192,9 @@ export async function runBenchmarkLevel(
     burstiness: level.requestRate === undefined ? null : opts.burstiness,
     interval_s: opts.interval,
     transport: run.label,
+    preflight: run.preflight === undefined
+      ? null
+      : { verdict: run.preflight.verdict, lines: run.preflight.lines },
   };
   await io.writeRunInfo({
     command: "benchmark",
@@ -379,11 +390,16 @@ export function levelLoad(
   );
 }
 
+/**
+ * Print the pre-flight; refuse (a {@linkcode ReportedError}, exit 1) a run
+ * that cannot measure the offload tier by the server's own capacities,
+ * unless `--force`.
+ */
 function printPreflight(
   serverMetrics: RunMetrics,
   sizing: BenchmarkSizing,
   opts: Options,
-): void {
+): Preflight {
   const { engine, version } = serverMetrics.server;
   if (engine !== undefined) {
     err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
@@ -421,4 +437,14 @@ function printPreflight(
   for (const line of compareCapacity(server, { offloadKvTokens: sized })) {
     err(`${line}\n`);
   }
+  const refusal = unmeasurableRun(check, sizing, {
+    serverDeviceKvTokens: gauges.deviceKvTokens,
+    serverOffloadKvTokens: gauges.offloadKvTokens,
+  });
+  if (refusal !== undefined && !opts.force) {
+    err(`[ERROR] Refusing the run: ${refusal}\n`);
+    throw new ReportedError(refusal);
+  }
+  if (refusal !== undefined) err(`[WARN] --force: ${refusal}\n`);
+  return check;
 }

@@ -195,6 +195,15 @@ export const BENCHMARK_OPTIONS: OptionSchema = {
     help:
       "exit 1 unless the offload tier served at least the fraction F (0-1) of the reusable prompt tokens (CI of a serving stack)",
   },
+  force: {
+    flag: "force",
+    type: "bool",
+    default: false,
+    inherit: false,
+    param: "force",
+    help:
+      "run even when the pre-flight says, by the server's own capacities, that the run cannot measure the offload tier (the working set fits in GPU KV or exceeds the offload tier)",
+  },
   verify: {
     flag: "verify",
     type: "int",
@@ -276,6 +285,7 @@ export interface Options extends FlagsRunOptions {
   seed?: number;
   deviceKvGb?: number;
   requireOffload?: number;
+  force: boolean;
   verify?: number;
   coldMethod?: string;
   resetCache: boolean;
