@@ -25,6 +25,7 @@ Deno.test("compare: ratio columns in the terminal and compare.html, a warning fo
     for (const [name, extra] of [["on", []], ["off", ["--interval", "1"]]]) {
       const run = await runCli([
         "benchmark",
+        "--force",
         ...["--endpoint", sim.url, ...SMALL, ...extra],
         ...["--output-dir", `${root}/runs/${name}`],
       ]);

@@ -15,6 +15,7 @@ Deno.test("kvbench help NAME prints the command's help; unknown options get a su
   assert.ok(help.stdout.includes("(GiB, or 40GB, 40GiB)"), help.stdout);
   const flag = await runCli([
     "benchmark",
+    "--force",
     "--endpoint",
     "x",
     "--concurency",
@@ -48,6 +49,7 @@ Deno.test("kvbench help NAME prints the command's help; unknown options get a su
   );
   const tooLong = await runCli([
     "benchmark",
+    "--force",
     "--endpoint",
     "x",
     "--duration",
@@ -68,6 +70,7 @@ Deno.test("benchmark: a size and durations with units reach the run (run.json)",
   try {
     const run = await runCli([
       "benchmark",
+      "--force",
       ...["--endpoint", sim.url, "--offload-size", "512MiB"],
       ...["--input-length", "2000", "--output-length", "8", "--seed", "1"],
       ...["--duration", "2m", "--timeout", "1.5m", "--num-prompts", "3"],
@@ -90,6 +93,7 @@ Deno.test("benchmark: a --request-rate sweep runs each rate as a level (open loo
   try {
     const run = await runCli([
       "benchmark",
+      "--force",
       ...["--endpoint", sim.url, "--offload-size", "2", "--seed", "1"],
       ...["--input-length", "2000", "--output-length", "8"],
       ...["--request-rate", "40,80", "--burstiness", "0.5"],

@@ -37,6 +37,7 @@ Deno.test("benchmark: the final block, every periodic block and the distribution
   try {
     const { code, stdout, stderr } = await runCli([
       "benchmark",
+      "--force",
       ...["--endpoint", sim.url],
       ...["--offload-size", "2", "--input-length", "2000"],
       ...["--output-length", "16", "--ignore-eos"],
@@ -417,6 +418,7 @@ Deno.test("benchmark: every printed and written figure recomputed by plain loops
   try {
     const { code, stdout, stderr } = await runCli([
       "benchmark",
+      "--force",
       ...["--endpoint", server.origin, ...BUFFERED_RUN],
       ...["--num-prompts", "30", "--warmup", "9", "--interval", "60"],
       ...["--records", `${dir}/r.jsonl`, "--output", `${dir}/summary.json`],
@@ -466,6 +468,7 @@ Deno.test("benchmark --workers 2: every final figure recomputed by plain loops o
   try {
     const { code, stdout, stderr } = await runCli([
       "benchmark",
+      "--force",
       ...["--endpoint", server.origin, ...BUFFERED_RUN],
       ...["--num-prompts", "32", "--workers", "2", "--interval", "60"],
       ...["--records", `${dir}/r.jsonl`, "--output", `${dir}/summary.json`],
@@ -598,6 +601,7 @@ Deno.test("merge of two benchmark shards: every final figure recomputed by plain
     const shards = await Promise.all([0, 1].map((k) =>
       runCli([
         "benchmark",
+        "--force",
         ...["--endpoint", server.origin, ...BUFFERED_RUN],
         ...["--num-prompts", "32", "--warmup", "4", "--interval", "60"],
         ...["--shard", `${k}/2`, "--output-dir", `${root}/${k}`],

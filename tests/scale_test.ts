@@ -84,6 +84,7 @@ async function oneProcess(): Promise<RequestRecord[]> {
   const dir = `${RUNS_DIR}/one-${crypto.randomUUID()}`;
   const { code, stderr } = await runCli([
     "benchmark",
+    "--force",
     ...["--endpoint", sim.url, ...BENCHMARK, "--output-dir", dir],
   ]);
   assert.equal(code, 0, stderr);
@@ -99,6 +100,7 @@ Deno.test("benchmark --workers 2: the same requests, tile order and cache hits a
   const dir = `${RUNS_DIR}/workers-${crypto.randomUUID()}`;
   const { code, stdout, stderr } = await runCli([
     "benchmark",
+    "--force",
     ...["--endpoint", sim.url, ...BENCHMARK, "--output-dir", dir],
     ...["--workers", "2"],
   ]);
@@ -139,6 +141,7 @@ Deno.test("benchmark shards run as a Kubernetes Indexed Job runs them, merged: t
     ...["--shards", "2", "--name", "kvb-test", "--start-delay", "3"],
     "--",
     "benchmark",
+    "--force",
     ...["--endpoint", sim.url, ...BENCHMARK],
   ]);
   assert.equal(printed.code, 0, printed.stderr);
@@ -276,6 +279,7 @@ Deno.test("a worker that dies is reported, its completed records kept, and the r
   const dir = `${RUNS_DIR}/dies-${crypto.randomUUID()}`;
   const p = startCli([
     "benchmark",
+    "--force",
     ...["--endpoint", sim.url, "--offload-size", "2", "--input-length", "2000"],
     ...["--output-length", "32", "--duration", "6", "--max-inflight", "4"],
     ...["--workers", "2", "--output-dir", dir],
@@ -316,7 +320,7 @@ Deno.test("a worker that dies is reported, its completed records kept, and the r
 Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need requests in flight, auto takes at most that many, the Job pins one seed", async () => {
   await using sim = await startSimulator({ timeScale: 0.01 });
   const base = [
-    ...["benchmark", "--endpoint", sim.url, "--offload-size", "2"],
+    ...["benchmark", "--force", "--endpoint", sim.url, "--offload-size", "2"],
     ...["--input-length", "2000", "--output-length", "8"],
   ];
   const unseeded = await runCli([...base, "--shard", "0/2"]);
@@ -338,7 +342,7 @@ Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need r
   // 0.183 GiB) = 7 contexts, 2 in flight, known only once the model is.
   const tmp = await Deno.makeTempDir();
   const sized = await runCli([
-    ...["benchmark", "--endpoint", sim.url, "--offload-size", "1.5"],
+    ...["benchmark", "--force", "--endpoint", sim.url, "--offload-size", "1.5"],
     ...["--input-length", "2000", "--workers", "3", "--no-artifacts"],
   ], { env: { TMPDIR: tmp } });
   assert.equal(sized.code, 1);
@@ -385,7 +389,7 @@ Deno.test("scale-out refusals and defaults: a shard needs a seed, workers need r
   for (
     const [run, message] of [
       [
-        ["benchmark", "--duration", "60"],
+        ["benchmark", "--force", "--duration", "60"],
         "kvbench benchmark: the following arguments are required: --endpoint",
       ],
       [

@@ -19,6 +19,7 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
   });
   const { code, stdout, stderr } = await runCli([
     "benchmark",
+    "--force",
     "--endpoint",
     sim.url,
     "--hf-config",
@@ -58,6 +59,7 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
   // 1,092,256 / 32,000 tokens per context = 30.7 → 30 contexts.
   const fromServer = await runCli([
     "benchmark",
+    "--force",
     "--endpoint",
     sim.url,
     "--hf-config",
@@ -83,6 +85,7 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
   });
   const missing = await runCli([
     "benchmark",
+    "--force",
     "--endpoint",
     quiet.origin,
     "--hf-config",
@@ -99,6 +102,7 @@ Deno.test("benchmark --hf-config sizes a model the table lacks, per TP rank", as
   );
   const both = await runCli([
     "benchmark",
+    "--force",
     "--endpoint",
     sim.url,
     "--tp",
@@ -396,6 +400,7 @@ Deno.test("benchmark without --hf-config finds the served model's config.json in
     );
     const { code, stdout, stderr } = await runCli([
       "benchmark",
+      "--force",
       "--endpoint",
       sim.url,
       "--offload-size",
@@ -428,7 +433,7 @@ Deno.test("benchmark without --hf-config finds the served model's config.json in
   }
 });
 
-Deno.test("benchmark pre-flight: a server with less offload than the table's says so", async () => {
+Deno.test("benchmark pre-flight: a server with less offload than the table's says so, and the run is refused with the size that fits", async () => {
   // The table sizes Qwen3-30B-A3B for 100 GiB; the server has 40.
   await using sim = await startSimulator({
     model: "Qwen/Qwen3-30B-A3B-Instruct-2507",
@@ -445,7 +450,17 @@ Deno.test("benchmark pre-flight: a server with less offload than the table's say
     "2",
     "--no-artifacts",
   ]);
-  strictEqual(code, 0, stderr);
+  // Issue 24's first hour: sized for 100 GiB against a 40 GiB tier, every
+  // reuse would be recomputed: refused before anything is sent, with the fix.
+  strictEqual(code, 1, stderr);
+  strictEqual(sim.stats().requests, 0);
+  // 436,896 tokens × 98,304 B = 39.9997 GiB, rounded down to 39.99.
+  ok(
+    stderr.includes(
+      "[ERROR] Refusing the run: the working set exceeds the server's offload tier (40.00 GiB): every reuse would be recomputed and the run would measure no offload hit; size the run for the server's tier with --offload-size 39.99 (or pass --force to run anyway)\n",
+    ),
+    stderr,
+  );
   // 100 GiB / 98,304 B = 1,092,266 tokens sized for; the simulator reports
   // its 40 GiB as whole 16-token blocks of 98,304 B.
   const served = sim.stats().offloadTokens;
