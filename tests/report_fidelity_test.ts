@@ -3,10 +3,11 @@
  * replay` of a Mooncake trace against `kvbench sim`, then `kvbench report
  * DIR`; the report's fidelity plots hold exactly what fidelity.jsonl says
  * (recomputed here with plain loops), and its mismatch table the counts of
- * summary.json.
+ * summary.json; in headless Chromium when installed, every plot is drawn.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCli, RUNS_DIR, startCli } from "./cli_process.ts";
+import { findChromium, HeadlessChromium } from "./_support/chromium.ts";
 
 const TRACE = new URL("./testdata/traces/mooncake.jsonl", import.meta.url)
   .pathname;
@@ -39,6 +40,48 @@ function pairsOf(
     ys.splice(i, 0, row[y]);
   }
   return [xs, ys];
+}
+
+/** In headless Chromium (when installed): every plot drawn, no error. */
+async function drawnInBrowser(path: string): Promise<void> {
+  await using browser = await HeadlessChromium.launch({
+    width: 1280,
+    height: 900,
+  });
+  await browser.open(`file://${path}`);
+  const report = await browser.evaluate(`new Promise((resolve, reject) => {
+    const started = performance.now();
+    const poll = () => {
+      const r = window.__kvbenchReport;
+      if (r && r.ready) resolve(r);
+      else if (performance.now() - started > 15000) reject(new Error("not ready"));
+      else setTimeout(poll, 20);
+    };
+    poll();
+  })`) as { plots: string[]; drawn: number; errors: string[] };
+  // A 0.3 s run has one time bin: its line plots (throughput…) have one
+  // point and draw nothing; the fidelity plots are what this test checks.
+  deepStrictEqual(
+    report.errors.filter((e) =>
+      !/^plot-(throughput|inflight|cache-client):/.test(e)
+    ),
+    [],
+  );
+  ok(report.plots.includes("plot-fidelity-cached"), String(report.plots));
+  ok(report.plots.includes("plot-fidelity-length"), String(report.plots));
+  strictEqual(
+    report.drawn,
+    report.plots.length - report.errors.length,
+  );
+  if (Deno.env.get("KVBENCH_SCREENSHOT")) {
+    await browser.evaluate(
+      `document.getElementById("plot-fidelity-cached").scrollIntoView()`,
+    );
+    await Deno.writeFile(
+      Deno.env.get("KVBENCH_SCREENSHOT")!,
+      await browser.screenshot(),
+    );
+  }
 }
 
 Deno.test("kvbench report of a replay: the fidelity plots hold fidelity.jsonl, the table its mismatches", async () => {
@@ -128,6 +171,9 @@ Deno.test("kvbench report of a replay: the fidelity plots hold fidelity.jsonl, t
         html.indexOf('id="fidelity"') + 600,
       ),
     );
+    if (findChromium() !== undefined) {
+      await drawnInBrowser(`${dir}/report.html`);
+    }
   } finally {
     sim.kill("SIGTERM");
     await sim.done();
