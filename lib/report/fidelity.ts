@@ -246,11 +246,12 @@ export function fidelityTable(
   for (const run of runs) {
     if (run.fidelity === undefined) continue;
     const s = run.fidelity.summary;
-    const sign = (n: number): string => `${n >= 0 ? "+" : ""}`;
+    const sign = s.lengthDrift >= 0 ? "+" : "";
+    const driftRate = _rate(s.lengthDrift, s.intendedTokens);
     const drift = s.withPromptTokens === 0
       ? "unknown"
-      : `${sign(s.lengthDrift)}${s.lengthDrift} (${sign(s.lengthDrift)}${
-        _rate(s.lengthDrift, s.intendedTokens)
+      : `${sign}${s.lengthDrift} (${
+        driftRate === "unknown" ? driftRate : sign + driftRate
       })`;
     const known = s.withCachedTokens > 0;
     rows.push(

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadRun, runData } from "./data.ts";
-import { fidelityData, type FidelityRow } from "./fidelity.ts";
+import { fidelityData, type FidelityRow, fidelityTable } from "./fidelity.ts";
 import { renderReport } from "./html.ts";
 import { plotSpecs } from "./plots.ts";
 import { testRecord } from "../testing/records.ts";
@@ -218,4 +218,15 @@ Deno.test("fidelity: a malformed fidelity.jsonl is refused with its line", async
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("fidelity: a negative drift is signed once", () => {
+  const fidelity = fidelityData([ROWS[4]]); // 400 intended, 390 reported
+  const html = fidelityTable([{ name: "r", fidelity }]);
+  assert.ok(
+    html.includes(
+      "<td>1</td><td>1 of 1</td><td>-10 (-2.5%)</td><td>unknown</td>",
+    ),
+    html,
+  );
 });
