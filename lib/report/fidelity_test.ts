@@ -230,3 +230,22 @@ Deno.test("fidelity: a negative drift is signed once", () => {
     html,
   );
 });
+
+Deno.test("fidelity: compared runs each have their points and y = x line; a run without fidelity has none", () => {
+  const run = (name: string, fidelity?: FidelityRow[]) =>
+    runData({ source: name, records: { records: [], reports: [] }, fidelity }, {
+      name,
+    });
+  const specs = plotSpecs([run("a", ROWS), run("other"), run("b", ROWS)]);
+  const cached = specs.find((s) => s.id === "plot-fidelity-cached")!;
+  assert.deepEqual(cached.series.map((s) => [s.label, s.x[0], s.joined]), [
+    ["a", 0, undefined],
+    ["b", 2, undefined],
+    ["a: y = x", 0, true],
+    ["b: y = x", 2, true],
+  ]);
+  assert.equal(
+    plotSpecs([run("other")]).some((s) => s.id.includes("fidelity")),
+    false,
+  );
+});
