@@ -104,6 +104,9 @@ Deno.test("kvbench report of a replay: the fidelity plots hold fidelity.jsonl, t
       dir,
     ]);
     strictEqual(replay.code, 0, replay.stderr);
+    // The run's own report has the plots; `kvbench report DIR` writes it anew.
+    const own = await Deno.readTextFile(`${dir}/report.html`);
+    ok(own.includes('id="plot-fidelity-cached"'));
     await Deno.remove(`${dir}/report.html`);
     const report = await runCli(["report", dir]);
     strictEqual(report.code, 0, report.stderr);
