@@ -22,7 +22,7 @@
  * the CDFs are exact quantiles of every sample.
  *
  * A run is a directory (`run.json`, `records.jsonl`, optional
- * `metrics.jsonl` and `summary.json`) or a records file alone.
+ * `metrics.jsonl`, `summary.json` and, of a replay, `fidelity.jsonl`) or a records file alone.
  *
  * @module
  */
@@ -34,7 +34,9 @@ import {
 import { readTextOr } from "../io/read_text.ts";
 import { isObject } from "./samples.ts";
 import { runData } from "./run_data.ts";
+import { parseFidelity } from "./fidelity.ts";
 import type {
+  FidelityRow,
   MetricsFileContents,
   MetricsHeader,
   MetricsScrape,
@@ -124,6 +126,25 @@ async function readJson(
   }
   if (!isObject(value)) throw new TypeError(`${what} is not a JSON object`);
   return value;
+}
+
+/** A replay's `fidelity.jsonl`, when the run directory has one. */
+async function readFidelity(
+  path: string,
+  what: (file: string) => string,
+): Promise<FidelityRow[] | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`${what("fidelity.jsonl")}: ${(error as Error).message}`);
+  }
+  try {
+    return parseFidelity(text, "fidelity.jsonl");
+  } catch (error) {
+    throw new Error(`${what("")}${(error as Error).message}`);
+  }
 }
 
 /**
@@ -219,8 +240,9 @@ export async function loadRun(
       );
     }
   }
-  return runData({ source: pathOrDir, records, info, metrics, summary }, {
-    ...options,
-    name,
-  });
+  const fidelity = await readFidelity(`${dir}/fidelity.jsonl`, what);
+  return runData(
+    { source: pathOrDir, records, info, metrics, summary, fidelity },
+    { ...options, name },
+  );
 }

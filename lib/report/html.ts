@@ -12,7 +12,9 @@
  * TTFT, TPOT, ITL and E2E, the client's cache hit rate over time, the
  * server's prompt tokens by tier over time (when metrics were scraped),
  * per-turn TTFT and hit rate (`trie`), output throughput, requests in flight
- * and client lag over time. Then the percentile table, the verdict and the
+ * and client lag over time; of a replay, its fidelity (theoretical against
+ * reported cached tokens, intended against reported prompt length) and the
+ * mismatch table. Then the percentile table, the verdict and the
  * KV split, and each run's parameters, engine and machine.
  *
  * The page publishes `window.__kvbenchReport = { plots, drawn, errors,
@@ -31,6 +33,7 @@ import {
   UPLOT_VERSION,
 } from "./vendor/uplot.ts";
 import { CLIENT_JS, CSS } from "./page_script.ts";
+import { fidelityTable } from "./fidelity.ts";
 import { PALETTE, type PlotSpec, plotSpecs, runColor, TIERS } from "./plots.ts";
 
 /** Options of {@linkcode renderReport}. */
@@ -350,6 +353,7 @@ function embedded(run: RunData): Record<string, unknown> {
     distributions: run.distributions,
     cache: run.cache,
     split: run.split,
+    fidelity: run.fidelity,
   };
 }
 
@@ -439,6 +443,7 @@ ${
       : `<p class="note">No request was recorded: nothing to plot.</p>`
   }
 </section>
+${fidelityTable(runs)}
 <section class="block" id="distributions">
 <h2>Latency distributions</h2>
 <p class="note">Completed requests, warm-up left out; ITL has one sample per output token after the first read.</p>

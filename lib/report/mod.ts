@@ -67,6 +67,13 @@ export {
   type Timeline,
   type TurnFigures,
 } from "./data.ts";
+export {
+  type FidelityCounts,
+  type FidelityData,
+  fidelityData,
+  type FidelityRow,
+  parseFidelity,
+} from "./fidelity.ts";
 export { renderReport, type RenderReportOptions } from "./html.ts";
 export {
   writeRunDirectory,

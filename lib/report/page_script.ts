@@ -154,6 +154,19 @@ export const CLIENT_JS = String.raw`(function () {
       sets.forEach(function (set, si) {
         if (!u.series[si + 1].show) return;
         var xs = set.x, ys = set.y, classOf = set.classOf, colors = set.colors, current = -1;
+        if (set.joined) {
+          ctx.strokeStyle = colors[0];
+          ctx.lineWidth = Math.max(1, devicePixelRatio);
+          ctx.setLineDash((set.dash || []).map(function (v) { return v * devicePixelRatio; }));
+          ctx.beginPath();
+          for (var j = 0; j < xs.length; j++) {
+            var px = bb.left + (xs[j] - sx.min) * kx, py = bb.top + bb.height - (ys[j] - sy.min) * ky;
+            if (j === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+          }
+          ctx.stroke();
+          ctx.setLineDash([]);
+          return;
+        }
         var i0 = lowerBound(xs, sx.min), i1 = Math.min(xs.length, lowerBound(xs, sx.max + 1e-9));
         if (!classOf) ctx.fillStyle = colors[0];
         for (var i = i0; i < i1; i++) {
@@ -192,7 +205,7 @@ export const CLIENT_JS = String.raw`(function () {
     var table;
     if (spec.kind === "scatter") {
       var sets = spec.series.map(function (s) {
-        var set = { x: get(s.x), y: scaled(get(s.y), s.percent), colors: [s.color] };
+        var set = { x: get(s.x), y: scaled(get(s.y), s.percent), colors: [s.color], joined: !!s.joined, dash: s.dash };
         if (s.colorBy && spec.groups) {
           var groups = get(s.colorBy), gc = groupColors(spec.groups);
           set.colors = gc.colors;

@@ -70,6 +70,8 @@ export interface SeriesSpec {
   colorBy?: DataPath;
   /** Draw its points. */
   points?: boolean;
+  /** In a scatter plot: a line through its points instead of points. */
+  joined?: boolean;
 }
 
 /** One plot of the page. */
@@ -398,6 +400,67 @@ function timelinePlots(ctx: PlotContext): PlotSpec[] {
   return specs;
 }
 
+/** A replay's fidelity: theory against server, each with its y = x line. */
+function fidelityPlots(ctx: PlotContext): PlotSpec[] {
+  const { runs, compare, has } = ctx;
+  const specs: PlotSpec[] = [];
+  const plots = [
+    {
+      key: "cached",
+      x: "theory",
+      y: "server",
+      id: "plot-fidelity-cached",
+      title: "Cached tokens: theory against server",
+      note:
+        "One point per completed request of the trace that reported cached_tokens: the trace's theoretical cached tokens (its hash ids, unbounded cache) against the server's cached_tokens. Points off the y = x line differ from the theory.",
+      xLabel: "theoretical cached tokens (tokens)",
+      yLabel: "reported cached_tokens (tokens)",
+    },
+    {
+      key: "length",
+      x: "intended",
+      y: "prompt",
+      id: "plot-fidelity-length",
+      title: "Prompt length: trace against server",
+      note:
+        "One point per completed request of the trace that reported prompt_tokens: the trace's input_length against the server's prompt_tokens. Points off the y = x line drifted.",
+      xLabel: "intended prompt length, input_length (tokens)",
+      yLabel: "reported prompt_tokens (tokens)",
+    },
+  ] as const;
+  for (const p of plots) {
+    const points = (r: RunData): number =>
+      r.fidelity === undefined
+        ? 0
+        : (r.fidelity[p.key] as Record<string, number[]>)[p.x].length;
+    if (!has((r) => points(r) > 0)) continue;
+    const series: SeriesSpec[] = [];
+    runs.forEach((run, i) => {
+      if (run.fidelity === undefined) return;
+      series.push({
+        label: run.name,
+        color: runColor(i),
+        x: [i, "fidelity", p.key, p.x],
+        y: [i, "fidelity", p.key, p.y],
+      });
+    });
+    runs.forEach((run, i) => {
+      if (run.fidelity === undefined) return;
+      series.push({
+        label: compare ? `${run.name}: y = x` : "y = x",
+        color: compare ? runColor(i) : "#7f7f7f",
+        dash: [6, 4],
+        x: [i, "fidelity", "diagonal", p.key],
+        y: [i, "fidelity", "diagonal", p.key],
+        joined: true,
+      });
+    });
+    const { key: _k, x: _x, y: _y, ...text } = p;
+    specs.push({ ...text, kind: "scatter", zero: true, series });
+  }
+  return specs;
+}
+
 /** The plot builders, in the page's order. */
 const PLOTS: readonly ((ctx: PlotContext) => PlotSpec[])[] = [
   ttftPlots,
@@ -406,6 +469,7 @@ const PLOTS: readonly ((ctx: PlotContext) => PlotSpec[])[] = [
   clientCachePlots,
   serverCachePlots,
   turnPlots,
+  fidelityPlots,
   timelinePlots,
 ];
 

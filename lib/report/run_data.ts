@@ -20,6 +20,7 @@ import {
 import type { RunEnd } from "../run/records_file.ts";
 import { type PromptSplit, promptSplit } from "../server/attribution.ts";
 import type { RequestRecord } from "../types.ts";
+import { fidelityData } from "./fidelity.ts";
 import { benchmarkVerdict, ReuseTracker } from "../server/verdict.ts";
 import {
   cdf,
@@ -486,5 +487,8 @@ export function runData(
   }
   if (server.split !== undefined) data.split = server.split;
   if (groupBy === "context") data.reuse = reuseOf(all, server.split);
+  if (input.fidelity !== undefined) {
+    data.fidelity = fidelityData(input.fidelity);
+  }
   return JSON.parse(JSON.stringify(data));
 }

@@ -14,11 +14,14 @@ import type { RecordsFileContents, RunEnd } from "../run/records_file.ts";
 import type { PromptSplit } from "../server/attribution.ts";
 import type { CacheGauges, TierCounters } from "../server/engines.ts";
 import type { RequestErrorKind, RequestRecord } from "../types.ts";
+import type { FidelityData, FidelityRow } from "./fidelity.ts";
 
 export type {
   CacheGauges,
   Distribution,
   DistributionSummary,
+  FidelityData,
+  FidelityRow,
   PromptSplit,
   RecordsFileContents,
   RequestErrorKind,
@@ -243,6 +246,8 @@ export interface RunData {
   distributions: DistributionSummary;
   /** The percentiles of the table. */
   percentiles: number[];
+  /** A replay's fidelity (from fidelity.jsonl). */
+  fidelity?: FidelityData;
   /** The verdict paragraph (summary.json `server.verdict`). */
   verdict?: string;
   /** The server's split of the run's prompt tokens (summary.json `server.split`, else the last scrape). */
@@ -288,4 +293,6 @@ export interface RunInput {
   metrics?: MetricsFileContents;
   /** summary.json. */
   summary?: Record<string, unknown>;
+  /** fidelity.jsonl (a replay's run directory). */
+  fidelity?: FidelityRow[];
 }
