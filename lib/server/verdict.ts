@@ -167,6 +167,10 @@ const mean = (xs: number[]): number =>
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const n = (x: number): string => Math.round(x).toLocaleString("en-US");
 
+/** `1 reuse`, `2 reuses`. */
+const reusesOf = (count: number): string =>
+  `${count} ${count === 1 ? "reuse" : "reuses"}`;
+
 /** Options of {@linkcode benchmarkVerdict}. */
 export interface VerdictOptions {
   /** The server's split over the run, when its metrics were read. */
@@ -196,9 +200,9 @@ function shares(
   const terms = [`${n(reuse.reusableTokens)} of completed reuses`];
   if (reuse.failedReuseTokens > 0) {
     terms.push(
-      `${
-        n(reuse.failedReuseTokens)
-      } of ${reuse.failedReuses} reuses that failed after their prefill`,
+      `${n(reuse.failedReuseTokens)} of ${
+        reusesOf(reuse.failedReuses)
+      } that ended after their prefill without completing (failed, or stopped by the run's end)`,
     );
   }
   // Reuses cut before their first token count only when the hits need
@@ -207,9 +211,9 @@ function shares(
   if (hits > reusable + 0.5 && cut > 0 && hits <= reusable + cut + 0.5) {
     reusable += cut;
     terms.push(
-      `${
-        n(cut)
-      } of ${reuse.cutReuses} reuses cut before their first token, whose hits the server counted when it scheduled them`,
+      `${n(cut)} of ${
+        reusesOf(reuse.cutReuses ?? 0)
+      } cut before their first token, whose hits the server counted when it scheduled them`,
     );
   }
   const of = terms.length > 1

@@ -80,7 +80,7 @@ Deno.test("verdict: reuses failed after their prefill are in the denominator, an
   assert.equal(v.offloadShare, 0.875); // 7 000 / (7 000 + 1 000)
   assert.match(
     v.text,
-    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuses that failed after their prefill\)/,
+    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuse that ended after their prefill without completing \(failed, or stopped by the run's end\)\)/,
   );
 });
 
@@ -185,7 +185,7 @@ Deno.test("verdict: reuses cut before their first token count only when the serv
   assert.equal(v.offloadShare, 1); // 8 000 / (7 000 + 1 000)
   assert.match(
     v.text,
-    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuses cut before their first token, whose hits the server counted when it scheduled them\)/,
+    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuse cut before their first token, whose hits the server counted when it scheduled them\)/,
   );
   // Hits within the completed reuses: the cut one is left out.
   const within = benchmarkVerdict(reuse, {
