@@ -486,7 +486,7 @@ Deno.test("kvbench replay: a Mooncake trace end to end through cli.ts, token-exa
     512,
   ]);
   const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
-  ok([2, 4].includes(summary.fidelity.cachedMismatches));
+  ok([2, 4].includes(summary.fidelity.cached_mismatches));
   strictEqual(summary.theory.unbounded_hit_rate, 2560 / 25577);
 });
 

@@ -161,7 +161,7 @@ Deno.test("kvbench report of a replay: the fidelity plots hold fidelity.jsonl, t
     const summary = JSON.parse(
       await Deno.readTextFile(`${dir}/summary.json`),
     );
-    strictEqual(summary.fidelity.cachedMismatches, cachedOff);
+    strictEqual(summary.fidelity.cached_mismatches, cachedOff);
     strictEqual(sumTheory, 2560);
     ok(
       html.includes(

@@ -6,6 +6,11 @@
  *
  * @module
  */
+import {
+  distributionsJson,
+  serverJson,
+  SUMMARY_SCHEMA_VERSION,
+} from "../../lib/metrics/summary_json.ts";
 import { endpointConfig, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import {
   LatencyDistributions,
@@ -92,8 +97,26 @@ export const REPLAY_SWEEP: readonly SweepColumn[] = [
   },
 ];
 
-/** The fidelity block of `summary.json`. */
-export interface FidelityJson extends FidelitySummary {
+/** The fidelity block of `summary.json` (docs/summary_json.md's key style). */
+export interface FidelityJson {
+  /** Completed requests compared. */
+  requests: number;
+  /** Of those, with a `prompt_tokens`. */
+  with_prompt_tokens: number;
+  /** Of those, `prompt_tokens ≠ input_length`. */
+  length_mismatches: number;
+  /** Σ (prompt_tokens − input_length): the length drift. */
+  length_drift_tokens: number;
+  /** Σ input_length over requests with `prompt_tokens`. */
+  intended_tokens: number;
+  /** Of the compared requests, with a `cached_tokens`. */
+  with_cached_tokens: number;
+  /** Of those, `cached_tokens ≠` theoretical. */
+  cached_mismatches: number;
+  /** Σ theoretical cached tokens over requests with `cached_tokens`. */
+  theoretical_cached_tokens: number;
+  /** Σ reported `cached_tokens`. */
+  reported_cached_tokens: number;
   /** Σ theoretical cached / Σ input_length, over requests with `cached_tokens`; null when none. */
   theory_hit_rate: number | null;
   /** Σ cached_tokens / Σ prompt_tokens, over requests with `cached_tokens`; null when none. */
@@ -114,13 +137,22 @@ export interface FidelityJson extends FidelitySummary {
  *   withCachedTokens: 2, cachedMismatches: 1, theoreticalCached: 64, reportedCached: 80,
  *   cachedIntendedTokens: 200, reportedPromptTokens: 200,
  * });
+ * assert.equal(json.cached_mismatches, 1);
  * assert.equal(json.theory_hit_rate, 0.32);
  * assert.equal(json.server_hit_rate, 0.4);
  * ```
  */
 export function fidelityJson(s: FidelitySummary): FidelityJson {
   return {
-    ...s,
+    requests: s.requests,
+    with_prompt_tokens: s.withPromptTokens,
+    length_mismatches: s.lengthMismatches,
+    length_drift_tokens: s.lengthDrift,
+    intended_tokens: s.intendedTokens,
+    with_cached_tokens: s.withCachedTokens,
+    cached_mismatches: s.cachedMismatches,
+    theoretical_cached_tokens: s.theoreticalCached,
+    reported_cached_tokens: s.reportedCached,
     theory_hit_rate: s.cachedIntendedTokens === 0
       ? null
       : s.theoreticalCached / s.cachedIntendedTokens,
@@ -310,6 +342,8 @@ async function closeLevel(
     );
   }
   const summary = {
+    schema_version: SUMMARY_SCHEMA_VERSION,
+    command: "replay",
     params: l.params,
     trace: {
       file: opts.trace,
@@ -333,10 +367,11 @@ async function closeLevel(
     stop_reason: result.summary.stopReason,
     fidelity: fidelityJson(result.fidelitySummary),
     transport: run.label,
-    server: l.serverMetrics === undefined
-      ? null
-      : { ...l.serverMetrics.server, split: l.serverMetrics.split() ?? null },
-    distributions: dist,
+    server: l.serverMetrics === undefined ? null : serverJson({
+      ...l.serverMetrics.server,
+      split: l.serverMetrics.split() ?? null,
+    }),
+    distributions: distributionsJson(dist),
   };
   const output = await l.writeSummary(summary, opts.output);
   if (output !== undefined) {

@@ -5,6 +5,10 @@
  * @module
  */
 import {
+  distributionsJson,
+  SUMMARY_SCHEMA_VERSION,
+} from "../../lib/metrics/summary_json.ts";
+import {
   LatencyDistributions,
   renderDistributions,
 } from "../../lib/metrics/distributions.ts";
@@ -46,7 +50,8 @@ import type { TraceFormat } from "./trace.ts";
  *     requests: { sent: 1, ok: 1, failed: 0, aborted: 0 },
  *   },
  * });
- * assert.equal((json.fidelity as { lengthMismatches: number }).lengthMismatches, 0);
+ * assert.equal((json.fidelity as { length_mismatches: number }).length_mismatches, 0);
+ * assert.equal(json.schema_version, 2);
  * await Deno.remove(path);
  * ```
  */
@@ -96,6 +101,8 @@ export async function mergeReplayFigures(
   }
   const { requests } = run.summary;
   return {
+    schema_version: SUMMARY_SCHEMA_VERSION,
+    command: "replay",
     params: run.params,
     requests: {
       sent: requests.sent,
@@ -104,6 +111,6 @@ export async function mergeReplayFigures(
       aborted: requests.aborted,
     },
     fidelity,
-    distributions: dist,
+    distributions: distributionsJson(dist),
   };
 }
