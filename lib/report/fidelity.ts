@@ -11,46 +11,17 @@
  *
  * @module
  */
+import {
+  type FidelitySummary,
+  type RequestFidelity,
+  summarizeFidelity,
+} from "../metrics/fidelity.ts";
 
 /** One line of `fidelity.jsonl`. */
-export interface FidelityRow {
-  /** The trace request's index. */
-  request: number;
-  /** The trace's `input_length`. */
-  intendedTokens: number;
-  /** The server's `prompt_tokens`, when it said. */
-  promptTokens?: number;
-  /** Theoretical cached tokens. */
-  theoreticalCached: number;
-  /** The server's `cached_tokens`, when it said. */
-  cachedTokens?: number;
-}
+export type FidelityRow = RequestFidelity;
 
 /** The mismatch summary (the fields of `summary.json`'s `fidelity` block). */
-export interface FidelityCounts {
-  /** Completed requests compared. */
-  requests: number;
-  /** Of those, with a `prompt_tokens`. */
-  withPromptTokens: number;
-  /** Of those, `prompt_tokens ≠ input_length`. */
-  lengthMismatches: number;
-  /** Σ (prompt_tokens − input_length) over requests with `prompt_tokens`. */
-  lengthDrift: number;
-  /** Σ input_length over requests with `prompt_tokens`. */
-  intendedTokens: number;
-  /** Of the compared requests, with a `cached_tokens`. */
-  withCachedTokens: number;
-  /** Of those, `cached_tokens ≠` theoretical. */
-  cachedMismatches: number;
-  /** Σ theoretical cached tokens over requests with `cached_tokens`. */
-  theoreticalCached: number;
-  /** Σ reported `cached_tokens`. */
-  reportedCached: number;
-  /** Σ input_length over requests with `cached_tokens`. */
-  cachedIntendedTokens: number;
-  /** Σ prompt_tokens (input_length when unreported) over requests with `cached_tokens`. */
-  reportedPromptTokens: number;
-}
+export type FidelityCounts = FidelitySummary;
 
 /** What the report keeps of a replay's fidelity: plot arrays and the summary. */
 export interface FidelityData {
@@ -166,36 +137,13 @@ function _span(a: number[], b: number[]): number[] {
  * ```
  */
 export function fidelityData(rows: readonly FidelityRow[]): FidelityData {
-  const s: FidelityCounts = {
-    requests: rows.length,
-    withPromptTokens: 0,
-    lengthMismatches: 0,
-    lengthDrift: 0,
-    intendedTokens: 0,
-    withCachedTokens: 0,
-    cachedMismatches: 0,
-    theoreticalCached: 0,
-    reportedCached: 0,
-    cachedIntendedTokens: 0,
-    reportedPromptTokens: 0,
-  };
   const cached: [number, number][] = [];
   const length: [number, number][] = [];
   for (const r of rows) {
     if (r.promptTokens !== undefined) {
-      s.withPromptTokens++;
-      s.intendedTokens += r.intendedTokens;
-      s.lengthDrift += r.promptTokens - r.intendedTokens;
-      if (r.promptTokens !== r.intendedTokens) s.lengthMismatches++;
       length.push([r.intendedTokens, r.promptTokens]);
     }
     if (r.cachedTokens !== undefined) {
-      s.withCachedTokens++;
-      s.theoreticalCached += r.theoreticalCached;
-      s.reportedCached += r.cachedTokens;
-      s.cachedIntendedTokens += r.intendedTokens;
-      s.reportedPromptTokens += r.promptTokens ?? r.intendedTokens;
-      if (r.cachedTokens !== r.theoreticalCached) s.cachedMismatches++;
       cached.push([r.theoreticalCached, r.cachedTokens]);
     }
   }
@@ -208,7 +156,7 @@ export function fidelityData(rows: readonly FidelityRow[]): FidelityData {
       cached: _span(theory, server),
       length: _span(intended, prompt),
     },
-    summary: s,
+    summary: summarizeFidelity(rows),
   };
 }
 
