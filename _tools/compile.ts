@@ -35,11 +35,21 @@ Build the kvbench executable from cli.ts with deno compile.
   -h, --help      show this help
 
 deno compile needs its base runtime, denort: it downloads it from
-dl.deno.land, or uses the file named by the environment variable DENORT_BIN.
+${denortUrl()}
+(also an asset of github.com/denoland/deno/releases/tag/v${Deno.version.deno}),
+or uses the file named by the environment variable DENORT_BIN.
 `;
 
 /** Why the build stopped, already phrased for the user. */
 class BuildError extends Error {}
+
+/**
+ * Where `deno compile` fetches the base runtime of this Deno release (the
+ * same zip is an asset of the GitHub release).
+ */
+function denortUrl(): string {
+  return `https://dl.deno.land/release/v${Deno.version.deno}/denort-${Deno.build.target}.zip`;
+}
 
 /** Matches deno compile's report of a failed download of its base runtime. */
 const DOWNLOAD_FAILURE =
@@ -87,7 +97,7 @@ async function build(
       const stderr = new TextDecoder().decode(compiled.stderr);
       if (DOWNLOAD_FAILURE.test(stderr)) {
         throw new BuildError(
-          `Cannot build ${shown}: deno compile could not download its base runtime (denort ${Deno.version.deno}) from dl.deno.land; set DENORT_BIN to a local denort binary of Deno ${Deno.version.deno} (unzipped from denort-${Deno.build.target}.zip of the release)`,
+          `Cannot build ${shown}: deno compile could not download its base runtime (denort ${Deno.version.deno}) from ${denortUrl()}; download that zip on a machine with access, unzip it and set DENORT_BIN to the denort file inside`,
         );
       }
       console.error(stderr.trimEnd());
