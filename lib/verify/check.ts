@@ -24,6 +24,40 @@ import {
 export type { ColdMethod } from "./cold.ts";
 export type { EndpointConfig, VerifyContext, VerifyResult } from "./verify.ts";
 
+/**
+ * `max_tokens` of a check's requests at most, for workloads whose requests
+ * ask for more (a trace's answers run to hundreds of tokens): greedy answers
+ * of a wrong KV part early, longer ones only add time.
+ */
+export const VERIFY_MAX_TOKENS = 128;
+
+/** How the options are written: `--verify N` (flags) or `verify=N` (trie's keys). */
+export type VerifySyntax = "flags" | "keys";
+
+/**
+ * The option's name as a command line writes it.
+ *
+ * @example Usage
+ * ```ts
+ * import { verifyOptionName } from "./check.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(verifyOptionName("coldMethod"), "--cold-method");
+ * assert.equal(verifyOptionName("coldMethod", "keys"), "cold_method");
+ * ```
+ */
+export function verifyOptionName(
+  option: "verify" | "coldMethod" | "resetCache",
+  syntax: VerifySyntax = "flags",
+): string {
+  const names = {
+    verify: ["--verify", "verify"],
+    coldMethod: ["--cold-method", "cold_method"],
+    resetCache: ["--reset-cache", "reset_cache"],
+  };
+  return names[option][syntax === "keys" ? 1 : 0];
+}
+
 /** `--verify N`, `--cold-method`, `--reset-cache`, checked. */
 export interface VerifyFlags {
   /** `--verify N`: prompts to check (0: no check). */
@@ -48,13 +82,16 @@ export interface VerifyFlags {
  * assert.deepEqual(verifyFlagsOf({}), { verify: 0, resetCache: false });
  * assert.throws(() => verifyFlagsOf({ verify: 3, coldMethod: "cold" }), /--cold-method cold: expected salt, flush or nocache/);
  * assert.throws(() => verifyFlagsOf({ coldMethod: "salt" }), /needs --verify/);
+ * assert.throws(() => verifyFlagsOf({ coldMethod: "salt" }, { syntax: "keys" }), /^TypeError: cold_method needs verify=N$/);
  * ```
  */
-export function verifyFlagsOf(values: {
-  verify?: number;
-  coldMethod?: string;
-  resetCache?: boolean;
-}): VerifyFlags {
+export function verifyFlagsOf(
+  values: { verify?: number; coldMethod?: string; resetCache?: boolean },
+  options: { syntax?: VerifySyntax } = {},
+): VerifyFlags {
+  const keys = options.syntax === "keys";
+  const name = (o: "verify" | "coldMethod") =>
+    verifyOptionName(o, options.syntax);
   const flags: VerifyFlags = {
     verify: values.verify ?? 0,
     resetCache: values.resetCache ?? false,
@@ -63,11 +100,15 @@ export function verifyFlagsOf(values: {
   if (method !== undefined) {
     if (!COLD_METHODS.includes(method as ColdMethod)) {
       throw new TypeError(
-        `--cold-method ${method}: expected salt, flush or nocache`,
+        `${name("coldMethod")}${
+          keys ? "=" : " "
+        }${method}: expected salt, flush or nocache`,
       );
     }
     if (flags.verify === 0) {
-      throw new TypeError("--cold-method needs --verify N");
+      throw new TypeError(
+        `${name("coldMethod")} needs ${name("verify")}${keys ? "=" : " "}N`,
+      );
     }
     flags.coldMethod = method as ColdMethod;
   }
@@ -84,6 +125,8 @@ export interface ReuseCheckContext {
   engine?: string;
   /** Progress and verdict lines (stdout). */
   info: (text: string) => void;
+  /** How the progress lines name the options (default `flags`: `--verify 3`). */
+  syntax?: VerifySyntax;
 }
 
 /** Options of {@linkcode ReuseCheck.check}. */
@@ -132,6 +175,27 @@ export class ReuseCheck {
     this.#c = c;
   }
 
+  /**
+   * `--verify N` as the command line wrote it (`verify=N` in trie's keys):
+   * how the check's lines start.
+   *
+   * @example Usage
+   * ```ts
+   * import { ReuseCheck } from "./check.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const flags = { verify: 3, resetCache: false };
+   * const c = { baseUrl: "http://127.0.0.1:9/v1/", info: () => {} };
+   * assert.equal(new ReuseCheck(flags, c).verifyLabel, "--verify 3");
+   * assert.equal(new ReuseCheck(flags, { ...c, syntax: "keys" }).verifyLabel, "verify=3");
+   * ```
+   */
+  get verifyLabel(): string {
+    return `${verifyOptionName("verify", this.#c.syntax)}${
+      this.#c.syntax === "keys" ? "=" : " "
+    }${this.flags.verify}`;
+  }
+
   /** The cold method: `--cold-method`, else the engine's. */
   get method(): ColdMethod {
     return this.flags.coldMethod ?? defaultColdMethod(this.#c.engine);
@@ -162,7 +226,9 @@ export class ReuseCheck {
       signal,
     });
     this.#c.info(
-      `[INFO] --reset-cache: POST ${path} before ${
+      `[INFO] ${
+        verifyOptionName("resetCache", this.#c.syntax)
+      }: POST ${path} before ${
         index === 0 ? "the run" : `level ${index + 1}`
       }\n`,
     );
@@ -200,7 +266,7 @@ export class ReuseCheck {
     if (n === 0) return { code: 0 };
     const method = this.method, engine = this.#c.engine;
     this.#c.info(
-      `[INFO] --verify ${n}: checking ${options.contexts.length} reused contexts against cold compute (${method}${
+      `[INFO] ${this.verifyLabel}: checking ${options.contexts.length} reused contexts against cold compute (${method}${
         this.flags.coldMethod ? "" : `, from engine ${engine ?? "unknown"}`
       })\n`,
     );

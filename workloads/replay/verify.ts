@@ -12,6 +12,7 @@ import { detectServer } from "../../lib/server/detect.ts";
 import type { RequestRecord } from "../../lib/types.ts";
 import {
   ReuseCheck,
+  VERIFY_MAX_TOKENS,
   type VerifyFlags,
   verifyFlagsOf,
 } from "../../lib/verify/check.ts";
@@ -20,13 +21,6 @@ import { replayOptions } from "./level.ts";
 import { replaySpecs } from "./run.ts";
 import { REQUEST_TAG } from "./session.ts";
 import type { ReplayTrace, TraceRequest } from "./trace.ts";
-
-/**
- * `max_tokens` of a check's requests at most: a request's `output_length`
- * when smaller. Greedy answers of a wrong KV part early; a trace's long
- * answers (Mooncake's run to hundreds of tokens) would only add time.
- */
-export const VERIFY_MAX_TOKENS = 128;
 
 /** One request a check picked. */
 export interface ReusedRequest {
@@ -186,8 +180,8 @@ export class ReplayVerify {
       : reusedRequests(run.trace, this.#records, n);
     this.#c.info(
       picked.length === 0
-        ? `[INFO] --verify ${n}: no request of the replay was served from the cache (cached tokens > 0)\n`
-        : `[INFO] --verify ${n}: the longest reuses${
+        ? `[INFO] ${this.#check.verifyLabel}: no request of the replay was served from the cache (cached tokens > 0)\n`
+        : `[INFO] ${this.#check.verifyLabel}: the longest reuses${
           run.opts.speeds.length > 1 ? ` of ${level!.label}` : ""
         }: ${
           picked.map((p) =>
