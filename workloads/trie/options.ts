@@ -201,9 +201,13 @@ export const TRIE_OPTIONS: OptionSchema = {
   verify: {
     ...S.verify,
     help:
-      "after the run, check the N requests of its last level with the most cached tokens against cold compute: each prompt sent again greedily, served from the cache, then twice cold (a reference and a cold-vs-cold control), compared token by token; exit 1 on a divergence beyond the control; the pairs go to verify.jsonl in the run directory",
+      "after the run, check the N traces of its last level with the longest reuses against cold compute: each one's request with the most cached tokens sent again greedily, served from the cache, then twice cold (a reference and a cold-vs-cold control), compared token by token; exit 1 on a divergence beyond the control; the pairs go to verify.jsonl in the run directory (not with workers=)",
   },
-  coldMethod: S.coldMethod,
+  coldMethod: {
+    ...S.coldMethod,
+    help:
+      "how verify= makes cold references: salt (cache_salt, vLLM), flush (POST /flush_cache on SGLang, /reset_prefix_cache on vLLM with VLLM_SERVER_DEV_MODE=1) or nocache (cache_prompt: false, llama.cpp) (default: from the detected engine)",
+  },
   resetCache: S.resetCache,
   worker: S.worker,
 };
