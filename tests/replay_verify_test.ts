@@ -24,14 +24,19 @@ const SIM_FLAGS = [
   "65536",
 ];
 
-function replayArgs(url: string, dir: string, extra: string[]): string[] {
+function replayArgs(
+  url: string,
+  dir: string,
+  extra: string[],
+  speed = "100",
+): string[] {
   return [
     "replay",
     TRACE,
     "--endpoint",
     url,
     "--speed",
-    "100",
+    speed,
     "--output-dir",
     dir,
     // Every answer exactly its max_tokens, the check's requests too.
@@ -217,6 +222,35 @@ Deno.test("replay --verify: kvbench sim --corrupt-offload-rate is caught (exit 1
     sim.kill("SIGTERM");
     await sim.done();
   }
+});
+
+Deno.test("replay --verify: a sweep with workers checks the last level's reuses, from its workers' records", async () => {
+  await using sim = await startSimulator({
+    timeScale: 0.001,
+    gpuKvTokens: 8192,
+    offloadTokens: 65536,
+  });
+  const dir = `${RUNS_DIR}/replay-verify-sweep`;
+  const { code, stdout, stderr } = await runCli(
+    replayArgs(sim.url, dir, ["--verify", "2", "--workers", "2"], "100,200"),
+  );
+  strictEqual(code, 0, stderr + stdout.slice(-3000));
+  ok(stdout.includes("[INFO] --verify 2: the longest reuses of --speed 200: "));
+  ok(
+    stdout.includes(
+      "\nverify: 2 of 2 reused contexts gave outputs identical to cold compute (cold reference: cache_salt)\n",
+    ),
+    stdout.slice(-2000),
+  );
+  // The run's directory holds the check; its picks are level 2's.
+  const pairs = await readPairs(dir);
+  const trace = await loadTrace(TRACE);
+  const { records } = await readRecordsFile(`${dir}/level-2/records.jsonl`);
+  deepStrictEqual(
+    pairs.map((p) => p.context),
+    reusedRequests(trace, records, 2).map((p) => p.request.index),
+  );
+  for (const p of pairs) strictEqual(p.outcome, "identical");
 });
 
 Deno.test("replay --verify: a bad --cold-method is refused in one line; --help lists the options", async () => {
