@@ -190,7 +190,10 @@ Deno.test("trie verify=: cold_method without verify, and verify with workers, ar
     ),
     workers.stderr,
   );
-  for (const r of [alone, bad, workers]) {
+  const auto = await runCli([...base, "verify=2", "workers=auto"]);
+  strictEqual(auto.code, 2);
+  ok(auto.stderr.includes("verify= does not reach workers="), auto.stderr);
+  for (const r of [alone, bad, workers, auto]) {
     ok(!r.stderr.includes("    at "), r.stderr);
   }
 });

@@ -305,7 +305,10 @@ export function parse(args: string[]) {
     }
     checkKeys(v, TRIE_OPTIONS);
     trieVerifyFlags(v);
-    if (v.verify !== null && scale.workers > 1 && !v.worker) {
+    if (
+      v.verify !== null && (scale.workers > 1 || scale.workersAuto) &&
+      !v.worker
+    ) {
       // The prompts are kept where they are sent: in the workers.
       throw new TypeError(
         "verify= does not reach workers= yet: run without workers",
