@@ -1,7 +1,8 @@
 /**
  * The options every workload command shares, declared once: the endpoint,
  * request shaping, timeouts, transport, percentiles and goodput, the
- * server's metrics, the outputs, workers and shards. A workload takes them
+ * server's metrics, the outputs, workers and shards, the reuse check
+ * (`--verify`, `--cold-method`, `--reset-cache`). A workload takes them
  * into its schema, and overrides what it says differently (trie keeps its
  * defaults: `{ ...SHARED_OPTIONS.maxRetries, default: 2 }`).
  *
@@ -258,6 +259,37 @@ export const SHARED_OPTIONS = {
     inherit: false,
     help:
       "start at this wall-clock time (ISO 8601 or Unix seconds), so shards start together",
+  },
+  verify: {
+    param: "verify",
+    flag: "verify",
+    key: "verify",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    inherit: false,
+    help:
+      "after the run, check N prompts the run reused against cold compute: a greedy request served from the cache, a cold reference and a cold-vs-cold control, compared token by token; exit 1 on a divergence beyond the control; the pairs go to verify.jsonl in the run directory",
+  },
+  coldMethod: {
+    param: "cold_method",
+    flag: "cold-method",
+    key: "cold_method",
+    type: "string",
+    arg: "M",
+    inherit: false,
+    help:
+      "how --verify makes cold references: salt (cache_salt, vLLM), flush (POST /flush_cache on SGLang, /reset_prefix_cache on vLLM with VLLM_SERVER_DEV_MODE=1) or nocache (cache_prompt: false, llama.cpp) (default: from the detected engine)",
+  },
+  resetCache: {
+    param: "reset_cache",
+    flag: "reset-cache",
+    key: "reset_cache",
+    type: "bool",
+    default: false,
+    inherit: false,
+    help:
+      "drop the server's prefix cache before the run and between sweep levels (SGLang /flush_cache, vLLM /reset_prefix_cache)",
   },
   worker: {
     flag: "worker",

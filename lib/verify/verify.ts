@@ -39,6 +39,8 @@ export interface VerifyContext {
   prompt: string | number[] | ChatMessage[];
   /** Body fields of this context's requests, after `warmBody` (its run's `cache_salt`). */
   body?: Record<string, unknown>;
+  /** `max_tokens` of this context's requests (default: the options'). */
+  maxTokens?: number;
 }
 
 /** Options of {@linkcode verifyReuse}. */
@@ -49,7 +51,7 @@ export interface VerifyOptions {
   method: ColdMethod;
   /** The detected engine (picks the flush route). */
   engine?: string;
-  /** `max_tokens` of every request (default 32). */
+  /** `max_tokens` of every request whose context says none (default 32). */
   maxTokens?: number;
   /** `/v1/completions` (default) or `/v1/chat/completions`. */
   api?: "completions" | "chat";
@@ -142,7 +144,7 @@ export async function verifyReuse(
   const send = (c: VerifyContext, cold = {}) =>
     sendGreedy(endpoint, {
       prompt: c.prompt,
-      maxTokens: options.maxTokens ?? 32,
+      maxTokens: c.maxTokens ?? options.maxTokens ?? 32,
       api: options.api,
       seed: options.seed,
       extraBody: { ...options.warmBody, ...c.body, ...cold },

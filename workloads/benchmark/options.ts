@@ -205,33 +205,12 @@ export const BENCHMARK_OPTIONS: OptionSchema = {
       "run even when the pre-flight says, by the server's own capacities, that the run cannot measure the offload tier (the working set fits in GPU KV or exceeds the offload tier)",
   },
   verify: {
-    flag: "verify",
-    type: "int",
-    arg: "N",
-    check: POSITIVE_INT,
-    inherit: false,
-    param: "verify",
+    ...S.verify,
     help:
       "after the run, check N reused contexts (the least recently used) against cold compute: a greedy request served from the cache, a cold reference and a cold-vs-cold control, compared token by token; exit 1 on a divergence beyond the control; the pairs go to verify.jsonl in the run directory",
   },
-  coldMethod: {
-    flag: "cold-method",
-    type: "string",
-    arg: "M",
-    inherit: false,
-    param: "cold_method",
-    help:
-      "how --verify makes cold references: salt (cache_salt, vLLM), flush (POST /flush_cache on SGLang, /reset_prefix_cache on vLLM with VLLM_SERVER_DEV_MODE=1) or nocache (cache_prompt: false, llama.cpp) (default: from the detected engine)",
-  },
-  resetCache: {
-    flag: "reset-cache",
-    type: "bool",
-    default: false,
-    inherit: false,
-    param: "reset_cache",
-    help:
-      "drop the server's prefix cache before the run and between sweep levels (SGLang /flush_cache, vLLM /reset_prefix_cache)",
-  },
+  coldMethod: S.coldMethod,
+  resetCache: S.resetCache,
   cacheSalt: {
     flag: "cache-salt",
     type: "string",

@@ -2,7 +2,8 @@
  * `kvbench benchmark`'s cache options: `--verify N` (is the reused KV
  * right?), `--cold-method`, `--reset-cache`, `--cache-salt` and
  * `--controls`; their parsing, the setup before the run, and the check
- * after it.
+ * after it (the workload-independent part in `lib/verify/check.ts`: this
+ * file picks the contexts and their salts).
  *
  * @module
  */
@@ -14,16 +15,11 @@ import {
 } from "../../lib/shapes/prompts.ts";
 import type { RequestRecord, RequestSpec } from "../../lib/types.ts";
 import {
-  COLD_METHODS,
-  type ColdMethod,
-  defaultColdMethod,
-  resetCache,
-} from "../../lib/verify/cold.ts";
-import {
-  pairJson,
-  type VerifyResult,
-  verifyReuse,
-} from "../../lib/verify/verify.ts";
+  ReuseCheck,
+  type VerifyFlags,
+  verifyFlagsOf,
+} from "../../lib/verify/check.ts";
+import type { VerifyResult } from "../../lib/verify/verify.ts";
 import {
   type CacheSaltMode,
   ControlTracker,
@@ -31,14 +27,8 @@ import {
 } from "./controls.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
 
-/** The parsed options. */
-export interface CacheOptions {
-  /** `--verify N`: contexts to check (0: no check). */
-  verify: number;
-  /** `--cold-method` (default: from the detected engine). */
-  coldMethod?: ColdMethod;
-  /** `--reset-cache`. */
-  resetCache: boolean;
+/** The parsed options: `--verify`, `--cold-method`, `--reset-cache` (lib/verify/check.ts) and the run's salt and controls. */
+export interface CacheOptions extends VerifyFlags {
   /** `--cache-salt` (default none). */
   cacheSalt: CacheSaltMode;
   /** `--controls F` (default 0). */
@@ -71,23 +61,10 @@ export function cacheOptionsOf(values: {
   controls?: number;
 }): CacheOptions {
   const options: CacheOptions = {
-    verify: values.verify ?? 0,
-    resetCache: values.resetCache ?? false,
+    ...verifyFlagsOf(values),
     cacheSalt: "none",
     controls: values.controls ?? 0,
   };
-  const method = values.coldMethod;
-  if (method !== undefined) {
-    if (!COLD_METHODS.includes(method as ColdMethod)) {
-      throw new TypeError(
-        `--cold-method ${method}: expected salt, flush or nocache`,
-      );
-    }
-    if (options.verify === 0) {
-      throw new TypeError("--cold-method needs --verify N");
-    }
-    options.coldMethod = method as ColdMethod;
-  }
   const salt = values.cacheSalt ?? "none";
   if (!["run", "session", "none"].includes(salt)) {
     throw new TypeError(`--cache-salt ${salt}: expected run, session or none`);
@@ -130,6 +107,8 @@ export class BenchmarkCacheControls {
   /** Reuse and control figures (with `--controls`). */
   readonly tracker?: ControlTracker;
   readonly #c: CacheSetupContext;
+  /** `--verify` and `--reset-cache` (lib/verify/check.ts). */
+  readonly #check: ReuseCheck;
   /** Contexts by their last use in the run (tile index). */
   readonly #lastUse = new Map<number, number>();
 
@@ -141,6 +120,12 @@ export class BenchmarkCacheControls {
     this.options = options;
     this.#c = c;
     this.engine = engine;
+    this.#check = new ReuseCheck(options, {
+      baseUrl: c.baseUrl,
+      apiKey: c.apiKey,
+      engine,
+      info: c.info,
+    });
     if (options.cacheSalt !== "none" && takesSalt(engine)) {
       this.salt = `kvbench-${crypto.randomUUID().slice(0, 8)}`;
     }
@@ -205,18 +190,8 @@ export class BenchmarkCacheControls {
   }
 
   /** Before level `index` of the run: `--reset-cache`. */
-  async beforeLevel(index: number, signal?: AbortSignal): Promise<void> {
-    if (!this.options.resetCache) return;
-    const path = await resetCache(this.#c.baseUrl, {
-      engine: this.engine,
-      apiKey: this.#c.apiKey,
-      signal,
-    });
-    this.#c.info(
-      `[INFO] --reset-cache: POST ${path} before ${
-        index === 0 ? "the run" : `level ${index + 1}`
-      }\n`,
-    );
+  beforeLevel(index: number, signal?: AbortSignal): Promise<void> {
+    return this.#check.beforeLevel(index, signal);
   }
 
   /** Count one finished record (the controls, the contexts' last use). */
@@ -271,21 +246,12 @@ export class BenchmarkCacheControls {
   ): Promise<{ code: number; result?: VerifyResult }> {
     const n = this.options.verify;
     if (n === 0) return { code: 0 };
-    const method = this.options.coldMethod ?? defaultColdMethod(this.engine);
-    const ids = this.oldestContexts(n);
     const texts = repeatedWordContexts(c.sizing.contexts, {
       tokens: c.sizing.inputLength,
     });
     const question = numberedQuestions(1)[0];
-    this.#c.info(
-      `[INFO] --verify ${n}: checking ${ids.length} reused contexts against cold compute (${method}${
-        this.options.coldMethod
-          ? ""
-          : `, from engine ${this.engine ?? "unknown"}`
-      })\n`,
-    );
-    const result = await verifyReuse(endpoint, {
-      contexts: ids.map((id) => ({
+    return await this.#check.check(endpoint, {
+      contexts: this.oldestContexts(n).map((id) => ({
         id,
         prompt: texts[id] + question,
         // The run's namespace, so the warm request finds what the run cached.
@@ -295,40 +261,10 @@ export class BenchmarkCacheControls {
             : this.salt,
         },
       })),
-      method,
-      engine: this.engine,
       maxTokens: c.sizing.outputLength,
       api: c.api,
+      dir: c.dir,
       signal: c.signal,
     });
-    this.#c.info(`\n${result.verdict.text}\n\n`);
-    if (c.dir !== undefined) {
-      await Deno.writeTextFile(
-        `${c.dir}/verify.jsonl`,
-        result.pairs.map((p) => JSON.stringify(pairJson(p)) + "\n").join(""),
-      );
-      const v = result.verdict;
-      await Deno.writeTextFile(
-        `${c.dir}/verify.json`,
-        JSON.stringify(
-          {
-            verdict: v.text,
-            cold_method: method,
-            cold_reference: result.cold,
-            engine: this.engine ?? null,
-            contexts: result.pairs.length,
-            checked: v.checked,
-            identical: v.identical,
-            beyond_control: v.beyond,
-            first_at: v.firstAt ?? null,
-            unit: v.unit ?? null,
-            exit_code: v.code,
-          },
-          null,
-          2,
-        ) + "\n",
-      );
-    }
-    return { code: result.verdict.code, result };
   }
 }

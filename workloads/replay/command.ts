@@ -35,6 +35,7 @@ import { probeTokenIds } from "./probe.ts";
 import { serverVocabulary } from "./server_vocabulary.ts";
 import { rangeVocabulary, tokenizerVocabulary } from "./token_blocks.ts";
 import { replayWorkers, runReplayWorker } from "./worker.ts";
+import { ReplayVerify } from "./verify.ts";
 
 function fail(message: string): never {
   err(`[ERROR] ${message}\n`);
@@ -141,6 +142,12 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
           run.text = true;
         }
       }
+      const verify = await ReplayVerify.setup(opts, {
+        baseUrl,
+        apiKey: opts.apiKey,
+        info: out,
+      });
+      run.onRecord = (record, level) => verify.add(record, level);
       const salt = opts.cacheSalt ?? crypto.randomUUID();
       const levels: Level[] = opts.speeds.map((speed, i) => ({
         label: `--speed ${speed}`,
@@ -154,6 +161,8 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
           sweepColumns: REPLAY_SWEEP,
           runLevel: (c) => runReplayLevel(run, c),
           workers: (level) => replayWorkers(run, level),
+          beforeLevel: (index, signal) => verify.beforeLevel(index, signal),
+          afterLevels: (dir, signal) => verify.check(run, { dir, signal }),
         },
         levels,
         scale: opts,

@@ -40,6 +40,7 @@ import { type Options, REPLAY_OPTIONS } from "./options.ts";
 import { type ReplayOptions, type ReplayResult, replayTrace } from "./run.ts";
 import { theoreticalReuse, type Theory } from "./theory.ts";
 import type { Vocabulary } from "./token_blocks.ts";
+import type { RequestRecord } from "../../lib/types.ts";
 import type { ReplayTrace } from "./trace.ts";
 
 /** One level of a run: the speed it replays at. */
@@ -76,6 +77,8 @@ export interface ReplayRun {
   signal: AbortSignal;
   /** The command line, for `run.json`. */
   argv: string[];
+  /** Told every finished record of a level (`--verify`). */
+  onRecord?: (record: RequestRecord, level: Level) => void;
 }
 
 /** The sweep table's columns after "Level". */
@@ -273,6 +276,7 @@ export async function runReplayLevel(
         }
         serverMetrics?.add(record);
         distributions.add(record);
+        run.onRecord?.(record, c.level);
       },
     });
     io.end({

@@ -19,6 +19,7 @@ import {
 import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
 import { shapingOf } from "../../lib/cli/shaping.ts";
+import { verifyFlagsOf } from "../../lib/verify/check.ts";
 import type { TraceFormat } from "./trace.ts";
 
 /**
@@ -152,6 +153,13 @@ export const REPLAY_OPTIONS: OptionSchema = {
   metrics: S.metrics,
   metricsUrls: S.metricsUrls,
   metricsOut: S.metricsOut,
+  verify: {
+    ...S.verify,
+    help:
+      "after the run, check the N requests of its last level with the most cached tokens against cold compute: each prompt sent again greedily, served from the cache, then twice cold (a reference and a cold-vs-cold control), compared token by token; exit 1 on a divergence beyond the control; the pairs go to verify.jsonl in the run directory",
+  },
+  coldMethod: S.coldMethod,
+  resetCache: S.resetCache,
   worker: S.worker,
 };
 
@@ -191,6 +199,12 @@ export interface Options extends FlagsRunOptions {
   capacityTokens?: number;
   maxInFlight?: number;
   maxSessions?: number;
+  /** `--verify N`. */
+  verify?: number;
+  /** `--cold-method`. */
+  coldMethod?: string;
+  /** `--reset-cache`. */
+  resetCache: boolean;
 }
 
 const FORMATS = ["mooncake", "bailian", "weka", "auto"];
@@ -269,6 +283,11 @@ export function parse(args: string[]): Options | undefined {
     refuse(
       "a shard needs --cache-salt: every shard must send the same blocks for the same hash ids",
     );
+  }
+  try {
+    verifyFlagsOf(opts);
+  } catch (error) {
+    refuse((error as Error).message);
   }
   if (opts.worker && (opts.model === undefined || opts.part === undefined)) {
     refuse("--worker is started by --workers");

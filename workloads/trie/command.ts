@@ -10,7 +10,12 @@ import { logLine } from "./log_line.ts";
 import { createSynthesizer } from "../../lib/text/synth.ts";
 import { trieTokenizer } from "./preflight.ts";
 import { loadTraceFile } from "./trace_file.ts";
-import { checkOutputPath, chooseTransport, err } from "../../lib/cli/common.ts";
+import {
+  checkOutputPath,
+  chooseTransport,
+  err,
+  out,
+} from "../../lib/cli/common.ts";
 import { runPipeline } from "../../lib/cli/pipeline.ts";
 import {
   defineWorkload,
@@ -20,6 +25,7 @@ import { mergeTrieFigures } from "./merge.ts";
 import { parse, type TrieLevel, type TrieOptions, USAGE } from "./options.ts";
 import { triePipeline, type TrieRun } from "./level.ts";
 import { runTrieWorker } from "./worker.ts";
+import { TrieVerify } from "./verify.ts";
 
 /** `kvbench trie`. */
 export const trieCommand: WorkloadCommand = defineWorkload<TrieOptions>({
@@ -80,6 +86,12 @@ export const trieCommand: WorkloadCommand = defineWorkload<TrieOptions>({
         label,
         signal,
         argv: args,
+        verify: v.worker ? undefined : await TrieVerify.setup(v, {
+          baseUrl,
+          apiKey: (v.api_key as string | null) ??
+            Deno.env.get("OPENAI_API_KEY"),
+          info: out,
+        }),
       };
       if (v.worker) {
         return await runTrieWorker(run, {

@@ -40,6 +40,7 @@ import {
 import { runTrie, type TrieRunOptions } from "./run.ts";
 import type { TraceRow } from "./trace_file.ts";
 import type { Shaping, TrieLevel } from "./options.ts";
+import type { TrieVerify } from "./verify.ts";
 import { progressDisplay } from "./progress_display.ts";
 
 /** Failed requests warned about one by one, per level. */
@@ -75,6 +76,8 @@ export interface TrieRun {
   signal: AbortSignal;
   /** The command line, for `run.json`. */
   argv: string[];
+  /** `verify=N`, `reset_cache=True`. */
+  verify?: TrieVerify;
 }
 
 /**
@@ -179,6 +182,14 @@ export function triePipeline(run: TrieRun): PipelineWorkload<TrieLevel> {
     runLevel: (c) => runTrieLevel(run, c),
     workers: (level) => trieWorkers(run, level),
     levelDone: trieLevelDone,
+    beforeLevel: (index, signal) =>
+      run.verify?.beforeLevel(index, signal) ?? Promise.resolve(),
+    afterLevels: (dir, signal) =>
+      run.verify?.check(trieRunOptions(run, { label: "" }).endpoint, {
+        api: run.shaping.api,
+        dir,
+        signal,
+      }) ?? Promise.resolve(0),
   };
 }
 
@@ -269,6 +280,7 @@ export async function runTrieLevel(
         io.serverMetrics?.add(record);
       },
       onProgress: (r) => progress.update(r),
+      onSent: run.verify?.onSent(level),
     });
     io.end({
       startedAt: io.startedAt,

@@ -30,6 +30,7 @@ import {
   shapingOf,
 } from "../../lib/cli/shaping.ts";
 import type { Scale } from "../../lib/cli/pipeline.ts";
+import { trieVerifyFlags } from "./verify.ts";
 
 /** One load level of a trie run. */
 export interface TrieLevel {
@@ -197,6 +198,17 @@ export const TRIE_OPTIONS: OptionSchema = {
   shard: S.shard,
   shards: S.shards,
   startAt: S.startAt,
+  verify: {
+    ...S.verify,
+    help:
+      "after the run, check the N traces of its last level with the longest reuses against cold compute: each one's request with the most cached tokens sent again greedily, served from the cache, then twice cold (a reference and a cold-vs-cold control), compared token by token; exit 1 on a divergence beyond the control; the pairs go to verify.jsonl in the run directory (not with workers=)",
+  },
+  coldMethod: {
+    ...S.coldMethod,
+    help:
+      "how verify= makes cold references: salt (cache_salt, vLLM), flush (POST /flush_cache on SGLang, /reset_prefix_cache on vLLM with VLLM_SERVER_DEV_MODE=1) or nocache (cache_prompt: false, llama.cpp) (default: from the detected engine)",
+  },
+  resetCache: S.resetCache,
   worker: S.worker,
 };
 
@@ -292,6 +304,16 @@ export function parse(args: string[]) {
       throw new TypeError("worker=True is set by workers=N");
     }
     checkKeys(v, TRIE_OPTIONS);
+    trieVerifyFlags(v);
+    if (
+      v.verify !== null && (scale.workers > 1 || scale.workersAuto) &&
+      !v.worker
+    ) {
+      // The prompts are kept where they are sent: in the workers.
+      throw new TypeError(
+        "verify= does not reach workers= yet: run without workers",
+      );
+    }
   } catch (error) {
     throw new UsageError((error as Error).message, USAGE);
   }

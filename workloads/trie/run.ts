@@ -15,11 +15,12 @@ import type { Slos } from "../../lib/metrics/distributions.ts";
 import { partCount, partLoad } from "../../lib/run/part.ts";
 import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
 import type { Synthesizer } from "../../lib/text/synth.ts";
-import type { RequestRecord } from "../../lib/types.ts";
+import type { RequestRecord, Session } from "../../lib/types.ts";
 import { TrieResult } from "./metrics.ts";
 import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { type TraceFailure, TrieAccounting } from "./accounting.ts";
 import { trieWorkload } from "./session.ts";
+import { type OnSent, watchSends } from "./verify.ts";
 import type { TraceRow } from "./trace_file.ts";
 
 /** Options of {@linkcode runTrie}. */
@@ -75,6 +76,8 @@ export interface TrieRunOptions {
   onRecord?: (record: RequestRecord) => void;
   /** Called when a request goes out. */
   onSend?: () => void;
+  /** Called with every request sent and its record, in this process (`verify=`). */
+  onSent?: OnSent;
   /** Called after each request with the result so far (for progress displays). */
   onProgress?: (result: TrieResult) => void;
   /**
@@ -204,15 +207,18 @@ export async function runTrie(
   const summary = options.source !== undefined
     ? await options.source({ onRecord, onSend })
     : await run(
-      trieWorkload(rows, {
-        synthesizer: options.synthesizer,
-        stream,
-        api: options.api,
-        ignoreEos: options.ignoreEos,
-        routingHeader: options.routingHeader,
-        part,
-        sharedPrefix,
-      }),
+      watched(
+        trieWorkload(rows, {
+          synthesizer: options.synthesizer,
+          stream,
+          api: options.api,
+          ignoreEos: options.ignoreEos,
+          routingHeader: options.routingHeader,
+          part,
+          sharedPrefix,
+        }),
+        options.onSent,
+      ),
       {
         endpoint: options.endpoint,
         load,
@@ -234,6 +240,14 @@ export async function runTrie(
   result.stopReason = summary.stopReason;
   result.failure = describeFailure(summary);
   return result;
+}
+
+/** The sessions, watched by `onSent` when given. */
+function watched(
+  sessions: Iterable<Session>,
+  onSent?: OnSent,
+): Iterable<Session> {
+  return onSent === undefined ? sessions : watchSends(sessions, onSent);
 }
 
 /** The shared prefix of every trace, synthesized once per run (per part). */
