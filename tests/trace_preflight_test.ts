@@ -150,3 +150,139 @@ Deno.test("trie pre-flight: a bad kv_cache_dtype= is one line and exit 1, before
   );
   strictEqual(server.stats().requests, 0);
 });
+
+// Blocks of 16 tokens: [1 2 3 4], then [1 2 5 6 | 7 partial], then [1 2 3 4]
+// again: 4 + 2 new full blocks, 96 unique prefix tokens (the partial block
+// is never cached, so never counted).
+const REPLAY_TRACE = [
+  { timestamp: 0, input_length: 64, output_length: 1, hash_ids: [1, 2, 3, 4] },
+  {
+    timestamp: 100,
+    input_length: 70,
+    output_length: 1,
+    hash_ids: [1, 2, 5, 6, 7],
+  },
+  {
+    timestamp: 200,
+    input_length: 64,
+    output_length: 1,
+    hash_ids: [1, 2, 3, 4],
+  },
+].map((r) => JSON.stringify(r)).join("\n") + "\n";
+
+async function replay(
+  sim: Parameters<typeof startSimulator>[0],
+  extra: string[],
+): Promise<
+  { code: number; stderr: string; preflight: Record<string, unknown> }
+> {
+  await using server = await startSimulator({ timeScale: 0.01, ...sim });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/trace.jsonl`, REPLAY_TRACE);
+    const { code, stderr } = await runCli([
+      "replay",
+      `${dir}/trace.jsonl`,
+      ...["--endpoint", server.url, "--format", "mooncake"],
+      ...["--block-size", "16", "--speed", "10", "--cache-salt", "s"],
+      ...["--output-dir", `${dir}/run`],
+      ...extra,
+    ]);
+    const info = JSON.parse(
+      await Deno.readTextFile(`${dir}/run/run.json`).catch(() => "{}"),
+    );
+    return { code, stderr, preflight: info.params?.preflight };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("replay pre-flight: the table's bytes per token; 96 unique prefix tokens past 80 tokens of GPU KV need the offload tier", async () => {
+  const r = await replay({ gpuKvTokens: 80, offloadTokens: 1024 }, []);
+  strictEqual(r.code, 0, r.stderr);
+  const [size, check] = lines(r.stderr);
+  strictEqual(
+    size,
+    "[INFO] KV 98,304 B per token per rank (2 × 48 × 4 × 128 × 2 B; bfloat16 from model dtype, model_configs.json dtype_size 2) × TP 1 = 98,304 B per token over all ranks, from model_configs.json (Qwen/Qwen3-30B-A3B-Instruct-2507)",
+  );
+  // 96 × 98,304 B = 0.0088 GiB; 80 → 0.0073; 1,024 → 0.094
+  strictEqual(
+    check,
+    "[INFO] Pre-flight: working set 96 tokens (0.01 GiB); GPU KV 80 tokens, 0.01 GiB (server); offload 1,024 tokens, 0.09 GiB (server)",
+  );
+  strictEqual(r.preflight.verdict, "needs_offload");
+  strictEqual(r.preflight.working_set_tokens, 96);
+  strictEqual(r.preflight.bytes_per_token, 98_304);
+  strictEqual(r.preflight.bytes_per_token_from, "model_configs.json");
+});
+
+Deno.test("replay pre-flight: --hf-config and --kv-cache-dtype fp8 size from the config; a model the table lacks without one is unknown; a trace inside GPU KV is said", async () => {
+  // Llama-3.1-8B in fp8: 2 × 32 × 8 × 128 × 1 = 65,536 B per token.
+  const config = `${CONFIGS}llama-3.1-8b-instruct.json`;
+  const sized = await replay(
+    {
+      model: "acme/unknown-8b",
+      gpuKvTokens: 4096,
+      offloadTokens: 0,
+      metricsFlavor: "sglang",
+    },
+    ["--hf-config", config, "--kv-cache-dtype", "fp8"],
+  );
+  strictEqual(sized.code, 0, sized.stderr);
+  const [size, check] = lines(sized.stderr);
+  ok(size.startsWith("[INFO] KV 65,536 B per token per rank"), size);
+  ok(size.endsWith(`from config file ${config}`), size);
+  ok(
+    check.startsWith("[INFO] Pre-flight: working set 96 tokens (0.01 GiB)"),
+    check,
+  );
+  ok(
+    sized.stderr.includes(
+      "[WARN] The working set fits in GPU KV: every reuse can be served from GPU memory, so this run does not stress the offload tier. The trace measures the GPU's prefix cache",
+    ),
+    sized.stderr,
+  );
+  strictEqual(sized.preflight.verdict, "fits_device");
+  strictEqual(sized.preflight.bytes_per_token, 65_536);
+  const unknown = await replay(
+    { model: "acme/unknown-8b", gpuKvTokens: 4096 },
+    [],
+  );
+  strictEqual(unknown.code, 0, unknown.stderr);
+  ok(
+    unknown.stderr.includes(
+      '[INFO] KV bytes per token unknown: "acme/unknown-8b" is not in model_configs.json',
+    ),
+    unknown.stderr,
+  );
+  ok(
+    unknown.stderr.includes(
+      "[INFO] Pre-flight: working set 96 tokens; GPU KV 4,096 tokens (server)",
+    ),
+    unknown.stderr,
+  );
+  strictEqual(unknown.preflight.bytes_per_token, null);
+});
+
+Deno.test("replay pre-flight: a bad --kv-cache-dtype is one line and exit 1, before any request", async () => {
+  await using server = await startSimulator({ timeScale: 0.01 });
+  const file = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    await Deno.writeTextFile(file, REPLAY_TRACE);
+    const { code, stderr } = await runCli([
+      "replay",
+      file,
+      ...["--endpoint", server.url, "--block-size", "16"],
+      ...["--kv-cache-dtype", "fp7"],
+      "--no-artifacts",
+    ]);
+    strictEqual(code, 1, stderr);
+    strictEqual(
+      stderr,
+      '[ERROR] Cannot size the KV cache: kv cache dtype "fp7" is not one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4\n',
+    );
+    strictEqual(server.stats().requests, 0);
+  } finally {
+    await Deno.remove(file);
+  }
+});

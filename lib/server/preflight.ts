@@ -51,7 +51,7 @@ export interface PreflightWording {
   items: string;
   /** The fix when the working set fits in GPU KV. */
   raise: string;
-  /** Why an inclusive offload tier smaller than the working set finds little. */
+  /** What an inclusive offload tier smaller than the working set finds, and what the run then measures. */
   exceeds: string;
   /** The fix when the working set exceeds the offload tier. */
   lower: string;
@@ -76,7 +76,8 @@ export const BENCHMARK_WORDING: PreflightWording = {
   items: "contexts",
   raise:
     "Raise the contexts or their length (--offload-size, --input-length) above the GPU's capacity.",
-  exceeds: "tile order over an LRU tier then finds almost nothing",
+  exceeds:
+    "tile order over an LRU tier then finds almost nothing: this run measures almost no offload hit",
   lower: "Lower the contexts (--offload-size) or enlarge the offload tier.",
   moreThanSlots: "Send more contexts than slots (--offload-size).",
 };
@@ -153,7 +154,7 @@ export function preflight(options: PreflightOptions): Preflight {
   if (offload !== undefined && inclusive && ws > offload) {
     const exclusive = device !== undefined && ws <= device + offload;
     lines.push(
-      `[WARN] The working set exceeds the offload tier: offload tiers hold a copy of what is on the GPU (inclusive), so the working set must fit the offload tier alone, and ${words.exceeds}: this run measures almost no offload hit.${
+      `[WARN] The working set exceeds the offload tier: offload tiers hold a copy of what is on the GPU (inclusive), so the working set must fit the offload tier alone, and ${words.exceeds}.${
         exclusive
           ? " (Counted as exclusive tiers, GPU KV + offload, it would fit: the assumption changes the answer.)"
           : ""

@@ -149,7 +149,7 @@ export const TRIE_WORDING: PreflightWording = {
   raise:
     "Raise concurrency= (or the traces' lengths) above the GPU's capacity to measure the offload tier.",
   exceeds:
-    "an LRU tier then drops a trace's prefix before its next turn comes back",
+    "an LRU tier then drops a trace's prefix before its next turn comes back: this run measures almost no offload hit",
   lower: "Lower concurrency= or enlarge the offload tier.",
   moreThanSlots: "Send more traces in flight than slots (concurrency=).",
 };
