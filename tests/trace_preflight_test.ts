@@ -286,3 +286,32 @@ Deno.test("replay pre-flight: a bad --kv-cache-dtype is one line and exit 1, bef
     await Deno.remove(file);
   }
 });
+
+Deno.test("trie pre-flight: a sweep says the KV size once and each level's working set", async () => {
+  await using server = await startSimulator({
+    timeScale: 0.01,
+    gpuKvTokens: 336,
+    offloadTokens: 4096,
+  });
+  const { code, stderr } = await runCli([
+    "trie",
+    `workload_path=${TRACES}`,
+    `endpoint=${server.url}`,
+    "tokenizer_model=server",
+    "concurrency=1,3",
+    "max_traces=3",
+    "artifacts=False",
+  ]);
+  strictEqual(code, 0, stderr);
+  strictEqual(stderr.split("\n").filter((l) => l.includes("] KV ")).length, 1);
+  // One trace in flight: at most 304 tokens; three: 88 + 100 + 304.
+  deepStrictEqual(
+    stderr.split("\n").filter((l) => l.includes("Pre-flight")).map((l) =>
+      l.split(" (")[0]
+    ),
+    [
+      "[info     ] Pre-flight: working set 304 tokens",
+      "[info     ] Pre-flight: working set 492 tokens",
+    ],
+  );
+});

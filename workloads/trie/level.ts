@@ -223,7 +223,8 @@ export async function runTrieLevel(
       concurrency: level.concurrency,
       arrivalRate: level.arrivalRate,
     });
-    err(preflightLogLines(p.lines));
+    // The KV size once, the working set at every level.
+    err(preflightLogLines(c.index === 0 ? p.lines : p.lines.slice(1)));
     return p.record;
   };
   let preflight: ReturnType<typeof check> = null;
