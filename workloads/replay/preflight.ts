@@ -71,7 +71,7 @@ export const REPLAY_WORDING: PreflightWording = {
   raise:
     "The trace measures the GPU's prefix cache: replay a larger trace to measure the offload tier.",
   exceeds:
-    "a reuse farther back than the offload tier holds is recomputed (the LRU theory says how much is left)",
+    "a reuse farther back than the tier holds is recomputed: the run measures only the nearer reuse",
   lower: "Replay fewer sessions (--max-sessions) or enlarge the offload tier.",
   moreThanSlots: "A trace of more sessions than slots measures it.",
 };
