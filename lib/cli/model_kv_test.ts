@@ -176,3 +176,29 @@ Deno.test("tracePreflight: the size line first, GiB from the bytes per token, th
     "Pre-flight: working set unknown (arrival_rate); GPU KV 8,192 tokens, 1.00 GiB (server); offload unknown",
   );
 });
+
+Deno.test("k8s: a local hf_config= / --hf-config file goes into the pods' inputs; a Hub id is left as it is", async () => {
+  const { mountInputs } = await import("./k8s_inputs.ts");
+  const config = `${CONFIGS}qwen3-8b.json`;
+  const trie = await mountInputs(["trie", `hf_config=${config}`], {
+    name: "kvb-inputs",
+  });
+  assert.deepEqual(trie.args, [
+    "trie",
+    "hf_config=/inputs/hf_config/qwen3-8b.json",
+  ]);
+  const replay = await mountInputs(
+    ["replay", "t.jsonl", "--hf-config", config],
+    { name: "kvb-inputs" },
+  );
+  assert.deepEqual(replay.args, [
+    "replay",
+    "t.jsonl",
+    "--hf-config",
+    "/inputs/hf_config/qwen3-8b.json",
+  ]);
+  const hub = await mountInputs(["trie", "hf_config=Qwen/Qwen3-8B"], {
+    name: "kvb-inputs",
+  });
+  assert.deepEqual(hub.args, ["trie", "hf_config=Qwen/Qwen3-8B"]);
+});
