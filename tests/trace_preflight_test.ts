@@ -14,6 +14,13 @@ import { startSimulator } from "../lib/sim/mod.ts";
 const TRACES =
   new URL("./testdata/traces_small.jsonl", import.meta.url).pathname;
 const CONFIGS = new URL("./testdata/configs/", import.meta.url).pathname;
+// No config.json of an unknown model in this host's caches, whatever it holds.
+const NO_CACHES = {
+  env: {
+    HF_HUB_CACHE: "/nonexistent/hf",
+    KVBENCH_CONFIG_CACHE: "/nonexistent/kvbench",
+  },
+};
 
 async function trie(
   sim: Parameters<typeof startSimulator>[0],
@@ -33,7 +40,7 @@ async function trie(
       "duration=60",
       `output_dir=${dir}`,
       ...extra,
-    ]);
+    ], NO_CACHES);
     const info = JSON.parse(
       await Deno.readTextFile(`${dir}/run.json`).catch(() => "{}"),
     );
@@ -187,7 +194,7 @@ async function replay(
       ...["--block-size", "16", "--speed", "10", "--cache-salt", "s"],
       ...["--output-dir", `${dir}/run`],
       ...extra,
-    ]);
+    ], NO_CACHES);
     const info = JSON.parse(
       await Deno.readTextFile(`${dir}/run/run.json`).catch(() => "{}"),
     );
