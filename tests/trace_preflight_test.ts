@@ -78,6 +78,8 @@ Deno.test("trie pre-flight: the table's bytes per token, two traces in flight (4
     bytes_per_token: 98_304,
     bytes_per_token_from: "model_configs.json",
     bytes_per_token_source: "Qwen/Qwen3-30B-A3B-Instruct-2507",
+    tp: 1,
+    kv_cache_dtype: "bfloat16",
   });
 });
 

@@ -162,6 +162,8 @@ Deno.test("tracePreflight: the size line first, GiB from the bytes per token, th
     bytes_per_token: 131_072,
     bytes_per_token_from: "config file",
     bytes_per_token_source: `${CONFIGS}llama-3.1-8b-instruct.json`,
+    tp: 1,
+    kv_cache_dtype: "bfloat16",
   });
   // Unknown working set (an open loop): said, with the capacities.
   const open = tracePreflight({ unknown: "arrival_rate" }, {

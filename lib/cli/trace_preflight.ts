@@ -95,6 +95,8 @@ export interface TracePreflight extends Preflight {
     bytes_per_token: number | null;
     bytes_per_token_from: string | null;
     bytes_per_token_source: string | null;
+    tp: number | null;
+    kv_cache_dtype: string | null;
   };
 }
 
@@ -184,6 +186,8 @@ export function tracePreflight(
       bytes_per_token: kv.kv?.bytesPerToken ?? null,
       bytes_per_token_from: kv.kv?.from ?? null,
       bytes_per_token_source: kv.kv?.source ?? null,
+      tp: kv.kv?.tp ?? null,
+      kv_cache_dtype: kv.kv?.kvDtype ?? null,
     },
   };
 }
