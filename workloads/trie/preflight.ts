@@ -142,7 +142,17 @@ export function trieWorkingSet(
   return { tokens: shared + laps * all + largest, items: inFlight };
 }
 
-/** How trie's pre-flight names its items and fixes. */
+/**
+ * How trie's pre-flight names its items and fixes.
+ *
+ * @example Usage
+ * ```ts
+ * import { TRIE_WORDING } from "./preflight.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(TRIE_WORDING.items, "traces in flight");
+ * ```
+ */
 export const TRIE_WORDING: PreflightWording = {
   item: "trace in flight",
   items: "traces in flight",
@@ -158,6 +168,19 @@ export const TRIE_WORDING: PreflightWording = {
  * The model's KV size for trie's pre-flight, from `hf_config=`, `tp=` and
  * `kv_cache_dtype=` (as benchmark's `--hf-config`, `--tp`,
  * `--kv-cache-dtype`); a bad value is a one-line error.
+ *
+ * @example A model of the table at tp=2 in fp8
+ * ```ts
+ * import { trieModelKv } from "./preflight.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { kv } = await trieModelKv(
+ *   { model: "Qwen/Qwen3-30B-A3B-Instruct-2507", hf_config: null, tp: 2, kv_cache_dtype: "fp8", api_key: null },
+ *   { baseUrl: "http://127.0.0.1:9/v1/", signal: AbortSignal.timeout(5000) },
+ * );
+ * assert.equal(kv?.bytesPerTokenPerRank, 24_576); // 2 × 48 × 2 heads × 128 × 1 B
+ * assert.equal(kv?.bytesPerToken, 49_152);
+ * ```
  */
 export async function trieModelKv(
   v: KvValues,
