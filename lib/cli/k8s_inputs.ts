@@ -9,8 +9,8 @@
 import { basename, join } from "node:path";
 
 /** The arguments naming input files: trie's keys and benchmark's flags. */
-const INPUT_KEYS = ["workload_path", "tokenizer_model"];
-const INPUT_FLAGS = ["--model-configs"];
+const INPUT_KEYS = ["workload_path", "tokenizer_model", "hf_config"];
+const INPUT_FLAGS = ["--model-configs", "--hf-config"];
 
 /**
  * What a ConfigMap may carry: Kubernetes refuses objects over 1 MiB; the

@@ -1,8 +1,9 @@
 /**
  * The options every workload command shares, declared once: the endpoint,
- * request shaping, timeouts, transport, percentiles and goodput, the
- * server's metrics, the outputs, workers and shards, the reuse check
- * (`--verify`, `--cold-method`, `--reset-cache`). A workload takes them
+ * the model's KV size (`--hf-config`, `--tp`, `--kv-cache-dtype`), request
+ * shaping, timeouts, transport, percentiles and goodput, the server's
+ * metrics, the outputs, workers and shards, the reuse check (`--verify`,
+ * `--cold-method`, `--reset-cache`). A workload takes them
  * into its schema, and overrides what it says differently (trie keeps its
  * defaults: `{ ...SHARED_OPTIONS.maxRetries, default: 2 }`).
  *
@@ -50,6 +51,31 @@ export const SHARED_OPTIONS = {
     arg: "NAME",
     inherit: false,
     help: "model to send (default: the first id of GET /v1/models)",
+  },
+  hfConfig: {
+    flag: "hf-config",
+    key: "hf_config",
+    type: "string",
+    arg: "PATH|ID",
+    help:
+      "size from this config.json (a file, a folder holding one, or a Hugging Face id)",
+  },
+  tp: {
+    flag: "tp",
+    key: "tp",
+    type: "int",
+    arg: "N",
+    check: POSITIVE_INT,
+    help:
+      "tensor-parallel ranks: the KV each rank stores (default: the table's)",
+  },
+  kvCacheDtype: {
+    flag: "kv-cache-dtype",
+    key: "kv_cache_dtype",
+    type: "string",
+    arg: "D",
+    help:
+      "the server's KV dtype: auto, bf16, fp16, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4",
   },
   seed: {
     flag: "seed",

@@ -39,7 +39,48 @@ export interface PreflightOptions {
   slotTokens?: number;
   /** The offload tier copies the GPU's blocks (default true: every engine kvbench knows). */
   inclusive?: boolean;
+  /** How a workload other than benchmark names its items and its fixes (default {@linkcode BENCHMARK_WORDING}). */
+  wording?: PreflightWording;
 }
+
+/** How the pre-flight names a workload's items and the fix of each warning. */
+export interface PreflightWording {
+  /** One item (`context`, `trace in flight`). */
+  item: string;
+  /** The items, plural (`contexts`, `traces in flight`). */
+  items: string;
+  /** The fix when the working set fits in GPU KV. */
+  raise: string;
+  /** What an inclusive offload tier smaller than the working set finds, and what the run then measures. */
+  exceeds: string;
+  /** The fix when the working set exceeds the offload tier. */
+  lower: string;
+  /** The fix when every item has a llama.cpp slot of its own. */
+  moreThanSlots: string;
+}
+
+/**
+ * benchmark's wording: contexts, sized by `--offload-size` and
+ * `--input-length`, sent in tile order.
+ *
+ * @example Usage
+ * ```ts
+ * import { BENCHMARK_WORDING } from "./preflight.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(BENCHMARK_WORDING.items, "contexts");
+ * ```
+ */
+export const BENCHMARK_WORDING: PreflightWording = {
+  item: "context",
+  items: "contexts",
+  raise:
+    "Raise the contexts or their length (--offload-size, --input-length) above the GPU's capacity.",
+  exceeds:
+    "tile order over an LRU tier then finds almost nothing: this run measures almost no offload hit",
+  lower: "Lower the contexts (--offload-size) or enlarge the offload tier.",
+  moreThanSlots: "Send more contexts than slots (--offload-size).",
+};
 
 /** What the working set means for the run. */
 export type PreflightVerdict =
@@ -81,7 +122,10 @@ export function preflight(options: PreflightOptions): Preflight {
     bytesPerToken === undefined
       ? ""
       : `, ${(tokens * bytesPerToken / 1024 ** 3).toFixed(2)} GiB`;
-  const items = options.items === undefined ? "" : `${options.items} contexts`;
+  const words = options.wording ?? BENCHMARK_WORDING;
+  const items = options.items === undefined
+    ? ""
+    : `${options.items} ${options.items === 1 ? words.item : words.items}`;
   const about = [items, gib(ws).slice(2)].filter((s) => s !== "").join(", ");
   const set = `working set ${n(ws)} tokens${about ? ` (${about})` : ""}`;
   const capacity = (
@@ -103,18 +147,18 @@ export function preflight(options: PreflightOptions): Preflight {
   const inclusive = options.inclusive ?? true;
   if (device !== undefined && ws <= device) {
     lines.push(
-      "[WARN] The working set fits in GPU KV: every reuse can be served from GPU memory, so this run does not stress the offload tier. Raise the contexts or their length (--offload-size, --input-length) above the GPU's capacity.",
+      `[WARN] The working set fits in GPU KV: every reuse can be served from GPU memory, so this run does not stress the offload tier. ${words.raise}`,
     );
     return { verdict: "fits_device", lines };
   }
   if (offload !== undefined && inclusive && ws > offload) {
     const exclusive = device !== undefined && ws <= device + offload;
     lines.push(
-      `[WARN] The working set exceeds the offload tier: offload tiers hold a copy of what is on the GPU (inclusive), so the working set must fit the offload tier alone, and tile order over an LRU tier then finds almost nothing: this run measures almost no offload hit.${
+      `[WARN] The working set exceeds the offload tier: offload tiers hold a copy of what is on the GPU (inclusive), so the working set must fit the offload tier alone, and ${words.exceeds}.${
         exclusive
           ? " (Counted as exclusive tiers, GPU KV + offload, it would fit: the assumption changes the answer.)"
           : ""
-      } Lower the contexts (--offload-size) or enlarge the offload tier.`,
+      } ${words.lower}`,
     );
     return { verdict: "exceeds_offload", lines };
   }
@@ -123,7 +167,7 @@ export function preflight(options: PreflightOptions): Preflight {
     ws > device + offload
   ) {
     lines.push(
-      "[WARN] The working set exceeds GPU KV and the offload tier together: every reuse will be recomputed, so this run measures no offload hit. Lower the contexts (--offload-size) or enlarge the offload tier.",
+      `[WARN] The working set exceeds GPU KV and the offload tier together: every reuse will be recomputed, so this run measures no offload hit. ${words.lower}`,
     );
     return { verdict: "exceeds_offload", lines };
   }
@@ -140,6 +184,7 @@ export function preflight(options: PreflightOptions): Preflight {
 function perSlot(options: PreflightOptions, lines: string[]): Preflight {
   const slots = options.slots!;
   const items = options.items;
+  const words = options.wording ?? BENCHMARK_WORDING;
   lines[0] = lines[0].replace(
     /GPU KV [^;]*;/,
     `GPU KV ${slots} slot${slots === 1 ? "" : "s"}${
@@ -150,13 +195,13 @@ function perSlot(options: PreflightOptions, lines: string[]): Preflight {
   );
   if (items !== undefined && items <= slots) {
     lines.push(
-      "[WARN] Every context has a slot of its own: reuse is served from GPU memory, so this run does not stress llama.cpp's host-RAM prompt cache (--cache-ram). Send more contexts than slots (--offload-size).",
+      `[WARN] Every ${words.item} has a slot of its own: reuse is served from GPU memory, so this run does not stress llama.cpp's host-RAM prompt cache (--cache-ram). ${words.moreThanSlots}`,
     );
     return { verdict: "fits_device", lines };
   }
   lines.push(
     `${
-      items === undefined ? "Contexts" : `${items} contexts`
+      items === undefined ? "Contexts" : `${items} ${words.items}`
     } for ${slots} slot${
       slots === 1 ? "" : "s"
     }: reuse must come back from llama.cpp's host-RAM prompt cache (--cache-ram, its offload tier; /props does not report its size) or be recomputed.`,

@@ -47,28 +47,9 @@ export const BENCHMARK_OPTIONS: OptionSchema = {
     check: POSITIVE_INT,
     help: "KV bytes per token (overrides the model's config)",
   },
-  hfConfig: {
-    flag: "hf-config",
-    type: "string",
-    arg: "PATH|ID",
-    help:
-      "size from this config.json (a file, a folder holding one, or a Hugging Face id)",
-  },
-  tp: {
-    flag: "tp",
-    type: "int",
-    arg: "N",
-    check: POSITIVE_INT,
-    help:
-      "tensor-parallel ranks: the KV each rank stores (default: the table's)",
-  },
-  kvCacheDtype: {
-    flag: "kv-cache-dtype",
-    type: "string",
-    arg: "D",
-    help:
-      "the server's KV dtype: auto, bf16, fp16, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4",
-  },
+  hfConfig: S.hfConfig,
+  tp: S.tp,
+  kvCacheDtype: S.kvCacheDtype,
   inputLength: {
     flag: "input-length",
     type: "int",

@@ -22,6 +22,7 @@ import {
   type WorkloadCommand,
 } from "../../lib/cli/workload.ts";
 import { loadTrace } from "./formats.ts";
+import { modelKv, type ModelKvResult } from "../../lib/cli/model_kv.ts";
 import {
   type Level,
   REPLAY_SWEEP,
@@ -109,6 +110,15 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
         apiKey: opts.apiKey,
         signal,
       }) ?? rangeVocabulary();
+    // The model's KV size for the pre-flight (the parent's only).
+    let kv: ModelKvResult | undefined;
+    if (!opts.worker) {
+      try {
+        kv = await modelKv(model, { ...opts, baseUrl, signal });
+      } catch (error) {
+        return fail((error as Error).message);
+      }
+    }
     const { transport, label } = chooseTransport(opts.transport, baseUrl);
     try {
       const run: ReplayRun = {
@@ -119,6 +129,7 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
         text: opts.text || opts.api === "chat",
         baseUrl,
         model,
+        kv,
         transport,
         label,
         signal,

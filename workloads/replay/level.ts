@@ -42,6 +42,12 @@ import { theoreticalReuse, type Theory } from "./theory.ts";
 import type { Vocabulary } from "./token_blocks.ts";
 import type { RequestRecord } from "../../lib/types.ts";
 import type { ReplayTrace } from "./trace.ts";
+import type { ModelKvResult } from "../../lib/cli/model_kv.ts";
+import {
+  capacitiesOf,
+  type TracePreflight,
+} from "../../lib/cli/trace_preflight.ts";
+import { replayPreflight } from "./preflight.ts";
 
 /** One level of a run: the speed it replays at. */
 export interface Level {
@@ -69,6 +75,8 @@ export interface ReplayRun {
   baseUrl: string;
   /** The model sent. */
   model: string;
+  /** The model's KV size for the pre-flight (none in a worker). */
+  kv?: ModelKvResult;
   /** The transport. */
   transport: Transport;
   /** The transport's name in reports. */
@@ -211,6 +219,7 @@ export async function runReplayLevel(
   const speed = c.level.speed;
   let capacity = opts.capacityTokens;
   let theory: Theory | undefined;
+  let preflight: TracePreflight["record"] | null = null;
   // Said before the start (the start time is the schedule's zero).
   const announce = (): Theory => {
     theory = theoreticalReuse(trace, { capacityTokens: capacity });
@@ -237,7 +246,21 @@ export async function runReplayLevel(
     metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
     onMetrics: (metrics) => {
       capacity ??= metrics.last?.gauges.deviceKvTokens;
-      announce();
+      const t = announce();
+      if (run.kv === undefined) return;
+      // The working set against the server's capacities; the run goes on.
+      const check = replayPreflight(trace, t, {
+        kv: run.kv,
+        capacities: capacitiesOf(metrics),
+        capacityTokens: opts.capacityTokens,
+      });
+      if (c.index === 0) {
+        err(
+          check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`)
+            .join("\n") + "\n",
+        );
+      }
+      preflight = check.record;
     },
     signal: run.signal,
   });
@@ -250,6 +273,7 @@ export async function runReplayLevel(
     cache_salt: c.level.salt,
     // The capacity the LRU theory used (the flag's, or the server's).
     theory_capacity_tokens: capacity ?? null,
+    preflight,
     speed,
     started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
     ...runParams(REPLAY_OPTIONS, { ...opts, goodput: opts.slos }),

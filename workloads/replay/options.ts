@@ -37,6 +37,9 @@ export const REPLAY_OPTIONS: OptionSchema = {
   endpoint: S.endpoint,
   apiKey: S.apiKey,
   model: S.model,
+  hfConfig: S.hfConfig,
+  tp: S.tp,
+  kvCacheDtype: S.kvCacheDtype,
   format: {
     flag: "format",
     param: "format",
@@ -197,6 +200,9 @@ export interface Options extends FlagsRunOptions {
   text: boolean;
   cacheSalt?: string;
   capacityTokens?: number;
+  hfConfig?: string;
+  tp?: number;
+  kvCacheDtype?: string;
   maxInFlight?: number;
   maxSessions?: number;
   /** `--verify N`. */

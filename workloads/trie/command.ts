@@ -8,7 +8,7 @@
 import { resolveWorkloadPath } from "./dataset.ts";
 import { logLine } from "./log_line.ts";
 import { createSynthesizer } from "../../lib/text/synth.ts";
-import { trieTokenizer } from "./preflight.ts";
+import { trieModelKv, trieTokenizer } from "./preflight.ts";
 import { loadTraceFile } from "./trace_file.ts";
 import {
   checkOutputPath,
@@ -56,6 +56,10 @@ export const trieCommand: WorkloadCommand = defineWorkload<TrieOptions>({
         baseUrl,
         signal,
       );
+      // The model's KV size for the pre-flight (the parent's only).
+      const kv = v.worker
+        ? undefined
+        : await trieModelKv(v, { baseUrl, signal });
       // Every part draws its own text (the same seed would make the parts'
       // traces share prefixes one process never sends).
       const seed = (v.seed as number | null) ??
@@ -79,6 +83,7 @@ export const trieCommand: WorkloadCommand = defineWorkload<TrieOptions>({
           })
           : undefined,
         tokenizerName,
+        kv,
         workloadPath: path,
         seed,
         scale,

@@ -42,6 +42,10 @@ import type { TraceRow } from "./trace_file.ts";
 import type { Shaping, TrieLevel } from "./options.ts";
 import type { TrieVerify } from "./verify.ts";
 import { progressDisplay } from "./progress_display.ts";
+import type { ModelKvResult } from "../../lib/cli/model_kv.ts";
+import type { RunMetrics } from "../../lib/cli/server_metrics.ts";
+import { capacitiesOf } from "../../lib/cli/trace_preflight.ts";
+import { preflightLogLines, triePreflight } from "./preflight.ts";
 
 /** Failed requests warned about one by one, per level. */
 const FAILURES_SHOWN = 20;
@@ -62,6 +66,8 @@ export interface TrieRun {
   prefixSynthesizer?: Synthesizer;
   /** The tokenizer's name. */
   tokenizerName: string;
+  /** The model's KV size for the pre-flight (none in a worker). */
+  kv?: ModelKvResult;
   /** The trace file's path. */
   workloadPath: string;
   /** The seed of the synthesized text. */
@@ -218,6 +224,21 @@ export async function runTrieLevel(
   }
   out(logLine("info", "starting benchmark", startFields) + "\n");
   let scrapeTimer: ReturnType<typeof setInterval> | undefined;
+  // The pre-flight, with the server's capacities once they are scraped
+  // (none without metrics=, as benchmark's).
+  const check = (metrics: RunMetrics) => {
+    if (run.kv === undefined) return null;
+    const p = triePreflight(run.rows, v, {
+      kv: run.kv,
+      capacities: capacitiesOf(metrics),
+      concurrency: level.concurrency,
+      arrivalRate: level.arrivalRate,
+    });
+    // The KV size once, the working set at every level.
+    err(preflightLogLines(c.index === 0 ? p.lines : p.lines.slice(1)));
+    return p.record;
+  };
+  let preflight: ReturnType<typeof check> = null;
   const io = await openLevel(c, {
     baseUrl: run.baseUrl,
     apiKey: apiKeyOf(v),
@@ -234,6 +255,7 @@ export async function runTrieLevel(
       : undefined,
     // A scrape every progress interval (or 5 s), for the metrics time series.
     onMetrics: (metrics) => {
+      preflight = check(metrics);
       scrapeTimer = setInterval(
         () => void metrics.scrape(),
         ((v.duration_update_interval as number | null) ?? 5) * 1000,
@@ -249,6 +271,7 @@ export async function runTrieLevel(
     arrival_rate: level.arrivalRate ?? null,
     tokenizer_model: run.tokenizerName,
     synthesis: run.synthesizer.method,
+    preflight,
   };
   await io.writeRunInfo({ command: "trie", argv: run.argv, params });
   const progress = progressDisplay({

@@ -61,6 +61,9 @@ export const TRIE_OPTIONS: OptionSchema = {
     help:
       "model name sent to the endpoint (default: the first of GET /v1/models)",
   },
+  hfConfig: S.hfConfig,
+  tp: S.tp,
+  kvCacheDtype: S.kvCacheDtype,
   concurrency: {
     key: "concurrency",
     type: "string",
