@@ -15,7 +15,7 @@ import type { Slos } from "../../lib/metrics/distributions.ts";
 import { partCount, partLoad } from "../../lib/run/part.ts";
 import { type RecordSource, run, type RunPart } from "../../lib/run/runner.ts";
 import type { Synthesizer } from "../../lib/text/synth.ts";
-import type { RequestRecord, Session } from "../../lib/types.ts";
+import type { RequestRecord, RequestSpec, Session } from "../../lib/types.ts";
 import { TrieResult } from "./metrics.ts";
 import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { type TraceFailure, TrieAccounting } from "./accounting.ts";
@@ -77,7 +77,7 @@ export interface TrieRunOptions {
   /** Called when a request goes out. */
   onSend?: () => void;
   /** Called with every request sent and its record, in this process (`verify=`). */
-  onSent?: OnSent;
+  onSent?: (spec: RequestSpec, record: RequestRecord) => void;
   /** Called after each request with the result so far (for progress displays). */
   onProgress?: (result: TrieResult) => void;
   /**
