@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { loadRun, type RunData } from "../report/data.ts";
+import { loadRun, readVerify, type RunData } from "../report/data.ts";
 import { renderReport } from "../report/html.ts";
 import {
   comparisonSection,
@@ -46,24 +46,32 @@ export async function writeRunReport(
   output: string,
   options: WriteRunReportOptions = {},
 ): Promise<RunData[]> {
-  const expanded: { path: string; name?: string }[] = [];
+  const expanded: { path: string; name?: string; sweep?: string }[] = [];
   for (const [i, path] of paths.entries()) {
     const levels = await sweepLevels(path);
     if (levels.length === 0) {
       expanded.push({ path, name: options.names?.[i] });
       continue;
     }
-    for (const level of levels) {
+    for (const [k, level] of levels.entries()) {
       expanded.push({
         path: `${path}/${level}`,
         name: `${options.names?.[i] ?? baseName(path)} ${level}`,
+        // A sweep's --verify ran after its last level: shown with it.
+        sweep: k === levels.length - 1 ? path : undefined,
       });
     }
   }
   const runs = await Promise.all(
-    expanded.map(({ path, name }) =>
-      loadRun(path, { name, percentiles: options.percentiles, onWarning })
-    ),
+    expanded.map(async ({ path, name, sweep }) => {
+      const run = await loadRun(path, {
+        name,
+        percentiles: options.percentiles,
+        onWarning,
+      });
+      const verify = sweep === undefined ? undefined : await readVerify(sweep);
+      return verify === undefined ? run : { ...run, verify };
+    }),
   );
   await Deno.writeTextFile(
     output,

@@ -35,6 +35,14 @@ h4 { font-size: 13px; margin: 12px 0 4px; color: var(--muted); text-transform: u
 .facts dt { font-size: 11.5px; color: var(--muted); }
 .facts dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
 .verdict { margin: 8px 0 4px; padding: 6px 10px; background: #fff8e6; border-left: 3px solid #ff7f0e; }
+.preflight { margin: 4px 0 8px; padding: 4px 10px; border-left: 3px solid #2ca02c; background: #f1f8f1; font-size: 12.5px; }
+.preflight.warn { border-left-color: #d62728; background: #fdf0f0; }
+.preflight p { margin: 2px 0; }
+.preflight ul.lines { margin: 2px 0; padding-left: 18px; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+.preflight .forced { color: #a1161b; }
+table.verify td.pass { color: #1b7a1b; font-weight: 600; }
+table.verify td.fail { color: #a1161b; font-weight: 600; }
+table.verify td.skip { color: var(--muted); }
 .split .bar { display: flex; height: 10px; border-radius: 3px; overflow: hidden; background: var(--line); margin-top: 6px; }
 .split .bar span { display: block; height: 100%; }
 .split .legend { margin: 3px 0 0; font-size: 12.5px; }

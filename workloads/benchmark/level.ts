@@ -85,8 +85,8 @@ export interface BenchmarkRun {
   argv: string[];
   /** `--verify`, `--cache-salt`, `--controls`, `--reset-cache`. */
   cache?: BenchmarkCacheControls;
-  /** The pre-flight of the first level (when the server's metrics were read). */
-  preflight?: Preflight;
+  /** The pre-flight of the first level (when the server's metrics were read), and the refusal `--force` ran past. */
+  preflight?: Preflight & { refusal?: string };
 }
 
 /**
@@ -192,9 +192,11 @@ export async function runBenchmarkLevel(
     burstiness: level.requestRate === undefined ? null : opts.burstiness,
     interval_s: opts.interval,
     transport: run.label,
-    preflight: run.preflight === undefined
-      ? null
-      : { verdict: run.preflight.verdict, lines: run.preflight.lines },
+    preflight: run.preflight === undefined ? null : {
+      verdict: run.preflight.verdict,
+      lines: run.preflight.lines,
+      refusal: run.preflight.refusal ?? null,
+    },
   };
   await io.writeRunInfo({
     command: "benchmark",
@@ -399,7 +401,7 @@ function printPreflight(
   serverMetrics: RunMetrics,
   sizing: BenchmarkSizing,
   opts: Options,
-): Preflight {
+): Preflight & { refusal?: string } {
   const { engine, version } = serverMetrics.server;
   if (engine !== undefined) {
     err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
@@ -446,5 +448,5 @@ function printPreflight(
     throw new ReportedError(refusal);
   }
   if (refusal !== undefined) err(`[WARN] --force: ${refusal}\n`);
-  return check;
+  return { ...check, refusal };
 }
