@@ -17,7 +17,10 @@ import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { compareCapacity } from "../../lib/server/capacity.ts";
 import { type Preflight, preflight } from "../../lib/server/preflight.ts";
 import { unmeasurableRun } from "./preflight_gate.ts";
-import type { RunMetrics } from "../../lib/cli/server_metrics.ts";
+import {
+  type RunMetrics,
+  scrapeEveryMs,
+} from "../../lib/cli/server_metrics.ts";
 import { RunProgress } from "../../lib/cli/progress.ts";
 import type { Transport } from "../../lib/transport/transport.ts";
 import {
@@ -172,7 +175,12 @@ export async function runBenchmarkLevel(
     voice: FLAGS_VOICE,
     records: opts.records,
     metricsOut: opts.metricsOut,
-    metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
+    metrics: opts.metrics
+      ? {
+        urls: opts.metricsUrls,
+        everyMs: scrapeEveryMs(opts.scrapeInterval, opts.interval),
+      }
+      : undefined,
     onMetrics: (metrics) => {
       if (c.index === 0) run.preflight = printPreflight(metrics, sizing, opts);
     },
@@ -262,7 +270,7 @@ export async function runBenchmarkLevel(
     clearInterval(liveTimer);
     live.clear();
     await pending;
-    await serverMetrics?.scrape();
+    await serverMetrics?.finish();
     return await closeLevel(run, { c, io, result, reuse, params });
   } finally {
     clearInterval(liveTimer);

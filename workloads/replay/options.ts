@@ -152,6 +152,7 @@ export const REPLAY_OPTIONS: OptionSchema = {
   metrics: S.metrics,
   metricsUrls: S.metricsUrls,
   metricsOut: S.metricsOut,
+  scrapeInterval: S.scrapeInterval,
   worker: S.worker,
 };
 
