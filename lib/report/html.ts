@@ -38,7 +38,14 @@ import { CLIENT_JS, CSS } from "./page_script.ts";
 import { fidelityTable } from "./fidelity.ts";
 import { preflightBlock } from "./preflight.ts";
 import { verifyTable } from "./verify.ts";
-import { PALETTE, type PlotSpec, plotSpecs, runColor, TIERS } from "./plots.ts";
+import {
+  GROUP_PALETTE,
+  PALETTE,
+  type PlotSpec,
+  plotSpecs,
+  runColor,
+  TIERS,
+} from "./plots.ts";
 
 /** Options of {@linkcode renderReport}. */
 export interface RenderReportOptions {
@@ -416,6 +423,7 @@ export function renderReport(
   const payload = {
     version: 1,
     palette: PALETTE,
+    groupPalette: GROUP_PALETTE,
     plots: specs,
     runs: runs.map(embedded),
   };

@@ -107,16 +107,17 @@ export const CLIENT_JS = String.raw`(function () {
     }
     return "hsl(" + Math.round(f * 300) + ",75%,45%)";
   }
-  // Up to 24 categories past the palette: hues a golden angle apart, in
-  // three lightnesses, so neighbours differ (a rainbow ramp of 12+ does not).
+  // 11 to 24 categories: a palette picked for distance (plots.ts
+  // GROUP_PALETTE), so neighbours differ (a rainbow ramp of 12+ does not).
+  var GROUP_PALETTE = data.groupPalette || [];
   function categorical(i) {
-    return "hsl(" + Math.round((i * 137.508) % 360) + "," + (i % 2 ? 62 : 78) + "%," + [42, 30, 55][i % 3] + "%)";
+    return GROUP_PALETTE[i % GROUP_PALETTE.length];
   }
   function groupColors(groups) {
     var n = groups.count, hue = groups.ramp === "hue", levels = hue && n <= 24 ? n : Math.min(n, 24);
     var colors = [];
     for (var i = 0; i < levels; i++) {
-      colors.push(hue && n <= PALETTE.length ? PALETTE[i] : hue && n <= 24 ? categorical(i) : rampColor(groups.ramp, levels > 1 ? i / (levels - 1) : 0));
+      colors.push(hue && n <= PALETTE.length ? PALETTE[i] : hue && n <= GROUP_PALETTE.length ? categorical(i) : rampColor(groups.ramp, levels > 1 ? i / (levels - 1) : 0));
     }
     return { levels: levels, colors: colors, of: function (g) { return levels === n ? g % levels : Math.min(levels - 1, Math.floor(g / n * levels)); } };
   }
