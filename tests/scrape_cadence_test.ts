@@ -11,6 +11,7 @@ import { runCli, RUNS_DIR } from "./cli_process.ts";
 import { startSimulator } from "../lib/sim/server.ts";
 import { readMetricsFile } from "../lib/report/data.ts";
 import { readRecordsFile } from "../lib/run/records_file.ts";
+import { qwen3TokenizerDir } from "../lib/testing/tokenizers.ts";
 import { parse } from "../workloads/benchmark/options.ts";
 import { parse as parseTrie } from "../workloads/trie/options.ts";
 
@@ -95,4 +96,30 @@ Deno.test("--scrape-interval: 2 s by default, in both syntaxes; a bad value is a
   ok(help.stdout.includes("--scrape-interval S"), help.stdout);
   const trieHelp = await runCli(["trie", "--help"]);
   ok(trieHelp.stdout.includes("scrape_interval"), trieHelp.stdout);
+});
+
+Deno.test("trie scrape_interval=: the metrics time series at the scrape cadence", async () => {
+  await using sim = await startSimulator({ timeScale: 0.05, seed: 1 });
+  const dir = `${RUNS_DIR}/scrape-cadence-trie`;
+  const traces = new URL("./testdata/traces_small.jsonl", import.meta.url)
+    .pathname;
+  const { code, stdout, stderr } = await runCli([
+    "trie",
+    `workload_path=${traces}`,
+    `endpoint=${sim.url}`,
+    `model=${sim.model}`,
+    `tokenizer_model=${await qwen3TokenizerDir()}`,
+    ...["concurrency=2", "duration=2", "stream=True"],
+    ...["scrape_interval=0.1", `output_dir=${dir}`],
+  ]);
+  strictEqual(code, 0, stderr + stdout.slice(-2000));
+  const info = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+  strictEqual(info.params.scrape_interval, 0.1);
+  const { scrapes } = await readMetricsFile(`${dir}/metrics.jsonl`);
+  // 5 s between scrapes before: at most 2 in a 2 s run.
+  ok(scrapes.length >= 5, `${scrapes.length} scrapes`);
+  const at = scrapes.map((s) => s.at);
+  for (let i = 2; i < at.length - 1; i++) {
+    ok(at[i] - at[i - 1] >= 99, `${at[i] - at[i - 1]} ms apart`);
+  }
 });
