@@ -123,3 +123,25 @@ Deno.test("trie scrape_interval=: the metrics time series at the scrape cadence"
     ok(at[i] - at[i - 1] >= 99, `${at[i] - at[i - 1]} ms apart`);
   }
 });
+
+Deno.test("replay --scrape-interval: the metrics time series at the scrape cadence", async () => {
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const dir = `${RUNS_DIR}/scrape-cadence-replay`;
+  // The trace's last request at 27.482 s, at speed 20: a run of ≥ 1.37 s.
+  const trace = new URL("./testdata/traces/mooncake.jsonl", import.meta.url)
+    .pathname;
+  const { code, stdout, stderr } = await runCli([
+    "replay",
+    trace,
+    ...["--endpoint", sim.url, "--speed", "20"],
+    ...["--scrape-interval", "0.1", "--output-dir", dir],
+  ]);
+  strictEqual(code, 0, stderr + stdout.slice(-2000));
+  const info = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+  strictEqual(info.params.scrape_interval_s, 0.1);
+  const { scrapes } = await readMetricsFile(`${dir}/metrics.jsonl`);
+  // Before: only the first and the last scrape.
+  ok(scrapes.length >= 5, `${scrapes.length} scrapes`);
+  const data = reportData(await Deno.readTextFile(`${dir}/report.html`));
+  strictEqual(data.runs[0].serverCache?.t.length, scrapes.length - 1);
+});
