@@ -102,6 +102,8 @@ export interface FlagsRunOptions extends EndpointFlags, Scale {
   metricsUrls?: string[];
   /** `--metrics-out`. */
   metricsOut?: string;
+  /** `--scrape-interval`, seconds. */
+  scrapeInterval: number;
   /** Started by `--workers` (internal). */
   worker: boolean;
 }

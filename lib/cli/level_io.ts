@@ -65,8 +65,12 @@ export interface OpenLevelOptions {
   records?: string;
   /** `metrics_out`: the user's scrapes file (default: beside `records`). */
   metricsOut?: string;
-  /** Scrape the server's metrics: its `/metrics` URLs (empty: the default). */
-  metrics?: { urls?: string[] };
+  /**
+   * Scrape the server's metrics: its `/metrics` URLs (empty: the default),
+   * and the cadence of the scrapes between the workload's own, from the
+   * start on (`scrapeEveryMs`).
+   */
+  metrics?: { urls?: string[]; everyMs?: number };
   /** Told the first scrape is in (before the start). */
   onMetrics?: (metrics: RunMetrics) => void;
   /** Stops the wait for the start. */
@@ -101,7 +105,7 @@ export interface OpenedLevel {
   ): Promise<string | undefined>;
   /** End every records file with the run's end line. */
   end(end: RunEnd): void;
-  /** Close the records files. */
+  /** Close the records files, and stop the scrapes' cadence. */
   close(): void;
 }
 
@@ -177,6 +181,9 @@ export async function openLevel<L extends PipelineLevel>(
     onWait: (ms) => out(voice.startWait(scale.startAt!, ms, scale.part)),
     onLate: (ms) => err(voice.startLate(scale.startAt!, ms)),
   });
+  if (options.metrics?.everyMs !== undefined) {
+    serverMetrics?.sampleEvery(options.metrics.everyMs);
+  }
   const source: RecordSource | undefined = pool === undefined
     ? undefined
     : async (handlers) => {
@@ -224,6 +231,8 @@ export async function openLevel<L extends PipelineLevel>(
     },
     close(): void {
       for (const file of records) file.close();
+      // The run is over: no scrape on the cadence after it.
+      serverMetrics?.stopSampling();
     },
   };
 }

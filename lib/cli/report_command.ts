@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { loadRun, type RunData } from "../report/data.ts";
+import { loadRun, readVerify, type RunData } from "../report/data.ts";
 import { renderReport } from "../report/html.ts";
 import {
   comparisonSection,
@@ -46,24 +46,32 @@ export async function writeRunReport(
   output: string,
   options: WriteRunReportOptions = {},
 ): Promise<RunData[]> {
-  const expanded: { path: string; name?: string }[] = [];
+  const expanded: { path: string; name?: string; sweep?: string }[] = [];
   for (const [i, path] of paths.entries()) {
     const levels = await sweepLevels(path);
     if (levels.length === 0) {
       expanded.push({ path, name: options.names?.[i] });
       continue;
     }
-    for (const level of levels) {
+    for (const [k, level] of levels.entries()) {
       expanded.push({
         path: `${path}/${level}`,
         name: `${options.names?.[i] ?? baseName(path)} ${level}`,
+        // A sweep's --verify ran after its last level: shown with it.
+        sweep: k === levels.length - 1 ? path : undefined,
       });
     }
   }
   const runs = await Promise.all(
-    expanded.map(({ path, name }) =>
-      loadRun(path, { name, percentiles: options.percentiles, onWarning })
-    ),
+    expanded.map(async ({ path, name, sweep }) => {
+      const run = await loadRun(path, {
+        name,
+        percentiles: options.percentiles,
+        onWarning,
+      });
+      const verify = sweep === undefined ? undefined : await readVerify(sweep);
+      return verify === undefined ? run : { ...run, verify };
+    }),
   );
   await Deno.writeTextFile(
     output,
@@ -129,7 +137,9 @@ options:
   --output FILE   where to write it (default: RUN/report.html for one run
                   directory, FILE.html beside one records file, else
                   report-A-B.html beside the first run)
-  --name NAME     a run's name in the legends, in order (repeatable)
+  --names A,B     the runs' names in the legends, in order (comma-separated or
+                  repeatable; default: their directories' names; --name NAME
+                  is the same, one name each)
   --title TEXT    the report's title
   -h, --help      show this help
 `;
@@ -146,10 +156,60 @@ command, model, engine, input length or report interval.
 options:
   --output FILE   where the report goes (default: compare-A-vs-B.html beside
                   the first run, never the current directory)
-  --names A,B     the runs' names (default: their directories' names)
+  --names A,B     the runs' names in the legends, in order (comma-separated or
+                  repeatable; default: their directories' names; --name NAME
+                  is the same, one name each)
   --no-html       print the table only
   -h, --help      show this help
 `;
+
+/** The names options both commands take: `--names A,B` and its alias `--name NAME`. */
+const NAME_OPTIONS = {
+  names: { type: "string", multiple: true },
+  name: { type: "string", multiple: true },
+} as const;
+
+/**
+ * The runs' names from `--names` (comma-separated, repeatable) or `--name`
+ * (one name each, repeatable: `kvbench report`'s spelling before, kept as
+ * an alias); undefined when neither was given. One name per run, or a
+ * usage error.
+ *
+ * @example Usage
+ * ```ts
+ * import { runNames } from "./report_command.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(runNames({ names: ["on,off"] }, 2, ""), ["on", "off"]);
+ * assert.deepEqual(runNames({ names: ["on", "off"] }, 2, ""), ["on", "off"]);
+ * assert.deepEqual(runNames({ name: ["on, warm", "off"] }, 2, ""), ["on, warm", "off"]);
+ * assert.equal(runNames({}, 2, ""), undefined);
+ * assert.throws(() => runNames({ names: ["x"] }, 2, ""), /--names gives 1 names for 2 runs/);
+ * assert.throws(() => runNames({ names: ["x"], name: ["y"] }, 2, ""), /--names or --name, not both/);
+ * ```
+ */
+export function runNames(
+  values: { names?: string[]; name?: string[] },
+  runs: number,
+  usage: string,
+): string[] | undefined {
+  if (values.names !== undefined && values.name !== undefined) {
+    throw new UsageError(
+      "give the names with --names or --name, not both",
+      usage,
+    );
+  }
+  const names = values.names?.flatMap((n) => n.split(",")) ?? values.name;
+  if (names === undefined) return undefined;
+  if (names.length !== runs) {
+    const flag = values.names !== undefined ? "--names" : "--name";
+    throw new UsageError(
+      `${flag} gives ${names.length} names for ${runs} runs`,
+      usage,
+    );
+  }
+  return names;
+}
 
 /**
  * A default output beside the runs, never in the current directory: in the
@@ -193,7 +253,7 @@ export const reportCommand: Command = {
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseFlagsAndPaths(args, {
       output: { type: "string" },
-      name: { type: "string", multiple: true },
+      ...NAME_OPTIONS,
       title: { type: "string" },
       help: { type: "boolean", short: "h" },
     }, REPORT_USAGE);
@@ -204,6 +264,7 @@ export const reportCommand: Command = {
     if (positionals.length === 0) {
       throw new UsageError("give the runs to report", REPORT_USAGE);
     }
+    const names = runNames(values, positionals.length, REPORT_USAGE);
     const output = values.output ??
       (positionals.length === 1 && await isDirectory(positionals[0])
         ? `${positionals[0].replace(/\/+$/, "")}/report.html`
@@ -214,10 +275,11 @@ export const reportCommand: Command = {
           positionals,
           "report",
           "-",
+          names,
         ));
     await checkOutputPath(output, "--output");
     const runs = await writeRunReport(positionals, output, {
-      names: values.name,
+      names,
       title: values.title,
     });
     const size = (await Deno.stat(output)).size;
@@ -237,7 +299,7 @@ export const compareCommand: Command = {
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseFlagsAndPaths(args, {
       output: { type: "string" },
-      names: { type: "string" },
+      ...NAME_OPTIONS,
       "no-html": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     }, COMPARE_USAGE);
@@ -248,13 +310,7 @@ export const compareCommand: Command = {
     if (positionals.length < 2) {
       throw new UsageError("give at least two runs to compare", COMPARE_USAGE);
     }
-    const names = values.names?.split(",");
-    if (names !== undefined && names.length !== positionals.length) {
-      throw new UsageError(
-        `--names gives ${names.length} names for ${positionals.length} runs`,
-        COMPARE_USAGE,
-      );
-    }
+    const names = runNames(values, positionals.length, COMPARE_USAGE);
     let runs: RunData[];
     let output: string | undefined;
     if (values["no-html"]) {

@@ -1,8 +1,10 @@
 /**
- * The server's view of a run, as both commands show it: the engine and its
- * version, a scrape of its `/metrics` before the first request, at every
- * report and at the end, each written as a line of a metrics JSONL file, and
- * the split of the run's prompt tokens by cache tier.
+ * The server's view of a run, as every workload shows it: the engine and
+ * its version, a scrape of its `/metrics` before the first request, at every
+ * report, on its own cadence in between (`--scrape-interval`: the report's
+ * tier-over-time plot has that resolution, whatever the report interval) and
+ * at the end, each written as a line of a metrics JSONL file, and the split
+ * of the run's prompt tokens by cache tier.
  *
  * @module
  */
@@ -33,29 +35,88 @@ export interface RunMetricsOptions {
   warn: (text: string) => void;
 }
 
-/** The scrapes of one run, and what the client saw to compare with. */
+/**
+ * The cadence of a run's scrapes between its reports, ms: `--scrape-interval`,
+ * never coarser than the report interval (when the workload has one).
+ *
+ * @example Usage
+ * ```ts
+ * import { scrapeEveryMs } from "./server_metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(scrapeEveryMs(2, 30), 2000); // a 30 s report interval: every 2 s
+ * assert.equal(scrapeEveryMs(2, 0.5), 500); // never coarser than the reports
+ * assert.equal(scrapeEveryMs(2), 2000); // a workload without reports
+ * ```
+ */
+export function scrapeEveryMs(
+  scrapeIntervalS: number,
+  reportIntervalS?: number,
+): number {
+  return Math.min(scrapeIntervalS, reportIntervalS ?? Infinity) * 1000;
+}
+
+/**
+ * The scrapes of one run, and what the client saw to compare with.
+ *
+ * @example Scrapes on a cadence between the run's own, until its last
+ * ```ts
+ * import { RunMetrics } from "./server_metrics.ts";
+ * import { readMetricsFile } from "../report/data.ts";
+ * import assert from "node:assert/strict";
+ *
+ * let hits = 0;
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+ *   new Response(`vllm:prefix_cache_hits_total{model_name="m"} ${hits += 10}\n`));
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * const metrics = await RunMetrics.start({
+ *   baseUrl: `http://127.0.0.1:${server.addr.port}/v1/`,
+ *   paths: [path],
+ *   startedAt: performance.now(),
+ *   warn: () => {},
+ * });
+ * metrics.sampleEvery(10);
+ * while ((await readMetricsFile(path)).scrapes.length < 4) {
+ *   await new Promise((r) => setTimeout(r, 10));
+ * }
+ * await metrics.finish(); // the last scrape: the cadence stops
+ * const n = (await readMetricsFile(path)).scrapes.length;
+ * await new Promise((r) => setTimeout(r, 50));
+ * assert.equal((await readMetricsFile(path)).scrapes.length, n);
+ * metrics.close();
+ * await Deno.remove(path);
+ * ```
+ */
 export class RunMetrics {
   /** What the endpoint says about itself. */
   readonly server: ServerInfo;
   readonly #scraper: MetricsScraper;
   readonly #files: Deno.FsFile[];
   readonly #startedAt: number;
+  readonly #warn: (text: string) => void;
   #last?: Scrape;
   #clientPrompt = 0;
   #clientCached = 0;
   #clientUnfinished = 0;
   #cachedReported = false;
+  #everyMs?: number;
+  #timer?: ReturnType<typeof setTimeout>;
+  #stopped = false;
+  #closed = false;
+  #failedLine = false;
 
   private constructor(
     server: ServerInfo,
     scraper: MetricsScraper,
     startedAt: number,
     files: Deno.FsFile[],
+    warn: (text: string) => void,
   ) {
     this.server = server;
     this.#scraper = scraper;
     this.#startedAt = startedAt;
     this.#files = files;
+    this.#warn = warn;
   }
 
   /** Probe the server, open the file, and take the run's first scrape. */
@@ -83,7 +144,13 @@ export class RunMetrics {
       apiKey: options.apiKey,
       warn: (text) => options.warn(text + "\n"),
     });
-    const metrics = new RunMetrics(server, scraper, options.startedAt, files);
+    const metrics = new RunMetrics(
+      server,
+      scraper,
+      options.startedAt,
+      files,
+      options.warn,
+    );
     metrics.#line({
       server,
       urls,
@@ -126,7 +193,36 @@ export class RunMetrics {
     const scrape = await this.#scraper.scrape();
     this.#last = scrape;
     this.#line({ ...scrape, elapsedMs: scrape.at - this.#startedAt });
+    this.#arm();
     return scrape;
+  }
+
+  /**
+   * Scrape every `ms` from now on, between the caller's own scrapes (each
+   * scrape, the caller's or this cadence's, starts the next wait: one GET
+   * per URL per `ms` at most, none piling up behind a slow server), until
+   * {@linkcode RunMetrics.finish} or {@linkcode RunMetrics.close}.
+   */
+  sampleEvery(ms: number): void {
+    if (!(ms > 0)) {
+      throw new RangeError(
+        `Cannot scrape every ${ms} ms: expected a positive interval`,
+      );
+    }
+    this.#everyMs = ms;
+    this.#arm();
+  }
+
+  /** Stop the cadence (the run is over); scrapes asked for still run. */
+  stopSampling(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  /** Stop the cadence, and take the run's last scrape. */
+  finish(): Promise<Scrape> {
+    this.stopSampling();
+    return this.scrape();
   }
 
   /** The server's split of the prompt tokens so far, when its metrics say. */
@@ -201,12 +297,31 @@ export class RunMetrics {
     }).join("\n") + "\n";
   }
 
-  /** Close the file. */
+  /** Stop the cadence and close the file (a scrape still in flight is not written). */
   close(): void {
+    this.stopSampling();
+    this.#closed = true;
     for (const file of this.#files) file.close();
   }
 
+  /** The cadence's next scrape, `everyMs` after the latest. */
+  #arm(): void {
+    if (this.#everyMs === undefined || this.#stopped) return;
+    clearTimeout(this.#timer);
+    const timer = setTimeout(() => {
+      this.scrape().catch((error) => {
+        // Said once; the run goes on (its last scrape says the rest).
+        if (this.#failedLine) return;
+        this.#failedLine = true;
+        this.#warn(`[WARN] metrics: ${(error as Error).message}\n`);
+      });
+    }, this.#everyMs);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
   #line(value: unknown): void {
+    if (this.#closed) return;
     const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
     for (const file of this.#files) writeAllSync(file, bytes);
   }

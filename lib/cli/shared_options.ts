@@ -215,6 +215,18 @@ export const SHARED_OPTIONS = {
     help:
       "write every scrape as a JSON line here (default: beside the records file)",
   },
+  scrapeInterval: {
+    param: "scrape_interval_s",
+    flag: "scrape-interval",
+    key: "scrape_interval",
+    type: "duration",
+    arg: "S",
+    check: POSITIVE,
+    default: 2,
+    inherit: false,
+    help:
+      "scrape /metrics this often between reports, for the report's tier-over-time plot (at most the report interval; one GET per /metrics URL)",
+  },
   outputDir: {
     flag: "output-dir",
     key: "output_dir",

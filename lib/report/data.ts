@@ -22,7 +22,8 @@
  * the CDFs are exact quantiles of every sample.
  *
  * A run is a directory (`run.json`, `records.jsonl`, optional
- * `metrics.jsonl`, `summary.json` and, of a replay, `fidelity.jsonl`) or a records file alone.
+ * `metrics.jsonl`, `summary.json`, of a replay `fidelity.jsonl`, of
+ * `--verify` `verify.json` and `verify.jsonl`) or a records file alone.
  *
  * @module
  */
@@ -35,6 +36,7 @@ import { readTextOr } from "../io/read_text.ts";
 import { isObject } from "./samples.ts";
 import { runData } from "./run_data.ts";
 import { parseFidelity } from "./fidelity.ts";
+import { verifyData } from "./verify.ts";
 import type {
   FidelityRow,
   MetricsFileContents,
@@ -43,6 +45,7 @@ import type {
   RunData,
   RunDataOptions,
   RunInfo,
+  VerifyData,
 } from "./run_types.ts";
 
 export * from "./run_types.ts";
@@ -147,6 +150,53 @@ async function readFidelity(
   }
 }
 
+/** The text of a run directory's file, or undefined when it is not there. */
+async function readOptional(
+  path: string,
+  what: string,
+): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`${what}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `--verify`'s files of a run directory (`verify.json`, `verify.jsonl`),
+ * when it has them: a sweep's check, run after its last level, is in the
+ * sweep's directory.
+ *
+ * @example Usage
+ * ```ts
+ * import { readVerify } from "./data.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await readVerify(dir), undefined);
+ * await Deno.writeTextFile(`${dir}/verify.json`, JSON.stringify({ verdict: "verify: …" }));
+ * assert.deepEqual(await readVerify(dir), { verdict: "verify: …", pairs: [] });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readVerify(
+  dir: string,
+  what: (file: string) => string = (file) =>
+    `Cannot read run "${dir}": ${file}`,
+): Promise<VerifyData | undefined> {
+  const json = await readOptional(`${dir}/verify.json`, what("verify.json"));
+  const jsonl = await readOptional(
+    `${dir}/verify.jsonl`,
+    what("verify.jsonl"),
+  );
+  try {
+    return verifyData({ json, jsonl });
+  } catch (error) {
+    throw new Error(`${what("")}${(error as Error).message}`);
+  }
+}
+
 /**
  * Read a run — a run directory (`records.jsonl`, and `run.json`,
  * `metrics.jsonl`, `summary.json` when there) or a records file alone — and
@@ -241,8 +291,9 @@ export async function loadRun(
     }
   }
   const fidelity = await readFidelity(`${dir}/fidelity.jsonl`, what);
+  const verify = await readVerify(dir, what);
   return runData(
-    { source: pathOrDir, records, info, metrics, summary, fidelity },
+    { source: pathOrDir, records, info, metrics, summary, fidelity, verify },
     { ...options, name },
   );
 }

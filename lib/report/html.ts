@@ -14,8 +14,10 @@
  * per-turn TTFT and hit rate (`trie`), output throughput, requests in flight
  * and client lag over time; of a replay, its fidelity (theoretical against
  * reported cached tokens, intended against reported prompt length) and the
- * mismatch table. Then the percentile table, the verdict and the
- * KV split, and each run's parameters, engine and machine.
+ * mismatch table; of `--verify`, each reused context's warm answer against
+ * its cold reference. Each run's headline shows its pre-flight (and whether
+ * `--force` ran it past a refusal), its verdict and KV split. Then the
+ * percentile table, and each run's parameters, engine and machine.
  *
  * The page publishes `window.__kvbenchReport = { plots, drawn, errors,
  * ready }`: the plot ids, how many of them have something drawn, the errors
@@ -34,7 +36,16 @@ import {
 } from "./vendor/uplot.ts";
 import { CLIENT_JS, CSS } from "./page_script.ts";
 import { fidelityTable } from "./fidelity.ts";
-import { PALETTE, type PlotSpec, plotSpecs, runColor, TIERS } from "./plots.ts";
+import { preflightBlock } from "./preflight.ts";
+import { verifyTable } from "./verify.ts";
+import {
+  GROUP_PALETTE,
+  PALETTE,
+  type PlotSpec,
+  plotSpecs,
+  runColor,
+  TIERS,
+} from "./plots.ts";
 
 /** Options of {@linkcode renderReport}. */
 export interface RenderReportOptions {
@@ -260,6 +271,7 @@ function headline(run: RunData, i: number, compare: boolean): string {
   return `<section class="run" id="run-${i}">
 <h2>${compare ? swatch(runColor(i)) : ""}${esc(run.name)}</h2>
 <p class="where">${where.map(esc).join(" · ")}</p>
+${preflightBlock(run.preflight, i)}
 <dl class="facts">${
     facts.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`)
       .join("")
@@ -411,6 +423,7 @@ export function renderReport(
   const payload = {
     version: 1,
     palette: PALETTE,
+    groupPalette: GROUP_PALETTE,
     plots: specs,
     runs: runs.map(embedded),
   };
@@ -444,6 +457,7 @@ ${
   }
 </section>
 ${fidelityTable(runs)}
+${verifyTable(runs)}
 <section class="block" id="distributions">
 <h2>Latency distributions</h2>
 <p class="note">Completed requests, warm-up left out; ITL has one sample per output token after the first read.</p>

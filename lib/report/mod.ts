@@ -75,6 +75,8 @@ export {
   parseFidelity,
 } from "./fidelity.ts";
 export { renderReport, type RenderReportOptions } from "./html.ts";
+export type { PreflightData } from "./preflight.ts";
+export type { VerifyData, VerifyRow } from "./verify.ts";
 export {
   writeRunDirectory,
   type WriteRunDirectoryOptions,

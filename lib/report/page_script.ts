@@ -35,6 +35,14 @@ h4 { font-size: 13px; margin: 12px 0 4px; color: var(--muted); text-transform: u
 .facts dt { font-size: 11.5px; color: var(--muted); }
 .facts dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
 .verdict { margin: 8px 0 4px; padding: 6px 10px; background: #fff8e6; border-left: 3px solid #ff7f0e; }
+.preflight { margin: 4px 0 8px; padding: 4px 10px; border-left: 3px solid #2ca02c; background: #f1f8f1; font-size: 12.5px; }
+.preflight.warn { border-left-color: #d62728; background: #fdf0f0; }
+.preflight p { margin: 2px 0; }
+.preflight ul.lines { margin: 2px 0; padding-left: 18px; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+.preflight .forced { color: #a1161b; }
+table.verify td.pass { color: #1b7a1b; font-weight: 600; }
+table.verify td.fail { color: #a1161b; font-weight: 600; }
+table.verify td.skip { color: var(--muted); }
 .split .bar { display: flex; height: 10px; border-radius: 3px; overflow: hidden; background: var(--line); margin-top: 6px; }
 .split .bar span { display: block; height: 100%; }
 .split .legend { margin: 3px 0 0; font-size: 12.5px; }
@@ -99,16 +107,17 @@ export const CLIENT_JS = String.raw`(function () {
     }
     return "hsl(" + Math.round(f * 300) + ",75%,45%)";
   }
-  // Up to 24 categories past the palette: hues a golden angle apart, in
-  // three lightnesses, so neighbours differ (a rainbow ramp of 12+ does not).
+  // 11 to 24 categories: a palette picked for distance (plots.ts
+  // GROUP_PALETTE), so neighbours differ (a rainbow ramp of 12+ does not).
+  var GROUP_PALETTE = data.groupPalette || [];
   function categorical(i) {
-    return "hsl(" + Math.round((i * 137.508) % 360) + "," + (i % 2 ? 62 : 78) + "%," + [42, 30, 55][i % 3] + "%)";
+    return GROUP_PALETTE[i % GROUP_PALETTE.length];
   }
   function groupColors(groups) {
     var n = groups.count, hue = groups.ramp === "hue", levels = hue && n <= 24 ? n : Math.min(n, 24);
     var colors = [];
     for (var i = 0; i < levels; i++) {
-      colors.push(hue && n <= PALETTE.length ? PALETTE[i] : hue && n <= 24 ? categorical(i) : rampColor(groups.ramp, levels > 1 ? i / (levels - 1) : 0));
+      colors.push(hue && n <= PALETTE.length ? PALETTE[i] : hue && n <= GROUP_PALETTE.length ? categorical(i) : rampColor(groups.ramp, levels > 1 ? i / (levels - 1) : 0));
     }
     return { levels: levels, colors: colors, of: function (g) { return levels === n ? g % levels : Math.min(levels - 1, Math.floor(g / n * levels)); } };
   }

@@ -32,6 +32,42 @@ export const PALETTE: readonly string[] = [
 ];
 
 /**
+ * Colours of 11 to 24 groups (contexts, turns): the first nine of
+ * {@linkcode PALETTE} (its grey left out: the axes' colour), then colours
+ * picked greedily, each the farthest in CIELAB from those before it (sRGB
+ * candidates of lightness 28-78 and chroma ≥ 30, readable on white): no two
+ * closer than ΔE 27 (a 24-step hue ramp has neighbours ΔE 6 apart).
+ *
+ * @example Usage
+ * ```ts
+ * import { GROUP_PALETTE, PALETTE } from "./plots.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(GROUP_PALETTE.length, 24);
+ * assert.equal(new Set(GROUP_PALETTE).size, 24);
+ * assert.deepEqual(GROUP_PALETTE.slice(0, 9), PALETTE.slice(0, 9));
+ * ```
+ */
+export const GROUP_PALETTE: readonly string[] = [
+  ...PALETTE.slice(0, 9),
+  "#0000ff",
+  "#ff22ff",
+  "#115533",
+  "#6600aa",
+  "#99bb88",
+  "#ff0077",
+  "#886600",
+  "#00dd00",
+  "#ffaa77",
+  "#0066ff",
+  "#880044",
+  "#dd00aa",
+  "#00cc99",
+  "#ff7788",
+  "#dd77ff",
+];
+
+/**
  * Colours of the server's tiers.
  *
  * @example Usage

@@ -21,6 +21,7 @@ import type { RunEnd } from "../run/records_file.ts";
 import { type PromptSplit, promptSplit } from "../server/attribution.ts";
 import type { RequestRecord } from "../types.ts";
 import { fidelityData } from "./fidelity.ts";
+import { preflightOf } from "./preflight.ts";
 import { benchmarkVerdict, ReuseTracker } from "../server/verdict.ts";
 import {
   cdf,
@@ -486,6 +487,9 @@ export function runData(
     data.verdict = server.serverSummary.verdict;
   }
   if (server.split !== undefined) data.split = server.split;
+  const preflight = preflightOf(runParams);
+  if (preflight !== undefined) data.preflight = preflight;
+  if (input.verify !== undefined) data.verify = input.verify;
   if (groupBy === "context") data.reuse = reuseOf(all, server.split);
   if (input.fidelity !== undefined) {
     data.fidelity = fidelityData(input.fidelity);

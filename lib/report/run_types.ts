@@ -15,6 +15,8 @@ import type { PromptSplit } from "../server/attribution.ts";
 import type { CacheGauges, TierCounters } from "../server/engines.ts";
 import type { RequestErrorKind, RequestRecord } from "../types.ts";
 import type { FidelityData, FidelityRow } from "./fidelity.ts";
+import type { PreflightData } from "./preflight.ts";
+import type { VerifyData } from "./verify.ts";
 
 export type {
   CacheGauges,
@@ -22,6 +24,7 @@ export type {
   DistributionSummary,
   FidelityData,
   FidelityRow,
+  PreflightData,
   PromptSplit,
   RecordsFileContents,
   RequestErrorKind,
@@ -29,6 +32,7 @@ export type {
   RunEnd,
   Slos,
   TierCounters,
+  VerifyData,
 };
 
 /** `run.json` of a run directory, as read: everything but `command` may be missing. */
@@ -250,6 +254,10 @@ export interface RunData {
   fidelity?: FidelityData;
   /** The verdict paragraph (summary.json `server.verdict`). */
   verdict?: string;
+  /** The pre-flight before the first request (run.json `params.preflight`, `params.force`). */
+  preflight?: PreflightData;
+  /** `--verify`: the check's result line and its pairs (verify.json, verify.jsonl). */
+  verify?: VerifyData;
   /** The server's split of the run's prompt tokens (summary.json `server.split`, else the last scrape). */
   split?: PromptSplit;
   /** `benchmark`: the reuses of contexts, and their TTFTs (ms). */
@@ -295,4 +303,6 @@ export interface RunInput {
   summary?: Record<string, unknown>;
   /** fidelity.jsonl (a replay's run directory). */
   fidelity?: FidelityRow[];
+  /** verify.json and verify.jsonl, read (`--verify`). */
+  verify?: VerifyData;
 }

@@ -17,7 +17,10 @@ import { describeFailure } from "../../lib/run/fail_fast.ts";
 import { compareCapacity } from "../../lib/server/capacity.ts";
 import { type Preflight, preflight } from "../../lib/server/preflight.ts";
 import { unmeasurableRun } from "./preflight_gate.ts";
-import type { RunMetrics } from "../../lib/cli/server_metrics.ts";
+import {
+  type RunMetrics,
+  scrapeEveryMs,
+} from "../../lib/cli/server_metrics.ts";
 import { RunProgress } from "../../lib/cli/progress.ts";
 import type { Transport } from "../../lib/transport/transport.ts";
 import {
@@ -85,8 +88,8 @@ export interface BenchmarkRun {
   argv: string[];
   /** `--verify`, `--cache-salt`, `--controls`, `--reset-cache`. */
   cache?: BenchmarkCacheControls;
-  /** The pre-flight of the first level (when the server's metrics were read). */
-  preflight?: Preflight;
+  /** The pre-flight of the first level (when the server's metrics were read), and the refusal `--force` ran past. */
+  preflight?: Preflight & { refusal?: string };
 }
 
 /**
@@ -172,7 +175,12 @@ export async function runBenchmarkLevel(
     voice: FLAGS_VOICE,
     records: opts.records,
     metricsOut: opts.metricsOut,
-    metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
+    metrics: opts.metrics
+      ? {
+        urls: opts.metricsUrls,
+        everyMs: scrapeEveryMs(opts.scrapeInterval, opts.interval),
+      }
+      : undefined,
     onMetrics: (metrics) => {
       if (c.index === 0) run.preflight = printPreflight(metrics, sizing, opts);
     },
@@ -192,9 +200,11 @@ export async function runBenchmarkLevel(
     burstiness: level.requestRate === undefined ? null : opts.burstiness,
     interval_s: opts.interval,
     transport: run.label,
-    preflight: run.preflight === undefined
-      ? null
-      : { verdict: run.preflight.verdict, lines: run.preflight.lines },
+    preflight: run.preflight === undefined ? null : {
+      verdict: run.preflight.verdict,
+      lines: run.preflight.lines,
+      refusal: run.preflight.refusal ?? null,
+    },
   };
   await io.writeRunInfo({
     command: "benchmark",
@@ -260,7 +270,7 @@ export async function runBenchmarkLevel(
     clearInterval(liveTimer);
     live.clear();
     await pending;
-    await serverMetrics?.scrape();
+    await serverMetrics?.finish();
     return await closeLevel(run, { c, io, result, reuse, params });
   } finally {
     clearInterval(liveTimer);
@@ -399,7 +409,7 @@ function printPreflight(
   serverMetrics: RunMetrics,
   sizing: BenchmarkSizing,
   opts: Options,
-): Preflight {
+): Preflight & { refusal?: string } {
   const { engine, version } = serverMetrics.server;
   if (engine !== undefined) {
     err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
@@ -446,5 +456,5 @@ function printPreflight(
     throw new ReportedError(refusal);
   }
   if (refusal !== undefined) err(`[WARN] --force: ${refusal}\n`);
-  return check;
+  return { ...check, refusal };
 }

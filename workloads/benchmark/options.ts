@@ -158,6 +158,7 @@ export const BENCHMARK_OPTIONS: OptionSchema = {
   metrics: S.metrics,
   metricsUrls: S.metricsUrls,
   metricsOut: S.metricsOut,
+  scrapeInterval: S.scrapeInterval,
   deviceKvGb: {
     flag: "device-kv-gb",
     type: "size",

@@ -21,6 +21,7 @@ import type { Transport } from "../../lib/transport/transport.ts";
 import { err, out } from "../../lib/cli/common.ts";
 import type { LevelContext, LevelOutcome } from "../../lib/cli/pipeline.ts";
 import { openLevel } from "../../lib/cli/level_io.ts";
+import { scrapeEveryMs } from "../../lib/cli/server_metrics.ts";
 import { runParams } from "../../lib/cli/options.ts";
 import {
   fixed,
@@ -243,7 +244,12 @@ export async function runReplayLevel(
     voice: FLAGS_VOICE,
     records: opts.records,
     metricsOut: opts.metricsOut,
-    metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
+    metrics: opts.metrics
+      ? {
+        urls: opts.metricsUrls,
+        everyMs: scrapeEveryMs(opts.scrapeInterval),
+      }
+      : undefined,
     onMetrics: (metrics) => {
       capacity ??= metrics.last?.gauges.deviceKvTokens;
       const t = announce();
@@ -308,7 +314,7 @@ export async function runReplayLevel(
       elapsedMs: result.summary.wallTimeMs,
       stopReason: result.summary.stopReason,
     });
-    await serverMetrics?.scrape();
+    await serverMetrics?.finish();
   } finally {
     io.close();
   }

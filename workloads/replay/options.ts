@@ -163,6 +163,7 @@ export const REPLAY_OPTIONS: OptionSchema = {
   },
   coldMethod: S.coldMethod,
   resetCache: S.resetCache,
+  scrapeInterval: S.scrapeInterval,
   worker: S.worker,
 };
 

@@ -23,6 +23,7 @@ import type {
 } from "../../lib/cli/pipeline.ts";
 import { trieWorkers } from "./worker.ts";
 import { type OpenedLevel, openLevel } from "../../lib/cli/level_io.ts";
+import { scrapeEveryMs } from "../../lib/cli/server_metrics.ts";
 import { describeClock } from "../../lib/cli/scale.ts";
 import {
   fixed,
@@ -223,7 +224,6 @@ export async function runTrieLevel(
     );
   }
   out(logLine("info", "starting benchmark", startFields) + "\n");
-  let scrapeTimer: ReturnType<typeof setInterval> | undefined;
   // The pre-flight, with the server's capacities once they are scraped
   // (none without metrics=, as benchmark's).
   const check = (metrics: RunMetrics) => {
@@ -251,15 +251,15 @@ export async function runTrieLevel(
         urls: v.metrics_url === null
           ? undefined
           : (v.metrics_url as string).split(",").map((u) => u.trim()),
+        // The metrics time series: never coarser than the progress lines.
+        everyMs: scrapeEveryMs(
+          v.scrape_interval as number,
+          (v.duration_update_interval as number | null) ?? undefined,
+        ),
       }
       : undefined,
-    // A scrape every progress interval (or 5 s), for the metrics time series.
     onMetrics: (metrics) => {
       preflight = check(metrics);
-      scrapeTimer = setInterval(
-        () => void metrics.scrape(),
-        ((v.duration_update_interval as number | null) ?? 5) * 1000,
-      );
     },
     signal: run.signal,
   });
@@ -313,7 +313,6 @@ export async function runTrieLevel(
   } finally {
     progress.clear();
     io.close();
-    clearInterval(scrapeTimer);
   }
   const summary = await closeTrieLevel(run, { io, result, params });
   return { summary, code: 0 };
@@ -357,7 +356,7 @@ async function closeTrieLevel(
     err(logLine("error", result.failure) + "\n");
   }
   if (serverMetrics !== undefined) {
-    await serverMetrics.scrape();
+    await serverMetrics.finish();
     out(serverMetrics.render());
     serverMetrics.close();
   }

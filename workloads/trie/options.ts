@@ -197,6 +197,7 @@ export const TRIE_OPTIONS: OptionSchema = {
   },
   artifacts: S.artifacts,
   metricsOut: S.metricsOut,
+  scrapeInterval: S.scrapeInterval,
   workers: S.workers,
   shard: S.shard,
   shards: S.shards,
