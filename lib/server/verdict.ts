@@ -403,7 +403,9 @@ function speedup(reuse: ReuseFigures): string {
     hit.toFixed(2)
   } s (${reuse.hitTtftMs.length} requests)`;
   if (reuse.coldTtftMs.length === 0) {
-    return `${head}; no cold prefill to compare with (every context was already cached when the run began).`;
+    // The contexts were in the cache before the run: a previous run sent the
+    // same texts (benchmark --context-salt none, or the same tag).
+    return `${head}; no cold prefill to compare with (every context was already cached when the run began: a previous run sent the same contexts; --context-salt run, the default, starts cold).`;
   }
   const missed = reuse.missTtftMs ?? [];
   if (

@@ -109,6 +109,8 @@ export interface CacheSetupContext {
   apiKey?: string;
   /** The run's seed (the control draw). */
   seed: number;
+  /** The run's `cache_salt` (default: a random one). */
+  salt?: string;
   /** Progress lines (`[INFO] …`). */
   info: (text: string) => void;
   /** Warnings. */
@@ -142,7 +144,7 @@ export class BenchmarkCacheControls {
     this.#c = c;
     this.engine = engine;
     if (options.cacheSalt !== "none" && takesSalt(engine)) {
-      this.salt = `kvbench-${crypto.randomUUID().slice(0, 8)}`;
+      this.salt = c.salt ?? `kvbench-${crypto.randomUUID().slice(0, 8)}`;
     }
     if (options.controls > 0) this.tracker = new ControlTracker();
   }
@@ -265,6 +267,8 @@ export class BenchmarkCacheControls {
     c: {
       sizing: BenchmarkSizing;
       api?: "completions" | "chat";
+      /** The run's context salt (`--context-salt`). */
+      contextSalt?: string;
       dir?: string;
       signal?: AbortSignal;
     },
@@ -275,6 +279,7 @@ export class BenchmarkCacheControls {
     const ids = this.oldestContexts(n);
     const texts = repeatedWordContexts(c.sizing.contexts, {
       tokens: c.sizing.inputLength,
+      salt: c.contextSalt,
     });
     const question = numberedQuestions(1)[0];
     this.#c.info(
