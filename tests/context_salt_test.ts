@@ -296,3 +296,22 @@ Deno.test("benchmark shards as kvbench k8s starts them share one salt (from --se
   const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
   assert.equal(summary.params.context_salt, salt);
 });
+
+Deno.test("benchmark --verify with the run's context salt: the checks send the run's texts, found in its cache", async () => {
+  await using sim = await startSimulator(SIM);
+  const v = await run(sim.url, "salt-verify", ["--seed", "3", "--verify", "2"]);
+  const salt = (await params(v.dir)).context_salt as string;
+  assert.match(salt, /^[0-9]{6}$/);
+  const pairs = (await Deno.readTextFile(`${v.dir}/verify.jsonl`)).trim()
+    .split("\n").map((l) => JSON.parse(l));
+  assert.equal(pairs.length, 2);
+  for (const p of pairs) {
+    // The warm request found the run's context; the cold ones did not.
+    assert.ok(p.warm.cached_tokens * 2 >= p.warm.prompt_tokens, p.warm);
+    assert.equal(p.cold.cached_tokens, 0);
+  }
+  assert.match(
+    v.stdout,
+    /\nverify: 2 of 2 reused contexts gave outputs identical to cold compute \(cold reference: cache_salt\)\n/,
+  );
+});
