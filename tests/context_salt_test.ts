@@ -133,7 +133,7 @@ Deno.test("benchmark: a rerun against the same server starts cold by default, wa
   );
   assert.ok(
     d.stdout.includes(
-      "no cold prefill to compare with (every context was already cached when the run began: a previous run sent the same contexts; --context-salt run, the default, starts cold)",
+      "no cold prefill to compare with (every context was already cached when the run began: an earlier run or sweep level sent the same contexts; --context-salt run, the default, gives each run texts of its own)",
     ),
     d.stdout.slice(-1500),
   );
