@@ -157,12 +157,13 @@ async function sizeFor(
 }
 
 /** What the run's context salt means, in one line. */
-function saltLine(salt: string, fromSeed: boolean): string {
-  return `[INFO] context salt ${salt}${
-    fromSeed ? " (from --seed, as every shard's)" : ""
-  }: every context starts with "${salt}-" (${
-    saltTokens(salt)
-  } tokens), so no other run's cache holds it; --context-salt ${salt} repeats this run's contexts\n`;
+function saltLine(salt: string, from: "drawn" | "seed" | "given"): string {
+  const head = `[INFO] context salt ${salt}${
+    from === "seed" ? " (from --seed, as every shard's)" : ""
+  }: every context starts with "${salt}-" (${saltTokens(salt)} tokens)`;
+  return from === "given"
+    ? `${head}, as in every run with --context-salt ${salt}\n`
+    : `${head}, so no other run's cache holds it; --context-salt ${salt} repeats this run's contexts\n`;
 }
 
 /** `kvbench benchmark`. */
@@ -255,7 +256,11 @@ export const benchmarkCommand: WorkloadCommand = defineWorkload<Options>({
       contextSalt,
       contextSaltLine: contextSalt === undefined ? undefined : saltLine(
         contextSalt,
-        opts.part !== undefined && opts.contextSalt === "run",
+        opts.contextSalt !== "run"
+          ? "given"
+          : opts.part !== undefined
+          ? "seed"
+          : "drawn",
       ),
     };
     try {
