@@ -250,14 +250,19 @@ Deno.test("benchmark shards as kvbench k8s starts them share one salt (from --se
     .containers[0].args;
   const sub = args.indexOf("benchmark");
   const runs = `${RUNS_DIR}/salt-job-${crypto.randomUUID()}`;
-  const shards = await Promise.all([0, 1].map((k) =>
-    runCli(
-      args.slice(sub).map((a) =>
-        a.replaceAll("$(JOB_COMPLETION_INDEX)", String(k))
+  // One after the other (a pod that comes late starts at once), so the
+  // second finds everything the first sent, whatever the machine's load.
+  const shards = [];
+  for (const k of [0, 1]) {
+    shards.push(
+      await runCli(
+        args.slice(sub).map((a) =>
+          a.replaceAll("$(JOB_COMPLETION_INDEX)", String(k))
+        ),
+        { env: { JOB_COMPLETION_INDEX: String(k), KVBENCH_RUNS_DIR: runs } },
       ),
-      { env: { JOB_COMPLETION_INDEX: String(k), KVBENCH_RUNS_DIR: runs } },
-    )
-  ));
+    );
+  }
   for (const shard of shards) assert.equal(shard.code, 0, shard.stderr);
   const dirs: string[] = [];
   for await (const entry of Deno.readDir(runs)) {
@@ -281,20 +286,19 @@ Deno.test("benchmark shards as kvbench k8s starts them share one salt (from --se
     ),
     shards[1].stderr,
   );
-  // The shards reuse each other's contexts: one namespace. A context's
-  // second request comes from the other shard and finds what the first
-  // sent (all of it but for a shard that ran ahead: most of it).
+  // The shards reuse each other's contexts: one namespace. Shard 0 sent
+  // all 13 contexts (requests 0, 2, …, 26); every request of shard 1 finds
+  // its context in the cache.
   const contexts = JSON.parse(await Deno.readTextFile(`${dirs[0]}/run.json`))
     .workload.contexts;
   assert.equal(contexts, 13);
-  const all = (await Promise.all(dirs.map(records))).flat();
-  const reused = all.filter((r) =>
-    r.ok && (r.tags!.index as number) >= contexts
+  const second = (await records(dirs.find((d) => d.endsWith("-1-of-2"))!))
+    .filter((r) => r.ok);
+  assert.equal(second.length, 14);
+  assert.ok(
+    second.every((r) => r.cachedTokens! * 2 >= r.promptTokens!),
+    second.map((r) => `${r.cachedTokens}/${r.promptTokens}`).join(),
   );
-  assert.equal(reused.length, 28 - 13);
-  const cached = reused.reduce((a, r) => a + r.cachedTokens!, 0);
-  const prompt = reused.reduce((a, r) => a + r.promptTokens!, 0);
-  assert.ok(cached / prompt > 0.5, `${cached} of ${prompt}`);
   const out = `${RUNS_DIR}/salt-merged-${crypto.randomUUID()}`;
   const merged = await runCli(["merge", ...dirs, "--output-dir", out]);
   assert.equal(merged.code, 0, merged.stderr);
