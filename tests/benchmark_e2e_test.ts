@@ -30,6 +30,8 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       "--endpoint",
       server.origin,
       "--force", // the scripted server's GPU KV holds the working set
+      "--context-salt", // tmesh-cli's texts exactly (the prompt shape below)
+      "none",
       "--api-key",
       "sk-1234567890abcdef",
       "--interval",

@@ -43,6 +43,10 @@ function benchmarkArgs(url: string, dir: string, extra: string[]): string[] {
     "60",
     "--output-dir",
     dir,
+    // tmesh-cli's texts: the simulator's greedy answers (their lengths, so
+    // where a corruption shows) depend on the prompts' text.
+    "--context-salt",
+    "none",
     ...extra,
   ];
 }

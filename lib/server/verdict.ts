@@ -403,7 +403,10 @@ function speedup(reuse: ReuseFigures): string {
     hit.toFixed(2)
   } s (${reuse.hitTtftMs.length} requests)`;
   if (reuse.coldTtftMs.length === 0) {
-    return `${head}; no cold prefill to compare with (every context was already cached when the run began).`;
+    // The contexts were in the cache before the run: an earlier run sent the
+    // same texts (benchmark --context-salt none, or the same tag), or the
+    // sweep's previous level did (one tag per run).
+    return `${head}; no cold prefill to compare with (every context was already cached when the run began: an earlier run or sweep level sent the same contexts; --context-salt run, the default, gives each run texts of its own).`;
   }
   const missed = reuse.missTtftMs ?? [];
   if (

@@ -13,6 +13,12 @@ export interface RepeatedWordOptions {
   word?: string;
   /** Between repetitions, and after the index (default none, as tmesh-cli). */
   separator?: string;
+  /**
+   * A tag put at the very start of every context, followed by `-` (default
+   * none, as tmesh-cli): contexts with another salt share no first token
+   * with these, so no engine finds them in its prefix cache.
+   */
+  salt?: string;
 }
 
 /**
@@ -20,6 +26,9 @@ export interface RepeatedWordOptions {
  * repeated `tokens` times (tmesh-cli: `"hi"` × 32000, no separator; about one
  * token per repetition with Qwen3 and o200k tokenizers). The leading index
  * makes every context's first token different, so no two share a prefix.
+ * With a `salt`, context i is `salt + "-" + String(i)` followed by the words:
+ * the salt comes first, so the texts of two salts differ from the first
+ * token on, and the index after it keeps the contexts distinct.
  *
  * @example Usage
  * ```ts
@@ -27,6 +36,7 @@ export interface RepeatedWordOptions {
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(repeatedWordContexts(2, { tokens: 3 }), ["0hihihi", "1hihihi"]);
+ * assert.deepEqual(repeatedWordContexts(2, { tokens: 1, salt: "42" }), ["42-0hi", "42-1hi"]);
  * ```
  */
 export function repeatedWordContexts(
@@ -38,12 +48,13 @@ export function repeatedWordContexts(
       `Cannot make ${count} contexts: expected a non-negative integer`,
     );
   }
-  const { tokens, word = "hi", separator = "" } = options;
+  const { tokens, word = "hi", separator = "", salt } = options;
   const body = separator === ""
     ? word.repeat(tokens)
     : Array(tokens).fill(word).join(separator);
   const lead = separator === "" ? "" : separator;
-  return Array.from({ length: count }, (_, i) => `${i}${lead}${body}`);
+  const head = salt === undefined ? "" : `${salt}-`;
+  return Array.from({ length: count }, (_, i) => `${head}${i}${lead}${body}`);
 }
 
 /** Options of {@linkcode numberedQuestions}. */

@@ -41,6 +41,12 @@ import { checkEndpoint, type Options, parse, USAGE } from "./options.ts";
 import { runBenchmarkWorker } from "./worker.ts";
 import { checkOutputFlags } from "../../lib/cli/flags_workload.ts";
 import { BenchmarkCacheControls } from "./verify.ts";
+import {
+  cacheSaltOf,
+  contextSaltOf,
+  runTag,
+  saltTokens,
+} from "./context_salt.ts";
 
 function fail(lines: string): never {
   err(lines);
@@ -150,6 +156,16 @@ async function sizeFor(
   }
 }
 
+/** What the run's context salt means, in one line. */
+function saltLine(salt: string, from: "drawn" | "seed" | "given"): string {
+  const head = `[INFO] context salt ${salt}${
+    from === "seed" ? " (from --seed, as every shard's)" : ""
+  }: every context starts with "${salt}-" (${saltTokens(salt)} tokens)`;
+  return from === "given"
+    ? `${head}, as in every run with --context-salt ${salt}\n`
+    : `${head}, so no other run's cache holds it; --context-salt ${salt} repeats this run's contexts\n`;
+}
+
 /** `kvbench benchmark`. */
 export const benchmarkCommand: WorkloadCommand = defineWorkload<Options>({
   name: "benchmark",
@@ -212,10 +228,13 @@ export const benchmarkCommand: WorkloadCommand = defineWorkload<Options>({
     };
     signal.addEventListener("abort", onStop, { once: true });
     const { transport, label } = chooseTransport(opts.transport, baseUrl);
+    const tag = runTag({ mode: opts.contextSalt, seed, part: opts.part });
+    const contextSalt = contextSaltOf(opts.contextSalt, tag);
     const cache = await BenchmarkCacheControls.setup(opts.cache, {
       baseUrl,
       apiKey: opts.apiKey,
       seed,
+      salt: cacheSaltOf(tag),
       info: out,
       warn: err,
     });
@@ -233,6 +252,16 @@ export const benchmarkCommand: WorkloadCommand = defineWorkload<Options>({
       isStopping: () => stopping,
       argv: args,
       cache,
+      tag,
+      contextSalt,
+      contextSaltLine: contextSalt === undefined ? undefined : saltLine(
+        contextSalt,
+        opts.contextSalt !== "run"
+          ? "given"
+          : opts.part !== undefined
+          ? "seed"
+          : "drawn",
+      ),
     };
     try {
       const { code } = await runPipeline<Level>({

@@ -9,6 +9,7 @@
 import { seededRandom } from "../../lib/rng.ts";
 import { requestFigures } from "../../lib/metrics/figures.ts";
 import type { RequestRecord, RequestSpec, Session } from "../../lib/types.ts";
+import type { RunPart } from "../../lib/run/runner.ts";
 
 /** What `--cache-salt` asks for. */
 export type CacheSaltMode = "run" | "session" | "none";
@@ -23,6 +24,8 @@ export interface ShaperOptions {
   controls?: number;
   /** Seed of the control draw. */
   seed?: number;
+  /** Put in every control's salt, before `-control-N` (a part's, so parts' controls never share a salt). */
+  controlTag?: string;
 }
 
 /**
@@ -39,6 +42,8 @@ export interface ShaperOptions {
  * const spec = shape({ prompt: "p", maxTokens: 1, tags: { context: 3 } }, 0);
  * assert.equal(spec.extraBody?.cache_salt, "r1-control-0");
  * assert.deepEqual(spec.tags, { control: 3 });
+ * const part = requestShaper({ salt: "r1", controls: 1, seed: 1, controlTag: "-p1" })!;
+ * assert.equal(part({ prompt: "p", maxTokens: 1 }, 0).extraBody?.cache_salt, "r1-p1-control-0");
  * const run = requestShaper({ salt: "r1" })!;
  * assert.equal(run({ prompt: "p", maxTokens: 1 }, 0).extraBody?.cache_salt, "r1");
  * assert.equal(requestShaper({}), undefined);
@@ -60,7 +65,7 @@ export function requestShaper(
         ...spec,
         extraBody: {
           ...spec.extraBody,
-          cache_salt: `${controlSalt}-control-${n}`,
+          cache_salt: `${controlSalt}${options.controlTag ?? ""}-control-${n}`,
         },
         tags: { ...tags, control: context ?? session },
       };
@@ -75,6 +80,55 @@ export function requestShaper(
       },
     };
   };
+}
+
+/** Options of {@linkcode runShaper}. */
+export interface RunShaperOptions {
+  /** The run's `cache_salt` (none when the server takes no salt). */
+  salt?: string;
+  /** `--cache-salt`. */
+  mode: CacheSaltMode;
+  /** `--controls F` (0: none). */
+  controls: number;
+  /** The run's seed. */
+  seed: number;
+  /** The part this process runs (a worker, a shard), if any. */
+  part?: RunPart;
+}
+
+/**
+ * The request shaping of one process of a run: the run's `cache_salt`
+ * (unless `--cache-salt none`), and the controls, drawn with a seed of the
+ * process's own (the run's seed and the part's index) and salted with the
+ * part's index, so the parts of one run draw different controls and no two
+ * share a salt.
+ *
+ * @example Usage
+ * ```ts
+ * import { runShaper } from "./controls.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const part = { index: 1, count: 2 };
+ * const shape = runShaper({ salt: "kvbench-1", mode: "run", controls: 1, seed: 3, part })!;
+ * assert.equal(shape({ prompt: "p", maxTokens: 1 }, 0).extraBody?.cache_salt, "kvbench-1-p1-control-0");
+ * const salted = runShaper({ salt: "kvbench-1", mode: "session", controls: 0, seed: 3 })!;
+ * assert.equal(salted({ prompt: "p", maxTokens: 1, tags: { context: 4 } }, 0).extraBody?.cache_salt, "kvbench-1-s4");
+ * assert.equal(runShaper({ salt: "kvbench-1", mode: "none", controls: 0, seed: 3 }), undefined);
+ * ```
+ */
+export function runShaper(
+  options: RunShaperOptions,
+): ((spec: RequestSpec, session: number) => RequestSpec) | undefined {
+  const { part, seed } = options;
+  return requestShaper({
+    salt: options.mode === "none" ? undefined : options.salt,
+    perSession: options.mode === "session",
+    controls: options.controls,
+    seed: part === undefined
+      ? seed
+      : (seed + Math.imul(part.index + 1, 0x9e3779b9)) >>> 0,
+    controlTag: part === undefined ? undefined : `-p${part.index}`,
+  });
 }
 
 /**

@@ -35,6 +35,7 @@ import type {
   PipelineWorkload,
 } from "../../lib/cli/pipeline.ts";
 import { benchmarkWorkers } from "./worker.ts";
+import { runShaper } from "./controls.ts";
 import { type OpenedLevel, openLevel } from "../../lib/cli/level_io.ts";
 import {
   fixed,
@@ -86,6 +87,12 @@ export interface BenchmarkRun {
   isStopping: () => boolean;
   /** The command line, for `run.json`. */
   argv: string[];
+  /** The run's tag (`context_salt.ts`), which its workers share. */
+  tag: string;
+  /** The context salt (the tag unless `--context-salt none`). */
+  contextSalt?: string;
+  /** What the context salt means, printed (stderr) when the run starts. */
+  contextSaltLine?: string;
   /** `--verify`, `--cache-salt`, `--controls`, `--reset-cache`. */
   cache?: BenchmarkCacheControls;
   /** The pre-flight of the first level (when the server's metrics were read), and the refusal `--force` ran past. */
@@ -143,7 +150,15 @@ export function benchmarkPipeline(run: BenchmarkRun): PipelineWorkload<Level> {
   return {
     ...BENCHMARK_LOOK,
     runLevel: (c) => runBenchmarkLevel(run, c),
-    workers: (level) => benchmarkWorkers(run, level),
+    workers: (level) =>
+      benchmarkWorkers({
+        ...run,
+        contextSalted: run.contextSalt !== undefined,
+        cacheSalt: run.cache?.salt === undefined
+          ? "none"
+          : run.opts.cache.cacheSalt,
+        controls: run.opts.cache.controls,
+      }, level),
     beforeLevel: async (index, signal) => {
       await run.cache?.beforeLevel(index, signal);
     },
@@ -152,6 +167,7 @@ export function benchmarkPipeline(run: BenchmarkRun): PipelineWorkload<Level> {
       const checked = await run.cache.verify(endpointConfig(run.opts, run), {
         sizing: run.sizing,
         api: run.opts.api,
+        contextSalt: run.contextSalt,
         dir,
         signal,
       });
@@ -187,6 +203,7 @@ export async function runBenchmarkLevel(
     signal: run.signal,
   });
   const { serverMetrics, startedAt } = io;
+  if (c.index === 0 && run.contextSaltLine) err(run.contextSaltLine);
   const reuse = new ReuseTracker();
   const progress = new RunProgress();
   const params = {
@@ -195,6 +212,7 @@ export async function runBenchmarkLevel(
     seed: run.seed,
     started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
     ...runParams(BENCHMARK_OPTIONS, { ...opts, goodput: opts.slos }),
+    context_salt: run.contextSalt ?? null,
     max_inflight: level.maxInFlight,
     request_rate: level.requestRate ?? null,
     burstiness: level.requestRate === undefined ? null : opts.burstiness,
@@ -226,6 +244,7 @@ export async function runBenchmarkLevel(
     const result = await runBenchmark(sizing, {
       endpoint: endpointConfig(opts, run),
       seed: run.seed,
+      contextSalt: run.contextSalt,
       ignoreEos: opts.ignoreEos,
       api: opts.api,
       load: levelLoad(level, { burstiness: opts.burstiness, seed: run.seed }),
@@ -243,7 +262,13 @@ export async function runBenchmarkLevel(
       write: (text) => live.print(text),
       warn: err,
       onSend: () => progress.sent(),
-      shapeRequest: run.cache?.shaper(),
+      shapeRequest: runShaper({
+        salt: run.cache?.salt,
+        mode: opts.cache.cacheSalt,
+        controls: opts.cache.controls,
+        seed: run.seed,
+        part: opts.part,
+      }),
       onRecord: (record) => {
         run.cache?.add(record);
         // Workers' records are copied as they wrote them (onLines).

@@ -21,6 +21,7 @@ import { SHARED_OPTIONS as S } from "../../lib/cli/shared_options.ts";
 import { scaleOf } from "../../lib/cli/scale_options.ts";
 import { shapingOf } from "../../lib/cli/shaping.ts";
 import { type CacheOptions, cacheOptionsOf } from "./verify.ts";
+import { checkContextSalt, type ContextSaltMode } from "./context_salt.ts";
 
 /** Every option of `kvbench benchmark`, in the order its help lists them. */
 export const BENCHMARK_OPTIONS: OptionSchema = {
@@ -193,6 +194,24 @@ export const BENCHMARK_OPTIONS: OptionSchema = {
   },
   coldMethod: S.coldMethod,
   resetCache: S.resetCache,
+  contextSalt: {
+    flag: "context-salt",
+    type: "string",
+    arg: "SALT",
+    default: "run",
+    inherit: false,
+    param: "context_salt",
+    help:
+      "run: a new 6-digit tag at the start of every context, so a rerun starts cold on every engine (a shard derives it from --seed, so all shards agree); none: tmesh-cli's texts, the same every run, so a rerun starts warm; DIGITS: this tag, to repeat a run's namespace. The tag and its '-' add 7 prompt tokens (Qwen3)",
+  },
+  runTag: {
+    flag: "run-tag",
+    type: "string",
+    arg: "TAG",
+    hidden: true,
+    inherit: false,
+    help: "internal: the parent's tag, which its workers share",
+  },
   cacheSalt: {
     flag: "cache-salt",
     type: "string",
@@ -201,7 +220,7 @@ export const BENCHMARK_OPTIONS: OptionSchema = {
     inherit: false,
     param: "cache_salt",
     help:
-      "run: one cache_salt for the whole run, so a rerun starts cold; session: one per context; none: no salt. Sent to vLLM-family servers (not to SGLang or llama.cpp)",
+      "run: one cache_salt for the whole run (derived from the run's tag, see --context-salt); session: one per context; none: no salt. Sent to vLLM-family servers (not to SGLang or llama.cpp); --context-salt starts a rerun cold on every engine",
   },
   controls: {
     flag: "controls",
@@ -250,6 +269,8 @@ export interface Options extends FlagsRunOptions {
   verify?: number;
   coldMethod?: string;
   resetCache: boolean;
+  contextSalt: ContextSaltMode;
+  runTag?: string;
   cacheSalt: string;
   controls?: number;
   /** `--verify`, `--cold-method`, `--reset-cache`, `--cache-salt`, `--controls`, checked. */
@@ -344,18 +365,14 @@ export function parse(args: string[]): Options | undefined {
   }
   try {
     opts.cache = cacheOptionsOf(opts);
+    checkContextSalt(opts.contextSalt);
   } catch (error) {
     refuse((error as Error).message);
   }
   if (
-    opts.workers > 1 && !opts.worker &&
-    (opts.cache.cacheSalt !== "none" || opts.cache.controls > 0)
+    opts.worker !== (opts.runTag !== undefined) ||
+    (opts.worker && (opts.model === undefined || part === undefined))
   ) {
-    refuse(
-      "--cache-salt and --controls do not reach --workers yet: run without --workers",
-    );
-  }
-  if (opts.worker && (opts.model === undefined || part === undefined)) {
     refuse("--worker is started by --workers");
   }
   return opts;

@@ -84,6 +84,12 @@ export interface BenchmarkRunOptions {
    * worker processes): the reports, figures and warnings are the same.
    */
   source?: RecordSource;
+  /**
+   * The run's context salt (`--context-salt`), put before every context so
+   * no other run's cache holds them (see `context_salt.ts`); none:
+   * tmesh-cli's texts, the same on every run.
+   */
+  contextSalt?: string;
   /** Change each request before it is sent (`--cache-salt`, `--controls`: see `controls.ts`). */
   shapeRequest?: (spec: RequestSpec, session: number) => RequestSpec;
 }

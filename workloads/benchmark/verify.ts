@@ -86,6 +86,8 @@ export interface CacheSetupContext {
   apiKey?: string;
   /** The run's seed (the control draw). */
   seed: number;
+  /** The run's `cache_salt` (default: a random one). */
+  salt?: string;
   /** Progress lines (`[INFO] …`). */
   info: (text: string) => void;
   /** Warnings. */
@@ -127,7 +129,7 @@ export class BenchmarkCacheControls {
       info: c.info,
     });
     if (options.cacheSalt !== "none" && takesSalt(engine)) {
-      this.salt = `kvbench-${crypto.randomUUID().slice(0, 8)}`;
+      this.salt = c.salt ?? `kvbench-${crypto.randomUUID().slice(0, 8)}`;
     }
     if (options.controls > 0) this.tracker = new ControlTracker();
   }
@@ -240,6 +242,8 @@ export class BenchmarkCacheControls {
     c: {
       sizing: BenchmarkSizing;
       api?: "completions" | "chat";
+      /** The run's context salt (`--context-salt`). */
+      contextSalt?: string;
       dir?: string;
       signal?: AbortSignal;
     },
@@ -248,6 +252,7 @@ export class BenchmarkCacheControls {
     if (n === 0) return { code: 0 };
     const texts = repeatedWordContexts(c.sizing.contexts, {
       tokens: c.sizing.inputLength,
+      salt: c.contextSalt,
     });
     const question = numberedQuestions(1)[0];
     return await this.#check.check(endpoint, {

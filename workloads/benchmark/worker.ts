@@ -13,10 +13,31 @@ import { endpointConfig } from "../../lib/cli/flags_workload.ts";
 import { BENCHMARK_OPTIONS, type Options } from "./options.ts";
 import { runBenchmark } from "./run.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
+import { runShaper } from "./controls.ts";
+import { cacheSaltOf, contextSaltOf } from "./context_salt.ts";
+
+/** What the workers of a run share with their parent. */
+export interface WorkerParent {
+  /** The parent's command line. */
+  argv: string[];
+  /** The model sent. */
+  model: string;
+  /** The run's seed. */
+  seed: number;
+  /** The run's tag (`context_salt.ts`): its context salt and `cache_salt` derive from it. */
+  tag: string;
+  /** Whether the contexts carry the tag (default: they do; false: `--context-salt none`). */
+  contextSalted?: boolean;
+  /** `--cache-salt` as the parent sends it (`none` when its server takes no salt). */
+  cacheSalt?: string;
+  /** `--controls F` (0 or none: no controls). */
+  controls?: number;
+}
 
 /**
  * How a level's workers start: the parent's arguments, without those it
- * re-states or owns.
+ * re-states or owns; every worker gets the parent's tag, so they send the
+ * same contexts and `cache_salt`.
  *
  * @example Usage
  * ```ts
@@ -24,18 +45,19 @@ import type { BenchmarkSizing } from "./sizing.ts";
  * import assert from "node:assert/strict";
  *
  * const spawn = benchmarkWorkers(
- *   { argv: ["--endpoint", "h", "--workers", "2", "--seed", "9"], model: "m", seed: 9 },
+ *   { argv: ["--endpoint", "h", "--workers", "2", "--seed", "9"], model: "m", seed: 9, tag: "123456" },
  *   { label: "", maxInFlight: 4 },
  * );
  * assert.equal(spawn.inFlight, 4);
  * assert.deepEqual(spawn.args(1, { index: 1, count: 2 }, "d/worker-1"), [
  *   "benchmark", "--endpoint", "h", "--model", "m", "--seed", "9",
+ *   "--run-tag", "123456", "--context-salt", "run", "--cache-salt", "none",
  *   "--max-inflight", "4", "--shard", "1/2", "--output-dir", "d/worker-1", "--worker",
  * ]);
  * ```
  */
 export function benchmarkWorkers(
-  c: { argv: string[]; model: string; seed: number },
+  c: WorkerParent,
   level: Level,
 ): WorkerSpawn {
   return {
@@ -47,6 +69,13 @@ export function benchmarkWorkers(
       c.model,
       "--seed",
       String(c.seed),
+      "--run-tag",
+      c.tag,
+      "--context-salt",
+      c.contextSalted === false ? "none" : "run",
+      "--cache-salt",
+      c.cacheSalt ?? "none",
+      ...(c.controls ? ["--controls", String(c.controls)] : []),
       "--max-inflight",
       String(level.maxInFlight),
       ...(level.requestRate === undefined
@@ -83,13 +112,21 @@ export async function runBenchmarkWorker(
     requestRate: opts.requestRates?.[0],
   };
   sizing.maxInFlight = level.maxInFlight;
+  // The parent's tag (--run-tag): the same contexts and cache_salt.
+  const tag = opts.runTag!;
+  const contextSalt = contextSaltOf(opts.contextSalt, tag);
   const { transport } = chooseTransport(opts.transport, c.baseUrl);
   try {
     return await runAsWorker({
       dir: opts.outputDir!,
       command: "benchmark",
       argv: c.args,
-      params: { model, seed: opts.seed, max_inflight: level.maxInFlight },
+      params: {
+        model,
+        seed: opts.seed,
+        max_inflight: level.maxInFlight,
+        context_salt: contextSalt ?? null,
+      },
       workload: sizing,
       part,
       signal: c.signal,
@@ -101,6 +138,14 @@ export async function runBenchmarkWorker(
           transport,
         }),
         seed: opts.seed,
+        contextSalt,
+        shapeRequest: runShaper({
+          salt: cacheSaltOf(tag),
+          mode: opts.cache.cacheSalt,
+          controls: opts.cache.controls,
+          seed: opts.seed!,
+          part,
+        }),
         ignoreEos: opts.ignoreEos,
         api: opts.api,
         load: levelLoad(level, {

@@ -16,6 +16,7 @@ import {
 } from "../../lib/shapes/prompts.ts";
 import { singleRequest } from "../../lib/shapes/sessions.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
+import { saltTokens } from "./context_salt.ts";
 
 /**
  * Tokens of a prompt beyond the context's words, for the prompt-length
@@ -41,6 +42,12 @@ export interface BenchmarkWorkloadOptions {
    * questions the whole run would draw.
    */
   part?: RunPart;
+  /**
+   * The run's context salt (`--context-salt`): put before every context
+   * (`"123456-0hihi…"`), counted in the expected prompt length and tagged
+   * on every record (`salt`); none: tmesh-cli's texts.
+   */
+  contextSalt?: string;
 }
 
 /**
@@ -78,8 +85,10 @@ export function* benchmarkWorkload(
   sizing: BenchmarkSizing,
   options: BenchmarkWorkloadOptions = {},
 ): Generator<Session> {
+  const salt = options.contextSalt;
   const contexts = repeatedWordContexts(sizing.contexts, {
     tokens: sizing.inputLength,
+    salt,
   });
   const questions = numberedQuestions(sizing.questions);
   const rng = seededRandom(options.seed);
@@ -97,10 +106,17 @@ export function* benchmarkWorkload(
       maxTokens: sizing.outputLength,
       ignoreEos: options.ignoreEos,
       api: options.api,
-      // The context's words plus its index, and the question's (≈ 1 token per "hi").
-      expectedPromptTokens: sizing.inputLength + QUESTION_TOKENS,
+      // The context's words plus its index, and the question's (≈ 1 token
+      // per "hi"), and the salt's digits and "-".
+      expectedPromptTokens: sizing.inputLength + QUESTION_TOKENS +
+        saltTokens(salt),
       warmup: index < warmup || undefined,
-      tags: { context: index % sizing.contexts, question: q, index },
+      tags: {
+        context: index % sizing.contexts,
+        question: q,
+        index,
+        ...(salt === undefined ? {} : { salt }),
+      },
     });
     index++;
   }
