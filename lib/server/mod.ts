@@ -80,6 +80,7 @@ export {
   preflight,
   type PreflightOptions,
   type PreflightVerdict,
+  type PreflightWording,
 } from "./preflight.ts";
 export {
   detectServer,
