@@ -42,6 +42,13 @@ import {
 } from "../../lib/cli/sweep.ts";
 import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
 import { runBenchmark } from "./run.ts";
+import {
+  type LapFigures,
+  lapLines,
+  LapTracker,
+  numPromptsWarning,
+} from "./lap.ts";
+import { nextSteps } from "./next_steps.ts";
 import { endpointConfig, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import type { BenchmarkCacheControls } from "./verify.ts";
 import type { BenchmarkRunResult } from "./report.ts";
@@ -87,6 +94,8 @@ export interface BenchmarkRun {
   cache?: BenchmarkCacheControls;
   /** The pre-flight of the first level (when the server's metrics were read). */
   preflight?: Preflight;
+  /** The pre-flight's refusal of a run forced with `--force` (its fix, without the `--force` hint). */
+  forced?: string;
 }
 
 /**
@@ -174,12 +183,20 @@ export async function runBenchmarkLevel(
     metricsOut: opts.metricsOut,
     metrics: opts.metrics ? { urls: opts.metricsUrls } : undefined,
     onMetrics: (metrics) => {
-      if (c.index === 0) run.preflight = printPreflight(metrics, sizing, opts);
+      if (c.index !== 0) return;
+      const printed = printPreflight(metrics, sizing, opts);
+      run.preflight = printed.check;
+      run.forced = printed.forced;
     },
     signal: run.signal,
   });
   const { serverMetrics, startedAt } = io;
   const reuse = new ReuseTracker();
+  const lap = new LapTracker({
+    contexts: sizing.contexts,
+    maxInFlight: level.maxInFlight,
+    part: opts.part,
+  });
   const progress = new RunProgress();
   const params = {
     endpoint: run.baseUrl,
@@ -209,6 +226,14 @@ export async function runBenchmarkLevel(
         opts.duration,
       ),
     );
+  if (c.index === 0 && opts.numPrompts !== undefined) {
+    const warning = numPromptsWarning({
+      numPrompts: opts.numPrompts,
+      warmup: opts.warmup ?? 0,
+      contexts: sizing.contexts,
+    });
+    if (warning !== undefined) err(`${warning}\n`);
+  }
   if (live.active) drawStatus();
   const liveTimer = live.active ? setInterval(drawStatus, 1000) : undefined;
   let pending: Promise<void> | undefined;
@@ -243,6 +268,14 @@ export async function runBenchmarkLevel(
         serverMetrics?.add(record);
         reuse.add(record);
         progress.add(record);
+        const estimate = lap.add(record);
+        if (estimate !== undefined) {
+          const lines = lapLines(estimate, {
+            maxInFlight: level.maxInFlight,
+            durationS: opts.duration,
+          });
+          err(lines.map((line) => `${line}\n`).join(""));
+        }
       },
       onReport: (ms) => {
         for (const file of io.records) file.report(ms);
@@ -261,7 +294,7 @@ export async function runBenchmarkLevel(
     live.clear();
     await pending;
     await serverMetrics?.scrape();
-    return await closeLevel(run, { c, io, result, reuse, params });
+    return await closeLevel(run, { c, io, result, reuse, lap, params });
   } finally {
     clearInterval(liveTimer);
     io.close();
@@ -277,6 +310,7 @@ async function closeLevel(
     io: OpenedLevel;
     result: BenchmarkRunResult;
     reuse: ReuseTracker;
+    lap: LapTracker;
     params: Record<string, unknown>;
   },
 ): Promise<LevelOutcome> {
@@ -285,6 +319,11 @@ async function closeLevel(
   const serverMetrics = io.serverMetrics;
   let code = 0;
   const { ok, failed } = result.summary.requests;
+  // A run that failed fast or in which every request failed ends on its
+  // first error: no lap, verdict or next step.
+  const failedRun = result.summary.stopReason === "fail_fast" ||
+    (ok === 0 && failed > 0);
+  const lap = l.lap.figures();
   if (
     !run.isStopping() && opts.duration !== undefined &&
     result.summary.stopReason === "duration"
@@ -305,13 +344,35 @@ async function closeLevel(
       { transport: run.label },
     ),
   );
+  if (!failedRun) out(`${lapLine(lap)}\n`);
   if (serverMetrics !== undefined) out(serverMetrics.render(true));
-  const verdict = benchmarkVerdict(
-    l.reuse.figures(),
-    serverMetrics?.verdictOptions(opts.part !== undefined) ??
-      { noSplitReason: "--no-metrics: the server's metrics were not read" },
-  );
-  out(`\n${verdict.text}\n\n`);
+  const reuse = l.reuse.figures();
+  const verdict = benchmarkVerdict(reuse, {
+    ...(serverMetrics?.verdictOptions(opts.part !== undefined) ??
+      { noSplitReason: "--no-metrics: the server's metrics were not read" }),
+    forced: run.forced,
+  });
+  if (!failedRun) {
+    out(`\n${verdict.text}\n\n`);
+    // After the last level: what to do next (a shard's run is merged first).
+    if (l.c.index === l.c.levels - 1 && opts.part === undefined) {
+      const steps = nextSteps({
+        forced: run.forced,
+        reuses: reuse.reuses + reuse.failedReuses,
+        verdict,
+        lap,
+        elapsedS: result.final.elapsed,
+        stopReason: result.summary.stopReason,
+        contexts: run.sizing.contexts,
+        warmup: opts.warmup ?? 0,
+        dir: l.c.dir === undefined || l.c.levels === 1
+          ? l.c.dir
+          : l.c.dir.slice(0, l.c.dir.lastIndexOf("/")),
+        argv: run.argv,
+      });
+      if (steps.length > 0) out(`${steps.join("\n")}\n\n`);
+    }
+  }
   if (run.cache?.tracker) out(`${run.cache.tracker.line()}\n\n`);
   // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
   const failure = describeFailure(result.summary);
@@ -346,6 +407,7 @@ async function closeLevel(
       percentiles: opts.percentiles,
       transport: run.label,
       server: serverMetrics?.summary(verdict),
+      lap,
     },
   );
   const output = await io.writeSummary(summary, opts.output);
@@ -399,7 +461,7 @@ function printPreflight(
   serverMetrics: RunMetrics,
   sizing: BenchmarkSizing,
   opts: Options,
-): Preflight {
+): { check: Preflight; forced?: string } {
   const { engine, version } = serverMetrics.server;
   if (engine !== undefined) {
     err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
@@ -445,6 +507,37 @@ function printPreflight(
     err(`[ERROR] Refusing the run: ${refusal}\n`);
     throw new ReportedError(refusal);
   }
-  if (refusal !== undefined) err(`[WARN] --force: ${refusal}\n`);
-  return check;
+  if (refusal === undefined) return { check };
+  err(`[WARN] --force: ${refusal}\n`);
+  return {
+    check,
+    forced: refusal.replace(/ \(or pass --force to run anyway\)$/, ""),
+  };
+}
+
+/**
+ * The terminal's line on lap 1: measured (its first send to the last end
+ * of its requests), or how far it got.
+ *
+ * @example Usage
+ * ```ts
+ * import { lapLine } from "./level.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   lapLine({ requests: 30, settled: 30, lapMs: 130_200 }),
+ *   "Lap 1: 130.20 s (first send to the last end of the 30 contexts' first requests)",
+ * );
+ * assert.equal(
+ *   lapLine({ requests: 30, settled: 12 }),
+ *   "Lap 1: not completed within the run (12 of the 30 contexts' first requests settled)",
+ * );
+ * ```
+ */
+export function lapLine(lap: LapFigures): string {
+  return lap.lapMs === undefined
+    ? `Lap 1: not completed within the run (${lap.settled} of the ${lap.requests} contexts' first requests settled)`
+    : `Lap 1: ${
+      (lap.lapMs / 1000).toFixed(2)
+    } s (first send to the last end of the ${lap.requests} contexts' first requests)`;
 }
