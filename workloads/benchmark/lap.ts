@@ -66,7 +66,7 @@ export interface LapFigures {
  * Follows the first lap of a benchmark run: {@linkcode LapTracker.add}
  * returns the estimate once, when enough of the lap completed.
  *
- * @example 4 contexts, 2 in flight, each prefill 1 s one after another
+ * @example 4 contexts, 2 in flight: 1.5 s until the first end (start-up included), then one every 0.5 s
  * ```ts
  * import { LapTracker } from "./lap.ts";
  * import { testRecord } from "../../lib/testing/records.ts";
@@ -75,13 +75,13 @@ export interface LapFigures {
  * const lap = new LapTracker({ contexts: 4, maxInFlight: 2 });
  * const r = (index: number, end: number) =>
  *   testRecord({ tags: { context: index % 4, index }, runStartedAt: 0, sentAt: 0, endAt: end });
- * assert.equal(lap.add(r(0, 1000)), undefined);
+ * assert.equal(lap.add(r(0, 1500)), undefined);
  * assert.equal(lap.add(r(1, 2000)), undefined);
- * // 3 of 4 settled: 1 s + (3 s − 1 s) × (4 − 1) / (3 − 1) = 4 s.
- * assert.deepEqual(lap.add(r(2, 3000)), { lapMs: 4000, from: 3, of: 4, endsAtMs: 4000 });
- * assert.equal(lap.add(r(3, 4100)), undefined); // made once
- * lap.add(r(4, 4200)); // lap 2: not counted
- * assert.deepEqual(lap.figures(), { requests: 4, settled: 4, lapMs: 4100, firstSendMs: 0 });
+ * // 3 of 4 settled: 1.5 s + (2.5 s − 1.5 s) × (4 − 1) / (3 − 1) = 3 s.
+ * assert.deepEqual(lap.add(r(2, 2500)), { lapMs: 3000, from: 3, of: 4, endsAtMs: 3000 });
+ * assert.equal(lap.add(r(3, 3100)), undefined); // made once
+ * lap.add(r(4, 3200)); // lap 2: not counted
+ * assert.deepEqual(lap.figures(), { requests: 4, settled: 4, lapMs: 3100, firstSendMs: 0 });
  * ```
  */
 export class LapTracker {
