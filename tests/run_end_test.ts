@@ -251,3 +251,34 @@ Deno.test("benchmark --force past the pre-flight: the verdict says what the pre-
   ok(!stdout.includes("run longer than one lap"), stdout);
   ok(!/Next: (lap 1|run at least)/.test(stdout), stdout);
 });
+
+Deno.test("benchmark --num-prompts below one lap: warned before the run, lap 1 not completed, the --num-prompts that covers two laps next", async () => {
+  await using sim = await startSimulator({
+    gpuKvTokens: 4_000,
+    offloadTokens: 100_000,
+  });
+  const { code, stdout, stderr } = await runCli([
+    "benchmark",
+    ...["--endpoint", sim.url, ...FIVE_CONTEXTS, "--num-prompts", "3"],
+    "--no-artifacts",
+  ]);
+  strictEqual(code, 0, stdout + stderr);
+  ok(
+    stderr.includes(
+      "[WARN] --num-prompts 3 ends before any context is reused: lap 1 is the first 5 requests (one per context); run at least --num-prompts 10 (two laps: every context reused once)\n",
+    ),
+    stderr,
+  );
+  ok(
+    stdout.includes(
+      "Lap 1: not completed within the run (3 of the 5 contexts' first requests settled)\n",
+    ),
+    stdout,
+  );
+  ok(
+    stdout.includes(
+      "Next: run at least --num-prompts 10 (two laps of 5 contexts: every context reused once).\n",
+    ),
+    stdout,
+  );
+});

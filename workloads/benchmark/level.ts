@@ -269,11 +269,13 @@ export async function runBenchmarkLevel(
         reuse.add(record);
         progress.add(record);
         const estimate = lap.add(record);
-        if (estimate !== undefined) {
+        // The first level's lap is the cold one (later ones find it cached).
+        if (estimate !== undefined && c.index === 0) {
           const lines = lapLines(estimate, {
             maxInFlight: level.maxInFlight,
             durationS: opts.duration,
           });
+          live.clear(); // drawn again on the next tick
           err(lines.map((line) => `${line}\n`).join(""));
         }
       },
