@@ -286,3 +286,30 @@ export function numPromptsWarning(
     : `ends before every context is reused once: lap 1 is the first ${contexts} requests (one per context)`;
   return `[WARN] --num-prompts ${numPrompts} ${what}; run at least --num-prompts ${least} (two laps: every context reused once)`;
 }
+
+/**
+ * The terminal's line on lap 1: measured (its first send to the last end
+ * of its requests), or how far it got.
+ *
+ * @example Usage
+ * ```ts
+ * import { lapLine } from "./lap.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   lapLine({ requests: 30, settled: 30, lapMs: 130_200 }),
+ *   "Lap 1: 130.20 s (first send to the last end of the 30 contexts' first requests)",
+ * );
+ * assert.equal(
+ *   lapLine({ requests: 30, settled: 12 }),
+ *   "Lap 1: not completed within the run (12 of the 30 contexts' first requests settled)",
+ * );
+ * ```
+ */
+export function lapLine(lap: LapFigures): string {
+  return lap.lapMs === undefined
+    ? `Lap 1: not completed within the run (${lap.settled} of the ${lap.requests} contexts' first requests settled)`
+    : `Lap 1: ${
+      (lap.lapMs / 1000).toFixed(2)
+    } s (first send to the last end of the ${lap.requests} contexts' first requests)`;
+}

@@ -42,12 +42,7 @@ import {
 } from "../../lib/cli/sweep.ts";
 import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
 import { runBenchmark } from "./run.ts";
-import {
-  type LapFigures,
-  lapLines,
-  LapTracker,
-  numPromptsWarning,
-} from "./lap.ts";
+import { lapLine, lapLines, LapTracker, numPromptsWarning } from "./lap.ts";
 import { nextSteps } from "./next_steps.ts";
 import { endpointConfig, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import type { BenchmarkCacheControls } from "./verify.ts";
@@ -515,31 +510,4 @@ function printPreflight(
     check,
     forced: refusal.replace(/ \(or pass --force to run anyway\)$/, ""),
   };
-}
-
-/**
- * The terminal's line on lap 1: measured (its first send to the last end
- * of its requests), or how far it got.
- *
- * @example Usage
- * ```ts
- * import { lapLine } from "./level.ts";
- * import assert from "node:assert/strict";
- *
- * assert.equal(
- *   lapLine({ requests: 30, settled: 30, lapMs: 130_200 }),
- *   "Lap 1: 130.20 s (first send to the last end of the 30 contexts' first requests)",
- * );
- * assert.equal(
- *   lapLine({ requests: 30, settled: 12 }),
- *   "Lap 1: not completed within the run (12 of the 30 contexts' first requests settled)",
- * );
- * ```
- */
-export function lapLine(lap: LapFigures): string {
-  return lap.lapMs === undefined
-    ? `Lap 1: not completed within the run (${lap.settled} of the ${lap.requests} contexts' first requests settled)`
-    : `Lap 1: ${
-      (lap.lapMs / 1000).toFixed(2)
-    } s (first send to the last end of the ${lap.requests} contexts' first requests)`;
 }
