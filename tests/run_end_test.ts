@@ -37,6 +37,26 @@ Deno.test("benchmark --workers 2: a model the server does not serve stops the wo
   ok(!/one lap|Verdict|Next:/.test(stdout + stderr), stdout);
 });
 
+Deno.test("benchmark: a server failing every request: the run ends on its first error, with neither lap, verdict nor next step", async () => {
+  await using sim = await startSimulator({
+    timeScale: 0.01,
+    faults: { errorRate500: 1 },
+  });
+  const { code, stdout, stderr } = await runCli([
+    "benchmark",
+    ...["--endpoint", sim.url, "--offload-size", "1", "--bytes-per-token"],
+    ...["1000", "--max-inflight", "4", "--duration", "60", "--no-metrics"],
+    "--no-artifacts",
+  ]);
+  strictEqual(code, 1, stdout + stderr);
+  ok(
+    /\[ERROR\] stopped early: 50 of the first 50 requests failed within 10 s of the start; first error: HTTP 500[^\n]*\n$/
+      .test(stderr),
+    stderr,
+  );
+  ok(!/Lap 1|one lap|Verdict|Next:/.test(stdout + stderr), stdout);
+});
+
 Deno.test("trie workers=2: a model the server does not serve stops the workers early; the parent says why, exit 1", async () => {
   await using sim = await startSimulator({ timeScale: 0.01 });
   const tok = await qwen3TokenizerDir();
