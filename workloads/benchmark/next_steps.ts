@@ -107,6 +107,44 @@ function fixOf(refusal: string): string {
  * served (or any cache, unnamed) gives the A/B recipe with this run's
  * directory; one whose reuse the GPU or recomputation took says so.
  *
+ * @example A forced run: the pre-flight's fix
+ * ```ts
+ * import { nextSteps } from "./next_steps.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const run = {
+ *   reuses: 4, verdict: { text: "" }, elapsedS: 45, stopReason: "duration",
+ *   lap: { requests: 5, settled: 5, lapMs: 2000 }, contexts: 5, warmup: 0,
+ *   argv: [],
+ * };
+ * assert.deepEqual(
+ *   nextSteps({ ...run, forced: "the working set fits in the server's GPU KV (8.00 GiB): every reuse would be served from GPU memory and the run would not stress the offload tier; size the run past the GPU with --offload-size 19.99" }),
+ *   ["Next: size the run past the GPU with --offload-size 19.99, and run without --force."],
+ * );
+ * assert.deepEqual(
+ *   nextSteps({ ...run, forced: "the working set fits in the server's GPU KV (8.00 GiB): every reuse would be served from GPU memory and the run would not stress the offload tier; the server's offload tier is no larger than its GPU KV, so no size can measure it" }),
+ *   ["Next: the server's offload tier is no larger than its GPU KV, so no size can measure it: give the server an offload tier larger than its GPU KV."],
+ * );
+ * ```
+ *
+ * @example Reuse served by the GPU prefix cache, then by the offload tier
+ * ```ts
+ * import { nextSteps } from "./next_steps.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const run = {
+ *   reuses: 4, elapsedS: 45, stopReason: "duration", contexts: 5, warmup: 0,
+ *   lap: { requests: 5, settled: 5, lapMs: 2000 }, argv: ["--duration", "45"],
+ * };
+ * const gpu = nextSteps({ ...run, verdict: { text: "", offloadShare: 0, deviceShare: 0.9 } });
+ * assert.match(gpu[0], /^Next: the GPU prefix cache served the reuse, not the offload tier/);
+ * const offload = nextSteps({ ...run, dir: "runs/a", verdict: { text: "", offloadShare: 0.8 } });
+ * assert.deepEqual(offload.slice(2), [
+ *   "  2. kvbench benchmark --duration 45 --output-dir runs/a-offload-off",
+ *   "  3. kvbench compare runs/a runs/a-offload-off",
+ * ]);
+ * ```
+ *
  * @example No context came back in 45 s; lap 1 took 130 s
  * ```ts
  * import { nextSteps } from "./next_steps.ts";
@@ -124,9 +162,13 @@ function fixOf(refusal: string): string {
  */
 export function nextSteps(run: RunOutcome): string[] {
   if (run.forced !== undefined) {
-    return [
-      `Next: ${fixOf(run.forced)}, and run without --force.`,
-    ];
+    const fix = fixOf(run.forced);
+    // No size can measure a tier no larger than the GPU KV.
+    return fix.startsWith("size the run")
+      ? [`Next: ${fix}, and run without --force.`]
+      : [
+        `Next: ${fix}: give the server an offload tier larger than its GPU KV.`,
+      ];
   }
   if (run.reuses === 0) return noReuse(run);
   const v = run.verdict;
