@@ -270,6 +270,12 @@ Deno.test("benchmark --force past the pre-flight: the verdict says what the pre-
   ok(stdout.includes(`Next: ${said[2]}, and run without --force.\n`), stdout);
   ok(!stdout.includes("run longer than one lap"), stdout);
   ok(!/Next: (lap 1|run at least)/.test(stdout), stdout);
+  // The lap is estimated, but a longer --duration is not advised.
+  ok(
+    /\[INFO\] lap 1: ~[\d.]+s estimated from 2 of 5 contexts/.test(stderr),
+    stderr,
+  );
+  ok(!stderr.includes("--duration 1 ends before"), stderr);
 });
 
 Deno.test("benchmark --num-prompts below one lap: warned before the run, lap 1 not completed, the --num-prompts that covers two laps next", async () => {

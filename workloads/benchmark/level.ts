@@ -268,7 +268,8 @@ export async function runBenchmarkLevel(
         if (estimate !== undefined && c.index === 0) {
           const lines = lapLines(estimate, {
             maxInFlight: level.maxInFlight,
-            durationS: opts.duration,
+            // A forced run the pre-flight refused: longer would not help.
+            durationS: run.forced === undefined ? opts.duration : undefined,
           });
           live.clear(); // drawn again on the next tick
           err(lines.map((line) => `${line}\n`).join(""));
