@@ -15,6 +15,8 @@ import {
   type RunEnd,
 } from "../run/records_file.ts";
 import type { RecordSource } from "../run/runner.ts";
+import { FailFast, withSeenFailure } from "../run/fail_fast.ts";
+import type { RequestRecord } from "../types.ts";
 import { err, out } from "./common.ts";
 import type {
   LevelContext,
@@ -188,13 +190,22 @@ export async function openLevel<L extends PipelineLevel>(
     ? undefined
     : async (handlers) => {
       await pool.start(startedAt);
-      return await pool.follow(handlers, {
+      // The workers' runners fail fast on their own records; the parent
+      // says why and names the first error, as one process would.
+      const watch = new FailFast();
+      let reason: string | undefined;
+      const onRecord = (record: RequestRecord): void => {
+        reason ??= watch.observe(record);
+        handlers.onRecord(record);
+      };
+      const summary = await pool.follow({ ...handlers, onRecord }, {
         startedAt,
         signal: options.signal,
         onLines: (text, n) => {
           for (const file of records) file.writeLines(text, n);
         },
       });
+      return withSeenFailure(summary, { watch, reason });
     };
   return {
     records,

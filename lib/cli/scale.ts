@@ -705,8 +705,11 @@ export class WorkerPool implements AsyncDisposable {
     const reasons = this.#workers.map((w) => w.stopReason).filter((r) =>
       r !== undefined
     );
-    const stopReason =
-      (options.signal.aborted ? "signal" : reasons[0] ?? "error") as StopReason;
+    const stopReason = (options.signal.aborted
+      ? "signal"
+      // A worker that stopped for its failures stopped the run early.
+      : reasons.find((r) => r === "fail_fast") ?? reasons[0] ??
+        "error") as StopReason;
     const outcome = [...sessions.values()];
     const failed = outcome.filter((o) => o === "failed").length;
     const cancelled = outcome.filter((o) => o === "cancelled").length;

@@ -187,3 +187,51 @@ export function describeFailure(
   if (summary.failFast === undefined) return first;
   return `stopped early: ${summary.failFast}${first ? `; ${first}` : ""}`;
 }
+
+/**
+ * A run summary whose records came from elsewhere (worker processes) with
+ * the failure the parent saw in them: the first error, and, when the
+ * workers stopped for their failures (stop reason `fail_fast`), why: the
+ * reason `watch` gave on the records as they arrived, else that the workers
+ * stopped for their failures. A run that was not stopped early keeps its
+ * stop reason; nothing is set that the summary already has.
+ *
+ * @example Two workers stopped after a burst of HTTP 401
+ * ```ts
+ * import { FailFast, withSeenFailure } from "./fail_fast.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const watch = new FailFast({ burst: 2 });
+ * const refused = { session: 0, turn: 0, scheduledAt: 0, sentAt: 0, endAt: 1,
+ *   chunks: 0, promptChars: 5, outputChars: 0, maxTokens: 8, ok: false,
+ *   retries: 0, runStartedAt: 0, status: 401,
+ *   error: { kind: "http" as const, message: "HTTP 401: bad key" } };
+ * const why = [refused, refused].map((r) => watch.observe(r)).find((w) => w);
+ * const summary = withSeenFailure({ stopReason: "fail_fast" }, { watch, reason: why });
+ * assert.deepEqual(summary, {
+ *   stopReason: "fail_fast",
+ *   firstError: { kind: "http", status: 401, message: "HTTP 401: bad key" },
+ *   failFast: "2 permanent errors in a row (HTTP 401): every further request would fail the same way",
+ * });
+ * assert.deepEqual(
+ *   withSeenFailure({ stopReason: "duration" }, { watch: new FailFast() }),
+ *   { stopReason: "duration" },
+ * );
+ * ```
+ */
+export function withSeenFailure<
+  S extends { stopReason: string; failFast?: string; firstError?: FirstError },
+>(
+  summary: S,
+  seen: { watch: FailFast; reason?: string },
+): S {
+  const result = { ...summary };
+  const first = seen.watch.firstError;
+  if (result.firstError === undefined && first !== undefined) {
+    result.firstError = { ...first };
+  }
+  if (result.stopReason === "fail_fast" && result.failFast === undefined) {
+    result.failFast = seen.reason ?? "the workers stopped for their failures";
+  }
+  return result;
+}

@@ -183,6 +183,12 @@ export interface VerdictOptions {
   shard?: boolean;
   /** The engine, to name what its metrics cannot tell (`llamacpp`). */
   engine?: string;
+  /**
+   * The pre-flight's refusal of a run the user forced (`--force`), with its
+   * fix (`workloads/benchmark/preflight_gate.ts`): the verdict repeats it
+   * instead of advising a longer run.
+   */
+  forced?: string;
 }
 
 /** The tiers' shares of `reusable`, or why they are not known. */
@@ -329,6 +335,18 @@ function shares(
  * assert.ok(v.text.includes("5.5× faster"));
  * ```
  *
+ * @example A forced run whose working set exceeds the offload tier
+ * ```ts
+ * import { benchmarkVerdict, ReuseTracker } from "./verdict.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const v = benchmarkVerdict(new ReuseTracker().figures(), {
+ *   forced: "the working set exceeds the server's offload tier (40.00 GiB): every reuse would be recomputed and the run would measure no offload hit; size the run for the server's tier with --offload-size 40.00",
+ * });
+ * assert.ok(!v.text.includes("run longer"));
+ * assert.ok(v.text.endsWith("the pre-flight found that the working set exceeds the server's offload tier (40.00 GiB): every reuse would be recomputed and the run would measure no offload hit; size the run for the server's tier with --offload-size 40.00."));
+ * ```
+ *
  * @example No per-request cached_tokens: reuses are not classified
  * ```ts
  * import { benchmarkVerdict, type ReuseFigures } from "./verdict.ts";
@@ -353,6 +371,12 @@ export function benchmarkVerdict(
 ): Verdict {
   const split = options.split;
   if (reuse.reuses === 0 && reuse.failedReuses === 0) {
+    if (options.forced !== undefined) {
+      return {
+        text:
+          `Verdict: no context came back within the run, and a longer run would not measure the offload tier either: the pre-flight found that ${options.forced}.`,
+      };
+    }
     return {
       text:
         "Verdict: no context came back within the run, so nothing could be reused yet; run longer than one lap of the contexts.",
@@ -386,6 +410,9 @@ export function benchmarkVerdict(
     );
   }
   parts.push(speedup(reuse));
+  if (options.forced !== undefined) {
+    parts.push(`The pre-flight said so before the run: ${options.forced}.`);
+  }
   verdict.text = parts.join(" ");
   return verdict;
 }

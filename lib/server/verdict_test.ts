@@ -211,3 +211,37 @@ Deno.test("verdict: with reuses both served and recomputed, the speed-up compare
     /Reuses served from cache had a mean TTFT of 0\.10 s \(4 requests\) against 0\.70 s for reuses recomputed in the same laps \(4 requests, at the same load\): 7\.0× faster\./,
   );
 });
+
+Deno.test("verdict: a forced run repeats the pre-flight's refusal and its fix, never advises a longer run", () => {
+  const refusal =
+    "the working set exceeds the server's offload tier (0.50 GiB): every reuse would be recomputed and the run would measure no offload hit; size the run for the server's tier with --offload-size 0.49";
+  // No context came back: the pre-flight, not "run longer than one lap".
+  const none = benchmarkVerdict(new ReuseTracker().figures(), {
+    forced: refusal,
+  });
+  assert.equal(
+    none.text,
+    `Verdict: no context came back within the run, and a longer run would not measure the offload tier either: the pre-flight found that ${refusal}.`,
+  );
+  // Reuses, all recomputed: the shares, then the pre-flight's word.
+  const reuse = tracker((_, lap) => ({
+    firstTokenAt: 900,
+    cachedTokens: lap === 0 ? 0 : 0,
+  })).figures();
+  const recomputed = benchmarkVerdict(reuse, {
+    split: { prompt: 12_000, computed: 12_000, device: 0, offload: 0 },
+    forced: refusal,
+  });
+  assert.equal(recomputed.offloadShare, 0);
+  assert.ok(
+    recomputed.text.endsWith(
+      `The pre-flight said so before the run: ${refusal}.`,
+    ),
+    recomputed.text,
+  );
+  // Without a forced refusal, the lap advice stays.
+  assert.match(
+    benchmarkVerdict(new ReuseTracker().figures()).text,
+    /run longer than one lap of the contexts\.$/,
+  );
+});

@@ -46,6 +46,8 @@ import {
 } from "../../lib/cli/sweep.ts";
 import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
 import { runBenchmark } from "./run.ts";
+import { lapLine, lapLines, LapTracker, numPromptsWarning } from "./lap.ts";
+import { nextSteps } from "./next_steps.ts";
 import { endpointConfig, FLAGS_VOICE } from "../../lib/cli/flags_workload.ts";
 import type { BenchmarkCacheControls } from "./verify.ts";
 import type { BenchmarkRunResult } from "./report.ts";
@@ -97,6 +99,8 @@ export interface BenchmarkRun {
   cache?: BenchmarkCacheControls;
   /** The pre-flight of the first level (when the server's metrics were read), and the refusal `--force` ran past. */
   preflight?: Preflight & { refusal?: string };
+  /** The pre-flight's refusal of a run forced with `--force` (its fix, without the `--force` hint). */
+  forced?: string;
 }
 
 /**
@@ -198,13 +202,21 @@ export async function runBenchmarkLevel(
       }
       : undefined,
     onMetrics: (metrics) => {
-      if (c.index === 0) run.preflight = printPreflight(metrics, sizing, opts);
+      if (c.index !== 0) return;
+      const printed = printPreflight(metrics, sizing, opts);
+      run.preflight = printed.check;
+      run.forced = printed.forced;
     },
     signal: run.signal,
   });
   const { serverMetrics, startedAt } = io;
   if (c.index === 0 && run.contextSaltLine) err(run.contextSaltLine);
   const reuse = new ReuseTracker();
+  const lap = new LapTracker({
+    contexts: sizing.contexts,
+    maxInFlight: level.maxInFlight,
+    part: opts.part,
+  });
   const progress = new RunProgress();
   const params = {
     endpoint: run.baseUrl,
@@ -237,6 +249,14 @@ export async function runBenchmarkLevel(
         opts.duration,
       ),
     );
+  if (c.index === 0 && opts.numPrompts !== undefined) {
+    const warning = numPromptsWarning({
+      numPrompts: opts.numPrompts,
+      warmup: opts.warmup ?? 0,
+      contexts: sizing.contexts,
+    });
+    if (warning !== undefined) err(`${warning}\n`);
+  }
   if (live.active) drawStatus();
   const liveTimer = live.active ? setInterval(drawStatus, 1000) : undefined;
   let pending: Promise<void> | undefined;
@@ -278,6 +298,17 @@ export async function runBenchmarkLevel(
         serverMetrics?.add(record);
         reuse.add(record);
         progress.add(record);
+        const estimate = lap.add(record);
+        // The first level's lap is the cold one (later ones find it cached).
+        if (estimate !== undefined && c.index === 0) {
+          const lines = lapLines(estimate, {
+            maxInFlight: level.maxInFlight,
+            // A forced run the pre-flight refused: longer would not help.
+            durationS: run.forced === undefined ? opts.duration : undefined,
+          });
+          live.clear(); // drawn again on the next tick
+          err(lines.map((line) => `${line}\n`).join(""));
+        }
       },
       onReport: (ms) => {
         for (const file of io.records) file.report(ms);
@@ -296,7 +327,7 @@ export async function runBenchmarkLevel(
     live.clear();
     await pending;
     await serverMetrics?.finish();
-    return await closeLevel(run, { c, io, result, reuse, params });
+    return await closeLevel(run, { c, io, result, reuse, lap, params });
   } finally {
     clearInterval(liveTimer);
     io.close();
@@ -312,6 +343,7 @@ async function closeLevel(
     io: OpenedLevel;
     result: BenchmarkRunResult;
     reuse: ReuseTracker;
+    lap: LapTracker;
     params: Record<string, unknown>;
   },
 ): Promise<LevelOutcome> {
@@ -320,6 +352,11 @@ async function closeLevel(
   const serverMetrics = io.serverMetrics;
   let code = 0;
   const { ok, failed } = result.summary.requests;
+  // A run that failed fast or in which every request failed ends on its
+  // first error: no lap, verdict or next step.
+  const failedRun = result.summary.stopReason === "fail_fast" ||
+    (ok === 0 && failed > 0);
+  const lap = l.lap.figures();
   if (
     !run.isStopping() && opts.duration !== undefined &&
     result.summary.stopReason === "duration"
@@ -340,13 +377,35 @@ async function closeLevel(
       { transport: run.label },
     ),
   );
+  if (!failedRun) out(`${lapLine(lap)}\n`);
   if (serverMetrics !== undefined) out(serverMetrics.render(true));
-  const verdict = benchmarkVerdict(
-    l.reuse.figures(),
-    serverMetrics?.verdictOptions(opts.part !== undefined) ??
-      { noSplitReason: "--no-metrics: the server's metrics were not read" },
-  );
-  out(`\n${verdict.text}\n\n`);
+  const reuse = l.reuse.figures();
+  const verdict = benchmarkVerdict(reuse, {
+    ...(serverMetrics?.verdictOptions(opts.part !== undefined) ??
+      { noSplitReason: "--no-metrics: the server's metrics were not read" }),
+    forced: run.forced,
+  });
+  if (!failedRun) {
+    out(`\n${verdict.text}\n\n`);
+    // After the last level: what to do next (a shard's run is merged first).
+    if (l.c.index === l.c.levels - 1 && opts.part === undefined) {
+      const steps = nextSteps({
+        forced: run.forced,
+        reuses: reuse.reuses + reuse.failedReuses,
+        verdict,
+        lap,
+        elapsedS: result.final.elapsed,
+        stopReason: result.summary.stopReason,
+        contexts: run.sizing.contexts,
+        warmup: opts.warmup ?? 0,
+        dir: l.c.dir === undefined || l.c.levels === 1
+          ? l.c.dir
+          : l.c.dir.slice(0, l.c.dir.lastIndexOf("/")),
+        argv: run.argv,
+      });
+      if (steps.length > 0) out(`${steps.join("\n")}\n\n`);
+    }
+  }
   if (run.cache?.tracker) out(`${run.cache.tracker.line()}\n\n`);
   // Fail fast (lib/run/fail_fast.ts): the run ends on its first error.
   const failure = describeFailure(result.summary);
@@ -381,6 +440,7 @@ async function closeLevel(
       percentiles: opts.percentiles,
       transport: run.label,
       server: serverMetrics?.summary(verdict),
+      lap,
     },
   );
   const output = await io.writeSummary(summary, opts.output);
@@ -434,7 +494,7 @@ function printPreflight(
   serverMetrics: RunMetrics,
   sizing: BenchmarkSizing,
   opts: Options,
-): Preflight & { refusal?: string } {
+): { check: Preflight & { refusal?: string }; forced?: string } {
   const { engine, version } = serverMetrics.server;
   if (engine !== undefined) {
     err(`[INFO] server: ${engine}${version ? ` ${version}` : ""}\n`);
@@ -480,6 +540,10 @@ function printPreflight(
     err(`[ERROR] Refusing the run: ${refusal}\n`);
     throw new ReportedError(refusal);
   }
-  if (refusal !== undefined) err(`[WARN] --force: ${refusal}\n`);
-  return { ...check, refusal };
+  if (refusal === undefined) return { check };
+  err(`[WARN] --force: ${refusal}\n`);
+  return {
+    check: { ...check, refusal },
+    forced: refusal.replace(/ \(or pass --force to run anyway\)$/, ""),
+  };
 }

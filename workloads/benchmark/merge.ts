@@ -15,6 +15,7 @@ import type { MergedRun } from "../../lib/cli/workload.ts";
 import { BenchmarkMetrics } from "./metrics.ts";
 import { benchmarkSummaryJson, renderBenchmarkBlock } from "./report.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
+import { lapLine, LapTracker } from "./lap.ts";
 
 /**
  * Print the figures of a merged benchmark run (the final block, the
@@ -48,11 +49,17 @@ export function mergeBenchmarkFigures(
   const { percentiles, slos, intervalS, transport } = run;
   const distributions = new LatencyDistributions({ slos });
   const reuse = new ReuseTracker();
+  // Lap 1 of the whole run: every part's first-lap requests, on one clock.
+  const lap = new LapTracker({
+    contexts: sizing.contexts,
+    maxInFlight: sizing.maxInFlight,
+  });
   let clientPrompt = 0, clientCached: number | undefined;
   for (const record of run.records) {
     metrics.add(record);
     distributions.add(record);
     reuse.add(record);
+    lap.add(record);
     if (record.ok && record.promptTokens !== undefined) {
       clientPrompt += record.promptTokens;
       if (record.cachedTokens !== undefined) {
@@ -69,6 +76,7 @@ export function mergeBenchmarkFigures(
       { transport },
     ),
   );
+  out(`${lapLine(lap.figures())}\n`);
   const split = run.split?.split;
   if (split !== undefined) {
     out(
@@ -92,6 +100,7 @@ export function mergeBenchmarkFigures(
   }, {
     params: run.params,
     percentiles,
+    lap: lap.figures(),
     server: {
       ...(run.server as object ?? {}),
       split: split ?? null,

@@ -70,6 +70,7 @@ export {
   type RenderBlockOptions,
 } from "./report.ts";
 export { type BenchmarkRunOptions, runBenchmark } from "./run.ts";
+export type { LapFigures } from "./lap.ts";
 export {
   BUNDLED_MODEL_CONFIGS,
   bytesPerToken,

@@ -15,6 +15,7 @@ import {
 import type { RunSummary } from "../../lib/run/runner.ts";
 import { benchmarkAverages, type BenchmarkSnapshot } from "./metrics.ts";
 import type { BenchmarkSizing } from "./sizing.ts";
+import type { LapFigures } from "./lap.ts";
 
 /** Options of {@linkcode renderBenchmarkBlock}. */
 export interface RenderBlockOptions {
@@ -107,6 +108,8 @@ export interface BenchmarkSummaryOptions {
   transport?: string;
   /** The server's view (engine, version, KV source split, verdict), written under `server`. */
   server?: Record<string, unknown>;
+  /** Lap 1 as measured (`lap.ts`), written under `lap_1`. */
+  lap?: LapFigures;
 }
 
 /**
@@ -189,6 +192,14 @@ export function benchmarkSummaryJson(
     cache_report_prompt_tokens: g.cachePromptTokens,
     cache_report_cached_tokens: g.cachedTokens,
     transport: options.transport ?? null,
+    // The first pass over the contexts (lap.ts): null when not followed.
+    lap_1: options.lap === undefined ? null : {
+      requests: options.lap.requests,
+      settled: options.lap.settled,
+      elapsed_s: options.lap.lapMs === undefined
+        ? null
+        : options.lap.lapMs / 1000,
+    },
     server: options.server === undefined ? null : serverJson(options.server),
     distributions: distributionsJson(result.distributions.summary({
       percentiles: options.percentiles,
