@@ -193,7 +193,7 @@ async function replay(
       "replay",
       `${dir}/trace.jsonl`,
       ...["--endpoint", server.url, "--format", "mooncake"],
-      ...["--block-size", "16", "--speed", "10", "--cache-salt", "s"],
+      ...["--block-size", "16", "--speed", "10", "--context-salt", "s"],
       ...["--output-dir", `${dir}/run`],
       ...extra,
     ], NO_CACHES);

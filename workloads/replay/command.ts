@@ -159,7 +159,7 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
         info: out,
       });
       run.onRecord = (record, level) => verify.add(record, level);
-      const salt = opts.cacheSalt ?? crypto.randomUUID();
+      const salt = opts.contextSalt ?? crypto.randomUUID();
       const levels: Level[] = opts.speeds.map((speed, i) => ({
         label: `--speed ${speed}`,
         speed,

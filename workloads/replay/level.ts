@@ -276,7 +276,7 @@ export async function runReplayLevel(
     trace: opts.trace,
     endpoint: run.baseUrl,
     model: run.model,
-    cache_salt: c.level.salt,
+    context_salt: c.level.salt,
     // The capacity the LRU theory used (the flag's, or the server's).
     theory_capacity_tokens: capacity ?? null,
     preflight,

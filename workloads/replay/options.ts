@@ -87,13 +87,13 @@ export const REPLAY_OPTIONS: OptionSchema = {
     help:
       "send text (the ids decoded by --tokenizer) on completions too, e.g. to a server that refuses ids",
   },
-  cacheSalt: {
-    flag: "cache-salt",
+  contextSalt: {
+    flag: "context-salt",
     type: "string",
     arg: "S",
     inherit: false,
     help:
-      "salt of the prompts' tokens: the same salt sends the same prompts (default: a fresh one per run, so a rerun misses the previous run's cache; each level of a sweep adds its number)",
+      "salt of the prompts' tokens, as benchmark's --context-salt (not the cache_salt request field): the same salt sends the same prompts (default: a fresh one per run, so a rerun misses the previous run's cache; each level of a sweep adds its number)",
   },
   capacityTokens: {
     flag: "capacity-tokens",
@@ -199,7 +199,7 @@ export interface Options extends FlagsRunOptions {
   speeds: number[];
   tokenizer?: string;
   text: boolean;
-  cacheSalt?: string;
+  contextSalt?: string;
   capacityTokens?: number;
   hfConfig?: string;
   tp?: number;
@@ -286,9 +286,11 @@ export function parse(args: string[]): Options | undefined {
   if (opts.part !== undefined && !opts.worker && opts.speeds.length > 1) {
     refuse("a shard runs one load level: run one job per level of a sweep");
   }
-  if (opts.part !== undefined && !opts.worker && opts.cacheSalt === undefined) {
+  if (
+    opts.part !== undefined && !opts.worker && opts.contextSalt === undefined
+  ) {
     refuse(
-      "a shard needs --cache-salt: every shard must send the same blocks for the same hash ids",
+      "a shard needs --context-salt: every shard must send the same blocks for the same hash ids",
     );
   }
   try {

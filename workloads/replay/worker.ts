@@ -27,7 +27,7 @@ import { replayTrace } from "./run.ts";
  * const run = { opts: parse(argv)!, argv, model: "m" } as ReplayRun;
  * const spawn = replayWorkers(run, { label: "--speed 2", speed: 2, salt: "s#2" });
  * assert.deepEqual(spawn.args(0, { index: 0, count: 2 }, "w0"), [
- *   "replay", "t.jsonl", "--endpoint", "x", "--model", "m", "--cache-salt", "s#2",
+ *   "replay", "t.jsonl", "--endpoint", "x", "--model", "m", "--context-salt", "s#2",
  *   "--speed", "2", "--shard", "0/2", "--output-dir", "w0", "--worker",
  * ]);
  * ```
@@ -41,7 +41,7 @@ export function replayWorkers(run: ReplayRun, level: Level): WorkerSpawn {
       ...inherited(run.argv.slice(1), REPLAY_OPTIONS, { syntax: "flags" }),
       "--model",
       run.model,
-      "--cache-salt",
+      "--context-salt",
       level.salt,
       "--speed",
       String(level.speed),
@@ -63,13 +63,13 @@ export async function runReplayWorker(run: ReplayRun): Promise<number> {
   const level: Level = {
     label: "",
     speed: opts.speeds[0],
-    salt: opts.cacheSalt!,
+    salt: opts.contextSalt!,
   };
   return await runAsWorker({
     dir: opts.outputDir!,
     command: "replay",
     argv: run.argv,
-    params: { model: run.model, cache_salt: level.salt, speed: level.speed },
+    params: { model: run.model, context_salt: level.salt, speed: level.speed },
     part: opts.part!,
     signal: run.signal,
   }, async (w) => {
