@@ -97,7 +97,7 @@ Deno.test("kvbench report of a replay: the fidelity plots hold fidelity.jsonl, t
       url,
       "--speed",
       "100",
-      "--cache-salt",
+      "--context-salt",
       "report-fidelity",
       "--output-dir",
       dir,
