@@ -26,6 +26,7 @@
  * @module
  */
 import type { RunPart } from "../../lib/run/runner.ts";
+import { partCount } from "../../lib/run/part.ts";
 import type { RequestRecord } from "../../lib/types.ts";
 
 /** Options of {@linkcode LapTracker}. */
@@ -40,7 +41,7 @@ export interface LapOptions {
 
 /** The estimate of lap 1, made from its first completions. */
 export interface LapEstimate {
-  /** Estimated lap-1 time, ms (`t_k × N / k`). */
+  /** Estimated lap-1 time, ms (`t_1 + (t_k − t_1) × (N − 1) / (k − 1)`). */
   lapMs: number;
   /** First-lap requests settled when it was made (`k`). */
   from: number;
@@ -48,6 +49,8 @@ export interface LapEstimate {
   of: number;
   /** When lap 1 is estimated to end, ms from the run's start. */
   endsAtMs: number;
+  /** Requests in flight in this process (a shard's share of the run's). */
+  inFlight?: number;
 }
 
 /** Lap 1 as measured at the end of a run. */
@@ -78,7 +81,7 @@ export interface LapFigures {
  * assert.equal(lap.add(r(0, 1500)), undefined);
  * assert.equal(lap.add(r(1, 2000)), undefined);
  * // 3 of 4 settled: 1.5 s + (2.5 s − 1.5 s) × (4 − 1) / (3 − 1) = 3 s.
- * assert.deepEqual(lap.add(r(2, 2500)), { lapMs: 3000, from: 3, of: 4, endsAtMs: 3000 });
+ * assert.deepEqual(lap.add(r(2, 2500)), { lapMs: 3000, from: 3, of: 4, endsAtMs: 3000, inFlight: 2 });
  * assert.equal(lap.add(r(3, 3100)), undefined); // made once
  * lap.add(r(4, 3200)); // lap 2: not counted
  * assert.deepEqual(lap.figures(), { requests: 4, settled: 4, lapMs: 3100, firstSendMs: 0 });
@@ -94,16 +97,19 @@ export class LapTracker {
   #runStart?: number;
   #ends: number[] = [];
   #estimated = false;
+  #inFlight: number;
 
   /** A tracker of the first lap of a run of these contexts. */
   constructor(options: LapOptions) {
     const { contexts, maxInFlight, part } = options;
     this.#contexts = contexts;
     this.#requests = part === undefined ? contexts : lapShare(contexts, part);
-    const inFlight = part === undefined
+    // A shard runs its share of the in-flight requests, as the run splits
+    // them (lib/run/part.ts: the first shards take the remainder).
+    this.#inFlight = part === undefined
       ? maxInFlight
-      : Math.max(1, Math.floor(maxInFlight / part.count));
-    this.#trigger = Math.min(this.#requests, inFlight + 1);
+      : Math.max(1, partCount(maxInFlight, part));
+    this.#trigger = Math.min(this.#requests, this.#inFlight + 1);
   }
 
   /** Take one record; returns the estimate the first time it can be made. */
@@ -127,7 +133,13 @@ export class LapTracker {
     const offset = this.#runStart === undefined
       ? 0
       : Math.max(0, this.#firstSend - this.#runStart);
-    return { lapMs, from: k, of: this.#requests, endsAtMs: offset + lapMs };
+    return {
+      lapMs,
+      from: k,
+      of: this.#requests,
+      endsAtMs: offset + lapMs,
+      inFlight: this.#inFlight,
+    };
   }
 
   /** Lap 1 so far (at the end of the run: as measured). */
@@ -236,7 +248,9 @@ export function lapLines(
   const lines = [
     `[INFO] lap 1: ~${
       formatLapTime(estimate.lapMs / 1000)
-    } estimated from ${estimate.from} of ${estimate.of} contexts (cold prefills at ${options.maxInFlight} in flight)`,
+    } estimated from ${estimate.from} of ${estimate.of} contexts (cold prefills at ${
+      estimate.inFlight ?? options.maxInFlight
+    } in flight)`,
   ];
   const duration = options.durationS;
   if (duration === undefined) return lines;

@@ -86,3 +86,32 @@ Deno.test("lap 1 of a merged run: the parts' first-lap requests on one clock", a
   // 930 − 5 ms.
   assert.deepEqual(json.lap_1, { requests: 5, settled: 5, elapsed_s: 0.925 });
 });
+
+Deno.test("lap 1: a shard with the remainder of the in-flight split estimates from its own in-flight + 1", () => {
+  // 12 contexts, 5 in flight over 2 shards: shard 0 runs 3 in flight
+  // (lib/run/part.ts), tile indices 0, 2, …, 10 (6 requests) in batches of 3
+  // ending at 1 s and 2 s. Estimating at k = 2 (both from the first batch)
+  // would say ~1 s; at k = 4 = 3 + 1: t_1 = 1000, t_4 = 2000,
+  // 1000 + (2000 − 1000) × 5 / 3 = 2666.7 ms.
+  const shard = new LapTracker({
+    contexts: 12,
+    maxInFlight: 5,
+    part: { index: 0, count: 2 },
+  });
+  const at = (index: number, end: number): RequestRecord =>
+    testRecord({
+      tags: { context: index, index },
+      runStartedAt: 0,
+      sentAt: 0,
+      firstTokenAt: end - 1,
+      endAt: end,
+    });
+  assert.equal(shard.add(at(0, 1000)), undefined);
+  assert.equal(shard.add(at(2, 1000)), undefined);
+  assert.equal(shard.add(at(4, 1000)), undefined);
+  const estimate = shard.add(at(6, 2000))!;
+  assert.equal(estimate.from, 4);
+  assert.equal(estimate.of, 6);
+  assert.equal(estimate.inFlight, 3);
+  assert.equal(Math.round(estimate.lapMs * 10) / 10, 2666.7);
+});
