@@ -651,3 +651,42 @@ Deno.test("kvbench replay: two shards merged; merge recomputes the fidelity from
     merged.stdout,
   );
 });
+
+Deno.test("kvbench replay --context-salt: run (the default) starts every rerun cold, none starts it warm", async () => {
+  await using sim = await startSimulator({ timeScale: 0.001 });
+  const replay = async (salt: string[]): Promise<number> => {
+    const { code, stdout, stderr } = await runCli([
+      "replay",
+      new URL("mooncake.jsonl", DATA).pathname,
+      ...["--endpoint", sim.url, "--speed", "100", "--no-artifacts"],
+      ...salt,
+    ]);
+    strictEqual(code, 0, stderr);
+    const m = /\nCached tokens: .* server (\d+) = /.exec(stdout);
+    ok(m, stdout);
+    return Number(m[1]);
+  };
+  // Twice with a fresh salt each: each run finds only its own reuse.
+  for (
+    const salt of [[], ["--context-salt", "run"], ["--context-salt", "run"]]
+  ) {
+    const cached = await replay(salt);
+    ok(cached <= 2816, String(cached));
+  }
+  // Twice unsalted: the second finds the first's blocks (all 25,577 prompt
+  // tokens but each request's partial last block, in 512-token blocks).
+  await replay(["--context-salt", "none"]);
+  const warm = await replay(["--context-salt", "none"]);
+  ok(warm > 20_000, String(warm));
+  // A shard cannot use a per-run salt: the shards would send different blocks.
+  const shard = await runCli([
+    "replay",
+    new URL("mooncake.jsonl", DATA).pathname,
+    ...["--endpoint", sim.url, "--shard", "0/2", "--context-salt", "run"],
+  ]);
+  strictEqual(shard.code, 2);
+  ok(
+    shard.stderr.includes("a shard needs --context-salt S (or none)"),
+    shard.stderr,
+  );
+});

@@ -159,7 +159,13 @@ export const replayCommand: WorkloadCommand = defineWorkload<Options>({
         info: out,
       });
       run.onRecord = (record, level) => verify.add(record, level);
-      const salt = opts.contextSalt ?? crypto.randomUUID();
+      // run: fresh per run; none: the empty salt, the same prompts every run.
+      const given = opts.contextSalt ?? "run";
+      const salt = given === "run"
+        ? crypto.randomUUID()
+        : given === "none"
+        ? ""
+        : given;
       const levels: Level[] = opts.speeds.map((speed, i) => ({
         label: `--speed ${speed}`,
         speed,

@@ -90,10 +90,10 @@ export const REPLAY_OPTIONS: OptionSchema = {
   contextSalt: {
     flag: "context-salt",
     type: "string",
-    arg: "S",
+    arg: "run|none|S",
     inherit: false,
     help:
-      "salt of the prompts' tokens, as benchmark's --context-salt (not the cache_salt request field): the same salt sends the same prompts (default: a fresh one per run, so a rerun misses the previous run's cache; each level of a sweep adds its number)",
+      "salt of the prompts' tokens (not the cache_salt request field): run, the default: a fresh one per run, so a rerun misses the previous run's cache; none: the same prompts every run, so a rerun starts warm; S: this salt (two runs with one salt send the same prompts). Each level of a sweep adds its number",
   },
   capacityTokens: {
     flag: "capacity-tokens",
@@ -287,10 +287,11 @@ export function parse(args: string[]): Options | undefined {
     refuse("a shard runs one load level: run one job per level of a sweep");
   }
   if (
-    opts.part !== undefined && !opts.worker && opts.contextSalt === undefined
+    opts.part !== undefined && !opts.worker &&
+    (opts.contextSalt === undefined || opts.contextSalt === "run")
   ) {
     refuse(
-      "a shard needs --context-salt: every shard must send the same blocks for the same hash ids",
+      "a shard needs --context-salt S (or none): every shard must send the same blocks for the same hash ids",
     );
   }
   try {
