@@ -282,7 +282,7 @@ Deno.test("benchmark shards as kvbench k8s starts them share one salt (from --se
   ]);
   assert.ok(
     shards[1].stderr.includes(
-      `[INFO] context salt ${salt} (from --seed, as every shard's)`,
+      `[INFO] context salt ${salt} (from --seed, as every shard's): every context starts with "${salt}-" (7 tokens), as in every shard and rerun with this --seed; --context-salt ${salt} repeats them elsewhere\n`,
     ),
     shards[1].stderr,
   );

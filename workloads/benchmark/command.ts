@@ -161,9 +161,13 @@ function saltLine(salt: string, from: "drawn" | "seed" | "given"): string {
   const head = `[INFO] context salt ${salt}${
     from === "seed" ? " (from --seed, as every shard's)" : ""
   }: every context starts with "${salt}-" (${saltTokens(salt)} tokens)`;
-  return from === "given"
-    ? `${head}, as in every run with --context-salt ${salt}\n`
-    : `${head}, so no other run's cache holds it; --context-salt ${salt} repeats this run's contexts\n`;
+  if (from === "given") {
+    return `${head}, as in every run with --context-salt ${salt}\n`;
+  }
+  if (from === "seed") {
+    return `${head}, as in every shard and rerun with this --seed; --context-salt ${salt} repeats them elsewhere\n`;
+  }
+  return `${head}, so no other run's cache holds it; --context-salt ${salt} repeats this run's contexts\n`;
 }
 
 /** `kvbench benchmark`. */
