@@ -308,3 +308,35 @@ Deno.test("benchmark --num-prompts below one lap: warned before the run, lap 1 n
     stdout,
   );
 });
+
+Deno.test("kvbench merge of shards where every request failed: neither lap nor verdict, as a single run", async () => {
+  await using sim = await startSimulator({
+    timeScale: 0.01,
+    faults: { errorRate500: 1 },
+  });
+  const root = `${RUNS_DIR}/merge-failed-${crypto.randomUUID()}`;
+  for (const shard of ["0/2", "1/2"]) {
+    const { code, stderr } = await runCli([
+      "benchmark",
+      ...["--endpoint", sim.url, "--offload-size", "1", "--bytes-per-token"],
+      ...["1000", "--max-inflight", "4", "--duration", "60", "--no-metrics"],
+      ...["--shard", shard, "--seed", "7"],
+      ...["--output-dir", `${root}/${shard[0]}`],
+    ]);
+    strictEqual(code, 1, stderr);
+  }
+  const { code, stdout, stderr } = await runCli([
+    "merge",
+    `${root}/0`,
+    `${root}/1`,
+    ...["--output-dir", `${root}/out`],
+  ]);
+  strictEqual(code, 0, stderr);
+  ok(
+    stdout.includes(
+      "\nNo request of any part completed: nothing to measure.\n",
+    ),
+    stdout,
+  );
+  ok(!/Lap 1|Verdict|Next:/.test(stdout), stdout);
+});

@@ -76,7 +76,10 @@ export function mergeBenchmarkFigures(
       { transport },
     ),
   );
-  out(`${lapLine(lap.figures())}\n`);
+  // As a single run: when no request completed there is no lap or verdict
+  // to print (the parts' first errors were theirs to say).
+  const failedRun = !run.records.some((r) => r.ok);
+  if (!failedRun) out(`${lapLine(lap.figures())}\n`);
   const split = run.split?.split;
   if (split !== undefined) {
     out(
@@ -92,7 +95,11 @@ export function mergeBenchmarkFigures(
     split,
     noSplitReason: "no part has the server's metrics",
   });
-  out(`\n${verdict.text}\n\n`);
+  out(
+    failedRun
+      ? "\nNo request of any part completed: nothing to measure.\n\n"
+      : `\n${verdict.text}\n\n`,
+  );
   return Promise.resolve(benchmarkSummaryJson(sizing, {
     final,
     summary: run.summary,
