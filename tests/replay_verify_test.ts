@@ -71,7 +71,9 @@ async function readPairs(dir: string): Promise<Pair[]> {
 async function expectedPicks(dir: string): Promise<number[]> {
   const trace = await loadTrace(TRACE);
   const { records } = await readRecordsFile(`${dir}/records.jsonl`);
-  return reusedRequests(trace, records, 3).map((p) => p.request.index);
+  return reusedRequests(trace, records, { count: 3 }).map((p) =>
+    p.request.index
+  );
 }
 
 Deno.test("replay --verify: the longest reuses identical to cold compute pass (exit 0); --reset-cache before the run", async () => {
@@ -248,7 +250,7 @@ Deno.test("replay --verify: a sweep with workers checks the last level's reuses,
   const { records } = await readRecordsFile(`${dir}/level-2/records.jsonl`);
   deepStrictEqual(
     pairs.map((p) => p.context),
-    reusedRequests(trace, records, 2).map((p) => p.request.index),
+    reusedRequests(trace, records, { count: 2 }).map((p) => p.request.index),
   );
   for (const p of pairs) strictEqual(p.outcome, "identical");
 });

@@ -30,6 +30,12 @@ export interface ReusedRequest {
   cachedTokens: number;
 }
 
+/** Options of {@linkcode reusedRequests}. */
+export interface ReusedRequestsOptions {
+  /** How many requests to pick (`--verify N`). */
+  count: number;
+}
+
 /**
  * The requests `--verify n` checks: of the completed ones the server
  * reported cached tokens for, those with the most (ties: the earlier
@@ -54,15 +60,16 @@ export interface ReusedRequest {
  *   testRecord({ tags: { trace_request: 2 }, cachedTokens: 592 }),
  *   testRecord({ tags: { trace_request: 3 }, cachedTokens: 600 }), // the same prompt as 2
  * ];
- * const picked = reusedRequests(trace, records, 3);
+ * const picked = reusedRequests(trace, records, { count: 3 });
  * assert.deepEqual(picked.map((p) => [p.request.index, p.cachedTokens]), [[3, 600], [1, 512]]);
  * ```
  */
 export function reusedRequests(
   trace: ReplayTrace,
   records: readonly RequestRecord[],
-  n: number,
+  options: ReusedRequestsOptions,
 ): ReusedRequest[] {
+  const n = options.count;
   const candidates: ReusedRequest[] = [];
   for (const record of records) {
     const index = record.tags?.[REQUEST_TAG];
@@ -177,7 +184,7 @@ export class ReplayVerify {
     const level = this.#level;
     const picked = level === undefined
       ? []
-      : reusedRequests(run.trace, this.#records, n);
+      : reusedRequests(run.trace, this.#records, { count: n });
     this.#c.info(
       picked.length === 0
         ? `[INFO] ${this.#check.verifyLabel}: no request of the replay was served from the cache (cached tokens > 0)\n`
