@@ -86,16 +86,19 @@ export async function mountInputs(
     if (input === undefined) continue;
     const info = await Deno.stat(input.value).catch(() => undefined);
     if (info === undefined) continue;
-    const files = info.isDirectory ? await filesIn(input.value) : [input.value];
+    const files = info.isDirectory
+      ? await filesIn(input.value, input.name)
+      : [input.value];
     const folder = input.name;
     for (const file of files) {
-      const content = await Deno.readFile(file);
-      bytes += content.length;
+      // Sized before it is read: a folder may hold model weights.
+      bytes += (await Deno.stat(file)).size;
       if (bytes > limit) {
         throw new Error(
           `Cannot carry ${input.name} "${input.value}" in a ConfigMap: the inputs pass ${limit} bytes (Kubernetes refuses objects over 1 MiB); put it in the image or on the volume and give the pods' path`,
         );
       }
+      const content = await Deno.readFile(file);
       const key = `${folder}.${basename(file)}`.replace(
         /[^-._a-zA-Z0-9]/g,
         "_",
@@ -160,11 +163,29 @@ function inputAt(
   return undefined;
 }
 
-/** The regular files directly in a folder, sorted. */
-async function filesIn(dir: string): Promise<string[]> {
+/**
+ * The files directly in a folder, sorted, symbolic links followed (a Hugging
+ * Face cache snapshot is links into its blobs); of a model folder given as
+ * `hf_config`, its `config.json` only.
+ */
+async function filesIn(dir: string, name: string): Promise<string[]> {
+  if (name === "hf_config") {
+    const config = join(dir, "config.json");
+    const info = await Deno.stat(config).catch(() => undefined);
+    if (!info?.isFile) {
+      throw new Error(
+        `Cannot carry hf_config "${dir}" into the pods: the folder has no config.json`,
+      );
+    }
+    return [config];
+  }
   const files: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile) files.push(join(dir, entry.name));
+    const path = join(dir, entry.name);
+    const file = entry.isFile ||
+      (entry.isSymlink &&
+        (await Deno.stat(path).catch(() => undefined))?.isFile);
+    if (file) files.push(path);
   }
   return files.sort();
 }

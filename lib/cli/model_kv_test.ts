@@ -204,3 +204,54 @@ Deno.test("k8s: a local hf_config= / --hf-config file goes into the pods' inputs
   });
   assert.deepEqual(hub.args, ["trie", "hf_config=Qwen/Qwen3-8B"]);
 });
+
+Deno.test("k8s: a model folder as hf_config carries its config.json only, through the links of a Hugging Face snapshot; weights are never read", async () => {
+  const { mountInputs } = await import("./k8s_inputs.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    // A snapshot: links into blobs; a 2 MB "weights" file beside the config.
+    await Deno.mkdir(`${root}/blobs`);
+    await Deno.mkdir(`${root}/snapshot`);
+    await Deno.copyFile(`${CONFIGS}qwen3-8b.json`, `${root}/blobs/a1`);
+    await Deno.writeFile(`${root}/blobs/b2`, new Uint8Array(2_000_000));
+    await Deno.symlink(`${root}/blobs/a1`, `${root}/snapshot/config.json`);
+    await Deno.symlink(
+      `${root}/blobs/b2`,
+      `${root}/snapshot/model.safetensors`,
+    );
+    const mounted = await mountInputs(
+      ["benchmark", "--hf-config", `${root}/snapshot`],
+      { name: "kvb-inputs" },
+    );
+    assert.deepEqual(mounted.args, [
+      "benchmark",
+      "--hf-config",
+      "/inputs/hf_config",
+    ]);
+    assert.deepEqual(mounted.items, [
+      { key: "hf_config.config.json", path: "hf_config/config.json" },
+    ]);
+    const data = mounted.configMap!.data as Record<string, string>;
+    assert.equal(
+      data["hf_config.config.json"],
+      await Deno.readTextFile(`${CONFIGS}qwen3-8b.json`),
+    );
+    // A folder without a config.json is refused in one line.
+    await Deno.mkdir(`${root}/empty`);
+    await assert.rejects(
+      () => mountInputs(["trie", `hf_config=${root}/empty`], { name: "x" }),
+      /^Error: Cannot carry hf_config ".*\/empty" into the pods: the folder has no config\.json$/,
+    );
+    // A tokenizer folder of links is carried, link targets' contents.
+    const tok = await mountInputs(
+      ["trie", `tokenizer_model=${root}/snapshot`],
+      { name: "x", limitBytes: 10_000_000 },
+    );
+    assert.deepEqual(tok.items.map((i) => i.path), [
+      "tokenizer_model/config.json",
+      "tokenizer_model/model.safetensors",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
