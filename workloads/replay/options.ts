@@ -102,7 +102,7 @@ export const REPLAY_OPTIONS: OptionSchema = {
     arg: "N",
     check: POSITIVE_INT,
     help:
-      "the server's KV capacity for the LRU theory (default: the server's, from its metrics)",
+      "the server's GPU KV capacity in tokens for the LRU theory and the pre-flight, in place of what the server reports (default: the server's, from its metrics)",
   },
   ignoreEos: {
     ...S.ignoreEos,

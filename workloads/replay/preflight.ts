@@ -82,7 +82,7 @@ export interface ReplayPreflightOptions {
   kv: ModelKvResult;
   /** The server's capacities. */
   capacities: ServerCapacities;
-  /** `--capacity-tokens`: the GPU KV when the server does not report it. */
+  /** `--capacity-tokens`: the GPU KV in place of the server's, as the LRU theory takes it. */
   capacityTokens?: number;
 }
 
@@ -117,7 +117,10 @@ export function replayPreflight(
   const { capacityTokens } = options;
   return tracePreflight(replayWorkingSet(trace, theory), {
     kv: options.kv,
-    capacities: options.capacities,
+    // The flag wins over the server's figure, as in the theory beside it.
+    capacities: capacityTokens === undefined
+      ? options.capacities
+      : { ...options.capacities, deviceKvTokens: undefined },
     deviceKvTokens: capacityTokens === undefined
       ? undefined
       : { tokens: capacityTokens, from: "--capacity-tokens" },

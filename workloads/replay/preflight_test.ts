@@ -1,6 +1,6 @@
 /**
  * replay's working set on the Mooncake sample, and its pre-flight with
- * `--capacity-tokens` standing for a GPU KV the server does not report.
+ * `--capacity-tokens` standing for the GPU KV, in place of the server's.
  */
 import assert from "node:assert/strict";
 import { loadTrace } from "./formats.ts";
@@ -21,7 +21,7 @@ Deno.test("replayWorkingSet: the Mooncake sample's unique prefix tokens", async 
   });
 });
 
-Deno.test("replayPreflight: --capacity-tokens stands for the GPU KV the server does not report", async () => {
+Deno.test("replayPreflight: --capacity-tokens is the GPU KV, in place of the server's, as in the LRU theory", async () => {
   const trace = await loadTrace(MOONCAKE);
   const p = replayPreflight(trace, theoreticalReuse(trace), {
     kv: { unknown: "KV bytes per token unknown" },
@@ -33,12 +33,24 @@ Deno.test("replayPreflight: --capacity-tokens stands for the GPU KV the server d
     "Pre-flight: working set 22,016 tokens; GPU KV 32,768 tokens (--capacity-tokens); offload unknown",
   );
   assert.equal(p.verdict, "fits_device");
-  // The server's own figure wins.
+  // The flag wins over the server's figure, as the theory beside it takes
+  // it; the server's offload tier is still the server's.
   const served = replayPreflight(trace, theoreticalReuse(trace), {
     kv: { unknown: "KV bytes per token unknown" },
     capacities: { deviceKvTokens: 16_384, offloadKvTokens: 65_536 },
     capacityTokens: 32_768,
   });
-  assert.equal(served.verdict, "needs_offload");
-  assert.equal(served.record.gpu_kv_tokens, 16_384);
+  assert.equal(served.verdict, "fits_device");
+  assert.equal(served.record.gpu_kv_tokens, 32_768);
+  assert.equal(
+    served.lines[1],
+    "Pre-flight: working set 22,016 tokens; GPU KV 32,768 tokens (--capacity-tokens); offload 65,536 tokens (server)",
+  );
+  // Without the flag, the server's.
+  const server = replayPreflight(trace, theoreticalReuse(trace), {
+    kv: { unknown: "KV bytes per token unknown" },
+    capacities: { deviceKvTokens: 16_384, offloadKvTokens: 65_536 },
+  });
+  assert.equal(server.verdict, "needs_offload");
+  assert.equal(server.record.gpu_kv_tokens, 16_384);
 });
