@@ -310,7 +310,9 @@ export class RunMetrics {
     clearTimeout(this.#timer);
     const timer = setTimeout(() => {
       this.scrape().catch((error) => {
-        // Said once; the run goes on (its last scrape says the rest).
+        // The cadence goes on (a server can answer again), said once; the
+        // run goes on (its last scrape says the rest).
+        this.#arm();
         if (this.#failedLine) return;
         this.#failedLine = true;
         this.#warn(`[WARN] metrics: ${(error as Error).message}\n`);
