@@ -16,6 +16,7 @@
  */
 import type { PromptSplit } from "./attribution.ts";
 import type { TierCounters } from "./engines.ts";
+import { countedCutReuses } from "./cut_reuses.ts";
 import { requestFigures } from "../metrics/figures.ts";
 import type { RequestRecord } from "../types.ts";
 
@@ -43,6 +44,8 @@ export interface ReuseFigures {
   cutReuses?: number;
   /** Σ prompt tokens of those, where known (usage, else the expected prompt length). */
   cutReuseTokens?: number;
+  /** The prompt tokens of each of those, in the order they were sent (the order a server schedules them), those refused with an HTTP error last. */
+  cutReusePromptTokens?: number[];
   /** Σ prompt tokens of every completed request (warm-ups aside). */
   promptTokens: number;
   /** Σ prompt tokens of every request that did not complete (warm-ups aside), where known. */
@@ -71,12 +74,14 @@ export interface ReuseFigures {
  *   reuses: 2, reusableTokens: 2000, hitTtftMs: [100], coldTtftMs: [800, 900],
  *   reuseTtftMs: [100, 850], missTtftMs: [850], cachedReported: true, failedReuses: 1,
  *   failedReuseTokens: 1000, cutReuses: 0, cutReuseTokens: 0,
- *   promptTokens: 4000, unfinishedPromptTokens: 1000,
+ *   cutReusePromptTokens: [], promptTokens: 4000, unfinishedPromptTokens: 1000,
  * });
  * ```
  */
 export class ReuseTracker {
   #seen = new Set<number | string>();
+  /** [refused with an HTTP error, sent at, prompt tokens] of each cut reuse. */
+  #cut: [number, number, number][] = [];
   #figures: ReuseFigures = {
     reuses: 0,
     reusableTokens: 0,
@@ -108,6 +113,10 @@ export class ReuseTracker {
       } else if (!first) {
         this.#figures.cutReuses! += 1;
         this.#figures.cutReuseTokens! += prompt ?? 0;
+        // Refused ones last: a request answered with an HTTP error status was,
+        // most likely, never scheduled.
+        const refused = (record.status ?? 0) >= 400 ? 1 : 0;
+        this.#cut.push([refused, record.sentAt ?? Infinity, prompt ?? 0]);
       }
       return;
     }
@@ -139,7 +148,9 @@ export class ReuseTracker {
 
   /** The figures so far. */
   figures(): ReuseFigures {
-    return structuredClone(this.#figures);
+    const cut = this.#cut.toSorted((a, b) => a[0] - b[0] || a[1] - b[1])
+      .map(([, , tokens]) => tokens);
+    return { ...structuredClone(this.#figures), cutReusePromptTokens: cut };
   }
 }
 
@@ -212,14 +223,24 @@ function shares(
     );
   }
   // Reuses cut before their first token count only when the hits need
-  // them: an engine counts a request's hits when it schedules it.
-  const cut = reuse.cutReuseTokens ?? 0;
-  if (hits > reusable + 0.5 && cut > 0 && hits <= reusable + cut + 0.5) {
-    reusable += cut;
+  // them, and only as many as they need: an engine counts a request's hits
+  // when it schedules it, and one cut while waiting never was (cut_reuses.ts).
+  const cutReuses = reuse.cutReuses ?? 0;
+  const counted = countedCutReuses(
+    hits - reusable,
+    reuse.cutReusePromptTokens ?? [reuse.cutReuseTokens ?? 0],
+  );
+  if (counted !== undefined && cutReuses > 0) {
+    reusable += counted.tokens;
+    const left = cutReuses - Math.min(counted.count, cutReuses);
     terms.push(
-      `${n(cut)} of ${
-        reusesOf(reuse.cutReuses ?? 0)
-      } cut before their first token, whose hits the server counted when it scheduled them`,
+      `${n(counted.tokens)} of ${
+        reusesOf(reuse.cutReusePromptTokens ? counted.count : cutReuses)
+      } cut before their first token, whose hits the server counted when it scheduled them${
+        left > 0 && reuse.cutReusePromptTokens
+          ? ` (${left} more, which the server never scheduled (cut while still waiting, or refused): left out)`
+          : ""
+      }`,
     );
   }
   const of = terms.length > 1
