@@ -5,17 +5,19 @@
  *
  * @module
  */
+import { formatGrouped } from "../format/grouped.ts";
 import { renderTable } from "../format/table.ts";
 import type { RunData } from "../report/data.ts";
 
+// Thousands separated, as the report's HTML tables print them.
 const seconds = (x: number | undefined): string =>
-  x === undefined ? "-" : (x / 1000).toFixed(2);
+  x === undefined ? "-" : formatGrouped(x / 1000, 2);
 const pct = (x: number | undefined): string =>
   x === undefined ? "-" : `${(x * 100).toFixed(1)}%`;
 const fixed = (digits: number) => (x: number | undefined): string =>
-  x === undefined ? "-" : x.toFixed(digits);
+  x === undefined ? "-" : formatGrouped(x, digits);
 const count = (x: number | undefined): string =>
-  x === undefined ? "-" : String(x);
+  x === undefined ? "-" : formatGrouped(x);
 
 /** One figure of the comparison: its label, and its value in each run. */
 export interface ComparisonRow {
@@ -87,11 +89,12 @@ export function comparisonRows(runs: readonly RunData[]): ComparisonRow[] {
  *
  * assert.equal(ratio(700, 50), "14.00×");
  * assert.equal(ratio(0, 0), "-");
+ * assert.equal(ratio(2137, 2), "1,068.50×");
  * ```
  */
 export function ratio(b: number | undefined, a: number | undefined): string {
   if (a === undefined || b === undefined || a === 0) return "-";
-  return `${(b / a).toFixed(2)}×`;
+  return `${formatGrouped(b / a, 2)}×`;
 }
 
 /** The comparison's columns: the figure, each run, and each later run over the first. */
