@@ -93,7 +93,10 @@ Deno.test("kvbench sim --model: refused in one line when nothing sizes it; --hf-
   );
   const config = `${CONFIGS}qwen3-8b.json`;
   const p = startCli(
-    ["sim", "--port", "0", "--model", "Qwen3-8B", "--hf-config", config],
+    [
+      ...["sim", "--port", "0", "--model", "Qwen3-8B", "--hf-config", config],
+      ...["--time-scale", "0.01"],
+    ],
     { env: NO_CACHES },
   );
   try {
@@ -117,6 +120,20 @@ Deno.test("kvbench sim --model: refused in one line when nothing sizes it; --hf-
     });
     assert.equal(kv?.bytesPerToken, 147_456);
     assert.equal(kv?.source, config);
+    // benchmark with the same config sees the server's capacities in the
+    // same GiB as the simulator's flags: 8 GiB and 100 GiB.
+    const bench = await runCli([
+      ...["benchmark", "--endpoint", url, "--hf-config", config],
+      ...["--input-length", "2000", "--output-length", "1", "--num-prompts"],
+      ...["2", "--no-artifacts", "--force"],
+    ], { env: NO_CACHES });
+    assert.equal(bench.code, 0, bench.stderr);
+    assert.ok(
+      (bench.stdout + bench.stderr).includes(
+        "GPU KV 58,240 tokens, 8.00 GiB (server); offload 728,176 tokens, 100.00 GiB (server)",
+      ),
+      bench.stdout + bench.stderr,
+    );
   } finally {
     p.kill("SIGTERM");
     await p.done();
