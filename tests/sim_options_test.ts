@@ -91,6 +91,16 @@ Deno.test("kvbench sim --model: refused in one line when nothing sizes it; --hf-
     refused.stderr,
     'kvbench sim: error: Cannot serve model "Qwen3-8B": it is not in model_configs.json (known: openai/gpt-oss-120b, openai/gpt-oss-20b, Qwen/Qwen3-235B-A22B-Instruct-2507-FP8, Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8, Qwen/Qwen3-30B-A3B-Instruct-2507) and its config.json is not on this host; give it with --hf-config PATH|ID, or a --model-configs FILE that lists the model\n',
   );
+  // A table name without its owner: the name it may mean.
+  const short = await runCli(
+    ["sim", "--port", "0", "--model", "qwen3-30b-a3b-instruct-2507"],
+    { env: NO_CACHES },
+  );
+  assert.equal(short.code, 1);
+  assert.match(
+    short.stderr,
+    /; did you mean --model Qwen\/Qwen3-30B-A3B-Instruct-2507\? Or give it with --hf-config PATH\|ID, or a --model-configs FILE that lists the model\n$/,
+  );
   const config = `${CONFIGS}qwen3-8b.json`;
   const p = startCli(
     [

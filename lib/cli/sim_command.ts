@@ -331,10 +331,16 @@ async function sizeModel(
     signal,
   });
   if (kv === undefined) {
+    // A table name without its owner ("Qwen3-30B-A3B-Instruct-2507").
+    const near = configs.find((c) =>
+      c.model_name.toLowerCase().endsWith(`/${model.toLowerCase()}`)
+    );
     throw new Error(
       `Cannot serve model "${model}": it is not in model_configs.json (known: ${
         configs.map((c) => c.model_name).join(", ")
-      }) and its config.json is not on this host; give it with --hf-config PATH|ID, or a --model-configs FILE that lists the model`,
+      }) and its config.json is not on this host; ${
+        near ? `did you mean --model ${near.model_name}? Or ` : ""
+      }give it with --hf-config PATH|ID, or a --model-configs FILE that lists the model`,
     );
   }
   const file = kv.from === "config file" ? resolve(kv.source) : undefined;
