@@ -60,7 +60,7 @@ Deno.test("report: the pre-flight and --verify's pairs of a run whose offload re
   ok(pre.lines.length > 0);
   ok(
     html.includes(
-      '<div class="preflight" id="preflight-0">\n<p><strong>Pre-flight: needs_offload</strong> — the working set exceeds GPU KV and fits the offload tier',
+      '<div class="preflight" id="preflight-0">\n<p><strong>Pre-flight: the working set needs the offload tier</strong> — the working set exceeds GPU KV and fits the offload tier',
     ),
     html.slice(0, 3000),
   );
@@ -124,7 +124,7 @@ Deno.test("report: a run --force ran past the pre-flight's refusal says so, with
   const html = await Deno.readTextFile(`${dir}/report.html`);
   ok(
     html.includes(
-      '<div class="preflight warn" id="preflight-0">\n<p><strong>Pre-flight: exceeds_offload</strong>',
+      '<div class="preflight warn" id="preflight-0">\n<p><strong>Pre-flight: the working set exceeds the offload tier</strong>',
     ),
   );
   ok(

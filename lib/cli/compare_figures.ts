@@ -5,17 +5,19 @@
  *
  * @module
  */
+import { formatGrouped } from "../format/grouped.ts";
 import { renderTable } from "../format/table.ts";
 import type { RunData } from "../report/data.ts";
 
+// Thousands separated, as the report's HTML tables print them.
 const seconds = (x: number | undefined): string =>
-  x === undefined ? "-" : (x / 1000).toFixed(2);
+  x === undefined ? "-" : formatGrouped(x / 1000, 2);
 const pct = (x: number | undefined): string =>
   x === undefined ? "-" : `${(x * 100).toFixed(1)}%`;
 const fixed = (digits: number) => (x: number | undefined): string =>
-  x === undefined ? "-" : x.toFixed(digits);
+  x === undefined ? "-" : formatGrouped(x, digits);
 const count = (x: number | undefined): string =>
-  x === undefined ? "-" : String(x);
+  x === undefined ? "-" : formatGrouped(x);
 
 /** One figure of the comparison: its label, and its value in each run. */
 export interface ComparisonRow {
@@ -87,11 +89,12 @@ export function comparisonRows(runs: readonly RunData[]): ComparisonRow[] {
  *
  * assert.equal(ratio(700, 50), "14.00×");
  * assert.equal(ratio(0, 0), "-");
+ * assert.equal(ratio(2137, 2), "1,068.50×");
  * ```
  */
 export function ratio(b: number | undefined, a: number | undefined): string {
   if (a === undefined || b === undefined || a === 0) return "-";
-  return `${(b / a).toFixed(2)}×`;
+  return `${formatGrouped(b / a, 2)}×`;
 }
 
 /** The comparison's columns: the figure, each run, and each later run over the first. */
@@ -206,12 +209,73 @@ const FACETS: [string, (run: RunData) => string | undefined][] = [
       ),
   ],
   ["interval", (r) => interval(r)],
+  // The working set: benchmark's contexts and the offload size they fill.
+  ["contexts", (r) => stringOf(workloadOf(r).contexts)],
+  ["offload size", (r) => withUnit(workloadOf(r).offloadSizeGib, "GiB")],
+  [
+    "duration",
+    (r) =>
+      given(
+        r,
+        ["duration_s", "duration"],
+        (v) => v === null ? "until stopped" : withUnit(v, "s"),
+      ),
+  ],
+  [
+    "max in-flight",
+    (r) =>
+      given(
+        r,
+        ["max_inflight", "concurrency"],
+        (v) => v === null ? "none" : stringOf(v),
+      ),
+  ],
+  [
+    "request rate",
+    (r) =>
+      given(
+        r,
+        ["request_rate", "arrival_rate"],
+        (v) => v === null ? "closed loop" : withUnit(v, "req/s"),
+      ),
+  ],
 ];
+
+/** The run's sized workload (benchmark's `run.json` `workload`). */
+function workloadOf(run: RunData): Record<string, unknown> {
+  const w = run.run.workload;
+  return typeof w === "object" && w !== null
+    ? w as Record<string, unknown>
+    : {};
+}
+
+/** A number with its unit; undefined when the run does not say. */
+function withUnit(value: unknown, unit: string): string | undefined {
+  return typeof value === "number" ? `${value} ${unit}` : undefined;
+}
+
+/**
+ * The first of `keys` the run's parameters hold (benchmark's and replay's
+ * names, then trie's), as `show` words it; undefined when none is there.
+ */
+function given(
+  run: RunData,
+  keys: string[],
+  show: (value: unknown) => string | undefined,
+): string | undefined {
+  const params = run.run.params ?? {};
+  const key = keys.find((k) => k in params);
+  return key === undefined ? undefined : show(params[key]);
+}
 
 /**
  * One line per way the runs differ that makes the comparison mix unlike
- * runs: their command (benchmark, trie), model, engine, input length or
- * report interval.
+ * runs: their command (benchmark, trie), model, engine, input length, report
+ * interval, working set (benchmark's contexts and offload size), duration,
+ * max in-flight (trie's concurrency) or request rate (trie's arrival rate).
+ * What an A/B changes on purpose, the server's configuration, is none of
+ * these: two runs of one command line against two servers get no warning.
+ * A figure a run does not record is left out of the check.
  *
  * @example Usage
  * ```ts
@@ -229,6 +293,22 @@ const FACETS: [string, (run: RunData) => string | undefined][] = [
  *   "the runs differ in command (a: benchmark, b: trie): the comparison mixes unlike runs",
  * ]);
  * assert.deepEqual(comparisonWarnings([run("a", "trie"), run("b", "trie")]), []);
+ *
+ * // The working set and the load, from run.json's params and workload.
+ * const sized = (name: string, contexts: number, duration: number | null) => runData({
+ *   source: name,
+ *   records: { records: [testRecord({ firstTokenAt: 10, endAt: 50, chunks: 2 })], reports: [] },
+ *   info: {
+ *     command: "benchmark",
+ *     params: { duration_s: duration, max_inflight: 2, request_rate: null },
+ *     workload: { contexts, offloadSizeGib: contexts / 2 },
+ *   } as never,
+ * }, { name });
+ * assert.deepEqual(comparisonWarnings([sized("a", 6, 20), sized("b", 4, null)]), [
+ *   "the runs differ in contexts (a: 6, b: 4): the comparison mixes unlike runs",
+ *   "the runs differ in offload size (a: 3 GiB, b: 2 GiB): the comparison mixes unlike runs",
+ *   "the runs differ in duration (a: 20 s, b: until stopped): the comparison mixes unlike runs",
+ * ]);
  * ```
  */
 export function comparisonWarnings(runs: readonly RunData[]): string[] {

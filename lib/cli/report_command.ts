@@ -151,7 +151,9 @@ Runs side by side: a table in the terminal (throughput, TTFT, the TTFT of
 reuses, cache hits, the offload tier's share) with a ratio column of each
 later run over the first, and one HTML report with the same table and the
 runs' CDFs and time series overlaid. A warning says when the runs differ in
-command, model, engine, input length or report interval.
+command, model, engine, input length, report interval, working set (contexts,
+offload size), duration, max in-flight or request rate: an A/B of one command
+line against two servers gets none.
 
 options:
   --output FILE   where the report goes (default: compare-A-vs-B.html beside

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { loadModelConfigs, type ModelConfig } from "../models/model_config.ts";
+import { basename, dirname, resolve } from "node:path";
+import {
+  BUNDLED_MODEL_CONFIGS,
+  findModelConfig,
+  loadModelConfigs,
+  type ModelConfig,
+  offloadSizeGib,
+} from "../models/model_config.ts";
 import {
   DEFAULT_SIM_MODEL,
   SIM_DEFAULTS,
@@ -21,6 +28,8 @@ import {
   parseFlags,
   UsageError,
 } from "./common.ts";
+import { modelKv } from "./model_kv.ts";
+import { parseDuration, parseSizeGib } from "./units.ts";
 
 const D = SIM_DEFAULTS;
 
@@ -36,8 +45,14 @@ Ctrl+C / SIGTERM.
 server:
   --port N                port (default 8000; 0 picks a free one)
   --host ADDR             interface to listen on (default ${D.hostname})
-  --model NAME            model id served; sizes come from its model_configs.json
-                          entry, else the default model's (default ${DEFAULT_SIM_MODEL})
+  --model NAME            model id served (default ${DEFAULT_SIM_MODEL});
+                          its KV bytes per token come from --hf-config, else its
+                          model_configs.json entry, else its config.json in a local
+                          Hugging Face cache; a model none of these knows is refused
+  --hf-config PATH|ID     size the model from this config.json (a file, a folder
+                          holding one, or a Hugging Face id); /v1/models then
+                          reports it as the model's root, so clients on this host
+                          size the model alike
   --model-configs FILE    model_configs.json to use instead of the bundled one
   --api-key KEY           require "Authorization: Bearer KEY" on /v1/ (default: none)
   --tokenizer SPEC        exact token counts: a tokenizer folder, a tokenizer.json,
@@ -49,16 +64,18 @@ server:
 
 engine:
   --block-size N          tokens per KV block (default ${D.blockSize})
-  --gpu-kv-gb GB          GPU KV capacity in GiB (default ${D.gpuKvGb})
+  --gpu-kv-gb GB          GPU KV capacity in GiB, or 40GB, 40GiB (default ${D.gpuKvGb})
   --gpu-kv-tokens N       GPU KV capacity in tokens (instead of --gpu-kv-gb)
-  --offload-gb GB         offload capacity in GiB, 0 disables it (default: the
-                          model's offload size in model_configs.json)
+  --offload-gb GB         offload capacity in GiB, or 40GB, 40GiB; 0 disables it
+                          (default: the model's offload size in model_configs.json,
+                          else the default model's)
   --offload-tokens N      offload capacity in tokens (instead of --offload-gb)
   --prefill-tps N         prefill rate, tokens/s (default ${D.prefillTokensPerS})
   --load-tps N            offload → GPU load rate, tokens/s (default ${D.loadGbPerS} GB/s
                           divided by the model's KV bytes per token)
   --itl-ms MS             inter-token time of a lone sequence (default ${D.itlBaseMs})
   --itl-per-seq-ms MS     inter-token time added per decoding sequence (default ${D.itlPerSeqMs})
+                          (times in ms: a number of milliseconds, or 250ms, 1.5s)
   --max-running N         cap on running sequences (default ${D.maxRunningSeqs})
   --time-scale X          wall time per model time; 0.01 runs 100x faster (default ${D.timeScale})
   --metrics-flavor NAME   the engine whose /metrics to look like: vllm (default),
@@ -71,7 +88,7 @@ engine:
 faults (rates are fractions of requests, default 0):
   --error-rate-500 R      answer 500
   --error-rate-429 R      answer 429 with Retry-After
-  --retry-after S         Retry-After of a 429, seconds (default 1)
+  --retry-after S         Retry-After of a 429, seconds, or 500ms, 2m (default 1)
   --cut-rate R            cut streams after some but not all tokens
   --malformed-rate R      put one malformed SSE line in streams
   --stall-ms MS           stall before the first token (default 0)
@@ -92,6 +109,7 @@ const STRING_OPTIONS = [
   "host",
   "model",
   "model-configs",
+  "hf-config",
   "api-key",
   "tokenizer",
   "seed",
@@ -135,11 +153,66 @@ function num(
   return numberFlag(values[flag], `--${flag}`, { check, usage: USAGE });
 }
 
+/** A number with a unit, or a plain number; undefined when not given. */
+function withUnit(
+  values: Values,
+  flag: keyof Values,
+  options: {
+    parse: (text: string) => number | undefined;
+    check: (n: number) => boolean;
+    expected: string;
+  },
+): number | undefined {
+  const value = values[flag];
+  if (value === undefined) return undefined;
+  const n = value.trim() === "" ? undefined : options.parse(value);
+  if (n === undefined || !Number.isFinite(n) || !options.check(n)) {
+    throw new UsageError(
+      `--${flag}: invalid value "${value}" (expected ${options.expected})`,
+      USAGE,
+    );
+  }
+  return n;
+}
+
+/** A size in GiB: `40`, `40GB`, `40GiB` (as benchmark's `--offload-size`). */
+const gib = (
+  values: Values,
+  flag: keyof Values,
+  check: (n: number) => boolean,
+): number | undefined =>
+  withUnit(values, flag, {
+    parse: parseSizeGib,
+    check,
+    expected: "a size in GiB: 40, 40GB or 40GiB",
+  });
+
+/** A time in seconds: `2`, `500ms`, `2m`. */
+const seconds = (values: Values, flag: keyof Values): number | undefined =>
+  withUnit(values, flag, {
+    parse: parseDuration,
+    check: isNonNegative,
+    expected: "seconds: 2, 500ms or 2m",
+  });
+
+/** A time in milliseconds: `250`, `250ms`, `1.5s`. */
+const millis = (values: Values, flag: keyof Values): number | undefined =>
+  withUnit(values, flag, {
+    parse: (text) => {
+      const s = parseDuration(text);
+      if (s === undefined || /^[\s\d.e+-]*$/i.test(text)) return s;
+      return s * 1000;
+    },
+    check: isNonNegative,
+    expected: "milliseconds: 250, 250ms or 1.5s",
+  });
+
 /** What the command line asks for, before files are read. */
 interface SimArgs {
   options: SimOptions;
   tokenizer?: string;
   modelConfigs?: string;
+  hfConfig?: string;
 }
 
 function parse(args: string[]): SimArgs | undefined {
@@ -170,6 +243,7 @@ function parse(args: string[]): SimArgs | undefined {
   return {
     tokenizer: values.tokenizer,
     modelConfigs: values["model-configs"],
+    hfConfig: values["hf-config"],
     options: {
       hostname: values.host ?? D.hostname,
       port,
@@ -177,14 +251,14 @@ function parse(args: string[]): SimArgs | undefined {
       apiKey: values["api-key"],
       seed: num(values, "seed", Number.isSafeInteger),
       blockSize: num(values, "block-size", (n) => isInt(n) && n > 0),
-      gpuKvGb: num(values, "gpu-kv-gb", isPositive),
+      gpuKvGb: gib(values, "gpu-kv-gb", isPositive),
       gpuKvTokens: num(values, "gpu-kv-tokens", (n) => isInt(n) && n > 0),
-      offloadGb: num(values, "offload-gb", isNonNegative),
+      offloadGb: gib(values, "offload-gb", isNonNegative),
       offloadTokens: num(values, "offload-tokens", isInt),
       prefillTokensPerS: num(values, "prefill-tps", isPositive),
       loadTokensPerS: num(values, "load-tps", isPositive),
-      itlBaseMs: num(values, "itl-ms", isNonNegative),
-      itlPerSeqMs: num(values, "itl-per-seq-ms", isNonNegative),
+      itlBaseMs: millis(values, "itl-ms"),
+      itlPerSeqMs: millis(values, "itl-per-seq-ms"),
       maxRunningSeqs: num(values, "max-running", (n) => isInt(n) && n > 0),
       timeScale: num(values, "time-scale", isPositive),
       metricsFlavor: flavor(values["metrics-flavor"]),
@@ -196,12 +270,12 @@ function parse(args: string[]): SimArgs | undefined {
       faults: {
         errorRate500: num(values, "error-rate-500", isRate),
         errorRate429: num(values, "error-rate-429", isRate),
-        retryAfterS: num(values, "retry-after", isNonNegative),
+        retryAfterS: seconds(values, "retry-after"),
         cutRate: num(values, "cut-rate", isRate),
         malformedRate: num(values, "malformed-rate", isRate),
-        stallMs: num(values, "stall-ms", isNonNegative),
+        stallMs: millis(values, "stall-ms"),
         stallRate: num(values, "stall-rate", isRate),
-        jitterMs: num(values, "jitter-ms", isNonNegative),
+        jitterMs: millis(values, "jitter-ms"),
         corruptOffloadRate: num(values, "corrupt-offload-rate", isRate),
         corruptOffloadAt: num(values, "corrupt-offload-at", isInt),
       },
@@ -230,6 +304,61 @@ function wait(signal: AbortSignal): Promise<void> {
 
 const group = (n: number): string => n.toLocaleString("en-US");
 
+/** How the served model is sized: the table's entry, or bytes from a config.json. */
+interface ModelSizing {
+  bytesPerToken?: number;
+  modelRoot?: string;
+  note?: string;
+}
+
+/**
+ * Size the served model as the client sizes it (`model_kv.ts`): `--hf-config`,
+ * else its table entry, else its config.json in a local cache; refuse a
+ * model none of these knows rather than serve it with another model's sizes.
+ */
+async function sizeModel(
+  parsed: SimArgs,
+  configs: readonly ModelConfig[],
+  signal: AbortSignal,
+): Promise<ModelSizing> {
+  const model = parsed.options.model ?? DEFAULT_SIM_MODEL;
+  if (parsed.hfConfig === undefined && findModelConfig(model, configs)) {
+    return {};
+  }
+  const { kv } = await modelKv(model, {
+    hfConfig: parsed.hfConfig,
+    configs,
+    signal,
+  });
+  if (kv === undefined) {
+    // A table name without its owner ("Qwen3-30B-A3B-Instruct-2507").
+    const near = configs.find((c) =>
+      c.model_name.toLowerCase().endsWith(`/${model.toLowerCase()}`)
+    );
+    throw new Error(
+      `Cannot serve model "${model}": it is not in model_configs.json (known: ${
+        configs.map((c) => c.model_name).join(", ")
+      }) and its config.json is not on this host; ${
+        near ? `did you mean --model ${near.model_name}? Or ` : ""
+      }give it with --hf-config PATH|ID, or a --model-configs FILE that lists the model`,
+    );
+  }
+  const file = kv.from === "config file" ? resolve(kv.source) : undefined;
+  return {
+    bytesPerToken: kv.bytesPerToken,
+    modelRoot: file === undefined
+      ? undefined
+      : basename(file) === "config.json"
+      ? dirname(file)
+      : file,
+    note: `kvbench sim: ${model}: ${kv.note}${
+      file === undefined
+        ? ""
+        : `; clients size it alike with --hf-config ${file}`
+    }\n`,
+  };
+}
+
 /** The `sim` subcommand. */
 export const simCommand: Command = {
   name: "sim",
@@ -246,6 +375,11 @@ export const simCommand: Command = {
     if (parsed.modelConfigs !== undefined) {
       modelConfigs = await loadModelConfigs(parsed.modelConfigs);
     }
+    const sizing = await sizeModel(
+      parsed,
+      modelConfigs ?? BUNDLED_MODEL_CONFIGS,
+      signal,
+    );
     if (parsed.tokenizer !== undefined) {
       const spec = parsed.tokenizer === "model"
         ? options.model ?? DEFAULT_SIM_MODEL
@@ -254,13 +388,23 @@ export const simCommand: Command = {
     }
     const sim = await startSimulator({
       ...options,
+      bytesPerToken: sizing.bytesPerToken,
+      modelRoot: sizing.modelRoot,
       modelConfigs,
       onListenError: (error, retryMs) =>
         err(
           `[WARN] kvbench sim: cannot accept connections (${error.message}): listening again in ${retryMs} ms; raise the open-file limit (ulimit -n) for this many clients\n`,
         ),
     });
+    if (sizing.note) out(sizing.note);
     const { gpuKvTokens, offloadTokens } = sim.stats();
+    // A model off the table has no offload size of its own: say whose it is.
+    const borrowed = sizing.bytesPerToken !== undefined && offloadTokens > 0 &&
+        options.offloadGb === undefined && options.offloadTokens === undefined
+      ? ` (${
+        offloadSizeGib(findModelConfig(DEFAULT_SIM_MODEL)!)
+      } GiB, the default model's; --offload-gb sets it)`
+      : "";
     const tokens = options.tokenizer
       ? `tokenizer ${parsed.tokenizer}`
       : "approximate token counts";
@@ -269,7 +413,9 @@ export const simCommand: Command = {
         group(gpuKvTokens)
       } tokens, ` +
         `offload ${
-          offloadTokens ? group(offloadTokens) + " tokens" : "disabled"
+          offloadTokens
+            ? group(offloadTokens) + " tokens" + borrowed
+            : "disabled"
         }, ${tokens})\n`,
     );
     await wait(signal);

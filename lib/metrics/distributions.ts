@@ -481,10 +481,15 @@ export function renderDistributions(
       ).trimEnd(),
     );
   }
+  const group = (n: number): string => n.toLocaleString("en-US");
   const out = [
-    `Requests: ${summary.completed} completed, ${summary.failed} failed`,
+    `Requests: ${group(summary.completed)} completed, ${
+      group(summary.failed)
+    } failed`,
   ];
-  if (summary.warmup > 0) out[0] += ` (${summary.warmup} warm-up left out)`;
+  if (summary.warmup > 0) {
+    out[0] += ` (${group(summary.warmup)} warm-up left out)`;
+  }
   out.push(
     `Output tokens: ${summary.outputTokens.toLocaleString("en-US")}` +
       (summary.outputTokensPerS === undefined

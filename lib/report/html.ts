@@ -36,7 +36,7 @@ import {
 } from "./vendor/uplot.ts";
 import { CLIENT_JS, CSS } from "./page_script.ts";
 import { fidelityTable } from "./fidelity.ts";
-import { preflightBlock } from "./preflight.ts";
+import { preflightBlock, preflightOf } from "./preflight.ts";
 import { verifyTable } from "./verify.ts";
 import {
   GROUP_PALETTE,
@@ -331,7 +331,15 @@ ${
       ["records", run.records.total],
     ])
   }
-${keyValues("Parameters", objectEntries(r.params))}
+${
+    keyValues(
+      "Parameters",
+      // The pre-flight has its own block under the headline.
+      objectEntries(r.params).filter(([k]) =>
+        k !== "preflight" || preflightOf(r.params) === undefined
+      ),
+    )
+  }
 ${keyValues("Workload", objectEntries(r.workload))}
 ${
     keyValues("Engine", [

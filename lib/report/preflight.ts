@@ -63,6 +63,17 @@ export function preflightOf(
   return data;
 }
 
+/** Each verdict in words, as the heading of the block. */
+const TITLE: Record<string, string> = {
+  fits_device: "the working set fits in GPU KV",
+  needs_offload: "the working set needs the offload tier",
+  exceeds_offload: "the working set exceeds the offload tier",
+  unknown: "the server's capacities are unknown",
+};
+
+/** The first line's offload capacity is 0 tokens: the server has no offload tier. */
+const _NO_OFFLOAD = /; offload 0 tokens\b/;
+
 /** What each verdict means for the run, in words. */
 const MEANING: Record<string, string> = {
   fits_device:
@@ -95,10 +106,22 @@ function _esc(text: unknown): string {
  *   force: true, refusal: "the working set exceeds the server's offload tier",
  * }, 0);
  * assert.ok(html.includes('<div class="preflight warn" id="preflight-0">'));
- * assert.ok(html.includes("<strong>Pre-flight: exceeds_offload</strong>"));
+ * assert.ok(html.includes("<strong>Pre-flight: the working set exceeds the offload tier</strong>"));
  * assert.ok(html.includes("<li>Pre-flight: working set 1,000 tokens</li>"));
  * assert.ok(html.includes("Run past a refusal with --force:</strong> the working set exceeds the server&#39;s offload tier"));
  * assert.equal(preflightBlock(undefined, 0), "");
+ * ```
+ *
+ * @example A server without an offload tier
+ * ```ts
+ * import { preflightBlock } from "./preflight.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const html = preflightBlock({
+ *   verdict: "exceeds_offload", force: false,
+ *   lines: ["Pre-flight: working set 9,000 tokens; GPU KV 8,000 tokens (server); offload 0 tokens (server)"],
+ * }, 1);
+ * assert.ok(html.includes("<strong>Pre-flight: the server has no offload tier</strong> — its offload capacity is 0 tokens"));
  * ```
  */
 export function preflightBlock(
@@ -107,6 +130,14 @@ export function preflightBlock(
 ): string {
   if (p === undefined) return "";
   const warn = p.verdict === "fits_device" || p.verdict === "exceeds_offload";
+  const none = p.verdict === "exceeds_offload" &&
+    _NO_OFFLOAD.test(p.lines[0] ?? "");
+  const title = none
+    ? "the server has no offload tier"
+    : TITLE[p.verdict] ?? `verdict "${p.verdict}"`;
+  const meaning = none
+    ? "its offload capacity is 0 tokens: reuse past GPU KV is recomputed, and the run measures no offload hit"
+    : MEANING[p.verdict] ?? "a verdict this report does not know";
   const forced = typeof p.refusal === "string"
     ? `<p class="forced"><strong>Run past a refusal with --force:</strong> ${
       _esc(p.refusal)
@@ -117,9 +148,7 @@ export function preflightBlock(
     ? `<p class="note">--force was given; the pre-flight refused nothing.</p>`
     : `<p class="note">--force was given (the run did not record whether the pre-flight refused).</p>`;
   return `<div class="preflight${warn ? " warn" : ""}" id="preflight-${index}">
-<p><strong>Pre-flight: ${_esc(p.verdict)}</strong> — ${
-    _esc(MEANING[p.verdict] ?? "a verdict this report does not know")
-  }</p>
+<p><strong>Pre-flight: ${_esc(title)}</strong> — ${_esc(meaning)}</p>
 ${
     p.lines.length === 0
       ? ""

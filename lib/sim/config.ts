@@ -69,6 +69,18 @@ export interface SimOptions {
   onListenError?: (error: Error, retryMs: number) => void;
   /** Model id served (default {@linkcode DEFAULT_SIM_MODEL}); sizes come from its `model_configs.json` entry, or the default model's. */
   model?: string;
+  /**
+   * KV bytes per token of the model, for the GiB conversions and the default
+   * load rate (default: its `model_configs.json` entry's, else the default
+   * model's); `kvbench sim --hf-config` sizes it from a config.json.
+   */
+  bytesPerToken?: number;
+  /**
+   * The `root` of the model's `/v1/models` entry (default: the model id). A
+   * folder holding the model's config.json, as vLLM reports a local model,
+   * lets a client on this host size the model's KV from it.
+   */
+  modelRoot?: string;
   /** When set, requests to `/v1/…` need `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   /** Seed of generated text, lengths, faults and jitter (default 0). */
@@ -139,6 +151,8 @@ const GIB = 2 ** 30;
  * assert.equal(engine.gpuKvTokens, 87381); // 8 GiB / 98304 bytes per token
  * assert.equal(engine.offloadTokens, 1092266); // 100 GiB
  * assert.throws(() => resolveSimOptions({ gpuKvTokens: 1000, gpuKvGb: 1 }), RangeError);
+ * // A model sized from its own bytes per token: 8 GiB of 131,072 B.
+ * assert.equal(resolveSimOptions({ bytesPerToken: 131_072 }).engine.gpuKvTokens, 65_536);
  * ```
  */
 export function resolveSimOptions(
@@ -148,7 +162,10 @@ export function resolveSimOptions(
   const configs = options.modelConfigs ?? BUNDLED_MODEL_CONFIGS;
   const config = findModelConfig(model, configs) ??
     findModelConfig(DEFAULT_SIM_MODEL)!;
-  const bpt = bytesPerToken(config);
+  const bpt = options.bytesPerToken ?? bytesPerToken(config);
+  if (!(bpt > 0) || !Number.isFinite(bpt)) {
+    throw new RangeError(`Cannot use ${bpt} KV bytes per token`);
+  }
   const tokens = (
     name: string,
     tokens?: number,

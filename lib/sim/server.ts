@@ -370,7 +370,7 @@ function router(
             object: "model",
             created: started,
             owned_by: "kvbench-sim",
-            root: model,
+            root: options.modelRoot ?? model,
             parent: null,
             max_model_len: engine.stats().gpuKvTokens,
           }],
