@@ -205,10 +205,13 @@ function shares(
   let reusable = reuse.reusableTokens + reuse.failedReuseTokens;
   const terms = [`${n(reuse.reusableTokens)} of completed reuses`];
   if (reuse.failedReuseTokens > 0) {
+    const one = reuse.failedReuses === 1;
     terms.push(
       `${n(reuse.failedReuseTokens)} of ${
         reusesOf(reuse.failedReuses)
-      } that ended after their prefill without completing (failed, or stopped by the run's end)`,
+      } that ended after ${
+        one ? "its" : "their"
+      } prefill without completing (failed, or stopped by the run's end)`,
     );
   }
   // Reuses cut before their first token count only when the hits need
@@ -216,10 +219,13 @@ function shares(
   const cut = reuse.cutReuseTokens ?? 0;
   if (hits > reusable + 0.5 && cut > 0 && hits <= reusable + cut + 0.5) {
     reusable += cut;
+    const one = reuse.cutReuses === 1;
     terms.push(
-      `${n(cut)} of ${
-        reusesOf(reuse.cutReuses ?? 0)
-      } cut before their first token, whose hits the server counted when it scheduled them`,
+      `${n(cut)} of ${reusesOf(reuse.cutReuses ?? 0)} cut before ${
+        one ? "its" : "their"
+      } first token, whose hits the server counted when it scheduled ${
+        one ? "it" : "them"
+      }`,
     );
   }
   const of = terms.length > 1
