@@ -137,6 +137,18 @@ Deno.test("demo: benchmark, trie and the offload comparison run to completion; n
   ok(share && Number(share[1]) > 50, out);
   const failed = row("failed requests");
   ok(failed && failed[1] === "0" && failed[2] === "0", out);
+  // The on-run's A/B recipe names the directories the demo then runs and
+  // compares (offload_on → offload_off).
+  const step2 = /\n {2}2\. kvbench benchmark .* --output-dir (\S+)\n/.exec(out);
+  ok(step2 && step2[1].endsWith("/offload_off"), out);
+  ok(out.includes(`--output-dir ${step2[1]} > /dev/null\n`), out);
+  const step3 = /\n {2}3\. (kvbench compare \S+ \S+)\n/.exec(out);
+  ok(step3, out);
+  ok(
+    out.includes(`$ ${step3[1]} --names`) &&
+      step3[1].endsWith(`/offload_on ${step2[1]}`),
+    out,
+  );
   // It ends by saying where the reports are, and they are there.
   const reports = [...out.matchAll(/^ {2}(\S+\.html)/gm)].map((m) => m[1]);
   strictEqual(reports.length, 4, out);

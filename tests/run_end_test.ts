@@ -229,11 +229,29 @@ Deno.test("benchmark: offload hits: lap 1 measured from the records, then the A/
     await Deno.readTextFile(`${dir}-offload-off/summary.json`),
   );
   strictEqual(offSummary.server.offload_share, 0);
-  // Its next step: the offload tier served none of the reuse.
+  // The server has no offload tier: said plainly, not as a size given
+  // wrong; its next step is the comparison with the offload-on run.
   ok(
-    b.stdout.includes("Next: the offload tier served none of the reuse"),
+    b.stderr.includes(
+      "[INFO] The server has no offload tier (it reports 0 offload tokens): this run measures recompute, the offload-off side of an A/B\n",
+    ),
+    b.stderr,
+  );
+  ok(!b.stderr.includes("offload tokens (/metrics)"), b.stderr);
+  ok(!b.stderr.includes("exceeds the offload tier"), b.stderr);
+  const offRun = JSON.parse(
+    await Deno.readTextFile(`${dir}-offload-off/run.json`),
+  );
+  deepStrictEqual(offRun.params.preflight.lines.slice(1), [
+    "[INFO] The server has no offload tier (it reports 0 offload tokens): this run measures recompute, the offload-off side of an A/B",
+  ]);
+  ok(
+    b.stdout.includes(
+      `Next: the server has no offload tier, so this run measured recompute: compare it with the same run against the server with its offload tier on: kvbench compare ON_DIR ${dir}-offload-off\n`,
+    ),
     b.stdout,
   );
+  ok(!b.stdout.includes("served none of the reuse"), b.stdout);
   const cmp = await runCli(step(3).slice(1));
   strictEqual(cmp.code, 0, cmp.stdout + cmp.stderr);
   ok(cmp.stdout.includes("offload-off"), cmp.stdout);

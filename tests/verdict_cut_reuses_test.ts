@@ -64,7 +64,11 @@ Deno.test("verdict: of the reuses cut before their first token, only those the s
         num(completed)
       } of completed reuses, ${num(2014 * scheduledCut)} of ${scheduledCut} ${
         scheduledCut === 1 ? "reuse" : "reuses"
-      } cut before their first token, whose hits the server counted when it scheduled them (${left} more, which the server never scheduled (cut while still waiting, or refused): left out)) (GPU prefix cache ${
+      } cut before ${
+        scheduledCut === 1 ? "its" : "their"
+      } first token, whose hits the server counted when it scheduled ${
+        scheduledCut === 1 ? "it" : "them"
+      } (${left} more, which the server never scheduled (cut while still waiting, or refused): left out)) (GPU prefix cache ${
         (stats.gpuHitTokens / reusable * 100).toFixed(1)
       }%, recomputed ${((reusable - hits) / reusable * 100).toFixed(1)}%)`,
     ),

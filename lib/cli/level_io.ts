@@ -148,28 +148,73 @@ export async function openLevel<L extends PipelineLevel>(
 ): Promise<OpenedLevel> {
   const at = (path: string) => levelPath(path, c);
   const records: RecordsFile[] = [];
-  if (c.dir !== undefined) {
-    records.push(openRecordsFile(`${c.dir}/records.jsonl`));
-  }
-  if (options.records) records.push(openRecordsFile(at(options.records)));
   const metricsPaths: string[] = [];
   if (c.dir !== undefined) metricsPaths.push(`${c.dir}/metrics.jsonl`);
   if (options.metricsOut) metricsPaths.push(at(options.metricsOut));
   else if (options.records) {
     metricsPaths.push(metricsPathFor(at(options.records)));
   }
-  // The server's view: engine, capacities, counters before the first request.
-  const serverMetrics = options.metrics
-    ? await RunMetrics.start({
-      baseUrl: options.baseUrl,
-      urls: options.metrics.urls,
-      apiKey: options.apiKey,
-      paths: metricsPaths,
-      startedAt: performance.now(),
-      warn: err,
-    })
-    : undefined;
-  if (serverMetrics !== undefined) options.onMetrics?.(serverMetrics);
+  // The user's files this level creates, removed if it fails to open.
+  const userPaths = [options.records && at(options.records), ...metricsPaths]
+    .filter((p): p is string =>
+      !!p && (c.dir === undefined || !p.startsWith(`${c.dir}/`))
+    );
+  const fresh = await _missing(userPaths);
+  let serverMetrics: RunMetrics | undefined;
+  try {
+    if (c.dir !== undefined) {
+      records.push(openRecordsFile(`${c.dir}/records.jsonl`));
+    }
+    if (options.records) records.push(openRecordsFile(at(options.records)));
+    // The server's view: engine, capacities, counters before the first request.
+    serverMetrics = options.metrics
+      ? await RunMetrics.start({
+        baseUrl: options.baseUrl,
+        urls: options.metrics.urls,
+        apiKey: options.apiKey,
+        paths: metricsPaths,
+        startedAt: performance.now(),
+        warn: err,
+      })
+      : undefined;
+    if (serverMetrics !== undefined) options.onMetrics?.(serverMetrics);
+    const opened = await _start(c, options, { records, serverMetrics, at });
+    c.opened?.();
+    return opened;
+  } catch (error) {
+    // Refused (the pre-flight) or failed before the first request: the
+    // files this level created go (the run directory's, by the pipeline).
+    for (const file of records) file.close();
+    serverMetrics?.close();
+    for (const path of fresh) await Deno.remove(path).catch(() => {});
+    throw error;
+  }
+}
+
+/** The paths of `paths` that do not exist. */
+async function _missing(paths: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const path of paths) {
+    try {
+      await Deno.lstat(path);
+    } catch {
+      missing.push(path);
+    }
+  }
+  return missing;
+}
+
+/** The start of an opened level (a shard's clock, the start time), and its handle. */
+async function _start<L extends PipelineLevel>(
+  c: LevelContext<L>,
+  options: OpenLevelOptions,
+  files: {
+    records: RecordsFile[];
+    serverMetrics?: RunMetrics;
+    at: (path: string) => string;
+  },
+): Promise<OpenedLevel> {
+  const { records, serverMetrics, at } = files;
   const { scale, voice } = options;
   const pool = c.pool;
   const { startedAt, clock } = await prepareStart({

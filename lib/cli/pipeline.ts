@@ -12,7 +12,7 @@ import type { RunPart } from "../run/runner.ts";
 import { partConcurrency } from "../run/part.ts";
 import { err, out } from "./common.ts";
 import { writeReport } from "./report_command.ts";
-import { createRunDir, startLevel } from "./run_dir.ts";
+import { openRunDir, startLevel } from "./run_dir.ts";
 import { withWorkers, WorkerPool } from "./scale.ts";
 import { renderSweep, type SweepColumn } from "./sweep.ts";
 
@@ -60,6 +60,11 @@ export interface LevelContext<L extends PipelineLevel> {
   pool?: WorkerPool;
   /** Lines saying which files were written, printed at the very end. */
   written: string[];
+  /**
+   * Told the level is open (its files, the pre-flight, the start): a run
+   * that fails before this sent nothing and leaves no run directory.
+   */
+  opened?: () => void;
 }
 
 /** What one level resolves to. */
@@ -189,16 +194,44 @@ export async function runPipeline<L extends PipelineLevel>(
 ): Promise<PipelineResult<L>> {
   const { part } = plan.scale;
   const { workload, outputs } = plan;
-  const dir = outputs.artifacts
-    ? await createRunDir(
+  const runDir = outputs.artifacts
+    ? await openRunDir(
       part === undefined
         ? workload.name
         : `${workload.name}-shard-${part.index}-of-${part.count}`,
       outputs.outputDir,
     )
     : undefined;
+  const dir = runDir?.path;
   const rows: PipelineResult<L>["rows"] = [];
   const written: string[] = [];
+  let opened = false;
+  try {
+    return await runLevels(plan, {
+      dir,
+      rows,
+      written,
+      opened: () => opened = true,
+    });
+  } catch (error) {
+    // Refused or failed before its first request: it leaves nothing.
+    if (!opened) await runDir?.discard();
+    throw error;
+  }
+}
+
+/** The levels of a run, its sweep table and its report, into `dir`. */
+async function runLevels<L extends PipelineLevel>(
+  plan: RunPlan<L>,
+  run: {
+    dir?: string;
+    rows: PipelineResult<L>["rows"];
+    written: string[];
+    opened: () => void;
+  },
+): Promise<PipelineResult<L>> {
+  const { workload, outputs } = plan;
+  const { dir, rows, written } = run;
   let code = 0;
   for (const [index, level] of plan.levels.entries()) {
     if (plan.signal.aborted) break;
@@ -214,6 +247,7 @@ export async function runPipeline<L extends PipelineLevel>(
       levels: plan.levels.length,
       dir: levelDir,
       written,
+      opened: run.opened,
     };
     const outcome = await runLevelWithWorkers(plan, c);
     rows.push({ level, summary: outcome.summary });

@@ -27,7 +27,74 @@ export async function createRunDir(
   command: string,
   explicit?: string,
 ): Promise<string> {
+  return (await openRunDir(command, explicit)).path;
+}
+
+/** A run directory opened by {@linkcode openRunDir}. */
+export interface RunDir {
+  /** Its path. */
+  path: string;
+  /**
+   * Remove what the run left in it (all of it: the directory was empty or
+   * new), then the directory and the parents the run created, when empty;
+   * a directory that existed before is kept. For a run that ended before
+   * it sent a request (refused, or failed to start).
+   */
+  discard(): Promise<void>;
+}
+
+/** `path` and the ancestors of it that do not exist yet, deepest first. */
+async function missingDirs(path: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let p = path.replace(/(.)\/+$/, "$1"); p !== "" && p !== "/";) {
+    try {
+      await Deno.lstat(p);
+      break;
+    } catch {
+      missing.push(p);
+    }
+    const slash = p.lastIndexOf("/");
+    p = slash <= 0 ? "" : p.slice(0, slash);
+  }
+  return missing;
+}
+
+/**
+ * {@linkcode createRunDir}, which can also be undone: a run refused before
+ * its first request leaves nothing it created.
+ *
+ * @example A refused run leaves neither the run's directory nor its parents
+ * ```ts
+ * import { openRunDir } from "./run_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const tmp = await Deno.makeTempDir();
+ * await Deno.mkdir(`${tmp}/mine`);
+ * await Deno.writeTextFile(`${tmp}/mine/notes.txt`, "kept");
+ * const run = await openRunDir("benchmark", `${tmp}/mine/runs/a`);
+ * await Deno.writeTextFile(`${run.path}/records.jsonl`, "");
+ * await run.discard();
+ * assert.deepEqual(
+ *   (await Array.fromAsync(Deno.readDir(`${tmp}/mine`))).map((e) => e.name),
+ *   ["notes.txt"],
+ * );
+ * // An empty directory the user made is emptied, not removed.
+ * await Deno.mkdir(`${tmp}/empty`);
+ * const given = await openRunDir("benchmark", `${tmp}/empty`);
+ * await Deno.mkdir(`${given.path}/worker-0`);
+ * await Deno.writeTextFile(`${given.path}/worker-0/metrics.jsonl`, "");
+ * await given.discard();
+ * assert.deepEqual(await Array.fromAsync(Deno.readDir(`${tmp}/empty`)), []);
+ * await Deno.remove(tmp, { recursive: true });
+ * ```
+ */
+export async function openRunDir(
+  command: string,
+  explicit?: string,
+): Promise<RunDir> {
+  const created: string[] = [];
   const mkdirs = async (path: string): Promise<void> => {
+    created.unshift(...await missingDirs(path));
     try {
       await Deno.mkdir(path, { recursive: true });
     } catch (error) {
@@ -40,6 +107,22 @@ export async function createRunDir(
       );
     }
   };
+  const opened = (path: string): RunDir => ({
+    path,
+    async discard(): Promise<void> {
+      for await (const entry of Deno.readDir(path)) {
+        await Deno.remove(`${path}/${entry.name}`, { recursive: true });
+      }
+      // Deepest first; one another run wrote into stays.
+      for (const dir of created) {
+        try {
+          await Deno.remove(dir);
+        } catch {
+          break;
+        }
+      }
+    },
+  });
   if (explicit !== undefined) {
     await mkdirs(explicit);
     for await (const _ of Deno.readDir(explicit)) {
@@ -47,7 +130,7 @@ export async function createRunDir(
         `Cannot write the run into "${explicit}": the directory is not empty`,
       );
     }
-    return explicit;
+    return opened(explicit);
   }
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, "Z").replaceAll(
     ":",
@@ -59,7 +142,8 @@ export async function createRunDir(
     const path = `${parent}/${stamp}-${command}${n ? `-${n}` : ""}`;
     try {
       await Deno.mkdir(path);
-      return path;
+      created.unshift(path);
+      return opened(path);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }

@@ -58,7 +58,7 @@ Deno.test("verdict: of two reuses cut by the run's end, only the one the server 
   assert.equal(v.offloadShare, 13_472_000 / 13_477_894);
   assert.ok(
     v.text.startsWith(
-      "Verdict: the offload tier served 100.0% of the 13,477,894 reusable prompt tokens (13,445,880 of completed reuses, 32,014 of 1 reuse cut before their first token, whose hits the server counted when it scheduled them (1 more, which the server never scheduled (cut while still waiting, or refused): left out)) (GPU prefix cache 0.0%, recomputed 0.0%).",
+      "Verdict: the offload tier served 100.0% of the 13,477,894 reusable prompt tokens (13,445,880 of completed reuses, 32,014 of 1 reuse cut before its first token, whose hits the server counted when it scheduled it (1 more, which the server never scheduled (cut while still waiting, or refused): left out)) (GPU prefix cache 0.0%, recomputed 0.0%).",
     ),
     v.text,
   );

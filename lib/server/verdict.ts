@@ -216,10 +216,13 @@ function shares(
   let reusable = reuse.reusableTokens + reuse.failedReuseTokens;
   const terms = [`${n(reuse.reusableTokens)} of completed reuses`];
   if (reuse.failedReuseTokens > 0) {
+    const one = reuse.failedReuses === 1;
     terms.push(
       `${n(reuse.failedReuseTokens)} of ${
         reusesOf(reuse.failedReuses)
-      } that ended after their prefill without completing (failed, or stopped by the run's end)`,
+      } that ended after ${
+        one ? "its" : "their"
+      } prefill without completing (failed, or stopped by the run's end)`,
     );
   }
   // Reuses cut before their first token count only when the hits need
@@ -233,10 +236,14 @@ function shares(
   if (counted !== undefined && cutReuses > 0) {
     reusable += counted.tokens;
     const left = cutReuses - Math.min(counted.count, cutReuses);
+    const shown = reuse.cutReusePromptTokens ? counted.count : cutReuses;
+    const one = shown === 1;
     terms.push(
-      `${n(counted.tokens)} of ${
-        reusesOf(reuse.cutReusePromptTokens ? counted.count : cutReuses)
-      } cut before their first token, whose hits the server counted when it scheduled them${
+      `${n(counted.tokens)} of ${reusesOf(shown)} cut before ${
+        one ? "its" : "their"
+      } first token, whose hits the server counted when it scheduled ${
+        one ? "it" : "them"
+      }${
         left > 0 && reuse.cutReusePromptTokens
           ? ` (${left} more, which the server never scheduled (cut while still waiting, or refused): left out)`
           : ""

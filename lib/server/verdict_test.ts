@@ -80,7 +80,40 @@ Deno.test("verdict: reuses failed after their prefill are in the denominator, an
   assert.equal(v.offloadShare, 0.875); // 7 000 / (7 000 + 1 000)
   assert.match(
     v.text,
-    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuse that ended after their prefill without completing \(failed, or stopped by the run's end\)\)/,
+    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuse that ended after its prefill without completing \(failed, or stopped by the run's end\)\)/,
+  );
+});
+
+Deno.test("verdict: the clauses agree in number: 1 reuse … its prefill, 2 reuses … their prefill", () => {
+  // Contexts 2 and 3's last reuses are cut after their first token.
+  const failed = tracker((context, lap) =>
+    context >= 2 && lap === 2 ? { ok: false } : {}
+  ).figures();
+  assert.equal(failed.failedReuses, 2);
+  const v = benchmarkVerdict(failed, {
+    split: { prompt: 12_000, computed: 4_000, device: 0, offload: 8_000 },
+  });
+  assert.match(
+    v.text,
+    /\(6,000 of completed reuses, 2,000 of 2 reuses that ended after their prefill without completing \(failed, or stopped by the run's end\)\)/,
+  );
+  // Contexts 2 and 3's last reuses cut before their first token.
+  const cut = tracker((context, lap) =>
+    context >= 2 && lap === 2
+      ? {
+        ok: false,
+        firstTokenAt: undefined,
+        promptTokens: undefined,
+        expectedPromptTokens: 1000,
+      }
+      : {}
+  ).figures();
+  const w = benchmarkVerdict(cut, {
+    split: { prompt: 12_000, computed: 4_000, device: 0, offload: 8_000 },
+  });
+  assert.match(
+    w.text,
+    /\(6,000 of completed reuses, 2,000 of 2 reuses cut before their first token, whose hits the server counted when it scheduled them\)/,
   );
 });
 
@@ -185,7 +218,7 @@ Deno.test("verdict: reuses cut before their first token count only when the serv
   assert.equal(v.offloadShare, 1); // 8 000 / (7 000 + 1 000)
   assert.match(
     v.text,
-    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuse cut before their first token, whose hits the server counted when it scheduled them\)/,
+    /of the 8,000 reusable prompt tokens \(7,000 of completed reuses, 1,000 of 1 reuse cut before its first token, whose hits the server counted when it scheduled it\)/,
   );
   // Hits within the completed reuses: the cut one is left out.
   const within = benchmarkVerdict(reuse, {

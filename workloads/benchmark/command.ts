@@ -31,6 +31,7 @@ import {
 } from "../../lib/cli/workload.ts";
 import {
   type BenchmarkSizing,
+  formatSizeGib,
   renderBenchmarkSpec,
   sizeBenchmark,
   sizeBenchmarkFromHfConfig,
@@ -208,7 +209,7 @@ export const benchmarkCommand: WorkloadCommand = defineWorkload<Options>({
       }));
     sizing.maxInFlight = levels[0].maxInFlight;
     const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
-    out(`offload_size: ${sizing.offloadSizeGib}\n`);
+    out(`offload_size: ${formatSizeGib(sizing.offloadSizeGib)}\n`);
     const stops = [
       opts.numPrompts === undefined ? "" : `send ${opts.numPrompts} requests`,
       opts.duration === undefined ? "" : `run for ${opts.duration} s`,

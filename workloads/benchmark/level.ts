@@ -101,6 +101,8 @@ export interface BenchmarkRun {
   preflight?: Preflight & { refusal?: string };
   /** The pre-flight's refusal of a run forced with `--force` (its fix, without the `--force` hint). */
   forced?: string;
+  /** The server reports no offload tier (0 offload tokens). */
+  noOffloadTier?: boolean;
 }
 
 /**
@@ -206,6 +208,7 @@ export async function runBenchmarkLevel(
       const printed = printPreflight(metrics, sizing, opts);
       run.preflight = printed.check;
       run.forced = printed.forced;
+      run.noOffloadTier = metrics.last?.gauges?.offloadKvTokens === 0;
     },
     signal: run.signal,
   });
@@ -402,6 +405,7 @@ async function closeLevel(
           ? l.c.dir
           : l.c.dir.slice(0, l.c.dir.lastIndexOf("/")),
         argv: run.argv,
+        noOffloadTier: run.noOffloadTier,
       });
       if (steps.length > 0) out(`${steps.join("\n")}\n\n`);
     }
@@ -485,6 +489,10 @@ export function levelLoad(
   );
 }
 
+/** What a run against a server with no offload tier measures. */
+const NO_OFFLOAD_TIER =
+  "The server has no offload tier (it reports 0 offload tokens): this run measures recompute, the offload-off side of an A/B";
+
 /**
  * Print the pre-flight; refuse (a {@linkcode ReportedError}, exit 1) a run
  * that cannot measure the offload tier by the server's own capacities,
@@ -504,7 +512,10 @@ function printPreflight(
   const userDevice = opts.deviceKvGb === undefined
     ? undefined
     : Math.floor(opts.deviceKvGb * 1024 ** 3 / bpt);
-  const check = preflight({
+  // No offload tier at all is the offload-off side of an A/B, not a size
+  // given wrong: said plainly (and in run.json), not compared with the sizing.
+  const noTier = gauges.offloadKvTokens === 0;
+  const checked = preflight({
     workingSetTokens: sizing.contexts * (sizing.inputLength + 8),
     items: sizing.contexts,
     bytesPerToken: bpt,
@@ -522,13 +533,20 @@ function printPreflight(
     slots: serverMetrics.server.slots,
     slotTokens: serverMetrics.server.slotTokens,
   });
+  const check = noTier && checked.verdict === "exceeds_offload"
+    ? { ...checked, lines: [checked.lines[0], `[INFO] ${NO_OFFLOAD_TIER}`] }
+    : checked;
   err(
     check.lines.map((l) => l.startsWith("[") ? l : `[INFO] ${l}`).join("\n") +
       "\n",
   );
   // The offload capacity the workload was sized for, against the server's.
   const sized = Math.floor(sizing.offloadSizeGib * 1024 ** 3 / bpt);
-  const server = { ...gauges, from: "/metrics" };
+  const server = {
+    ...gauges,
+    offloadKvTokens: noTier ? undefined : gauges.offloadKvTokens,
+    from: "/metrics",
+  };
   for (const line of compareCapacity(server, { offloadKvTokens: sized })) {
     err(`${line}\n`);
   }

@@ -30,6 +30,11 @@ export interface RunOutcome {
   dir?: string;
   /** The command line after `kvbench benchmark`, for the A/B's second run. */
   argv: readonly string[];
+  /**
+   * The server reports no offload tier (0 offload tokens): this run is the
+   * offload-off side of an A/B.
+   */
+  noOffloadTier?: boolean;
 }
 
 /** Options that name a file or directory the second run must not overwrite. */
@@ -93,6 +98,31 @@ export function secondRunArgs(argv: readonly string[], dir: string): string {
   return words.join(" ");
 }
 
+/**
+ * The output directory of the A/B's offload-off run, from the offload-on
+ * run's: a basename ending in `on` after `_` or `-` (`offload_on`, `kv-on`)
+ * ends in `off` instead; any other gets `-offload-off` appended.
+ *
+ * @example Usage
+ * ```ts
+ * import { offloadOffDir } from "./next_steps.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(offloadOffDir("runs/offload_on"), "runs/offload_off");
+ * assert.equal(offloadOffDir("kv-on"), "kv-off");
+ * assert.equal(offloadOffDir("runs/a/"), "runs/a-offload-off");
+ * // `on` must follow `_` or `-`, in the basename.
+ * assert.equal(offloadOffDir("runs/lmcache-on/baseline"), "runs/lmcache-on/baseline-offload-off");
+ * assert.equal(offloadOffDir("runs/moon"), "runs/moon-offload-off");
+ * ```
+ */
+export function offloadOffDir(dir: string): string {
+  const trimmed = dir.replace(/(.)\/+$/, "$1");
+  return /(^|\/)[^/]*[_-]on$/.test(trimmed)
+    ? `${trimmed.slice(0, -2)}off`
+    : `${trimmed}-offload-off`;
+}
+
 /** The fix at the end of a pre-flight refusal (its last clause). */
 function fixOf(refusal: string): string {
   return refusal.slice(refusal.lastIndexOf("; ") + 2);
@@ -105,7 +135,9 @@ function fixOf(refusal: string): string {
  * how many requests) covers two laps, from the measured lap 1 (or, when lap 1
  * did not finish, its pace so far); a run whose reuse the offload tier
  * served (or any cache, unnamed) gives the A/B recipe with this run's
- * directory; one whose reuse the GPU or recomputation took says so.
+ * directory (its offload-off directory by {@linkcode offloadOffDir}); one
+ * against a server with no offload tier gives the comparison with the
+ * offload-on run; one whose reuse the GPU or recomputation took says so.
  *
  * @example A forced run: the pre-flight's fix
  * ```ts
@@ -143,6 +175,24 @@ function fixOf(refusal: string): string {
  *   "  2. kvbench benchmark --duration 45 --output-dir runs/a-offload-off",
  *   "  3. kvbench compare runs/a runs/a-offload-off",
  * ]);
+ * const on = nextSteps({ ...run, dir: "runs/offload_on", verdict: { text: "", offloadShare: 0.8 } });
+ * assert.equal(on[3], "  3. kvbench compare runs/offload_on runs/offload_off");
+ * ```
+ *
+ * @example The server has no offload tier: the offload-off side of an A/B
+ * ```ts
+ * import { nextSteps } from "./next_steps.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   nextSteps({
+ *     reuses: 4, elapsedS: 45, stopReason: "duration", contexts: 5, warmup: 0,
+ *     lap: { requests: 5, settled: 5, lapMs: 2000 }, argv: [],
+ *     dir: "runs/offload_off", noOffloadTier: true,
+ *     verdict: { text: "", offloadShare: 0, deviceShare: 0 },
+ *   }),
+ *   ["Next: the server has no offload tier, so this run measured recompute: compare it with the same run against the server with its offload tier on: kvbench compare ON_DIR runs/offload_off"],
+ * );
  * ```
  *
  * @example No context came back in 45 s; lap 1 took 130 s
@@ -171,6 +221,18 @@ export function nextSteps(run: RunOutcome): string[] {
       ];
   }
   if (run.reuses === 0) return noReuse(run);
+  if (run.noOffloadTier) {
+    // The offload-off side of an A/B: its on side's directory is not known.
+    return [
+      `Next: the server has no offload tier, so this run measured recompute: compare it with the same run against the server with its offload tier on: kvbench compare ON_DIR ${
+        shellWord(run.dir ?? "RUN")
+      }${
+        run.dir === undefined
+          ? " (this run wrote no run directory: run it again with one)"
+          : ""
+      }`,
+    ];
+  }
   const v = run.verdict;
   if (v.offloadShare === 0) {
     return (v.deviceShare ?? 0) >= 0.5
@@ -223,9 +285,7 @@ function noReuse(run: RunOutcome): string[] {
 
 /** The on/off comparison: this run against one with the offload tier off. */
 function abRecipe(run: RunOutcome): string[] {
-  const off = run.dir === undefined
-    ? "RUN-offload-off"
-    : `${run.dir}-offload-off`;
+  const off = offloadOffDir(run.dir ?? "RUN");
   const here = run.dir === undefined ? "RUN" : run.dir;
   return [
     "Next: what the offload tier buys, as an A/B against the same server with its offload tier off:",

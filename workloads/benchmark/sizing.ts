@@ -63,6 +63,48 @@ export interface SizeBenchmarkOptions {
 }
 
 /**
+ * A size in GiB as the workload block prints it (`offload_size:`): at most
+ * two decimals, trailing zeros dropped; a size below 0.01 with two
+ * significant digits, never printed as 0.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatSizeGib } from "./sizing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatSizeGib(100), "100");
+ * // --offload-size 20GB: 20 × 10⁹ / 1024³ = 18.6264… GiB
+ * assert.equal(formatSizeGib(20e9 / 1024 ** 3), "18.63");
+ * assert.equal(formatSizeGib(0.5), "0.5");
+ * assert.equal(formatSizeGib(0.0012345), "0.0012");
+ * ```
+ */
+export function formatSizeGib(gib: number): string {
+  return String(Number(gib >= 0.01 ? gib.toFixed(2) : gib.toPrecision(2)));
+}
+
+/**
+ * The fix when one context does not fit: the smallest `--offload-size`
+ * (GiB, two decimals, rounded up) whose fill holds one context, or the
+ * longest `--input-length` that fits the offload size given.
+ */
+function _fitOneContext(options: SizeBenchmarkOptions): string {
+  const { offloadSizeGib, bytesPerToken, inputLength = 32000 } = options;
+  const fill = options.fillRatio ?? 0.9;
+  const perContextGib = bytesPerToken * inputLength / 1024 ** 3;
+  const fits = (gib: number, tokens: number): boolean =>
+    Math.floor(fill * gib / (bytesPerToken * tokens / 1024 ** 3)) >= 1;
+  let size = Math.ceil(perContextGib / fill * 100) / 100;
+  if (!fits(size, inputLength)) size += 0.01; // a rounding's last digit
+  let length = Math.floor(fill * offloadSizeGib * 1024 ** 3 / bytesPerToken);
+  if (length >= 1 && !fits(offloadSizeGib, length)) length -= 1;
+  const larger = `give --offload-size ${size.toFixed(2)} or more`;
+  return length >= 1
+    ? `${larger}, or --input-length ${length} or less`
+    : larger;
+}
+
+/**
  * Size the workload as tmesh-cli: contexts = floor(0.9 × offload /
  * (bytes per token × input length / 1024³)), questions = contexts, in flight
  * = floor(contexts / 3) but at least 1 (tmesh-cli hung below 3 contexts);
@@ -79,6 +121,20 @@ export interface SizeBenchmarkOptions {
  * });
  * // 0.9 × 100 / (98 304 × 32 000 / 1024³ = 2.93 GiB) = 30.7 contexts
  * assert.deepEqual([s.contexts, s.questions, s.maxInFlight], [30, 30, 10]);
+ * ```
+ *
+ * @example One context does not fit: the sizes that would
+ * ```ts
+ * import { sizeBenchmark } from "./sizing.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // 2.93 GiB / 0.9 = 3.2553 GiB; 0.9 × 2 GiB / 98 304 B = 19 660.8 tokens.
+ * assert.throws(
+ *   () => sizeBenchmark("m", { offloadSizeGib: 2, bytesPerToken: 98304 }),
+ *   new RangeError(
+ *     "Cannot size the workload: one 32000-token context (2.93 GiB) does not fit in 0.9 × 2 GiB: give --offload-size 3.26 or more, or --input-length 19660 or less",
+ *   ),
+ * );
  * ```
  */
 export function sizeBenchmark(
@@ -108,7 +164,9 @@ export function sizeBenchmark(
     throw new RangeError(
       `Cannot size the workload: one ${inputLength}-token context (${
         perContextGib.toFixed(2)
-      } GiB) does not fit in ${fillRatio} × ${offloadSizeGib} GiB`,
+      } GiB) does not fit in ${fillRatio} × ${offloadSizeGib} GiB: ${
+        _fitOneContext(options)
+      }`,
     );
   }
   if (contexts > MAX_CONTEXTS) {
