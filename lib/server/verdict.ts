@@ -439,7 +439,7 @@ export function benchmarkVerdict(
   }
   parts.push(speedup(reuse));
   if (options.forced !== undefined) {
-    parts.push(`The pre-flight said so before the run: ${options.forced}.`);
+    parts.push(`The pre-flight warned before the run: ${options.forced}.`);
   }
   verdict.text = parts.join(" ");
   return verdict;

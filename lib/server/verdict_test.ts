@@ -268,7 +268,7 @@ Deno.test("verdict: a forced run repeats the pre-flight's refusal and its fix, n
   assert.equal(recomputed.offloadShare, 0);
   assert.ok(
     recomputed.text.endsWith(
-      `The pre-flight said so before the run: ${refusal}.`,
+      `The pre-flight warned before the run: ${refusal}.`,
     ),
     recomputed.text,
   );

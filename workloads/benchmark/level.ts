@@ -390,7 +390,8 @@ async function closeLevel(
   });
   if (!failedRun) {
     out(`\n${verdict.text}\n\n`);
-    // After the last level: what to do next (a shard's run is merged first).
+    // After the last level: what to do next (not for a shard: its part of
+    // the run is not the run; docs/scale_out.md gives the merged run's A/B).
     if (l.c.index === l.c.levels - 1 && opts.part === undefined) {
       const steps = nextSteps({
         forced: run.forced,
@@ -405,6 +406,7 @@ async function closeLevel(
           ? l.c.dir
           : l.c.dir.slice(0, l.c.dir.lastIndexOf("/")),
         argv: run.argv,
+        sizing: run.sizing,
         noOffloadTier: run.noOffloadTier,
       });
       if (steps.length > 0) out(`${steps.join("\n")}\n\n`);
@@ -560,8 +562,7 @@ function printPreflight(
   }
   if (refusal === undefined) return { check };
   err(`[WARN] --force: ${refusal}\n`);
-  return {
-    check: { ...check, refusal },
-    forced: refusal.replace(/ \(or pass --force to run anyway\)$/, ""),
-  };
+  // Recorded without its "--force" hint: the run was forced.
+  const forced = refusal.replace(/ \(or pass --force to run anyway\)$/, "");
+  return { check: { ...check, refusal: forced }, forced };
 }

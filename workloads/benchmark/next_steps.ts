@@ -7,6 +7,7 @@
  */
 import type { Verdict } from "../../lib/server/verdict.ts";
 import { formatLapTime, type LapFigures, twoLapsSeconds } from "./lap.ts";
+import { type BenchmarkSizing, sizeBenchmark } from "./sizing.ts";
 
 /** What the next step depends on. */
 export interface RunOutcome {
@@ -30,6 +31,8 @@ export interface RunOutcome {
   dir?: string;
   /** The command line after `kvbench benchmark`, for the A/B's second run. */
   argv: readonly string[];
+  /** The workload as sized, pinned in the second run when the first sized itself from the server. */
+  sizing?: BenchmarkSizing;
   /**
    * The server reports no offload tier (0 offload tokens): this run is the
    * offload-off side of an A/B.
@@ -45,6 +48,9 @@ const OUTPUT_FLAGS = new Set([
   "--metrics-out",
 ]);
 
+/** Options without a value that the second run must not keep (it writes its own directory). */
+const OUTPUT_SWITCHES = new Set(["--artifacts", "--no-artifacts"]);
+
 /** Options whose value is a secret, not printed. */
 const SECRET_FLAGS = new Set(["--api-key"]);
 
@@ -55,10 +61,39 @@ function shellWord(word: string): string {
     : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** Options of {@linkcode secondRunArgs}. */
+export interface SecondRunOptions {
+  /**
+   * The first run's workload: when its command line gave no
+   * `--offload-size` (the run sized itself from the server's tier, which the
+   * offload-off server lacks), the second run is given the size that makes
+   * the same contexts, so both runs send the same working set.
+   */
+  sizing?: BenchmarkSizing;
+}
+
+/**
+ * The shortest `--offload-size` (GiB, up to 6 decimals) that sizes to the
+ * same contexts as `sizing`.
+ */
+function pinnedOffloadSize(sizing: BenchmarkSizing): string {
+  for (let digits = 2; digits < 6; digits++) {
+    const text = sizing.offloadSizeGib.toFixed(digits);
+    const again = sizeBenchmark(sizing.model, {
+      offloadSizeGib: Number(text),
+      bytesPerToken: sizing.bytesPerToken,
+      inputLength: sizing.inputLength,
+    });
+    if (again.contexts === sizing.contexts) return String(Number(text));
+  }
+  return String(Number(sizing.offloadSizeGib.toFixed(6)));
+}
+
 /**
  * The command line of the A/B's second run: the same arguments without
  * this run's outputs (and without the API key's value, read from
- * `$OPENAI_API_KEY`), writing into `dir`.
+ * `$OPENAI_API_KEY`), writing into `dir`; the first run's offload size
+ * pinned when its command line did not give one.
  *
  * @example Usage
  * ```ts
@@ -77,13 +112,33 @@ function shellWord(word: string): string {
  *   secondRunArgs(["--api-key", "sk-1", "--header", "X-Team: a b"], "b"),
  *   `kvbench benchmark --header 'X-Team: a b' --output-dir b --api-key "$OPENAI_API_KEY"`,
  * );
+ * // --no-artifacts would refuse --output-dir; a size the server gave is pinned.
+ * const sizing = {
+ *   model: "m", offloadSizeGib: 18.62645149230957, bytesPerToken: 98_304,
+ *   contexts: 5, questions: 5, maxInFlight: 1, inputLength: 32_000, outputLength: 100,
+ * };
+ * assert.equal(
+ *   secondRunArgs(["--endpoint", "h", "--no-artifacts"], "b", { sizing }),
+ *   "kvbench benchmark --endpoint h --output-dir b --offload-size 18.63",
+ * );
+ * assert.equal(
+ *   secondRunArgs(["--offload-size=20GB"], "b", { sizing }),
+ *   "kvbench benchmark --offload-size=20GB --output-dir b",
+ * );
  * ```
  */
-export function secondRunArgs(argv: readonly string[], dir: string): string {
+export function secondRunArgs(
+  argv: readonly string[],
+  dir: string,
+  options: SecondRunOptions = {},
+): string {
   const kept: string[] = [];
   let secret = false;
+  let sized = false;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    if (OUTPUT_SWITCHES.has(flag)) continue;
+    sized ||= flag === "--offload-size";
     if (OUTPUT_FLAGS.has(flag) || SECRET_FLAGS.has(flag)) {
       secret ||= SECRET_FLAGS.has(flag);
       if (inline === undefined) i++;
@@ -91,7 +146,17 @@ export function secondRunArgs(argv: readonly string[], dir: string): string {
     }
     kept.push(argv[i]);
   }
-  const words = ["kvbench", "benchmark", ...kept, "--output-dir", dir]
+  const pinned = !sized && options.sizing !== undefined
+    ? ["--offload-size", pinnedOffloadSize(options.sizing)]
+    : [];
+  const words = [
+    "kvbench",
+    "benchmark",
+    ...kept,
+    "--output-dir",
+    dir,
+    ...pinned,
+  ]
     .map(shellWord);
   // The key itself is not printed: the shell puts it back.
   if (secret) words.push('--api-key "$OPENAI_API_KEY"');
@@ -290,7 +355,7 @@ function abRecipe(run: RunOutcome): string[] {
   return [
     "Next: what the offload tier buys, as an A/B against the same server with its offload tier off:",
     "  1. restart the server without it (vLLM + LMCache: without --kv-transfer-config; SGLang: without --enable-hierarchical-cache; llama.cpp: --cache-ram 0; kvbench sim: --offload-gb 0)",
-    `  2. ${secondRunArgs(run.argv, off)}`,
+    `  2. ${secondRunArgs(run.argv, off, { sizing: run.sizing })}`,
     `  3. kvbench compare ${shellWord(here)} ${shellWord(off)}`,
     ...(run.dir === undefined
       ? [
