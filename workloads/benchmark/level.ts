@@ -182,6 +182,33 @@ export function benchmarkPipeline(run: BenchmarkRun): PipelineWorkload<Level> {
   };
 }
 
+/** The level's run.json params: the options as given, and what the run found. */
+function levelParams(
+  run: BenchmarkRun,
+  c: { level: Level; startedAt: number },
+): Record<string, unknown> {
+  const { opts } = run;
+  const { level, startedAt } = c;
+  return {
+    endpoint: run.baseUrl,
+    model: run.model,
+    seed: run.seed,
+    started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
+    ...runParams(BENCHMARK_OPTIONS, { ...opts, goodput: opts.slos }),
+    context_salt: run.contextSalt ?? null,
+    max_inflight: level.maxInFlight,
+    request_rate: level.requestRate ?? null,
+    burstiness: level.requestRate === undefined ? null : opts.burstiness,
+    interval_s: opts.interval,
+    transport: run.label,
+    preflight: run.preflight === undefined ? null : {
+      verdict: run.preflight.verdict,
+      lines: run.preflight.lines,
+      refusal: run.preflight.refusal ?? null,
+    },
+  };
+}
+
 /** Run one level: its requests, its reports, its files. */
 export async function runBenchmarkLevel(
   run: BenchmarkRun,
@@ -221,24 +248,7 @@ export async function runBenchmarkLevel(
     part: opts.part,
   });
   const progress = new RunProgress();
-  const params = {
-    endpoint: run.baseUrl,
-    model: run.model,
-    seed: run.seed,
-    started_at: new Date(performance.timeOrigin + startedAt).toISOString(),
-    ...runParams(BENCHMARK_OPTIONS, { ...opts, goodput: opts.slos }),
-    context_salt: run.contextSalt ?? null,
-    max_inflight: level.maxInFlight,
-    request_rate: level.requestRate ?? null,
-    burstiness: level.requestRate === undefined ? null : opts.burstiness,
-    interval_s: opts.interval,
-    transport: run.label,
-    preflight: run.preflight === undefined ? null : {
-      verdict: run.preflight.verdict,
-      lines: run.preflight.lines,
-      refusal: run.preflight.refusal ?? null,
-    },
-  };
+  const params = levelParams(run, { level, startedAt });
   await io.writeRunInfo({
     command: "benchmark",
     argv: run.argv,
