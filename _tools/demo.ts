@@ -188,7 +188,7 @@ try {
 
   if (code === 0 && !interrupted) {
     bold(
-      `2/3  kvbench trie: the small trace file, 4 traces in flight, tokens counted by the server's /tokenize`,
+      `2/3  kvbench trie: the small trace file, 4 traces in flight, tokens counted by the server's /tokenize\n     (a small trace: it fits in GPU KV, so its pre-flight says it does not stress the offload tier)`,
     );
     code = await run([
       "trie",
