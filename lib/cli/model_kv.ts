@@ -75,12 +75,38 @@ export interface ModelKvOptions {
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
 
-/** The model's layout as the server reports it (`/v1/models` root, `/props`). */
-async function servedLayout(
+/** Options of {@linkcode servedModelSource}. */
+export interface ServedModelOptions {
+  /** The server's base URL. */
+  baseUrl: string;
+  /** Bearer key of the server. */
+  apiKey?: string;
+  /** Cancels the requests (default: a 10 s timeout). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The served model's layout as the server tells it: the `root` folder of
+ * its `/v1/models` entry (vLLM: the path it loaded) when this host has its
+ * config.json, else the GGUF metadata of llama.cpp's `/props`; undefined
+ * when the server tells neither.
+ *
+ * @example A server that answers nothing tells nothing
+ * ```ts
+ * import { servedModelSource } from "./model_kv.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const { port } = listener.addr as Deno.NetAddr;
+ * listener.close();
+ * assert.equal(await servedModelSource("m", { baseUrl: `http://127.0.0.1:${port}` }), undefined);
+ * ```
+ */
+export async function servedModelSource(
   model: string,
-  options: ModelKvOptions,
+  options: ServedModelOptions,
 ): Promise<ModelSource | undefined> {
-  const base = normalizeEndpoint(options.baseUrl!);
+  const base = normalizeEndpoint(options.baseUrl);
   const signal = options.signal ?? AbortSignal.timeout(10_000);
   try {
     const response = await fetch(new URL("models", base), {
@@ -206,7 +232,11 @@ export async function modelKv(
       cacheDir: options.cacheDir,
     }).catch(() => undefined);
     if (found === undefined && options.baseUrl !== undefined) {
-      found = await servedLayout(model, options).catch(() => undefined);
+      found = await servedModelSource(model, {
+        baseUrl: options.baseUrl,
+        apiKey: options.apiKey,
+        signal: options.signal,
+      }).catch(() => undefined);
     }
   }
   if (found === undefined) {

@@ -17,7 +17,7 @@ import {
   type ModelSource,
   resolveModelLayout,
 } from "../../lib/models/model_source.ts";
-import { layoutFromGguf } from "../../lib/models/gguf_layout.ts";
+import { servedModelSource } from "../../lib/cli/model_kv.ts";
 import { normalizeEndpoint } from "../../lib/openai/endpoint.ts";
 import { probeServerCapacity } from "../../lib/server/capacity.ts";
 
@@ -296,45 +296,6 @@ export function sizeBenchmarkFromLayout(
   return { sizing, kv, note };
 }
 
-/**
- * The served model's layout as the server tells it: the `root` folder of its
- * `/v1/models` entry (vLLM: the path it loaded) when this host has its
- * config.json, else the GGUF metadata of llama.cpp's `/props`.
- */
-async function servedLayout(
-  model: string,
-  endpoint: string,
-  options: { apiKey?: string; signal?: AbortSignal },
-): Promise<ModelSource | undefined> {
-  const base = normalizeEndpoint(endpoint);
-  try {
-    const response = await fetch(new URL("models", base), {
-      headers: options.apiKey
-        ? { authorization: `Bearer ${options.apiKey}` }
-        : {},
-      signal: options.signal ?? AbortSignal.timeout(10_000),
-    });
-    const body = response.ok ? await response.json() : undefined;
-    await response.body?.cancel().catch(() => {});
-    const root = (body?.data as { id?: string; root?: unknown }[] | undefined)
-      ?.find((m) => m.id === model)?.root;
-    if (typeof root === "string" && root.startsWith("/")) {
-      return await resolveModelLayout(root, { noTable: true, offline: true });
-    }
-  } catch {
-    // no usable /v1/models root: ask /props
-  }
-  const capacity = await probeServerCapacity(new URL(base).origin, {
-    signal: options.signal,
-  });
-  if (capacity?.ggufMetadata === undefined) return undefined;
-  return {
-    layout: layoutFromGguf(capacity.ggufMetadata),
-    from: "server",
-    source: `${new URL(base).origin}/props`,
-  };
-}
-
 /** Options of {@linkcode sizeBenchmarkFromHfConfig}. */
 export interface SizeFromHfConfigOptions
   extends Omit<SizeFromLayoutOptions, "offloadSizeGib"> {
@@ -395,7 +356,11 @@ export async function sizeBenchmarkFromHfConfig(
   } catch (error) {
     const served = options.hfConfig === undefined &&
         options.endpoint !== undefined
-      ? await servedLayout(model, options.endpoint, options)
+      ? await servedModelSource(model, {
+        baseUrl: options.endpoint,
+        apiKey: options.apiKey,
+        signal: options.signal,
+      })
       : undefined;
     if (served === undefined) throw error;
     found = served;
