@@ -182,3 +182,64 @@ export function multiTurn(options: MultiTurnOptions): Session {
 export function sharedPrefix(shared: string, own: TextSource): TextSource {
   return typeof own === "string" ? shared + own : () => shared + own();
 }
+
+/**
+ * How {@linkcode interceptSends} sends a request of session `id`: `send` is
+ * the session's own.
+ */
+export type SendInterceptor = (
+  spec: RequestSpec,
+  send: (spec: RequestSpec) => Promise<RequestRecord>,
+  id: number,
+) => Promise<RequestRecord>;
+
+/**
+ * The same sessions, each request going through `intercept` (to change it
+ * before it is sent, or to see its record); everything else of the context
+ * is the session's own.
+ *
+ * @example Every request's max_tokens doubled, every record seen
+ * ```ts
+ * import { interceptSends, singleRequest } from "./sessions.ts";
+ * import { testRecord } from "../testing/records.ts";
+ * import type { RequestSpec, SessionContext } from "../types.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: RequestSpec[] = [];
+ * const seen: number[] = [];
+ * const [session] = interceptSends([singleRequest({ prompt: "p", maxTokens: 1 })], async (spec, send, id) => {
+ *   const record = await send({ ...spec, maxTokens: spec.maxTokens * 2 });
+ *   seen.push(id);
+ *   return record;
+ * });
+ * const ctx = {
+ *   id: 7, signal: new AbortController().signal, now: () => 0, startedAt: 0,
+ *   sleep: async () => {}, send: async (spec: RequestSpec) => (sent.push(spec), testRecord()),
+ * } as SessionContext;
+ * await session(ctx);
+ * assert.equal(sent[0].maxTokens, 2);
+ * assert.deepEqual(seen, [7]);
+ * ```
+ */
+export function* interceptSends(
+  workload: Iterable<Session>,
+  intercept: SendInterceptor,
+): Generator<Session> {
+  for (const session of workload) {
+    yield (ctx: SessionContext) =>
+      session({
+        get id() {
+          return ctx.id;
+        },
+        get signal() {
+          return ctx.signal;
+        },
+        get startedAt() {
+          return ctx.startedAt;
+        },
+        now: () => ctx.now(),
+        sleep: (ms) => ctx.sleep(ms),
+        send: (spec) => intercept(spec, (s) => ctx.send(s), ctx.id),
+      });
+  }
+}

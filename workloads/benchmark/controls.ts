@@ -10,6 +10,7 @@ import { seededRandom } from "../../lib/rng.ts";
 import { requestFigures } from "../../lib/metrics/figures.ts";
 import type { RequestRecord, RequestSpec, Session } from "../../lib/types.ts";
 import type { RunPart } from "../../lib/run/runner.ts";
+import { interceptSends } from "../../lib/shapes/sessions.ts";
 
 /** What `--cache-salt` asks for. */
 export type CacheSaltMode = "run" | "session" | "none";
@@ -158,25 +159,7 @@ export function shapeRequests(
   shape?: (spec: RequestSpec, session: number) => RequestSpec,
 ): Iterable<Session> {
   if (shape === undefined) return workload;
-  return (function* () {
-    for (const session of workload) {
-      yield (ctx) =>
-        session({
-          get id() {
-            return ctx.id;
-          },
-          get signal() {
-            return ctx.signal;
-          },
-          get startedAt() {
-            return ctx.startedAt;
-          },
-          now: () => ctx.now(),
-          sleep: (ms) => ctx.sleep(ms),
-          send: (spec) => ctx.send(shape(spec, ctx.id)),
-        });
-    }
-  })();
+  return interceptSends(workload, (spec, send, id) => send(shape(spec, id)));
 }
 
 /** What {@linkcode ControlTracker} measured. */

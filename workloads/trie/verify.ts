@@ -9,12 +9,12 @@
  * @module
  */
 import { detectServer } from "../../lib/server/detect.ts";
+import { interceptSends } from "../../lib/shapes/sessions.ts";
 import type {
   ChatMessage,
   RequestRecord,
   RequestSpec,
   Session,
-  SessionContext,
 } from "../../lib/types.ts";
 import {
   ReuseCheck,
@@ -50,27 +50,11 @@ export function* watchSends(
   workload: Iterable<Session>,
   onSent: OnSent,
 ): Generator<Session> {
-  for (const session of workload) {
-    yield (ctx: SessionContext) =>
-      session({
-        get id() {
-          return ctx.id;
-        },
-        get signal() {
-          return ctx.signal;
-        },
-        get startedAt() {
-          return ctx.startedAt;
-        },
-        sleep: (ms) => ctx.sleep(ms),
-        now: () => ctx.now(),
-        send: async (spec) => {
-          const record = await ctx.send(spec);
-          onSent(spec, record);
-          return record;
-        },
-      });
-  }
+  yield* interceptSends(workload, async (spec, send) => {
+    const record = await send(spec);
+    onSent(spec, record);
+    return record;
+  });
 }
 
 /** One request kept for the check. */
