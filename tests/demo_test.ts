@@ -135,6 +135,11 @@ Deno.test("demo: benchmark, trie and the offload comparison run to completion; n
   ok(ttft && Number(ttft[1]) < Number(ttft[2]), out);
   const share = row("offload tier's share of reuse");
   ok(share && Number(share[1]) > 50, out);
+  // The GPU prefix cache's share beside it: together at most all of it; the
+  // off-run recomputed everything.
+  const gpu = row("GPU prefix cache's share of reuse");
+  ok(gpu && Number(gpu[1]) + Number(share[1]) <= 100.05, out);
+  strictEqual(Number(gpu[2]), 0);
   const failed = row("failed requests");
   ok(failed && failed[1] === "0" && failed[2] === "0", out);
   // The on-run's A/B recipe names the directories the demo then runs and

@@ -70,6 +70,7 @@ export function comparisonRows(runs: readonly RunData[]): ComparisonRow[] {
     ["E2E p50 (s)", (r) => d(r).e2eMs?.percentiles["50"], seconds],
     ["cache hit rate", (r) => r.cache?.hitRate, pct],
     ["offload tier's share of reuse", (r) => r.reuse?.offloadShare, pct],
+    ["GPU prefix cache's share of reuse", (r) => r.reuse?.deviceShare, pct],
     ["failed requests", (r) => d(r).failed, count],
   ];
   return figures.map(([label, get, format]) => {

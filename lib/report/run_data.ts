@@ -337,14 +337,18 @@ function reuseOf(
   const reuse = tracker.figures();
   const mean = (xs: number[]) =>
     xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length;
+  const verdict = split === undefined || reuse.reuses === 0
+    ? undefined
+    : benchmarkVerdict(reuse, { split });
   return {
     reuses: reuse.reuses,
     meanReuseTtftMs: mean(reuse.reuseTtftMs),
     meanHitTtftMs: mean(reuse.hitTtftMs),
     meanColdTtftMs: mean(reuse.coldTtftMs),
-    offloadShare: split === undefined || reuse.reuses === 0
+    offloadShare: verdict?.offloadShare,
+    deviceShare: verdict?.offloadShare === undefined
       ? undefined
-      : benchmarkVerdict(reuse, { split }).offloadShare,
+      : verdict.deviceShare,
   };
 }
 

@@ -272,6 +272,8 @@ export interface RunData {
     meanColdTtftMs?: number;
     /** The offload tier's share of the reusable prompt tokens (server counters), when they name it. */
     offloadShare?: number;
+    /** The GPU prefix cache's share of them, beside the offload tier's (the rest was recomputed). */
+    deviceShare?: number;
   };
 }
 
