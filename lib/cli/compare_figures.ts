@@ -8,6 +8,7 @@
 import { formatGrouped } from "../format/grouped.ts";
 import { renderTable } from "../format/table.ts";
 import type { RunData } from "../report/data.ts";
+import { escapeHtml } from "../report/_escape.ts";
 
 // Thousands separated, as the report's HTML tables print them.
 const seconds = (x: number | undefined): string =>
@@ -177,18 +178,18 @@ export function renderComparison(runs: readonly RunData[]): string {
 export function comparisonSection(runs: readonly RunData[]): string {
   const { header, rows } = columns(runs);
   const warnings = comparisonWarnings(runs).map((w) =>
-    `<p class="note warning">${esc(w)}</p>`
+    `<p class="note warning">${escapeHtml(w)}</p>`
   ).join("\n");
   return `<section class="block" id="comparison">
 <h2>Comparison</h2>
 ${warnings}
 <table class="numbers" id="comparison-table"><thead><tr>${
-    header.map((h) => `<th>${esc(h)}</th>`).join("")
+    header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")
   }</tr></thead><tbody>
 ${
     rows.map(([label, ...cells]) =>
-      `<tr><th>${esc(label)}</th>${
-        cells.map((c) => `<td>${esc(c)}</td>`).join("")
+      `<tr><th>${escapeHtml(label)}</th>${
+        cells.map((c) => `<td>${escapeHtml(c)}</td>`).join("")
       }</tr>`
     ).join("\n")
   }
@@ -341,8 +342,4 @@ function interval(run: RunData): string | undefined {
     if (arg === "--interval") return argv[i + 1];
   }
   return "default";
-}
-
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -16,6 +16,7 @@ import {
   type RequestFidelity,
   summarizeFidelity,
 } from "../metrics/fidelity.ts";
+import { escapeHtml } from "./_escape.ts";
 
 /** One line of `fidelity.jsonl`. */
 export type FidelityRow = RequestFidelity;
@@ -160,11 +161,6 @@ export function fidelityData(rows: readonly FidelityRow[]): FidelityData {
   };
 }
 
-function _esc(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;").replaceAll('"', "&quot;");
-}
-
 function _rate(part: number, whole: number): string {
   return whole === 0 ? "unknown" : `${(100 * part / whole).toFixed(1)}%`;
 }
@@ -203,7 +199,9 @@ export function fidelityTable(
       })`;
     const known = s.withCachedTokens > 0;
     rows.push(
-      `<tr><td class="run">${_esc(run.name)}</td><td>${s.requests}</td><td>${
+      `<tr><td class="run">${
+        escapeHtml(run.name)
+      }</td><td>${s.requests}</td><td>${
         s.withPromptTokens === 0
           ? "unknown"
           : `${s.lengthMismatches} of ${s.withPromptTokens}`

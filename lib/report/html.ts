@@ -46,6 +46,7 @@ import {
   runColor,
   TIERS,
 } from "./plots.ts";
+import { escapeHtml } from "./_escape.ts";
 
 /** Options of {@linkcode renderReport}. */
 export interface RenderReportOptions {
@@ -55,15 +56,6 @@ export interface RenderReportOptions {
   subtitle?: string;
   /** HTML sections placed under the runs' headlines (e.g. `kvbench compare`'s table); inserted as given. */
   sections?: string[];
-}
-
-/** Escape text for HTML; `://` is written `&#58;//` so the file names no URL. */
-function esc(text: unknown): string {
-  return String(text).replaceAll("&", "&amp;").replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll(
-      "'",
-      "&#39;",
-    ).replaceAll("://", "&#58;//");
 }
 
 /** JSON safe inside `<script>`: no `<`, no line separators, no `://`. */
@@ -93,12 +85,12 @@ function figure(spec: PlotSpec): string {
   return `<figure class="plot${
     spec.kind === "line" && spec.id.startsWith("plot-cdf") ? " half" : ""
   }" id="${spec.id}">
-<figcaption><h3>${esc(spec.title)}</h3>${
-    spec.note ? `<p class="note">${esc(spec.note)}</p>` : ""
+<figcaption><h3>${escapeHtml(spec.title)}</h3>${
+    spec.note ? `<p class="note">${escapeHtml(spec.note)}</p>` : ""
   }</figcaption>
-<div class="chart" role="img" aria-label="${esc(spec.title)}: ${
-    esc(spec.yLabel)
-  } against ${esc(spec.xLabel)}"></div>
+<div class="chart" role="img" aria-label="${escapeHtml(spec.title)}: ${
+    escapeHtml(spec.yLabel)
+  } against ${escapeHtml(spec.xLabel)}"></div>
 <div class="groups"></div>
 </figure>`;
 }
@@ -118,7 +110,7 @@ function distributionRows(runs: RunData[]): string {
   const head = `<tr><th>metric</th>${
     compare ? "<th>run</th>" : ""
   }<th>mean</th>${
-    percentiles.map((p) => `<th>p${esc(p)}</th>`).join("")
+    percentiles.map((p) => `<th>p${escapeHtml(p)}</th>`).join("")
   }<th>max</th><th>count</th></tr>`;
   const rows: string[] = [];
   for (const [label, get] of metrics) {
@@ -126,9 +118,11 @@ function distributionRows(runs: RunData[]): string {
       const d = get(run);
       if (d === undefined) return;
       rows.push(
-        `<tr><th>${esc(label)}</th>${
+        `<tr><th>${escapeHtml(label)}</th>${
           compare
-            ? `<td class="run">${swatch(runColor(i))}${esc(run.name)}</td>`
+            ? `<td class="run">${swatch(runColor(i))}${
+              escapeHtml(run.name)
+            }</td>`
             : ""
         }<td>${num(d.mean)}</td>${
           percentiles.map((p) => `<td>${num(d.percentiles[String(p)])}</td>`)
@@ -177,7 +171,7 @@ function splitBar(run: RunData): string {
     shown.map(([label, v, color]) =>
       `<span style="width:${
         (v / s.prompt * 100).toFixed(2)
-      }%;background:${color}" title="${esc(label)} ${
+      }%;background:${color}" title="${escapeHtml(label)} ${
         pct(v / s.prompt)
       }"></span>`
     ).join("")
@@ -185,7 +179,7 @@ function splitBar(run: RunData): string {
     int(s.prompt)
   } prompt tokens: ${
     shown.map(([label, v, color]) =>
-      `${swatch(color)}${pct(v / s.prompt)} ${esc(label)}`
+      `${swatch(color)}${pct(v / s.prompt)} ${escapeHtml(label)}`
     ).join(", ")
   }</p></div>`;
 }
@@ -269,22 +263,28 @@ function headline(run: RunData, i: number, compare: boolean): string {
     notes.push(`${int(d.withoutUsage)} responses without usage`);
   }
   return `<section class="run" id="run-${i}">
-<h2>${compare ? swatch(runColor(i)) : ""}${esc(run.name)}</h2>
-<p class="where">${where.map(esc).join(" · ")}</p>
+<h2>${compare ? swatch(runColor(i)) : ""}${escapeHtml(run.name)}</h2>
+<p class="where">${where.map(escapeHtml).join(" · ")}</p>
 ${preflightBlock(run.preflight, i)}
 <dl class="facts">${
-    facts.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`)
+    facts.map(([k, v]) =>
+      `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`
+    )
       .join("")
   }</dl>
 ${
     run.verdict
       ? `<p class="verdict"><strong>Verdict.</strong> ${
-        esc(run.verdict.replace(/^Verdict:\s*/, ""))
+        escapeHtml(run.verdict.replace(/^Verdict:\s*/, ""))
       }</p>`
       : ""
   }
 ${splitBar(run)}
-${notes.length ? `<p class="note">${notes.map(esc).join("; ")}.</p>` : ""}
+${
+    notes.length
+      ? `<p class="note">${notes.map(escapeHtml).join("; ")}.</p>`
+      : ""
+  }
 </section>`;
 }
 
@@ -298,9 +298,9 @@ function valueText(v: unknown): string {
 function keyValues(title: string, entries: [string, unknown][]): string {
   const shown = entries.filter(([, v]) => v !== undefined);
   if (shown.length === 0) return "";
-  return `<h4>${esc(title)}</h4><table class="kv">${
+  return `<h4>${escapeHtml(title)}</h4><table class="kv">${
     shown.map(([k, v]) =>
-      `<tr><th>${esc(k)}</th><td>${esc(valueText(v))}</td></tr>`
+      `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(valueText(v))}</td></tr>`
     )
       .join("")
   }</table>`;
@@ -316,7 +316,7 @@ function parameters(run: RunData, i: number, compare: boolean): string {
   const r = run.run;
   return `<details class="params" id="params-${i}"${compare ? "" : " open"}>
 <summary>${compare ? swatch(runColor(i)) : ""}${
-    esc(run.name)
+    escapeHtml(run.name)
   }: parameters, engine, machine</summary>
 ${
     keyValues("Run", [
@@ -440,8 +440,10 @@ export function renderReport(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="kvbench report (uPlot ${esc(UPLOT_VERSION)})">
-<title>${esc(title)}</title>
+<meta name="generator" content="kvbench report (uPlot ${
+    escapeHtml(UPLOT_VERSION)
+  })">
+<title>${escapeHtml(title)}</title>
 <style>
 ${UPLOT_CSS}
 ${CSS}
@@ -450,8 +452,8 @@ ${CSS}
 <body>
 <main>
 <header>
-<h1>${esc(title)}</h1>
-${options.subtitle ? `<p>${esc(options.subtitle)}</p>` : ""}
+<h1>${escapeHtml(title)}</h1>
+${options.subtitle ? `<p>${escapeHtml(options.subtitle)}</p>` : ""}
 </header>
 <div class="runs">
 ${runs.map((run, i) => headline(run, i, compare)).join("\n")}

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { escapeHtml } from "./_escape.ts";
 
 /** The pre-flight as the report shows it. */
 export interface PreflightData {
@@ -85,14 +86,6 @@ const MEANING: Record<string, string> = {
   unknown: "the server's capacities are not known: nothing was checked",
 };
 
-function _esc(text: unknown): string {
-  return String(text).replaceAll("&", "&amp;").replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll(
-      "'",
-      "&#39;",
-    ).replaceAll("://", "&#58;//");
-}
-
 /**
  * The pre-flight block of a run's headline; "" when it has none.
  *
@@ -140,7 +133,7 @@ export function preflightBlock(
     : MEANING[p.verdict] ?? "a verdict this report does not know";
   const forced = typeof p.refusal === "string"
     ? `<p class="forced"><strong>Run past a refusal with --force:</strong> ${
-      _esc(p.refusal)
+      escapeHtml(p.refusal)
     }</p>`
     : !p.force
     ? ""
@@ -148,12 +141,14 @@ export function preflightBlock(
     ? `<p class="note">--force was given; the pre-flight refused nothing.</p>`
     : `<p class="note">--force was given (the run did not record whether the pre-flight refused).</p>`;
   return `<div class="preflight${warn ? " warn" : ""}" id="preflight-${index}">
-<p><strong>Pre-flight: ${_esc(title)}</strong> — ${_esc(meaning)}</p>
+<p><strong>Pre-flight: ${escapeHtml(title)}</strong> — ${
+    escapeHtml(meaning)
+  }</p>
 ${
     p.lines.length === 0
       ? ""
       : `<ul class="lines">${
-        p.lines.map((l) => `<li>${_esc(l)}</li>`).join("")
+        p.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("")
       }</ul>`
   }
 ${forced}</div>`;

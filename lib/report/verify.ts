@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { escapeHtml } from "./_escape.ts";
 
 /** What one pair gave, as the report shows it. */
 export interface VerifyRow {
@@ -192,14 +193,6 @@ export function verifyData(
   return data;
 }
 
-function _esc(text: unknown): string {
-  return String(text).replaceAll("&", "&amp;").replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll(
-      "'",
-      "&#39;",
-    ).replaceAll("://", "&#58;//");
-}
-
 /** A unit as text: quoted (its spaces show), or `(ended)`. */
 function _unitText(u: string | null | undefined): string {
   if (u === undefined) return "unknown";
@@ -248,25 +241,29 @@ export function verifyTable(
     const v = run.verify;
     if (v === undefined) continue;
     const rows = v.pairs.map((p) =>
-      `<tr><td class="run">${_esc(p.context)}</td><td>${
+      `<tr><td class="run">${escapeHtml(p.context)}</td><td>${
         p.compared === undefined
           ? "-"
           : `${p.compared} ${p.unit}${p.compared === 1 ? "" : "s"}`
-      }</td><td>${_esc(_divergence(p))}</td><td>${
+      }</td><td>${escapeHtml(_divergence(p))}</td><td>${
         p.unit === undefined
           ? "-"
           : p.maxLogprobDiff === undefined
           ? "unknown"
           : p.maxLogprobDiff.toFixed(3)
       }</td><td class="${p.result === "not checked" ? "skip" : p.result}">${
-        _esc(p.result)
-      } (${_esc(p.outcome)}${p.error ? `: ${_esc(p.error)}` : ""})</td></tr>`
+        escapeHtml(p.result)
+      } (${escapeHtml(p.outcome)}${
+        p.error ? `: ${escapeHtml(p.error)}` : ""
+      })</td></tr>`
     );
     parts.push(
-      `${several ? `<h3>${_esc(run.name)}</h3>` : ""}${
+      `${several ? `<h3>${escapeHtml(run.name)}</h3>` : ""}${
         v.verdict === undefined
           ? ""
-          : `<p class="verdict"><strong>Verify.</strong> ${_esc(v.verdict)}</p>`
+          : `<p class="verdict"><strong>Verify.</strong> ${
+            escapeHtml(v.verdict)
+          }</p>`
       }${
         rows.length === 0 ? `<p class="note">No pair was written.</p>` : `
 <table class="numbers verify"><thead><tr><th>context</th><th>compared</th><th>first divergence</th><th>max |Δ logprob|</th><th>result</th></tr></thead><tbody>
