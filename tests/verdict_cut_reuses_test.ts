@@ -46,11 +46,21 @@ Deno.test("verdict: of the reuses cut before their first token, only those the s
   assert.ok(cut.length === 1 || cut.length === 2, `${cut.length} cut`);
   assert.ok(cut.every((r) => r.firstTokenAt === undefined));
   assert.ok(ok.length >= 3, `${ok.length} completed`); // 2 first + reuses
-  // The server's truth: every request it scheduled counted 2 014 prompt
-  // tokens; the completed ones and the cut ones it had scheduled.
-  const stats = sim.stats();
-  assert.equal(stats.faults.status500, 1);
-  const scheduledCut = stats.promptTokens / 2014 - ok.length;
+  // The server's truth as the run saw it: its last scrape in metrics.jsonl
+  // (taken after the stop; a waiting request the server schedules later,
+  // while it handles the client's aborts, is in neither that scrape nor the
+  // verdict). Every request it scheduled counted 2 014 prompt tokens: the
+  // completed ones and the cut ones it had scheduled.
+  assert.equal(sim.stats().faults.status500, 1);
+  const scrapes = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim()
+    .split("\n").map((l) => JSON.parse(l))
+    .filter((line) => line.counters !== undefined);
+  const last = scrapes[scrapes.length - 1].counters;
+  const stats = {
+    gpuHitTokens: last.deviceHitTokens as number,
+    offloadHitTokens: last.offloadHitTokens as number,
+  };
+  const scheduledCut = last.promptTokens / 2014 - ok.length;
   assert.ok(scheduledCut >= 1 && scheduledCut <= cut.length, `${scheduledCut}`);
   const hits = stats.gpuHitTokens + stats.offloadHitTokens;
   const completed = 2014 * (ok.length - 2);
