@@ -289,7 +289,7 @@ Deno.test("kvbench size: bad configs and arguments get one line, no stack trace"
     strictEqual(dtype.code, 2);
     ok(
       dtype.stderr.endsWith(
-        'kvbench size: error: --kv-cache-dtype: invalid value "int2" (one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4)\n',
+        'kvbench size: error: --kv-cache-dtype: invalid value "int2" (expected one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4)\n',
       ),
       dtype.stderr,
     );

@@ -140,7 +140,7 @@ Deno.test("trie pre-flight: a model outside the table without a config has an un
   strictEqual(r.preflight.bytes_per_token, null);
 });
 
-Deno.test("trie pre-flight: a bad kv_cache_dtype= is one line and exit 1, before any request", async () => {
+Deno.test("trie: a bad kv_cache_dtype= is refused with the command line (exit 2), before any request", async () => {
   await using server = await startSimulator({ timeScale: 0.01 });
   const { code, stdout, stderr } = await runCli([
     "trie",
@@ -151,11 +151,11 @@ Deno.test("trie pre-flight: a bad kv_cache_dtype= is one line and exit 1, before
     "kv_cache_dtype=fp7",
     "artifacts=False",
   ]);
-  strictEqual(code, 1, stderr);
+  strictEqual(code, 2, stderr);
   strictEqual(stdout, "");
   strictEqual(
     stderr.trimEnd().split("\n").at(-1),
-    'kvbench trie: error: Cannot size the KV cache: kv cache dtype "fp7" is not one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4',
+    "kvbench trie: error: kv_cache_dtype=fp7: expected one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4",
   );
   strictEqual(server.stats().requests, 0);
 });
@@ -273,7 +273,7 @@ Deno.test("replay pre-flight: --hf-config and --kv-cache-dtype fp8 size from the
   strictEqual(unknown.preflight.bytes_per_token, null);
 });
 
-Deno.test("replay pre-flight: a bad --kv-cache-dtype is one line and exit 1, before any request", async () => {
+Deno.test("replay: a bad --kv-cache-dtype is refused with the command line (exit 2), before any request", async () => {
   await using server = await startSimulator({ timeScale: 0.01 });
   const file = await Deno.makeTempFile({ suffix: ".jsonl" });
   try {
@@ -285,10 +285,10 @@ Deno.test("replay pre-flight: a bad --kv-cache-dtype is one line and exit 1, bef
       ...["--kv-cache-dtype", "fp7"],
       "--no-artifacts",
     ]);
-    strictEqual(code, 1, stderr);
+    strictEqual(code, 2, stderr);
     strictEqual(
-      stderr,
-      '[ERROR] Cannot size the KV cache: kv cache dtype "fp7" is not one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4\n',
+      stderr.trimEnd().split("\n").at(-1),
+      'kvbench replay: error: --kv-cache-dtype: invalid value "fp7" (expected one of auto, bf16, bfloat16, fp16, float16, half, float32, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4)',
     );
     strictEqual(server.stats().requests, 0);
   } finally {

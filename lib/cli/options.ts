@@ -73,6 +73,8 @@ export interface OptionSpec {
   required?: boolean;
   /** Its numbers must pass this. */
   check?: Check;
+  /** A string's values: any other is refused when the command line is parsed. */
+  choices?: readonly string[];
   /** Workers started by `workers` inherit it (default true). */
   inherit?: boolean;
   /** Left out of the help (internal). */
@@ -312,6 +314,13 @@ function flagValue(
     text.trim() === "" ? undefined : Number(text);
   switch (spec.type) {
     case "string":
+      if (spec.choices !== undefined && !spec.choices.includes(value)) {
+        refuse(
+          `${flag}: invalid value "${value}" (expected one of ${
+            spec.choices.join(", ")
+          })`,
+        );
+      }
       return value;
     case "strings":
       return raw;
@@ -400,6 +409,10 @@ export function keysSchema(schema: OptionSchema): KvSchema {
  * const schema = { timeout: { key: "timeout", type: "duration", check: POSITIVE, help: "t" } } as const;
  * assert.throws(() => checkKeys({ timeout: -1 }, schema), /^TypeError: timeout must be > 0$/);
  * checkKeys({ timeout: 5 }, schema);
+ *
+ * const dtype = { dtype: { key: "dtype", type: "string", choices: ["auto", "fp8"], help: "d" } } as const;
+ * assert.throws(() => checkKeys({ dtype: "fp7" }, dtype), /^TypeError: dtype=fp7: expected one of auto, fp8$/);
+ * checkKeys({ dtype: "fp8" }, dtype);
  * ```
  */
 export function checkKeys(
@@ -409,6 +422,14 @@ export function checkKeys(
   for (const spec of Object.values(schema)) {
     if (spec.key === undefined) continue;
     const v = values[spec.key];
+    if (
+      typeof v === "string" && spec.choices !== undefined &&
+      !spec.choices.includes(v)
+    ) {
+      throw new TypeError(
+        `${spec.key}=${v}: expected one of ${spec.choices.join(", ")}`,
+      );
+    }
     if (typeof v !== "number") continue;
     if (spec.check !== undefined && !spec.check.test(v)) {
       throw new TypeError(`${spec.key} must be ${spec.check.says}`);

@@ -15,6 +15,7 @@ import {
   POSITIVE,
   POSITIVE_INT,
 } from "./options.ts";
+import { KV_CACHE_DTYPES } from "../models/kv_size.ts";
 
 /**
  * The shared options, by the name of their parsed value.
@@ -74,6 +75,7 @@ export const SHARED_OPTIONS = {
     key: "kv_cache_dtype",
     type: "string",
     arg: "D",
+    choices: KV_CACHE_DTYPES,
     help:
       "the server's KV dtype: auto, bf16, fp16, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, nvfp4",
   },

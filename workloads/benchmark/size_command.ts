@@ -125,7 +125,7 @@ function parse(args: string[]): SizeOptions | undefined {
   const kvCacheDtype = values["kv-cache-dtype"];
   if (kvCacheDtype !== undefined && !KV_CACHE_DTYPES.includes(kvCacheDtype)) {
     throw new UsageError(
-      `--kv-cache-dtype: invalid value "${kvCacheDtype}" (one of ${
+      `--kv-cache-dtype: invalid value "${kvCacheDtype}" (expected one of ${
         KV_CACHE_DTYPES.join(", ")
       })`,
       USAGE,
