@@ -113,8 +113,11 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
       `max concurrent ${server.maxConcurrent()}`,
     );
     strictEqual(server.maxConcurrent(), 10);
+    // SIGTERM can cut a request while its body is still being written: the
+    // server saw its headers only (no body); the client recorded it aborted.
+    const whole = posts.filter((r) => r.body !== undefined);
     const perContext = new Array(30).fill(0);
-    posts.forEach((r, i) => {
+    whole.forEach((r, i) => {
       const body = r.body!;
       strictEqual(r.path, "/v1/completions");
       strictEqual(r.headers.get("authorization"), "Bearer sk-1234567890abcdef");
@@ -137,7 +140,14 @@ Deno.test("benchmark: start-up lines, tile order, in-flight cap, stream flags; S
     const { records: lines, run } = await readRecordsFile(
       `${dir}/records.jsonl`,
     );
-    strictEqual(lines.length, posts.length);
+    // Every request the server answered has its record; a request SIGTERM
+    // cut before the server read it whole has its record (aborted) too.
+    const aborted = lines.filter((r) => r.error?.kind === "aborted").length;
+    ok(
+      lines.length - aborted <= whole.length && posts.length <= lines.length,
+      `${lines.length} records (${aborted} aborted), ${posts.length} POSTs (${whole.length} whole)`,
+    );
+    ok(posts.length - whole.length <= aborted);
     strictEqual(run?.stopReason, "signal");
     lines.forEach((r) =>
       strictEqual(

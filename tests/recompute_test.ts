@@ -493,14 +493,18 @@ Deno.test("benchmark --workers 2: every final figure recomputed by plain loops o
 });
 
 Deno.test("trie: the per-trace Decode TPS and eligible cache hit rate recomputed by plain loops over records.jsonl (bursts left out, never 0)", async () => {
-  // Every other request is held back whole (a burst: no decode rate); the
-  // others stream a token a millisecond.
+  // Requests of 4, 10 and 20 tokens are held back whole (a burst: no decode
+  // rate): the zero-turn trace's only request (10), one of each other trace's;
+  // the others stream a token a millisecond. Keyed on the request, not on
+  // the order requests reach the server (which the two in flight race for).
+  const burst = (b: Record<string, unknown>) =>
+    [4, 10, 20].includes(Number(b.max_tokens));
   const server = startScriptedServer({
     models: ["m"],
     script: (b, i) => ({
       firstTokenMs: 5,
-      gapMs: i % 2 === 0 ? 1 : undefined,
-      together: i % 2 === 0 ? 1 : Number(b.max_tokens),
+      gapMs: burst(b) ? undefined : 1,
+      together: burst(b) ? Number(b.max_tokens) : 1,
       usage: {
         prompt_tokens: 100 + i,
         completion_tokens: Number(b.max_tokens),

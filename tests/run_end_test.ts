@@ -105,7 +105,7 @@ function firstLap(all: RequestRecord[], contexts: number): RequestRecord[] {
 
 Deno.test("benchmark: --duration shorter than lap 1: the estimate and a warning during the run, lap 1 not completed, the duration that covers two laps next", async () => {
   // Prefills one at a time at 5,000 tokens/s: 0.4 s per context at least,
-  // so lap 1 takes 2 s at least; the run stops after 1 s.
+  // so lap 1 takes 2 s at least; the run stops after 1.5 s.
   await using sim = await startSimulator({
     prefillTokensPerS: 5_000,
     gpuKvTokens: 4_000,
@@ -114,12 +114,12 @@ Deno.test("benchmark: --duration shorter than lap 1: the estimate and a warning 
   const dir = `${RUNS_DIR}/short-${crypto.randomUUID()}`;
   const { code, stdout, stderr } = await runCli([
     "benchmark",
-    ...["--endpoint", sim.url, ...FIVE_CONTEXTS, "--duration", "1"],
+    ...["--endpoint", sim.url, ...FIVE_CONTEXTS, "--duration", "1.5"],
     ...["--output-dir", dir],
   ]);
   strictEqual(code, 0, stdout + stderr);
   const estimate =
-    /\[INFO\] lap 1: ~([\d.]+)s estimated from 2 of 5 contexts \(cold prefills at 1 in flight\)\n\[WARN\] --duration 1 ends before lap 1 does: no context will be reused; run at least --duration (\d+) \(two laps: every context reused once\)\n/
+    /\[INFO\] lap 1: ~([\d.]+)s estimated from 2 of 5 contexts \(cold prefills at 1 in flight\)\n\[WARN\] --duration 1.5 ends before lap 1 does: no context will be reused; run at least --duration (\d+) \(two laps: every context reused once\)\n/
       .exec(stderr);
   ok(estimate, stderr);
   // The server cannot prefill faster than it was told: 5 × 0.4 s.
@@ -266,7 +266,7 @@ Deno.test("benchmark --force past the pre-flight: the verdict says what the pre-
   });
   const args = [
     "benchmark",
-    ...["--endpoint", sim.url, ...FIVE_CONTEXTS, "--duration", "1"],
+    ...["--endpoint", sim.url, ...FIVE_CONTEXTS, "--duration", "1.5"],
     "--no-artifacts",
   ];
   const refused = await runCli(args);
@@ -293,7 +293,7 @@ Deno.test("benchmark --force past the pre-flight: the verdict says what the pre-
     /\[INFO\] lap 1: ~[\d.]+s estimated from 2 of 5 contexts/.test(stderr),
     stderr,
   );
-  ok(!stderr.includes("--duration 1 ends before"), stderr);
+  ok(!stderr.includes("--duration 1.5 ends before"), stderr);
 });
 
 Deno.test("benchmark --num-prompts below one lap: warned before the run, lap 1 not completed, the --num-prompts that covers two laps next", async () => {

@@ -333,15 +333,23 @@ Deno.test("benchmark --controls: cold and warm TTFT at the same load, the speed-
   ok(modelMs.cold.length >= 3, `controls ${modelMs.cold.length}`);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const predicted = mean(modelMs.cold) / mean(modelMs.warm);
-  const measured = Number(line[3]) / Number(line[1]);
-  // Wall-clock TTFT adds HTTP and timer overhead to both sides: within 25%.
-  ok(
-    Math.abs(measured / predicted - 1) < 0.25,
-    `measured ${measured.toFixed(2)}× against ${
-      predicted.toFixed(2)
-    }× predicted`,
-  );
   ok(predicted > 3, `predicted ${predicted}`);
+  // Wall-clock TTFT adds HTTP and timer overhead to both sides, more on a
+  // busy machine; at the same load it is the same on both, so the gap
+  // between the means is the model's (within 25 %), whatever the overhead.
+  const [warmS, coldS] = [Number(line[1]), Number(line[3])];
+  const predictedGapS = (mean(modelMs.cold) - mean(modelMs.warm)) / 1000;
+  ok(
+    Math.abs((coldS - warmS) / predictedGapS - 1) < 0.25,
+    `measured gap ${(coldS - warmS).toFixed(3)} s against ${
+      predictedGapS.toFixed(3)
+    } s predicted`,
+  );
+  // No side faster than the model lets it be (the means are printed to 0.01 s).
+  ok(warmS >= mean(modelMs.warm) / 1000 - 0.005, `warm ${warmS} s`);
+  ok(coldS >= mean(modelMs.cold) / 1000 - 0.005, `cold ${coldS} s`);
+  // The speed-up printed is the ratio of the means printed (to rounding).
+  ok(Math.abs(Number(line[5]) - coldS / warmS) < 0.1 * coldS / warmS, line[0]);
 });
 
 Deno.test("benchmark --cache-salt session: a salt per context, which the check's warm requests carry", async () => {

@@ -286,7 +286,12 @@ Deno.test("first-token and idle timeouts fail the request as timeout, with the r
       });
       strictEqual(first.error?.kind, "timeout");
       strictEqual(first.error?.message, "no generated token within 100 ms");
-      const idle = await sendRequest(endpoint, {
+      // The first token comes at once: a first-token timeout of 1 s leaves a
+      // busy machine time to read it; the 2 s gap after it trips the idle one.
+      const idle = await sendRequest({
+        ...endpoint,
+        firstTokenTimeoutMs: 1_000,
+      }, {
         prompt: "stalls",
         maxTokens: 2,
       });

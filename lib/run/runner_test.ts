@@ -125,7 +125,7 @@ Deno.test("past what the server takes, an open loop stops admitting while 10,000
       endpoint: { baseUrl: `${server.origin}/v1/`, model: "m" },
       load: openLoop(constantRate(1e9)),
       maxInFlight: 1,
-      stop: { durationMs: 1_000 },
+      stop: { durationMs: 3_000 },
     });
     // One request in flight (held 5 s), 10,000 waiting: then admission
     // waited, where it used to admit every due arrival (a million here).

@@ -327,10 +327,12 @@ Deno.test("sim: in real time, the running cap holds a third request back", async
   );
   ok(records.every((r) => r.ok));
   // Two decode together (20 ms, then 30 ms per token: done at ≥ 140 ms); the
-  // third is admitted only then.
-  const ttft = records.map((r) => r.firstTokenAt! - r.sentAt);
+  // third to arrive (any of the three: they race to the server) is admitted
+  // only then.
+  const ttft = records.map((r) => r.firstTokenAt! - r.sentAt)
+    .toSorted((a, b) => a - b);
   ok(ttft[2] >= 140, `queued TTFT ${ttft[2]}`);
-  ok(records[0].endAt - records[0].sentAt >= 140);
+  ok(records.every((r) => r.endAt - r.sentAt >= 140));
   strictEqual(sim.stats().finished, 3);
 });
 
