@@ -28,6 +28,7 @@ import { mergeCommand } from "./lib/cli/merge_command.ts";
 import { k8sCommand } from "./lib/cli/k8s_command.ts";
 import { compareCommand, reportCommand } from "./lib/cli/report_command.ts";
 import { VERSION } from "./lib/cli/version.ts";
+import { closestName } from "./lib/cli/kv_args.ts";
 
 const COMMANDS: readonly Command[] = [
   ...WORKLOADS,
@@ -84,7 +85,12 @@ export async function main(args: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    err(`kvbench: unknown command "${name}"\n\n${topHelp()}`);
+    const guess = closestName(name, COMMANDS.map((c) => c.name));
+    err(
+      `kvbench: unknown command "${name}"${
+        guess === undefined ? "" : `; did you mean "${guess}"?`
+      }\n\n${topHelp()}`,
+    );
     return 2;
   }
   const controller = new AbortController();

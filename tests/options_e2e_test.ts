@@ -47,6 +47,27 @@ Deno.test("kvbench help NAME prints the command's help; unknown options get a su
     ),
     badUnit.stderr,
   );
+  // A value of the wrong form says the form expected.
+  const negative = await runCli([
+    "benchmark",
+    ...["--force", "--endpoint", "x", "--duration", "-5"],
+  ]);
+  assert.equal(negative.code, 2);
+  assert.ok(
+    negative.stderr.endsWith(
+      `kvbench benchmark: error: --duration: invalid value "-5" (expected seconds > 0, or 30s, 2m, 1h)\n`,
+    ),
+    negative.stderr,
+  );
+  // A misspelt command gets a suggestion before the list of commands.
+  const command = await runCli(["benchmrk"]);
+  assert.equal(command.code, 2);
+  assert.ok(
+    command.stderr.startsWith(
+      'kvbench: unknown command "benchmrk"; did you mean "benchmark"?\n\n',
+    ),
+    command.stderr,
+  );
   const tooLong = await runCli([
     "benchmark",
     "--force",

@@ -15,8 +15,13 @@ const TRACES =
 const NOT_SERVED_FAILURE =
   "stopped early: 5 permanent errors in a row (HTTP 404): every further request would fail the same way; first error: HTTP 404: The model `not-served` does not exist.";
 
-Deno.test("benchmark --workers 2: a model the server does not serve stops the workers early; the parent says why, names the first error, exit 1", async () => {
-  await using sim = await startSimulator({ timeScale: 0.01 });
+Deno.test("benchmark --workers 2: a model the server lists but does not serve stops the workers early; the parent says why, names the first error, exit 1", async () => {
+  // A router that still lists the model (its backend went away): the
+  // pre-flight goes on, every request is refused.
+  await using sim = await startSimulator({
+    timeScale: 0.01,
+    unservedModels: ["not-served"],
+  });
   const dir = `${RUNS_DIR}/workers-fail-${crypto.randomUUID()}`;
   const { code, stdout, stderr } = await runCli([
     "benchmark",
@@ -57,8 +62,13 @@ Deno.test("benchmark: a server failing every request: the run ends on its first 
   ok(!/Lap 1|one lap|Verdict|Next:/.test(stdout + stderr), stdout);
 });
 
-Deno.test("trie workers=2: a model the server does not serve stops the workers early; the parent says why, exit 1", async () => {
-  await using sim = await startSimulator({ timeScale: 0.01 });
+Deno.test("trie workers=2: a model the server lists but does not serve stops the workers early; the parent says why, exit 1", async () => {
+  // A router that still lists the model (its backend went away): the
+  // pre-flight goes on, every request is refused.
+  await using sim = await startSimulator({
+    timeScale: 0.01,
+    unservedModels: ["not-served"],
+  });
   const tok = await qwen3TokenizerDir();
   const { code, stdout, stderr } = await runCli([
     "trie",

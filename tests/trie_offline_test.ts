@@ -86,6 +86,16 @@ Deno.test("trie: a wrong key is refused before any request; a server without /to
     "kvbench trie: error: The server refused the API key (HTTP 401: Incorrect API key provided.): check api_key= (or $OPENAI_API_KEY)\n",
   );
   strictEqual(sim.stats().requests, 0, "no completion was sent");
+  // No key at all: said as such, not as a refused one.
+  const none = await runCli(trie(sim.url, "tokenizer_model=bundled"), {
+    env: { ...OFFLINE, OPENAI_API_KEY: "" },
+  });
+  strictEqual(none.code, 1);
+  strictEqual(
+    none.stderr,
+    "kvbench trie: error: The server requires an API key, and none was given (HTTP 401: Incorrect API key provided.): check api_key= (or $OPENAI_API_KEY)\n",
+  );
+  strictEqual(sim.stats().requests, 0, "no completion was sent");
 
   // A server with /v1/models but no /tokenize.
   const server = Deno.serve(

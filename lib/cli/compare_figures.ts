@@ -251,9 +251,11 @@ function workloadOf(run: RunData): Record<string, unknown> {
     : {};
 }
 
-/** A number with its unit; undefined when the run does not say. */
+/** A number with its unit, to 2 decimals (40GB is 37.25 GiB); undefined when the run does not say. */
 function withUnit(value: unknown, unit: string): string | undefined {
-  return typeof value === "number" ? `${value} ${unit}` : undefined;
+  return typeof value === "number"
+    ? `${Number(value.toFixed(2))} ${unit}`
+    : undefined;
 }
 
 /**
@@ -310,6 +312,14 @@ function given(
  *   "the runs differ in contexts (a: 6, b: 4): the comparison mixes unlike runs",
  *   "the runs differ in offload size (a: 3 GiB, b: 2 GiB): the comparison mixes unlike runs",
  *   "the runs differ in duration (a: 20 s, b: until stopped): the comparison mixes unlike runs",
+ * ]);
+ * const gib = (name: string, offloadSizeGib: number) => runData({
+ *   source: name,
+ *   records: { records: [testRecord({ firstTokenAt: 10, endAt: 50, chunks: 2 })], reports: [] },
+ *   info: { command: "benchmark", params: {}, workload: { contexts: 6, offloadSizeGib } } as never,
+ * }, { name });
+ * assert.deepEqual(comparisonWarnings([gib("a", 20), gib("b", 37.25290298461914)]), [
+ *   "the runs differ in offload size (a: 20 GiB, b: 37.25 GiB): the comparison mixes unlike runs",
  * ]);
  * ```
  */

@@ -300,7 +300,10 @@ function flagValue(
   refuse: (message: string) => never,
 ): OptionValues[string] {
   const value = raw[raw.length - 1];
-  const invalid = (): never => refuse(`${flag}: invalid value "${value}"`);
+  const invalid = (): never =>
+    refuse(
+      `${flag}: invalid value "${value}" (expected ${EXPECTED[spec.type]})`,
+    );
   const checked = (n: number | undefined): number => {
     if (n === undefined || !Number.isFinite(n)) return invalid();
     if (spec.check !== undefined && !spec.check.test(n)) {
@@ -352,6 +355,18 @@ function flagValue(
     }
   }
 }
+
+/** What a value of each type looks like, for a refusal. */
+const EXPECTED: Record<OptionType, string> = {
+  string: "a word",
+  strings: "a word",
+  bool: "true or false",
+  int: "an integer",
+  number: "a number",
+  numbers: "numbers separated by commas",
+  duration: "seconds > 0, or 30s, 2m, 1h",
+  size: "GiB, or 40GB, 40GiB",
+};
 
 const KV_TYPES: Record<OptionType, KvType> = {
   string: "str",

@@ -87,11 +87,11 @@ Deno.test("parseFlagOptions: refusals in one line, with a suggestion", () => {
   refused(["--endpoint", "h", "--zzzzzzzz"], "Unknown option '--zzzzzzzz'");
   refused(
     ["--endpoint", "h", "--timeout", "soon"],
-    '--timeout: invalid value "soon"',
+    '--timeout: invalid value "soon" (expected seconds > 0, or 30s, 2m, 1h)',
   );
   refused(
     ["--endpoint", "h", "--timeout", "0"],
-    '--timeout: invalid value "0"',
+    '--timeout: invalid value "0" (expected seconds > 0, or 30s, 2m, 1h)',
   );
   refused(
     ["--endpoint", "h", "--timeout", "1e7"],

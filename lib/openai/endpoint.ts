@@ -136,7 +136,13 @@ export async function discoverModels(
   const text = await response.text().catch(() => "");
   if (response.status === 401 || response.status === 403) {
     throw new Error(
-      `The server refused the API key (HTTP ${response.status}${detail(text)})`,
+      options.apiKey
+        ? `The server refused the API key (HTTP ${response.status}${
+          detail(text)
+        })`
+        : `The server requires an API key, and none was given (HTTP ${response.status}${
+          detail(text)
+        })`,
       { cause: { kind: "auth", status: response.status } },
     );
   }
@@ -164,6 +170,68 @@ export async function discoverModels(
     });
   }
   return ids as string[];
+}
+
+/** Options of {@linkcode probeModel}. */
+export interface ProbeModelOptions extends DiscoverOptions {
+  /** The model to ask for. */
+  model: string;
+}
+
+/**
+ * Ask the server for one token of a model that `GET /v1/models` does not
+ * list: some servers answer any name (llama.cpp, SGLang, proxies that route
+ * names they do not list), others refuse it (vLLM: HTTP 404 "The model `x`
+ * does not exist."). Resolves to the refusal — an HTTP 404 whose message
+ * names the model (a 404 for a missing route does not) — or undefined when
+ * the server answered, or failed otherwise (the run's fail-fast judges
+ * that).
+ *
+ * @example Usage
+ * ```ts
+ * import { probeModel } from "./endpoint.ts";
+ * import { startSimulator } from "../sim/server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using sim = await startSimulator({ timeScale: 0.01 });
+ * assert.equal(
+ *   await probeModel(sim.url, { model: "gpt-4o" }),
+ *   "HTTP 404: The model `gpt-4o` does not exist.",
+ * );
+ * assert.equal(await probeModel(sim.url, { model: sim.model }), undefined);
+ * ```
+ */
+export async function probeModel(
+  baseUrl: string,
+  options: ProbeModelOptions,
+): Promise<string | undefined> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+  };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, timeout])
+    : timeout;
+  try {
+    const response = await fetch(new URL("completions", baseUrl), {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        model: options.model,
+        prompt: "Hi",
+        max_tokens: 1,
+        stream: false,
+      }),
+      signal,
+    });
+    const text = await response.text();
+    return response.status === 404 && text.includes(options.model)
+      ? `HTTP 404${detail(text)}`
+      : undefined;
+  } catch {
+    return undefined; // not reached, or too slow: the run will say
+  }
 }
 
 function detail(body: string): string {

@@ -88,12 +88,19 @@ Deno.test("discoverModels lists ids, sends the key, and classifies failures", as
     ]);
     strictEqual(auth, "Bearer sk-x");
     status = 401;
-    const error = await discoverModels(base).catch((e) => e);
+    const error = await discoverModels(base, { apiKey: "sk-x" })
+      .catch((e) => e);
     strictEqual(
       error.message,
       "The server refused the API key (HTTP 401: bad key)",
     );
     deepStrictEqual(error.cause, { kind: "auth", status: 401 });
+    const none = await discoverModels(base).catch((e) => e);
+    strictEqual(
+      none.message,
+      "The server requires an API key, and none was given (HTTP 401: bad key)",
+    );
+    deepStrictEqual(none.cause, { kind: "auth", status: 401 });
     status = 500;
     deepStrictEqual((await discoverModels(base).catch((e) => e)).cause, {
       kind: "http",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { discoverModels } from "./endpoint.ts";
+import { discoverModels, probeModel } from "./endpoint.ts";
 
 /** Options of {@linkcode checkEndpoint}. */
 export interface CheckEndpointOptions {
@@ -28,9 +28,9 @@ export interface EndpointCheck {
   /** The ids `GET /v1/models` lists. */
   models: string[];
   /**
-   * A warning when the model asked for is not listed (proxies may route
-   * names they do not list: the run goes on and fails fast if the server
-   * refuses it).
+   * A warning when the model asked for is not listed but the server
+   * answered a request for it (llama.cpp, SGLang and proxies take names
+   * they do not list); one it refuses (HTTP 404) is an error instead.
    */
   warning?: string;
 }
@@ -53,8 +53,10 @@ export interface EndpointCheck {
  * await assert.rejects(checkEndpoint(sim.url, { apiKey: "sk-wrong" }), {
  *   message: `The server refused the API key (HTTP 401: Incorrect API key provided.): check api_key= (or $OPENAI_API_KEY)`,
  * });
- * const other = await checkEndpoint(sim.url, { apiKey: "sk-right", model: "other" });
- * assert.equal(other.warning, `${sim.url}models does not list "other" (it lists: ${sim.model})`);
+ * // A model the server neither lists nor serves: refused before any run.
+ * await assert.rejects(checkEndpoint(sim.url, { apiKey: "sk-right", model: "other" }), {
+ *   message: `The server does not serve "other" (HTTP 404: The model \`other\` does not exist.); it serves ${sim.model}: name one with model=, or leave it out`,
+ * });
  * ```
  */
 export async function checkEndpoint(
@@ -102,10 +104,23 @@ export async function checkEndpoint(
     models,
   };
   if (!models.includes(options.model)) {
-    check.warning =
+    const listed =
       `${baseUrl}models does not list "${options.model}" (it lists: ${
         models.join(", ")
       })`;
+    const refusal = await probeModel(baseUrl, {
+      model: options.model,
+      apiKey: options.apiKey,
+      signal: options.signal,
+    });
+    if (refusal !== undefined) {
+      throw new Error(
+        `The server does not serve "${options.model}" (${refusal}); it serves ${
+          models.join(", ")
+        }: name one with ${keys.model}, or leave it out`,
+      );
+    }
+    check.warning = `${listed}, but it answered a request for it: going on`;
   }
   return check;
 }

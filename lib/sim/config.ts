@@ -81,6 +81,12 @@ export interface SimOptions {
    * lets a client on this host size the model's KV from it.
    */
   modelRoot?: string;
+  /**
+   * More ids `/v1/models` lists that the engine refuses (HTTP 404), as a
+   * router still lists a model whose backend went away: a client that
+   * checks the list goes on, and every request for them fails.
+   */
+  unservedModels?: readonly string[];
   /** When set, requests to `/v1/…` need `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   /** Seed of generated text, lengths, faults and jitter (default 0). */

@@ -365,15 +365,23 @@ function router(
       case "/v1/models":
         return Response.json({
           object: "list",
-          data: [{
-            id: model,
-            object: "model",
-            created: started,
-            owned_by: "kvbench-sim",
-            root: options.modelRoot ?? model,
-            parent: null,
-            max_model_len: engine.stats().gpuKvTokens,
-          }],
+          data: [
+            {
+              id: model,
+              object: "model",
+              created: started,
+              owned_by: "kvbench-sim",
+              root: options.modelRoot ?? model,
+              parent: null,
+              max_model_len: engine.stats().gpuKvTokens,
+            },
+            ...(options.unservedModels ?? []).map((id) => ({
+              id,
+              object: "model",
+              created: started,
+              owned_by: "kvbench-sim",
+            })),
+          ],
         });
       default:
         return complete(

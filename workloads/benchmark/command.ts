@@ -8,6 +8,7 @@ import {
   discoverModels,
   maskKey,
   normalizeEndpoint,
+  probeModel,
 } from "../../lib/openai/endpoint.ts";
 import {
   BUNDLED_MODEL_CONFIGS,
@@ -91,10 +92,24 @@ async function resolveModel(
   }
   out(`model: ${opts.model} (--model)\n`);
   if (!ids.includes(opts.model)) {
+    // Some servers take names they do not list (llama.cpp, SGLang, proxies):
+    // one request tells; a refusal stops here, before the run.
+    const refusal = await probeModel(baseUrl, {
+      model: opts.model,
+      apiKey: opts.apiKey,
+      signal,
+    });
+    if (refusal !== undefined) {
+      fail(
+        `\n[ERROR] The server does not serve "${opts.model}" (${refusal}); it serves ${
+          ids.join(", ")
+        }: name one with --model, or leave --model out\n`,
+      );
+    }
     err(
       `[WARN] ${baseUrl}models does not list "${opts.model}" (it lists: ${
         ids.join(", ")
-      })\n`,
+      }), but it answered a request for it: going on\n`,
     );
   }
   return opts.model;

@@ -77,7 +77,7 @@ export interface LapFigures {
  *
  * const lap = new LapTracker({ contexts: 4, maxInFlight: 2 });
  * const r = (index: number, end: number) =>
- *   testRecord({ tags: { context: index % 4, index }, runStartedAt: 0, sentAt: 0, endAt: end });
+ *   testRecord({ tags: { context: index % 4, index }, runStartedAt: 0, sentAt: 0, firstTokenAt: end - 10, endAt: end });
  * assert.equal(lap.add(r(0, 1500)), undefined);
  * assert.equal(lap.add(r(1, 2000)), undefined);
  * // 3 of 4 settled: 1.5 s + (2.5 s − 1.5 s) × (4 − 1) / (3 − 1) = 3 s.
@@ -85,6 +85,11 @@ export interface LapFigures {
  * assert.equal(lap.add(r(3, 3100)), undefined); // made once
  * lap.add(r(4, 3200)); // lap 2: not counted
  * assert.deepEqual(lap.figures(), { requests: 4, settled: 4, lapMs: 3100, firstSendMs: 0 });
+ *
+ * // Refused before their first token (HTTP 404): no pace to estimate from.
+ * const refused = new LapTracker({ contexts: 4, maxInFlight: 2 });
+ * const no = (index: number) => testRecord({ tags: { context: index, index }, ok: false, status: 404, endAt: 5 });
+ * assert.equal([0, 1, 2].map((i) => refused.add(no(i))).find((e) => e), undefined);
  * ```
  */
 export class LapTracker {
@@ -98,6 +103,8 @@ export class LapTracker {
   #ends: number[] = [];
   #estimated = false;
   #inFlight: number;
+  /** Settled before their first token (refused, failed): no prefill pace. */
+  #unprefilled = 0;
 
   /** A tracker of the first lap of a run of these contexts. */
   constructor(options: LapOptions) {
@@ -122,8 +129,12 @@ export class LapTracker {
     this.#lastEnd = Math.max(this.#lastEnd, record.endAt);
     if (record.runStartedAt !== undefined) this.#runStart = record.runStartedAt;
     if (!this.#estimated) this.#ends.push(record.endAt);
+    if (record.firstTokenAt === undefined) this.#unprefilled++;
     if (this.#estimated || this.#settled < this.#trigger) return undefined;
     this.#estimated = true;
+    // A request that ended before its first token (an HTTP error) says
+    // nothing of the prefill's pace: no estimate rather than a wrong one.
+    if (this.#unprefilled > 0) return undefined;
     const k = this.#settled;
     const n = this.#requests;
     const t1 = Math.min(...this.#ends) - this.#firstSend;
