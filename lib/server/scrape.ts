@@ -297,7 +297,7 @@ export class MetricsScraper {
             n(this.#lastComputed)
           } to ${
             n(computed)
-          }): the engine moves its counters at different moments of a request`,
+          }): the engine moves its counters at different moments of a request (computed = prompt − hits mid-request); the end's figures read the last scrape, taken after the run stopped`,
         );
       }
       this.#lastComputed = computed;
