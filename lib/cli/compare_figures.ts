@@ -251,10 +251,10 @@ function workloadOf(run: RunData): Record<string, unknown> {
     : {};
 }
 
-/** A number with its unit, to 2 decimals (40GB is 37.25 GiB); undefined when the run does not say. */
+/** A number with its unit, to 4 significant digits (40GB is 37.25 GiB; 0.001 and 0.004 stay apart); undefined when the run does not say. */
 function withUnit(value: unknown, unit: string): string | undefined {
   return typeof value === "number"
-    ? `${Number(value.toFixed(2))} ${unit}`
+    ? `${Number(value.toPrecision(4))} ${unit}`
     : undefined;
 }
 
@@ -321,6 +321,7 @@ function given(
  * assert.deepEqual(comparisonWarnings([gib("a", 20), gib("b", 37.25290298461914)]), [
  *   "the runs differ in offload size (a: 20 GiB, b: 37.25 GiB): the comparison mixes unlike runs",
  * ]);
+ * assert.equal(comparisonWarnings([gib("a", 0.001), gib("b", 0.004)]).length, 1);
  * ```
  */
 export function comparisonWarnings(runs: readonly RunData[]): string[] {

@@ -135,14 +135,13 @@ export async function discoverModels(
   }
   const text = await response.text().catch(() => "");
   if (response.status === 401 || response.status === 403) {
+    const said = `HTTP ${response.status}${detail(text)}`;
     throw new Error(
       options.apiKey
-        ? `The server refused the API key (HTTP ${response.status}${
-          detail(text)
-        })`
-        : `The server requires an API key, and none was given (HTTP ${response.status}${
-          detail(text)
-        })`,
+        ? `The server refused the API key (${said})`
+        : response.status === 401
+        ? `The server requires an API key, and none was given (${said})`
+        : `The server refused the request, and no API key was given (${said})`,
       { cause: { kind: "auth", status: response.status } },
     );
   }
@@ -178,14 +177,22 @@ export interface ProbeModelOptions extends DiscoverOptions {
   model: string;
 }
 
+/** What a request for a model `GET /v1/models` does not list got. */
+export interface ModelProbe {
+  /** The server said it does not serve the model (an HTTP 404 naming it), as it said it. */
+  refused?: string;
+  /** Otherwise, what the request got, for the warning: `it answered a request for it`, `a request for it got HTTP 400: …`. */
+  said: string;
+}
+
 /**
  * Ask the server for one token of a model that `GET /v1/models` does not
  * list: some servers answer any name (llama.cpp, SGLang, proxies that route
  * names they do not list), others refuse it (vLLM: HTTP 404 "The model `x`
- * does not exist."). Resolves to the refusal — an HTTP 404 whose message
- * names the model (a 404 for a missing route does not) — or undefined when
- * the server answered, or failed otherwise (the run's fail-fast judges
- * that).
+ * does not exist."; Ollama: 404 'model "x" not found'). Refused only on an
+ * HTTP 404 whose message names the model and says "model" (a 404 for a
+ * missing route does not); anything else lets the run go on, its
+ * fail-fast judging, and says what the request got.
  *
  * @example Usage
  * ```ts
@@ -194,27 +201,31 @@ export interface ProbeModelOptions extends DiscoverOptions {
  * import assert from "node:assert/strict";
  *
  * await using sim = await startSimulator({ timeScale: 0.01 });
- * assert.equal(
- *   await probeModel(sim.url, { model: "gpt-4o" }),
- *   "HTTP 404: The model `gpt-4o` does not exist.",
- * );
- * assert.equal(await probeModel(sim.url, { model: sim.model }), undefined);
+ * assert.deepEqual(await probeModel(sim.url, { model: "gpt-4o" }), {
+ *   refused: "HTTP 404: The model `gpt-4o` does not exist.",
+ *   said: "a request for it got HTTP 404: The model `gpt-4o` does not exist.",
+ * });
+ * assert.deepEqual(await probeModel(sim.url, { model: sim.model }), {
+ *   said: "it answered a request for it",
+ * });
  * ```
  */
 export async function probeModel(
   baseUrl: string,
   options: ProbeModelOptions,
-): Promise<string | undefined> {
+): Promise<ModelProbe> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
   };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal
     ? AbortSignal.any([options.signal, timeout])
     : timeout;
+  let response: Response, text: string;
   try {
-    const response = await fetch(new URL("completions", baseUrl), {
+    response = await fetch(new URL("completions", baseUrl), {
       method: "POST",
       headers,
       body: JSON.stringify({
@@ -225,13 +236,22 @@ export async function probeModel(
       }),
       signal,
     });
-    const text = await response.text();
-    return response.status === 404 && text.includes(options.model)
-      ? `HTTP 404${detail(text)}`
-      : undefined;
-  } catch {
-    return undefined; // not reached, or too slow: the run will say
+    text = await response.text();
+  } catch (error) {
+    return {
+      said: `a request for it got no answer (${
+        timeout.aborted
+          ? `none within ${timeoutMs} ms`
+          : networkErrorText(error)
+      })`,
+    };
   }
+  if (response.ok) return { said: "it answered a request for it" };
+  const got = `HTTP ${response.status}${detail(text)}`;
+  const names = text.includes(options.model) && /model/i.test(text);
+  return response.status === 404 && names
+    ? { refused: got, said: `a request for it got ${got}` }
+    : { said: `a request for it got ${got}` };
 }
 
 function detail(body: string): string {

@@ -1,5 +1,10 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { discoverModels, maskKey, normalizeEndpoint } from "./endpoint.ts";
+import {
+  discoverModels,
+  maskKey,
+  normalizeEndpoint,
+  probeModel,
+} from "./endpoint.ts";
 
 // Every row of the reference's table (tmesh-cli.md §1.3), with kvbench's
 // documented deviations: https kept, path prefix kept, scheme case fixed.
@@ -101,6 +106,11 @@ Deno.test("discoverModels lists ids, sends the key, and classifies failures", as
       "The server requires an API key, and none was given (HTTP 401: bad key)",
     );
     deepStrictEqual(none.cause, { kind: "auth", status: 401 });
+    status = 403;
+    strictEqual(
+      (await discoverModels(base).catch((e) => e)).message,
+      "The server refused the request, and no API key was given (HTTP 403: bad key)",
+    );
     status = 500;
     deepStrictEqual((await discoverModels(base).catch((e) => e)).cause, {
       kind: "http",
@@ -111,4 +121,39 @@ Deno.test("discoverModels lists ids, sends the key, and classifies failures", as
   }
   const refused = await discoverModels(base).catch((e) => e);
   deepStrictEqual(refused.cause, { kind: "connect" });
+});
+
+Deno.test("probeModel refuses only on a 404 that names the model, and says what any other answer was", async () => {
+  let answer: [number, string] = [404, "no route"];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(answer[1], { status: answer[0] }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}/v1/`;
+  try {
+    // A 404 for a missing route (a chat-only server) names no model.
+    deepStrictEqual(await probeModel(base, { model: "m" }), {
+      said: "a request for it got HTTP 404: no route",
+    });
+    answer = [404, '{"error": {"message": "model \\"m\\" not found"}}'];
+    deepStrictEqual(await probeModel(base, { model: "m" }), {
+      refused: 'HTTP 404: model "m" not found',
+      said: 'a request for it got HTTP 404: model "m" not found',
+    });
+    // A proxy's 400 goes on, said as it was (the run's fail-fast judges).
+    answer = [400, '{"error": {"message": "Invalid model name m"}}'];
+    deepStrictEqual(await probeModel(base, { model: "m" }), {
+      said: "a request for it got HTTP 400: Invalid model name m",
+    });
+    answer = [200, "{}"];
+    deepStrictEqual(await probeModel(base, { model: "m" }), {
+      said: "it answered a request for it",
+    });
+  } finally {
+    await server.shutdown();
+  }
+  // Nobody listening: no answer, said so.
+  const gone = await probeModel(base, { model: "m" });
+  strictEqual(gone.refused, undefined);
+  strictEqual(gone.said.startsWith("a request for it got no answer ("), true);
 });

@@ -15,6 +15,11 @@ export interface CheckEndpointOptions {
   model?: string;
   /** Cancels the request. */
   signal?: AbortSignal;
+  /**
+   * Ask once for a model the server does not list, to refuse one it does
+   * not serve (default true; a worker, whose parent asked, passes false).
+   */
+  probe?: boolean;
   /** How the user names the key and the model, in errors (default `api_key=`, `model=`). */
   keys?: { apiKey: string; model: string };
 }
@@ -108,19 +113,23 @@ export async function checkEndpoint(
       `${baseUrl}models does not list "${options.model}" (it lists: ${
         models.join(", ")
       })`;
-    const refusal = await probeModel(baseUrl, {
+    if (options.probe === false) {
+      check.warning = listed;
+      return check;
+    }
+    const probe = await probeModel(baseUrl, {
       model: options.model,
       apiKey: options.apiKey,
       signal: options.signal,
     });
-    if (refusal !== undefined) {
+    if (probe.refused !== undefined) {
       throw new Error(
-        `The server does not serve "${options.model}" (${refusal}); it serves ${
+        `The server does not serve "${options.model}" (${probe.refused}); it serves ${
           models.join(", ")
         }: name one with ${keys.model}, or leave it out`,
       );
     }
-    check.warning = `${listed}, but it answered a request for it: going on`;
+    check.warning = `${listed}, but ${probe.said}: going on`;
   }
   return check;
 }

@@ -332,7 +332,6 @@ Deno.test("sim: in real time, the running cap holds a third request back", async
   const ttft = records.map((r) => r.firstTokenAt! - r.sentAt)
     .toSorted((a, b) => a - b);
   ok(ttft[2] >= 140, `queued TTFT ${ttft[2]}`);
-  ok(records.every((r) => r.endAt - r.sentAt >= 140));
   strictEqual(sim.stats().finished, 3);
 });
 

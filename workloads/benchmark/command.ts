@@ -94,14 +94,14 @@ async function resolveModel(
   if (!ids.includes(opts.model)) {
     // Some servers take names they do not list (llama.cpp, SGLang, proxies):
     // one request tells; a refusal stops here, before the run.
-    const refusal = await probeModel(baseUrl, {
+    const probe = await probeModel(baseUrl, {
       model: opts.model,
       apiKey: opts.apiKey,
       signal,
     });
-    if (refusal !== undefined) {
+    if (probe.refused !== undefined) {
       fail(
-        `\n[ERROR] The server does not serve "${opts.model}" (${refusal}); it serves ${
+        `\n[ERROR] The server does not serve "${opts.model}" (${probe.refused}); it serves ${
           ids.join(", ")
         }: name one with --model, or leave --model out\n`,
       );
@@ -109,7 +109,7 @@ async function resolveModel(
     err(
       `[WARN] ${baseUrl}models does not list "${opts.model}" (it lists: ${
         ids.join(", ")
-      }), but it answered a request for it: going on\n`,
+      }), but ${probe.said}: going on\n`,
     );
   }
   return opts.model;

@@ -129,7 +129,7 @@ export class LapTracker {
     this.#lastEnd = Math.max(this.#lastEnd, record.endAt);
     if (record.runStartedAt !== undefined) this.#runStart = record.runStartedAt;
     if (!this.#estimated) this.#ends.push(record.endAt);
-    if (record.firstTokenAt === undefined) this.#unprefilled++;
+    if (!record.ok && record.firstTokenAt === undefined) this.#unprefilled++;
     if (this.#estimated || this.#settled < this.#trigger) return undefined;
     this.#estimated = true;
     // A request that ended before its first token (an HTTP error) says

@@ -38,6 +38,7 @@ export async function trieTokenizer(
       apiKey,
       model: (v.model as string | null) ?? undefined,
       signal,
+      probe: !v.worker, // the parent asked
     });
     if (checked.warning !== undefined && !v.worker) {
       err(logLine("warning", checked.warning) + "\n");
