@@ -5,6 +5,7 @@
  * @module
  */
 import { networkErrorText } from "../transport/network_error.ts";
+import { requestInit } from "./_request_init.ts";
 
 /**
  * Normalise an endpoint to a base URL ending in `/v1/`.
@@ -116,12 +117,10 @@ export async function discoverModels(
   options: DiscoverOptions = {},
 ): Promise<string[]> {
   const url = new URL("models", baseUrl);
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, timeout])
-    : timeout;
+  const { headers, signal } = requestInit(
+    { accept: "application/json" },
+    options,
+  );
   let response: Response;
   try {
     response = await fetch(url, { headers, signal });
@@ -214,15 +213,10 @@ export async function probeModel(
   baseUrl: string,
   options: ProbeModelOptions,
 ): Promise<ModelProbe> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-  };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, timeout])
-    : timeout;
+  const { headers, signal, timeout, timeoutMs } = requestInit(
+    { "content-type": "application/json" },
+    options,
+  );
   let response: Response, text: string;
   try {
     response = await fetch(new URL("completions", baseUrl), {

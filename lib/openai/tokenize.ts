@@ -16,6 +16,7 @@
  * @module
  */
 import { networkErrorText } from "../transport/network_error.ts";
+import { requestInit } from "./_request_init.ts";
 
 /** Options of {@linkcode tokenizeRemote}. */
 export interface TokenizeOptions {
@@ -69,16 +70,10 @@ export async function tokenizeRemote(
   options: TokenizeOptions = {},
 ): Promise<number[]> {
   const url = tokenizeUrl(baseUrl);
-  const headers: Record<string, string> = {
+  const { headers, signal, timeoutMs } = requestInit({
     "content-type": "application/json",
     accept: "application/json",
-  };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, timeout])
-    : timeout;
+  }, options);
   const model = options.model === undefined ? {} : { model: options.model };
   const bodies = [
     {
