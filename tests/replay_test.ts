@@ -548,13 +548,19 @@ Deno.test("kvbench replay: a sweep of speeds, each level with its own salt (no l
   );
   strictEqual(cached.length, 2);
   for (const line of cached) {
-    ok(
-      /^Cached tokens: [24] of 7 requests differ from the theory \(theory 2560 = 10\.0%, server 2816 = 11\.0%\)$/
-        .test(line),
-      line,
-    );
+    const m =
+      /^Cached tokens: [24] of 7 requests differ from the theory \(theory 2560 = 10\.0%, server (\d+) = [\d.]+%\)$/
+        .exec(line);
+    ok(m, line);
+    // 2,816 in a run without a resend (docs/replay.md: rows 6 and 7 reuse
+    // 128 tokens of row 5's partial block); a request resent by the
+    // transport on a busy machine may hit its own first attempt's blocks
+    // once more. A level that hit an earlier level's cache would add at
+    // least a whole earlier prompt (hundreds of tokens and more).
+    const server = Number(m[1]);
+    ok(server >= 2816 && server <= 2816 + 2 * 16, line);
   }
-  ok(/│ --speed 200 │ .* 10\.0% │ +11\.0% │ +0 │/.test(stdout), stdout);
+  ok(/│ --speed 200 │ .* 10\.0% │ +11\.[01]% │ +0 │/.test(stdout), stdout);
 });
 
 Deno.test("kvbench trie shared_prefix_tokens=N: every trace's first N tokens are the same, end to end", async () => {
